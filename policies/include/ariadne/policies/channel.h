@@ -1,0 +1,78 @@
+// Channel registry: the kinds of channel Ariadne knows, their classes (what an organisation
+// can ban), their security labels (shown wherever a thread is shown), named providers, and
+// the purposes a consent covers. Pure functions over constants; thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ariadne::policies {
+
+enum class ChannelKind {
+    app,             // Ariadne app, Signal protocol end to end
+    web,             // the gateway-served survivor web page
+    sms,             // text message through the carrier (Kannel)
+    voice_callback,  // a request that a caseworker calls her back (no telephony here)
+    email,
+    messenger,     // third-party messenger (WhatsApp, Signal …): only with signed consent
+    social_media,  // Facebook, Instagram, TikTok, X, Telegram …: refused always
+};
+
+/// What an organisation policy bans. sms and voice_callback share `telephony`.
+enum class ChannelClass { app, web, telephony, email, messenger, social_media };
+
+/// How far the content is protected on its way to her.
+enum class SecurityLabel {
+    end_to_end,         // only her device and the caseworker's console can read it
+    edge_encrypted,     // TLS to the gateway, encrypted at the gateway's edge
+    carrier_plaintext,  // the carrier or provider can read it
+};
+
+enum class Purpose { replies, check_ins, case_updates };
+
+const char* to_string(ChannelKind) noexcept;
+const char* to_string(ChannelClass) noexcept;
+const char* to_string(SecurityLabel) noexcept;
+const char* to_string(Purpose) noexcept;
+/// Human label for the console, e.g. "end-to-end encrypted".
+const char* describe(SecurityLabel) noexcept;
+
+/// Parse stable names ("sms", "check_ins", ...); nullopt when unknown.
+std::optional<ChannelKind> parse_channel_kind(std::string_view) noexcept;
+std::optional<ChannelClass> parse_channel_class(std::string_view) noexcept;
+std::optional<Purpose> parse_purpose(std::string_view) noexcept;
+
+/// True when `kind` is one of the enumerators above (a value cast from a bad integer is not).
+bool is_known(ChannelKind kind) noexcept;
+ChannelClass class_of(ChannelKind kind) noexcept;
+SecurityLabel label_of(ChannelKind kind) noexcept;
+const std::vector<ChannelKind>& all_channel_kinds();
+const std::vector<Purpose>& all_purposes();
+
+/// Named providers that are social media whatever kind they are filed under ("facebook",
+/// "instagram", "tiktok", "x", "twitter", "telegram", "snapchat", …). Lower-case names.
+const std::vector<std::string_view>& social_media_providers();
+/// Named messenger providers ("whatsapp", "signal", "viber", "threema").
+const std::vector<std::string_view>& messenger_providers();
+/// True when `provider` (case-insensitive) is a social-media provider.
+bool is_social_media_provider(std::string_view provider) noexcept;
+
+/// A channel as configured for a survivor: a kind plus, for messenger and social media, the
+/// provider. Construction normalises: a social-media provider always yields kind
+/// social_media, whatever kind was asked for (so "telegram" filed as a messenger is still
+/// social media). Throws Error{invalid_field} when the provider is malformed, missing for
+/// messenger/social_media, or given for a kind that has none.
+struct ChannelRef {
+    ChannelKind kind = ChannelKind::app;
+    std::string provider;  // lower-case; empty for app/web/sms/voice_callback/email
+
+    static ChannelRef make(ChannelKind kind, std::string_view provider = {},
+                           std::string_view field = "channel");
+    bool operator==(const ChannelRef&) const = default;
+    /// "sms", "messenger/whatsapp".
+    std::string str() const;
+};
+
+}  // namespace ariadne::policies
