@@ -135,17 +135,8 @@ std::optional<Decision> rule_survivor_state(const DecisionInput& in) {
 
 std::optional<Decision> rule_consent(const DecisionInput& in) {
     ChannelKind kind = effective_kind(in.channel);
-    const ConsentRecord* latest = nullptr;
-    for (const ConsentRecord& r : in.consent_history) {
-        if (r.case_code != in.survivor->case_code || r.purpose != in.purpose) continue;
-        if (effective_kind(r.channel) != kind || r.channel.provider != in.channel.provider)
-            continue;
-        if (r.recorded_at > in.now) continue;  // not yet in effect
-        if (latest == nullptr || r.recorded_at > latest->recorded_at ||
-            (r.recorded_at == latest->recorded_at && r.version > latest->version)) {
-            latest = &r;
-        }
-    }
+    const ConsentRecord* latest =
+        latest_consent(in.consent_history, in.survivor->case_code, in.channel, in.purpose, in.now);
     std::string what =
         std::string("(channel: ") + in.channel.str() + ", purpose: " + to_string(in.purpose) + ")";
     if (latest == nullptr) return deny(ReasonCode::no_consent, "consent", what);
@@ -198,6 +189,22 @@ constexpr std::array kRules{
 };
 
 }  // namespace
+
+const ConsentRecord* latest_consent(std::span<const ConsentRecord> history, const CaseCode& code,
+                                    const ChannelRef& channel, Purpose purpose, Instant now) {
+    ChannelKind kind = effective_kind(channel);
+    const ConsentRecord* latest = nullptr;
+    for (const ConsentRecord& r : history) {
+        if (r.case_code != code || r.purpose != purpose) continue;
+        if (effective_kind(r.channel) != kind || r.channel.provider != channel.provider) continue;
+        if (r.recorded_at > now) continue;  // not yet in effect
+        if (latest == nullptr || r.recorded_at > latest->recorded_at ||
+            (r.recorded_at == latest->recorded_at && r.version > latest->version)) {
+            latest = &r;
+        }
+    }
+    return latest;
+}
 
 const char* to_string(ReasonCode code) noexcept {
     const ReasonInfo* r = info(code);

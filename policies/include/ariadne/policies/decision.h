@@ -71,6 +71,11 @@ struct Decision {
     std::string rule{};
 };
 
+/// Her latest consent record in effect at `now` for (channel, purpose), or null. Records are
+/// ordered by recorded_at, then version; a social-media provider counts as social media.
+const ConsentRecord* latest_consent(std::span<const ConsentRecord> history, const CaseCode& code,
+                                    const ChannelRef& channel, Purpose purpose, Instant now);
+
 /// Decides one outbound message. Pure, noexcept, thread-safe.
 Decision decide_outbound(const DecisionInput& input) noexcept;
 

@@ -1,0 +1,181 @@
+// Check-in plans and their durable scheduler. A plan is opt-in and belongs to one survivor:
+// a cadence (every N days, or listed dates), a local-time window and weekdays, channels in
+// order of preference, a neutral template in her language, a grace period and whom to alert
+// if she does not answer (her choice). The scheduler keeps its state in SQLite next to the
+// other policies_ tables and guarantees, for each slot (plan + local date):
+//   * at most one send: the slot is claimed in a transaction (idempotency key
+//     "<plan_id>:<YYYY-MM-DD>") before the send callback runs, and marked sent after;
+//   * never outside the window: a slot whose window passed while the scheduler was not
+//     running is recorded as `skipped`, not sent late;
+//   * the decision is re-checked (decide_outbound, audited) right before the send callback,
+//     so a withdrawal, a pause or a duress lock stops it immediately;
+//   * any inbound message from her between the window start and the end of the grace period
+//     counts as a response; a missed check-in alerts only if she chose an alert target.
+// Time comes from an injectable Clock. Not thread-safe by itself: drive one scheduler per
+// database from one thread (the store it uses is thread-safe). Callbacks run with the
+// store's lock held: keep them short; they may call the store from the same thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ariadne/policies/model.h"
+#include "ariadne/policies/store.h"
+
+namespace ariadne::policies {
+
+class Clock {
+  public:
+    virtual ~Clock() = default;
+    virtual Instant now() const = 0;
+};
+
+class SystemClock final : public Clock {
+  public:
+    Instant now() const override {
+        return std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
+    }
+};
+
+/// A clock the test moves by hand. Thread-safe.
+class ManualClock final : public Clock {
+  public:
+    explicit ManualClock(Instant start) : us_(to_micros(start)) {}
+    Instant now() const override { return from_micros(us_.load()); }
+    void set(Instant t) { us_.store(to_micros(t)); }
+    void advance(std::chrono::microseconds d) { us_.fetch_add(d.count()); }
+
+  private:
+    std::atomic<std::int64_t> us_;
+};
+
+enum class AlertTarget { nobody, caseworker, partner };
+enum class PlanStatus { active, paused, stopped };
+const char* to_string(AlertTarget) noexcept;
+const char* to_string(PlanStatus) noexcept;
+
+struct CheckinPlan {
+    std::int64_t plan_id = 0;  // 0 = new; assigned by set_plan
+    CaseCode case_code;
+    /// Cadence: every `every_days` days starting on `first_day` (her local date), or, when
+    /// every_days == 0, exactly the listed `dates`.
+    int every_days = 7;
+    std::chrono::local_days first_day{};
+    std::vector<std::chrono::local_days> dates{};
+    /// Allowed local-time window (start < end, same day) and weekdays. With every_days, a
+    /// cadence date on a disallowed weekday moves to the next allowed day before the
+    /// following cadence date; listed dates must fall on allowed weekdays.
+    LocalWindow window{10 * 60, 18 * 60, 0x7F};
+    std::vector<ChannelRef> channels{};  // order of preference; consent is checked at send
+    std::string template_id = "neutral_checkin";
+    int grace_minutes = 24 * 60;
+    AlertTarget alert = AlertTarget::nobody;
+    std::optional<AccountId> alert_partner{};  // partner organisation id when alert == partner
+    PlanStatus status = PlanStatus::active;
+
+    /// Throws Error{invalid_field | refused} naming the field ("plan.channels[0]", …).
+    void validate() const;
+};
+
+/// What the send callback receives. The text is the neutral template in her language.
+struct CheckinSend {
+    CaseCode case_code;
+    std::int64_t plan_id = 0;
+    std::string idempotency_key;  // "<plan_id>:<YYYY-MM-DD>"; pass it on to dedupe downstream
+    ChannelRef channel;
+    std::string address_ref;  // from her latest consent on that channel
+    LanguageTag language;
+    std::string template_id;
+    std::string text;
+};
+
+enum class SendOutcome {
+    sent,      // durably handed over: the slot is done
+    not_sent,  // definitely not sent (e.g. channel down): the next channel in order is tried
+};
+
+enum class AlertKind { missed_checkin, duress };
+const char* to_string(AlertKind) noexcept;
+
+struct Alert {
+    AlertKind kind = AlertKind::missed_checkin;
+    CaseCode case_code;
+    bool urgent = false;  // duress alerts are urgent
+    AlertTarget target = AlertTarget::caseworker;
+    std::vector<AccountId> caseworkers;  // her assigned caseworkers
+    std::optional<AccountId> team;
+    std::optional<AccountId> partner;  // when target == partner
+    std::int64_t plan_id = 0;          // 0 for duress
+    std::string occurrence_key;        // "" for duress
+    Instant at{};
+};
+
+struct CheckinCallbacks {
+    /// Sends one check-in. Throwing means "unknown whether it went out": the slot is marked
+    /// send_failed and never retried (at most once).
+    std::function<SendOutcome(const CheckinSend&)> send;
+    std::function<void(const Alert&)> alert;
+};
+
+/// One slot's record. States: claimed, sent, responded, missed, skipped, denied,
+/// send_failed, interrupted (claimed when the process stopped: never re-sent).
+struct Occurrence {
+    std::string idempotency_key;
+    std::int64_t plan_id = 0;
+    std::chrono::local_days slot_day{};
+    Instant window_start{}, window_end{}, deadline{};
+    std::string state;
+    std::string reason;   // reason code or token for skipped/denied/missed
+    std::string channel;  // channel used when sent
+};
+
+class CheckinScheduler {
+  public:
+    /// `store`, `clock` must outlive the scheduler. Marks slots left `claimed` by a previous
+    /// process as `interrupted` (they may or may not have gone out, so they are not re-sent).
+    CheckinScheduler(PolicyStore& store, const Clock& clock, CheckinCallbacks callbacks);
+
+    /// Creates (plan_id == 0) or replaces a plan and schedules its next slot from now.
+    /// Refuses social media, channels she has not consented to for check-ins
+    /// (Error{refused, "plan.channels[i]"}), unknown survivors (Error{not_found}).
+    std::int64_t set_plan(CheckinPlan plan, const Actor& actor);
+    std::optional<CheckinPlan> plan(std::int64_t plan_id) const;
+    /// Pause (no slots, none recorded), resume (next slot from now) or stop a plan.
+    void set_plan_status(std::int64_t plan_id, PlanStatus status, const Actor& actor);
+
+    /// Does all work due at clock.now(): sends slots whose window is open, records slots
+    /// whose window passed as skipped, marks unanswered check-ins missed (alerting if she
+    /// chose so). Returns the number of slots acted on.
+    std::size_t run_due();
+    /// The earliest instant at which run_due has work, from indexes only (no scans).
+    std::optional<Instant> next_due() const;
+
+    /// An inbound message from her at `at`: counts as the response to any open check-in, and
+    /// if `text` is her duress keyword, sets duress_lock and raises an urgent alert. The text
+    /// is compared by hash and never stored or logged.
+    void record_inbound(const CaseCode& code, Instant at, std::string_view text = {});
+    /// A duress signal from elsewhere (e.g. her duress login code): lock + urgent alert.
+    void raise_duress(const CaseCode& code, Instant at);
+    /// Stores a salted SHA-256 of her duress keyword (case-insensitive ASCII, trimmed).
+    void set_duress_keyword(const CaseCode& code, std::string_view keyword, const Actor& actor);
+
+    std::vector<Occurrence> occurrences(std::int64_t plan_id) const;
+
+  private:
+    bool process_plan(std::int64_t plan_id, Instant now);
+    bool process_missed(const std::string& key, Instant now);
+    void schedule_locked(CheckinPlan& plan, Instant now,
+                         std::optional<std::chrono::local_days> from);
+
+    PolicyStore& store_;
+    const Clock& clock_;
+    CheckinCallbacks callbacks_;
+};
+
+}  // namespace ariadne::policies

@@ -1,0 +1,299 @@
+// Survivors, consent, organisation policy and the audit chain in a real SQLite file.
+#include <gtest/gtest.h>
+
+#include "ariadne/policies/error.h"
+#include "ariadne/policies/store.h"
+#include "test_support.h"
+
+using namespace ariadne::policies;
+using namespace ariadne::policies::testing;
+using namespace std::chrono;
+
+namespace {
+
+const Instant kNoon = instant(sys_days{2025y / July / 15d} + hours{10});  // 12:00 in Rome
+
+class Store : public ::testing::Test {
+  protected:
+    TempDir dir;
+    std::string path = dir.file("gateway.db");
+    std::unique_ptr<PolicyStore> store = PolicyStore::open(path);
+    CaseCode code =
+        store->enrol_survivor(survivor_in("Europe/Rome"), kCaseworker, kNoon - days{60}).case_code;
+
+    Decision decide(ChannelRef c, Purpose p = Purpose::replies) {
+        return store->decide_and_record(code, c, "", p, kNoon, "cw:1");
+    }
+};
+
+}  // namespace
+
+TEST_F(Store, EnrolledSurvivorRoundTripsAndNoTableHasANameColumn) {
+    auto s = store->find_survivor(code);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->initials.str(), "M.K.");
+    EXPECT_EQ(s->time_zone, "Europe/Rome");
+    ASSERT_EQ(s->caseworkers.size(), 1U);
+    EXPECT_EQ(s->caseworkers[0].str(), "cw:1");
+    sqlite3* db = store->connection();
+    sqlite3_stmt* q = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(
+                  db,
+                  "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p "
+                  "WHERE m.type = 'table' AND m.name LIKE 'policies_%'",
+                  -1, &q, nullptr),
+              SQLITE_OK);
+    int columns = 0;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        std::string column = reinterpret_cast<const char*>(sqlite3_column_text(q, 1));
+        EXPECT_EQ(column.find("name"), std::string::npos) << "column " << column;
+        EXPECT_EQ(column.find("phone"), std::string::npos) << "column " << column;
+        ++columns;
+    }
+    sqlite3_finalize(q);
+    EXPECT_GT(columns, 40);
+}
+
+TEST_F(Store, SurvivorWithABadTimeZoneIsRefusedNamingTheField) {
+    auto s = survivor_in("Europe/Atlantis");
+    try {
+        store->enrol_survivor(s, kCaseworker, kNoon);
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.field(), "survivor.time_zone");
+    }
+}
+
+TEST_F(Store, ConsentIsAppendOnlyAndAWithdrawalTakesEffectAtOnce) {
+    ChannelRef sms{ChannelKind::sms, ""};
+    EXPECT_EQ(decide(sms).reason, ReasonCode::no_consent);
+    auto given = store->record_consent(
+        consent(code, sms, Purpose::replies, ConsentAction::given, kNoon - hours{1}), kCaseworker);
+    EXPECT_GT(given.version, 0);
+    EXPECT_TRUE(decide(sms).allowed);
+    store->record_consent(consent(code, sms, Purpose::replies, ConsentAction::withdrawn, kNoon),
+                          kCaseworker);
+    EXPECT_EQ(decide(sms).reason, ReasonCode::consent_withdrawn);
+    EXPECT_EQ(store->consent_history(code).size(), 2U);
+    // The store refuses to rewrite history even through SQL on its own connection.
+    EXPECT_NE(sqlite3_exec(store->connection(), "UPDATE policies_consent SET action = 'given'",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    EXPECT_NE(sqlite3_exec(store->connection(), "DELETE FROM policies_consent", nullptr, nullptr,
+                           nullptr),
+              SQLITE_OK);
+    // Survives reopening the file.
+    store.reset();
+    store = PolicyStore::open(path);
+    EXPECT_EQ(decide(sms).reason, ReasonCode::consent_withdrawn);
+}
+
+TEST_F(Store, SocialMediaIsRefusedAtConfigurationAndAtDecisionEvenIfForcedIntoSqlite) {
+    for (auto channel : {ChannelRef{ChannelKind::social_media, "facebook"},
+                         ChannelRef{ChannelKind::messenger, "telegram"}}) {
+        try {
+            store->record_consent(
+                consent(code, channel, Purpose::replies, ConsentAction::given, kNoon - hours{1}),
+                kCaseworker);
+            FAIL() << channel.str();
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code(), ErrorCode::refused);
+            EXPECT_EQ(e.field(), "consent.channel");
+        }
+    }
+    EXPECT_TRUE(store->consent_history(code).empty());
+    // Defence in depth: rows forced in behind the store's back still cannot open the channel.
+    std::int64_t at = to_micros(kNoon - hours{1});
+    raw_sql(path,
+            "INSERT INTO policies_consent(case_code, channel_kind, provider, address_ref, "
+            "purpose, action, evidence_ref, recorded_by, recorded_at) VALUES "
+            "('" +
+                code.str() +
+                "', 'social_media', 'facebook', 'a', 'replies', 'given', 'f', 'cw:1', " +
+                std::to_string(at) + "), ('" + code.str() +
+                "', 'messenger', 'tiktok', 'a', 'replies', 'given', 'f', 'cw:1', " +
+                std::to_string(at) + ")");
+    EXPECT_EQ(decide(ChannelRef{ChannelKind::social_media, "facebook"}).reason,
+              ReasonCode::banned_channel_class);
+    EXPECT_EQ(decide(ChannelRef{ChannelKind::messenger, "tiktok"}).reason,
+              ReasonCode::banned_channel_class);
+}
+
+TEST_F(Store, MessengerWithoutSignedFormIsRefusedAndAForcedRowIsDenied) {
+    ChannelRef wa{ChannelKind::messenger, "whatsapp"};
+    auto r = consent(code, wa, Purpose::replies, ConsentAction::given, kNoon - hours{1});
+    r.evidence_ref.clear();
+    EXPECT_THROW(store->record_consent(r, kCaseworker), Error);
+    raw_sql(path,
+            "INSERT INTO policies_consent(case_code, channel_kind, provider, address_ref, "
+            "purpose, action, evidence_ref, recorded_by, recorded_at) VALUES ('" +
+                code.str() + "', 'messenger', 'whatsapp', 'a', 'replies', 'given', '', 'cw:1', " +
+                std::to_string(to_micros(kNoon - hours{1})) + ")");
+    EXPECT_EQ(decide(wa).reason, ReasonCode::missing_evidence);
+}
+
+TEST_F(Store, AnUnreadableConsentRowFailsClosed) {
+    ChannelRef sms{ChannelKind::sms, ""};
+    store->record_consent(
+        consent(code, sms, Purpose::replies, ConsentAction::given, kNoon - hours{2}), kCaseworker);
+    EXPECT_TRUE(decide(sms).allowed);
+    // A garbled later row might have been a withdrawal: nothing goes out.
+    raw_sql(path,
+            "INSERT INTO policies_consent(case_code, channel_kind, provider, address_ref, "
+            "purpose, action, evidence_ref, recorded_by, recorded_at) VALUES ('" +
+                code.str() + "', 'sms', '', 'a', 'replies', 'withdr4wn', '', 'cw:1', " +
+                std::to_string(to_micros(kNoon - hours{1})) + ")");
+    EXPECT_EQ(decide(sms).reason, ReasonCode::policy_unavailable);
+}
+
+TEST_F(Store, OrgPolicyIsSetByAdminsOnlyAndTheSocialMediaBanCannotBeRemoved) {
+    OrgPolicy p;
+    p.retention_days = 730;
+    p.banned_classes.insert(ChannelClass::email);
+    EXPECT_THROW(store->set_org_policy(p, kCaseworker, kNoon), Error);
+    store->set_org_policy(p, kAdmin, kNoon);
+    EXPECT_EQ(store->org_policy(), p);
+    p.banned_classes.erase(ChannelClass::social_media);
+    try {
+        store->set_org_policy(p, kAdmin, kNoon);
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::refused);
+        EXPECT_EQ(e.field(), "banned_classes");
+    }
+    EXPECT_TRUE(store->org_policy().banned_classes.count(ChannelClass::social_media));
+}
+
+TEST_F(Store, ACorruptedPolicyDeniesEverything) {
+    ChannelRef sms{ChannelKind::sms, ""};
+    store->record_consent(
+        consent(code, sms, Purpose::replies, ConsentAction::given, kNoon - hours{1}), kCaseworker);
+    raw_sql(path,
+            "INSERT OR REPLACE INTO policies_org(id, policy_json, updated_at) VALUES (1, "
+            "'{\"banned_classes\":[]}', 0)");
+    EXPECT_THROW(store->org_policy(), Error);
+    EXPECT_EQ(decide(sms).reason, ReasonCode::policy_unavailable);
+}
+
+TEST_F(Store, OnlyAssignedCaseworkersRecordConsentWhenThePolicySaysSo) {
+    OrgPolicy p;
+    p.consent_recorders = ConsentRecorders::assigned_caseworkers;
+    store->set_org_policy(p, kAdmin, kNoon);
+    auto r = consent(code, ChannelRef{ChannelKind::app, ""}, Purpose::replies, ConsentAction::given,
+                     kNoon);
+    EXPECT_THROW(store->record_consent(r, Actor{AccountId("cw:2"), Role::caseworker}), Error);
+    EXPECT_THROW(store->record_consent(r, kAdmin), Error);
+    EXPECT_NO_THROW(store->record_consent(r, kCaseworker));
+}
+
+TEST_F(Store, DuressLockIsClearedOnlyByACaseworker) {
+    store->raise_duress(code, "system", kNoon);
+    EXPECT_TRUE(store->find_survivor(code)->flags.duress_lock);
+    EXPECT_THROW(store->clear_duress(code, kAdmin, kNoon), Error);
+    store->clear_duress(code, kCaseworker, kNoon);
+    EXPECT_FALSE(store->find_survivor(code)->flags.duress_lock);
+}
+
+TEST_F(Store, TemplatesFallBackToBuiltInNeutralTextsAndRefuseLinks) {
+    EXPECT_EQ(store->template_text("neutral_checkin", LanguageTag("en")),
+              "Hi, just checking in. Reply any time.");
+    for (const char* lang : {"es", "it", "ro", "el", "fr", "ar"}) {
+        EXPECT_NE(store->template_text("neutral_checkin", LanguageTag(lang)),
+                  store->template_text("neutral_checkin", LanguageTag("en")))
+            << lang;
+    }
+    EXPECT_EQ(store->template_text("neutral_checkin", LanguageTag("sq")),
+              "Hi, just checking in. Reply any time.");
+    store->set_template("neutral_checkin", LanguageTag("ro"), "Salut! Scrie-mi când vrei.", kAdmin,
+                        kNoon);
+    EXPECT_EQ(store->template_text("neutral_checkin", LanguageTag("ro-RO")),
+              "Salut! Scrie-mi când vrei.");
+    EXPECT_THROW(store->set_template("neutral_checkin", LanguageTag("en"),
+                                     "see https://ngo.example", kAdmin, kNoon),
+                 Error);
+    EXPECT_THROW(store->template_text("nope", LanguageTag("en")), Error);
+}
+
+// ---------------------------------------------------------------- audit chain
+
+class AuditChain : public Store {
+  protected:
+    void SetUp() override {
+        ChannelRef sms{ChannelKind::sms, ""};
+        store->record_consent(
+            consent(code, sms, Purpose::replies, ConsentAction::given, kNoon - hours{1}),
+            kCaseworker);
+        for (int i = 0; i < 4; ++i) decide(sms);
+        decide(ChannelRef{ChannelKind::email, ""});
+        store.reset();  // release the file: tampering happens from outside
+    }
+    AuditVerification verify() {
+        store = PolicyStore::open(path);
+        return store->verify_audit_chain();
+    }
+    // An attacker with file access removes the append-only guard first.
+    void tamper(const std::string& sql) {
+        raw_sql(
+            path,
+            "DROP TRIGGER policies_audit_no_update; DROP TRIGGER policies_audit_no_delete; " + sql);
+    }
+};
+
+TEST_F(AuditChain, EveryDecisionIsRecordedAndAnIntactChainVerifies) {
+    auto v = verify();
+    EXPECT_TRUE(v.ok) << v.problem;
+    EXPECT_EQ(v.entries, 7U);  // enrol, consent, 5 decisions
+    auto entries = store->audit_entries(1, 100);
+    ASSERT_EQ(entries.size(), 7U);
+    EXPECT_EQ(entries[6].action, "decision.replies");
+    EXPECT_EQ(entries[6].decision, "deny");
+    EXPECT_EQ(entries[6].reason, "no_consent:email");
+    EXPECT_EQ(entries[5].decision, "allow");
+    EXPECT_EQ(entries[6].prev_hash, entries[5].hash);
+    EXPECT_EQ(v.head, entries[6].hash);
+}
+
+TEST_F(AuditChain, AnEditedRowIsNamed) {
+    tamper("UPDATE policies_audit SET decision = 'allow' WHERE seq = 7");
+    auto v = verify();
+    EXPECT_FALSE(v.ok);
+    EXPECT_EQ(v.first_bad_seq, 7U);
+    EXPECT_NE(v.problem.find("edited"), std::string::npos) << v.problem;
+}
+
+TEST_F(AuditChain, AnEditedTimestampIsNamed) {
+    tamper("UPDATE policies_audit SET at_us = at_us + 1 WHERE seq = 3");
+    EXPECT_EQ(verify().first_bad_seq, 3U);
+}
+
+TEST_F(AuditChain, ARemovedRowIsNamed) {
+    tamper("DELETE FROM policies_audit WHERE seq = 4");
+    auto v = verify();
+    EXPECT_FALSE(v.ok);
+    EXPECT_EQ(v.first_bad_seq, 4U);
+    EXPECT_NE(v.problem.find("missing"), std::string::npos) << v.problem;
+}
+
+TEST_F(AuditChain, ARemovedAndRenumberedRowIsNamed) {
+    tamper(
+        "DELETE FROM policies_audit WHERE seq = 4; UPDATE policies_audit SET seq = seq - 1 WHERE "
+        "seq > 4");
+    EXPECT_EQ(verify().first_bad_seq, 4U);
+}
+
+TEST_F(AuditChain, SwappedRowsAreNamed) {
+    tamper(
+        "UPDATE policies_audit SET seq = 100 WHERE seq = 3; "
+        "UPDATE policies_audit SET seq = 3 WHERE seq = 4; "
+        "UPDATE policies_audit SET seq = 4 WHERE seq = 100");
+    auto v = verify();
+    EXPECT_FALSE(v.ok);
+    EXPECT_EQ(v.first_bad_seq, 3U);
+}
+
+TEST_F(AuditChain, FreeTextCannotEnterTheLog) {
+    store = PolicyStore::open(path);
+    EXPECT_THROW(store->append_audit("cw:1", "note", "", "", "Maria Rossi called", kNoon), Error);
+    EXPECT_THROW(store->append_audit("maria@example.org", "note", "", "", "", kNoon), Error);
+    EXPECT_TRUE(store->verify_audit_chain().ok);
+}
