@@ -488,6 +488,7 @@ void Party::start_session(const Address& address, const PreKeyBundle& b) {
                                       b.signed_pre_key.signature.size(), identity.get()) != 0) {
         throw Error(ErrorCode::invalid_bundle, "libsignal refused the bundle");
     }
+    store_->take_callback_error();  // drop any stale error from an earlier call
     SealedStore::Transaction tx(*store_);
     const signal_protocol_address addr = c_address(address);
     BuilderHandle builder;
@@ -510,6 +511,7 @@ Ciphertext Party::encrypt(const Address& address, ByteView plaintext) {
     check_address(address);
     Bytes padded = pad_plaintext(plaintext);
     auto lock = context_->lock();
+    store_->take_callback_error();  // drop any stale error from an earlier call
     SealedStore::Transaction tx(*store_);
     if (!store_->contains_session(address)) {
         throw Error(ErrorCode::no_session, "there is no session with this peer yet");
@@ -546,8 +548,9 @@ Bytes Party::decrypt(const Address& address, int type, ByteView message,
     if (message.empty()) throw Error(ErrorCode::invalid_message, "the message is empty");
     auto lock = context_->lock();
     signal_context* ctx = context_->get();
-    // One transaction: libsignal records the sender's identity before it checks the MAC, so a
-    // forged message must leave no trace.
+    store_->take_callback_error();  // drop any stale error from an earlier call
+    // One transaction: the session step, the used pre-key and the peer's identity are
+    // committed together after the MAC and padding checks, or not at all.
     SealedStore::Transaction tx(*store_);
     const signal_protocol_address addr = c_address(address);
     CipherHandle cipher;
@@ -579,6 +582,13 @@ Bytes Party::decrypt(const Address& address, int type, ByteView message,
     if (rc != 0) fail(rc, ErrorCode::invalid_message, "decrypting a message");
     tx.commit();
     return std::move(dctx.plaintext);
+}
+
+void Party::atomically(const std::function<void(Party&)>& work) {
+    auto lock = context_->lock();
+    SealedStore::Transaction tx(*store_);
+    work(*this);
+    tx.commit();
 }
 
 // ---------------------------------------------------------------------------------------------

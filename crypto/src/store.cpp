@@ -508,16 +508,29 @@ SealedStore::Transaction::Transaction(SealedStore& store) : store_(store) {
     if (sqlite3_get_autocommit(store_.db_) != 0) {
         store_.exec("BEGIN IMMEDIATE");
         owner_ = true;
+    } else {
+        // Nested: a savepoint, so a failed inner step is undone even if the caller catches
+        // the error and the outer transaction commits.
+        store_.exec("SAVEPOINT nested");
     }
 }
 
 SealedStore::Transaction::~Transaction() {
-    if (owner_ && !done_) sqlite3_exec(store_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (done_) return;
+    if (owner_) {
+        sqlite3_exec(store_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    } else {
+        sqlite3_exec(store_.db_, "ROLLBACK TO nested; RELEASE nested", nullptr, nullptr, nullptr);
+    }
 }
 
 void SealedStore::Transaction::commit() {
-    if (!owner_ || done_) return;
+    if (done_) return;
     done_ = true;
+    if (!owner_) {
+        store_.exec("RELEASE nested");
+        return;
+    }
     if (sqlite3_exec(store_.db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
         std::string message = sqlite3_errmsg(store_.db_);
         sqlite3_exec(store_.db_, "ROLLBACK", nullptr, nullptr, nullptr);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <random>
+#include <thread>
 
 #include "ariadne/crypto/session.h"
 #include "signal_test_support.h"
@@ -305,6 +306,80 @@ TEST(Seed, ReopeningWithTheSameSeedWorksAndAnotherSeedIsRefused) {
                  [&] { Party::create_from_seed(dir / "s.db", key, random_bytes(32)); });
     expect_error(ErrorCode::invalid_argument,
                  [&] { Party::create_from_seed(dir / "x.db", key, random_bytes(31)); });
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Concurrency, OnePartyServesSeveralThreadsAndEveryMessageOpens) {
+    TempDir dir;
+    auto hub = Party::open(dir / "hub.db", fast_key());
+    std::vector<std::unique_ptr<Party>> peers;
+    for (int i = 0; i < 3; ++i) {
+        peers.push_back(Party::open(dir / ("peer" + std::to_string(i) + ".db"), fast_key()));
+        hub->start_session({"peer" + std::to_string(i), 1}, peers.back()->bundle(1));
+    }
+    std::vector<std::vector<Ciphertext>> sent(peers.size());
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < peers.size(); ++i) {
+        threads.emplace_back([&, i] {
+            for (int n = 0; n < 40; ++n) {
+                sent[i].push_back(hub->encrypt({"peer" + std::to_string(i), 1},
+                                               as_bytes("m" + std::to_string(n))));
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    for (std::size_t i = 0; i < peers.size(); ++i) {
+        ASSERT_EQ(sent[i].size(), 40u);
+        for (int n = 0; n < 40; ++n) {
+            const auto& c = sent[i][static_cast<std::size_t>(n)];
+            EXPECT_EQ(to_string(peers[i]->decrypt({"hub", 1}, c.type, c.bytes)),
+                      "m" + std::to_string(n));
+        }
+    }
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(SessionTest, AtomicallyCommitsAFanOutOnceAndAFailedStepInsideLeavesNoTrace) {
+    TempDir other;
+    auto carol = Party::open(other / "carol.db", fast_key());
+    const Address kCarol{"carol", 1};
+    std::vector<Ciphertext> out;
+    alice->atomically([&](Party& p) {
+        p.start_session(kBob, bob->bundle(1));
+        p.start_session(kCarol, carol->bundle(1));
+        out.push_back(p.encrypt(kBob, as_bytes("to bob")));
+        out.push_back(p.encrypt(kCarol, as_bytes("to carol")));
+    });
+    EXPECT_EQ(bob_reads(out[0]), "to bob");
+    EXPECT_EQ(to_string(carol->decrypt(kAlice, out[1].type, out[1].bytes)), "to carol");
+
+    // A forged pre-key message from a stranger fails inside a batch that goes on and commits:
+    // the stranger's identity must not be pinned.
+    TempDir third;
+    auto mallory = Party::open(third / "m.db", fast_key());
+    mallory->start_session(kBob, bob->bundle(1));
+    Ciphertext forged = mallory->encrypt(kBob, as_bytes("x"));
+    forged.bytes[forged.bytes.size() - 2] ^= 1;
+    const Address kMallory{"mallory", 1};
+    bob->atomically([&](Party& p) {
+        EXPECT_THROW(p.decrypt(kMallory, forged.type, forged.bytes), Error);
+        p.encrypt(kAlice, as_bytes("still fine"));
+    });
+    EXPECT_FALSE(bob->remote_identity_key(kMallory).has_value());
+
+    // If the work throws, nothing at all is committed.
+    EXPECT_THROW(alice->atomically([&](Party& p) {
+        p.start_session({"dave", 1}, carol->bundle(1));
+        throw std::runtime_error("abort");
+    }),
+                 std::runtime_error);
+    EXPECT_FALSE(alice->has_session({"dave", 1}));
 }
 
 }  // namespace

@@ -283,3 +283,36 @@ TEST(SignedPreKeys, RotationKeepsThePreviousKeyForTheGracePeriodOnly) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Transactions, AnInnerStepThatFailsIsUndoneEvenWhenTheOuterOneCommits) {
+    TempDir dir;
+    StoreKey key = fast_key();
+    {
+        auto store = SealedStore::open(dir / "s.db", key);
+        SealedStore::Transaction outer(*store);
+        store->store_pre_key(10, as_bytes("kept"));
+        {
+            SealedStore::Transaction inner(*store);
+            store->store_pre_key(11, as_bytes("undone"));
+        }  // no commit: rolled back to the savepoint
+        {
+            SealedStore::Transaction inner(*store);
+            store->store_pre_key(12, as_bytes("kept too"));
+            inner.commit();
+        }
+        outer.commit();
+    }
+    auto store = SealedStore::open(dir / "s.db", key);
+    EXPECT_TRUE(store->contains_pre_key(10));
+    EXPECT_FALSE(store->contains_pre_key(11));
+    EXPECT_TRUE(store->contains_pre_key(12));
+    {
+        SealedStore::Transaction abandoned(*store);
+        store->store_pre_key(13, as_bytes("never committed"));
+    }
+    EXPECT_FALSE(store->contains_pre_key(13));
+}
+
+}  // namespace

@@ -119,6 +119,13 @@ class Party {
     Bytes decrypt(const Address& address, int type, ByteView message,
                   const std::function<void(ByteView plaintext)>& persist);
 
+    /// Runs `work(*this)` under the lock and ONE store transaction, so a fan-out of N
+    /// encrypts or a drained mailbox of N decrypts costs one durable commit (an fsync) instead
+    /// of N. Each inner call is still all-or-nothing (savepoint). If `work` throws, nothing is
+    /// committed and the exception propagates. Send no ciphertext produced inside until this
+    /// returns: a rolled-back session step would reuse its message keys.
+    void atomically(const std::function<void(Party&)>& work);
+
     // -- identities --------------------------------------------------------------------------
     /// The identity key recorded for `address` (trust on first use), if any.
     std::optional<Bytes> remote_identity_key(const Address& address);

@@ -160,7 +160,8 @@ class SealedStore {
     void store_sender_key(ByteView group_id, const Address& sender, ByteView record);
 
     /// Groups writes into one durable SQLite transaction (BEGIN IMMEDIATE ... COMMIT).
-    /// Nested use joins the outer transaction. Without commit() the destructor rolls back.
+    /// Nested use becomes a savepoint inside the outer transaction (durable only when the
+    /// outer one commits). Without commit() the destructor rolls back (to the savepoint).
     class Transaction {
       public:
         explicit Transaction(SealedStore& store);
