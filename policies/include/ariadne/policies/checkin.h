@@ -119,8 +119,8 @@ struct Alert {
 struct CheckinCallbacks {
     /// Sends one check-in. Throwing means "unknown whether it went out": the slot is marked
     /// send_failed and never retried (at most once).
-    std::function<SendOutcome(const CheckinSend&)> send;
-    std::function<void(const Alert&)> alert;
+    std::function<SendOutcome(const CheckinSend&)> send{};
+    std::function<void(const Alert&)> alert{};
 };
 
 /// One slot's record. States: claimed, sent, responded, missed, skipped, denied,
