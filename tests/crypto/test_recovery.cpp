@@ -8,6 +8,8 @@
 #include <string>
 
 #include "ariadne/crypto/error.h"
+#include "ariadne/crypto/session.h"
+#include "signal_test_support.h"
 
 using namespace ariadne::crypto;
 
@@ -354,4 +356,27 @@ TEST(LoginSignature, BadKeysAndChallengesAreRefused) {
     error_message([&] { verify_login_signature(no_prefix, c, sig); }, ErrorCode::invalid_argument);
     error_message([&] { verify_login_signature(Bytes(32, 5), c, sig); },
                   ErrorCode::invalid_argument);
+}
+
+TEST(RecoveryIdentity, SameCodeRebuildsTheSameSignalIdentityOnTwoFreshStores) {
+    ariadne::crypto::testing::TempDir dir;
+    const RecoveryParams p = cheap_params();
+    const std::string published = serialize_recovery_params(p);  // what a new phone fetches
+
+    const RecoverySecrets enrolment = derive_recovery_secrets(kCode, p);
+    auto old_phone =
+        Party::create_from_seed(dir / "old-phone.db", StoreKey::from_bytes(random_bytes(32)),
+                                enrolment.identity_seed.view());
+    // Years later, another phone, only the code (typed differently) and the published params.
+    const RecoverySecrets later =
+        derive_recovery_secrets("0761 2345 6789 0123", parse_recovery_params(published));
+    auto new_phone = Party::create_from_seed(
+        dir / "new-phone.db", StoreKey::from_bytes(random_bytes(32)), later.identity_seed.view());
+    EXPECT_EQ(new_phone->identity_key(), old_phone->identity_key());
+    EXPECT_EQ(new_phone->registration_id(), old_phone->registration_id());
+
+    const RecoverySecrets other = derive_recovery_secrets("07612 345 6789 0124", p);
+    auto other_phone = Party::create_from_seed(
+        dir / "other.db", StoreKey::from_bytes(random_bytes(32)), other.identity_seed.view());
+    EXPECT_NE(other_phone->identity_key(), old_phone->identity_key());
 }
