@@ -316,3 +316,30 @@ TEST(Transactions, AnInnerStepThatFailsIsUndoneEvenWhenTheOuterOneCommits) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(SenderKeys, RecordsAreSealedPerGroupAndSender) {
+    TempDir dir;
+    StoreKey key = fast_key();
+    const Bytes group = to_bytes("team-north");
+    const Bytes record = to_bytes("SENDER-KEY-CANARY-" + hex_encode(random_bytes(6)));
+    {
+        auto store = SealedStore::open(dir / "s.db", key);
+        store->store_sender_key(group, {"worker-17", 2}, record);
+        auto loaded = store->load_sender_key(group, {"worker-17", 2});
+        ASSERT_TRUE(loaded.has_value());
+        EXPECT_EQ(Bytes(loaded->data(), loaded->data() + loaded->size()), record);
+        EXPECT_FALSE(store->load_sender_key(group, {"worker-17", 3}).has_value());
+        EXPECT_FALSE(store->load_sender_key(to_bytes("team-south"), {"worker-17", 2}));
+        EXPECT_FALSE(contains(read_file(dir / "s.db-wal"), record));
+        EXPECT_FALSE(contains(read_file(dir / "s.db-wal"), as_bytes("team-north")));
+    }
+    run_sql(dir / "s.db", "UPDATE sender_keys SET device_id = 3");
+    auto store = SealedStore::open(dir / "s.db", key);
+    expect_error(ErrorCode::corrupt_record, [&] {
+        store->load_sender_key(group, {"worker-17", 3});
+    });
+}
+
+}  // namespace
