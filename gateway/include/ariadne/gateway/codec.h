@@ -1,0 +1,137 @@
+// Frame codec of wire protocol v1 (docs/protocol.md): turns one client text frame into a
+// typed `Request`, validating every field exactly (types, ranges, lengths, base64, unknown
+// fields refused), and builds the server's ok / error / deliver frames.
+// Pure functions: no I/O, no shared state, thread-safe. Never throws on any input.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ariadne/crypto/bytes.h"
+#include "ariadne/gateway/error.h"
+
+namespace ariadne::gateway {
+
+using crypto::Bytes;
+
+inline constexpr std::size_t kMaxFrameBytes = 65536;
+inline constexpr std::size_t kMaxBodyBytes = 49152;
+inline constexpr std::size_t kMaxMessagesPerSend = 64;
+inline constexpr std::size_t kMaxPreKeysPerUpload = 200;
+inline constexpr std::size_t kMaxUsernameBytes = 64;
+inline constexpr std::size_t kMaxPasswordBytes = 1024;
+inline constexpr std::uint32_t kMaxPreKeyId = 16777214;
+inline constexpr std::uint32_t kLastResortKeyId = 16777215;
+inline constexpr std::int64_t kMaxRequestId = (std::int64_t{1} << 53) - 1;
+inline constexpr std::uint32_t kMaxDeviceId = 2147483647;
+
+struct PingRequest {};
+struct RecoveryParamsRequest {};
+struct ChallengeRequest {};
+
+struct RegisterDeviceRequest {
+    std::string username;
+    std::string password;
+    std::string totp;
+    Bytes identity_key;  // 33 bytes
+    std::uint32_t registration_id = 0;
+    Bytes signature;  // 64 bytes
+};
+
+struct AuthDeviceRequest {
+    std::string account;
+    std::uint32_t device_id = 0;
+    Bytes signature;  // 64 bytes
+};
+
+struct AuthSurvivorRequest {
+    Bytes locator;    // 32 bytes
+    Bytes signature;  // 64 bytes
+    Bytes identity_key;
+    std::uint32_t registration_id = 0;
+};
+
+// Key ids and public keys are checked by the key directory (bad ones are `invalid_keys`,
+// not `invalid_frame`), so the codec only bounds them.
+struct PreKeyUpload {
+    std::uint32_t id = 0;
+    Bytes public_key;
+};
+struct SignedPreKeyUpload {
+    std::uint32_t id = 0;
+    Bytes public_key;
+    Bytes signature;
+};
+struct KeysUploadRequest {
+    std::optional<SignedPreKeyUpload> signed_pre_key;
+    std::vector<PreKeyUpload> pre_keys;
+    std::optional<PreKeyUpload> last_resort;
+};
+struct KeysCountRequest {};
+struct KeysFetchRequest {
+    std::string account;
+};
+struct ContactsRequest {};
+
+struct OutgoingMessage {
+    std::uint32_t device_id = 0;
+    int type = 0;  // 2 (Signal message) or 3 (pre-key message)
+    Bytes body;
+};
+struct SendRequest {
+    std::string to;
+    bool receipt = false;
+    std::vector<OutgoingMessage> messages;  // 1..64, distinct device ids
+};
+struct AckRequest {
+    std::int64_t server_id = 0;
+};
+
+using RequestBody =
+    std::variant<PingRequest, RecoveryParamsRequest, ChallengeRequest, RegisterDeviceRequest,
+                 AuthDeviceRequest, AuthSurvivorRequest, KeysUploadRequest, KeysCountRequest,
+                 KeysFetchRequest, ContactsRequest, SendRequest, AckRequest>;
+
+struct Request {
+    std::int64_t id = 0;
+    RequestBody body;
+};
+
+/// Decodes one text frame. Returns the request, or the error to answer with (its `id` set
+/// when the frame's id could be read). Messages name the offending field and never echo
+/// field values.
+std::variant<Request, ProtocolError> decode_request(std::string_view frame);
+
+/// True if `s` is a well-formed account id: "a_" followed by 22 base64url characters.
+bool is_account_id(std::string_view s) noexcept;
+
+// ---- server frames ----
+
+/// {"v":1,"id":ID,"type":"ok", ...fields}. `fields` must be an object or null.
+std::string encode_ok(std::int64_t id, nlohmann::json fields = nullptr);
+
+/// {"v":1,"id":ID|null,"type":"error","code":..,"message":.., ...extra}. `extra` must be an
+/// object or null (e.g. retry_after_ms, missing/extra).
+std::string encode_error(const ProtocolError& error, nlohmann::json extra = nullptr);
+
+/// One mailbox entry as pushed in a `deliver` frame.
+struct Delivery {
+    std::int64_t server_id = 0;
+    bool is_receipt = false;
+    std::string from;  // account id
+    std::uint32_t from_device = 0;
+    int type = 0;                  // messages only
+    Bytes body;                    // messages only
+    std::int64_t ref = 0;          // receipts only
+    std::int64_t server_time = 0;  // Unix ms when the server stored it
+};
+
+std::string encode_deliver(const Delivery& delivery);
+
+}  // namespace ariadne::gateway

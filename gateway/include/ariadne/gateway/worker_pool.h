@@ -1,0 +1,38 @@
+// A fixed pool of threads for blocking work (Argon2id password checks, mailbox reads) that
+// must not run on network threads. Tasks run in FIFO order across the pool. Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace ariadne::gateway {
+
+class WorkerPool {
+  public:
+    explicit WorkerPool(std::size_t threads);
+    /// Runs the tasks already queued, then joins the threads.
+    ~WorkerPool();
+    WorkerPool(const WorkerPool&) = delete;
+    WorkerPool& operator=(const WorkerPool&) = delete;
+
+    /// Queues `task`. Exceptions escaping a task are swallowed (a task reports its own).
+    /// After shutdown() tasks are dropped.
+    void post(std::function<void()> task);
+
+    /// Runs the tasks already queued and joins the threads. Idempotent.
+    void shutdown();
+
+  private:
+    void run();
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::deque<std::function<void()>> tasks_;
+    bool stopping_ = false;
+    std::vector<std::thread> threads_;
+};
+
+}  // namespace ariadne::gateway

@@ -1,0 +1,413 @@
+#include "ariadne/gateway/codec.h"
+
+#include <algorithm>
+#include <set>
+
+#include "ariadne/crypto/error.h"
+
+namespace ariadne::gateway {
+
+namespace {
+
+using nlohmann::json;
+
+// Our frames nest at most 4 levels (object > array > object > value); anything much deeper
+// is refused before the DOM is built so hostile nesting cannot exhaust the stack.
+constexpr int kMaxNesting = 8;
+
+bool nesting_within_limit(std::string_view text) {
+    int depth = 0;
+    bool in_string = false;
+    bool escaped = false;
+    for (char c : text) {
+        if (in_string) {
+            if (escaped) {
+                escaped = false;
+            } else if (c == '\\') {
+                escaped = true;
+            } else if (c == '"') {
+                in_string = false;
+            }
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > kMaxNesting) return false;
+        } else if (c == '}' || c == ']') {
+            --depth;
+        }
+    }
+    return true;
+}
+
+// Thrown inside the decoder only; turned into a ProtocolError by decode_request.
+struct FieldError {
+    ErrorCode code;
+    std::string message;
+};
+
+[[noreturn]] void fail(const std::string& message) {
+    throw FieldError{ErrorCode::invalid_frame, message};
+}
+
+// Field names are echoed only when they are short and plain, so an error never carries
+// arbitrary client bytes.
+std::string printable_name(const std::string& name, const std::string& qualified) {
+    bool plain =
+        !name.empty() && name.size() <= 32 && std::all_of(name.begin(), name.end(), [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '_' || c == '-' || c == '.';
+        });
+    return plain ? "'" + qualified + "'" : "with an unprintable or very long name";
+}
+
+// Reads the fields of one JSON object, remembering which were read, so the caller can
+// refuse every field it did not expect. `path` prefixes field names in messages
+// ("messages[2].body").
+class Fields {
+  public:
+    Fields(const json& object, std::string path) : object_(object), path_(std::move(path)) {}
+
+    const json* find(const char* name) {
+        seen_.insert(name);
+        auto it = object_.find(name);
+        return it == object_.end() ? nullptr : &*it;
+    }
+
+    const json& require(const char* name) {
+        const json* value = find(name);
+        if (value == nullptr) fail("field " + quoted(name) + " is missing");
+        return *value;
+    }
+
+    std::int64_t integer(const char* name, std::int64_t min, std::int64_t max) {
+        return integer_value(require(name), name, min, max);
+    }
+
+    std::int64_t integer_value(const json& value, const std::string& name, std::int64_t min,
+                               std::int64_t max) {
+        if (!value.is_number_integer()) {
+            fail("field " + quoted(name) + " must be an integer between " + std::to_string(min) +
+                 " and " + std::to_string(max));
+        }
+        bool in_range;
+        std::int64_t result = 0;
+        if (value.is_number_unsigned()) {
+            auto u = value.get<std::uint64_t>();
+            in_range = u <= static_cast<std::uint64_t>(max) &&
+                       (min <= 0 || u >= static_cast<std::uint64_t>(min));
+            result = static_cast<std::int64_t>(u);
+        } else {
+            result = value.get<std::int64_t>();
+            in_range = result >= min && result <= max;
+        }
+        if (!in_range) {
+            fail("field " + quoted(name) + " must be an integer between " + std::to_string(min) +
+                 " and " + std::to_string(max));
+        }
+        return result;
+    }
+
+    std::string text(const char* name, std::size_t max_bytes, bool allow_empty = false) {
+        const json& value = require(name);
+        if (!value.is_string()) fail("field " + quoted(name) + " must be a string");
+        const auto& s = value.get_ref<const std::string&>();
+        if (s.size() > max_bytes) {
+            fail("field " + quoted(name) + " must be at most " + std::to_string(max_bytes) +
+                 " bytes long");
+        }
+        if (s.empty() && !allow_empty) fail("field " + quoted(name) + " must not be empty");
+        return s;
+    }
+
+    bool boolean(const char* name, bool fallback) {
+        const json* value = find(name);
+        if (value == nullptr) return fallback;
+        if (!value->is_boolean()) fail("field " + quoted(name) + " must be true or false");
+        return value->get<bool>();
+    }
+
+    // Base64 field whose decoded length must be exactly `exact` (if non-zero) or at most
+    // `max_decoded` bytes.
+    Bytes binary(const char* name, std::size_t exact, std::size_t max_decoded = 0) {
+        return binary_value(require(name), name, exact, max_decoded);
+    }
+
+    Bytes binary_value(const json& value, const std::string& name, std::size_t exact,
+                       std::size_t max_decoded) {
+        if (!value.is_string()) fail("field " + quoted(name) + " must be a base64 string");
+        const auto& s = value.get_ref<const std::string&>();
+        std::size_t limit = exact != 0 ? exact : max_decoded;
+        // Refuse oversized text before decoding anything.
+        if (s.size() > (limit + 2) / 3 * 4) {
+            fail("field " + quoted(name) + " must decode to " +
+                 (exact != 0 ? "exactly " : "at most ") + std::to_string(limit) + " bytes");
+        }
+        Bytes decoded;
+        try {
+            decoded = crypto::base64_decode(s);
+        } catch (const crypto::Error&) {
+            fail("field " + quoted(name) +
+                 " is not valid base64 (standard alphabet, with padding)");
+        }
+        if ((exact != 0 && decoded.size() != exact) || decoded.size() > limit) {
+            fail("field " + quoted(name) + " must decode to " +
+                 (exact != 0 ? "exactly " : "at most ") + std::to_string(limit) + " bytes");
+        }
+        return decoded;
+    }
+
+    Fields object(const char* name) {
+        const json& value = require(name);
+        if (!value.is_object()) fail("field " + quoted(name) + " must be an object");
+        return Fields(value, qualified(name));
+    }
+
+    void refuse_unknown() const {
+        for (auto it = object_.begin(); it != object_.end(); ++it) {
+            if (seen_.count(it.key()) == 0) {
+                fail("unknown field " + printable_name(it.key(), qualified(it.key())));
+            }
+        }
+    }
+
+    std::string qualified(const std::string& name) const {
+        return path_.empty() ? name : path_ + "." + name;
+    }
+    std::string quoted(const std::string& name) const { return "'" + qualified(name) + "'"; }
+
+  private:
+    const json& object_;
+    std::string path_;
+    std::set<std::string, std::less<>> seen_;
+};
+
+const json& require_array(Fields& f, const char* name, std::size_t max_items) {
+    const json& value = f.require(name);
+    if (!value.is_array()) fail("field " + f.quoted(name) + " must be an array");
+    if (value.size() > max_items) {
+        fail("field " + f.quoted(name) + " must have at most " + std::to_string(max_items) +
+             " entries");
+    }
+    return value;
+}
+
+Fields element_object(const json& element, const std::string& path) {
+    if (!element.is_object()) fail("field '" + path + "' must be an object");
+    return Fields(element, path);
+}
+
+// Key fields are bounded here and checked exactly by the key directory (invalid_keys).
+constexpr std::size_t kMaxKeyBytes = 64;
+constexpr std::size_t kMaxKeySignatureBytes = 128;
+
+PreKeyUpload decode_pre_key(Fields f) {
+    PreKeyUpload key;
+    key.id = static_cast<std::uint32_t>(f.integer("id", 0, 4294967295));
+    key.public_key = f.binary("public_key", 0, kMaxKeyBytes);
+    f.refuse_unknown();
+    return key;
+}
+
+RequestBody decode_body(const std::string& type, Fields& f) {
+    if (type == "ping") return PingRequest{};
+    if (type == "recovery_params") return RecoveryParamsRequest{};
+    if (type == "challenge") return ChallengeRequest{};
+    if (type == "register_device") {
+        RegisterDeviceRequest r;
+        r.username = f.text("username", kMaxUsernameBytes);
+        r.password = f.text("password", kMaxPasswordBytes);
+        r.totp = f.text("totp", 8);
+        r.identity_key = f.binary("identity_key", 33);
+        r.registration_id =
+            static_cast<std::uint32_t>(f.integer("registration_id", 1, kMaxDeviceId));
+        r.signature = f.binary("signature", 64);
+        return r;
+    }
+    if (type == "auth_device") {
+        AuthDeviceRequest r;
+        r.account = f.text("account", 64);
+        if (!is_account_id(r.account)) {
+            fail(
+                "field 'account' must be an account id ('a_' followed by 22 base64url characters)");
+        }
+        r.device_id = static_cast<std::uint32_t>(f.integer("device_id", 1, kMaxDeviceId));
+        r.signature = f.binary("signature", 64);
+        return r;
+    }
+    if (type == "auth_survivor") {
+        AuthSurvivorRequest r;
+        r.locator = f.binary("locator", 32);
+        r.signature = f.binary("signature", 64);
+        r.identity_key = f.binary("identity_key", 33);
+        r.registration_id =
+            static_cast<std::uint32_t>(f.integer("registration_id", 1, kMaxDeviceId));
+        return r;
+    }
+    if (type == "keys_upload") {
+        KeysUploadRequest r;
+        if (f.find("signed_pre_key") != nullptr) {
+            Fields k = f.object("signed_pre_key");
+            SignedPreKeyUpload spk;
+            spk.id = static_cast<std::uint32_t>(k.integer("id", 0, 4294967295));
+            spk.public_key = k.binary("public_key", 0, kMaxKeyBytes);
+            spk.signature = k.binary("signature", 0, kMaxKeySignatureBytes);
+            k.refuse_unknown();
+            r.signed_pre_key = std::move(spk);
+        }
+        if (f.find("pre_keys") != nullptr) {
+            const json& list = require_array(f, "pre_keys", kMaxPreKeysPerUpload);
+            for (std::size_t i = 0; i < list.size(); ++i) {
+                std::string path = "pre_keys[" + std::to_string(i) + "]";
+                r.pre_keys.push_back(decode_pre_key(element_object(list[i], path)));
+            }
+        }
+        if (f.find("last_resort") != nullptr) {
+            r.last_resort = decode_pre_key(f.object("last_resort"));
+        }
+        return r;
+    }
+    if (type == "keys_count") return KeysCountRequest{};
+    if (type == "keys_fetch") {
+        KeysFetchRequest r;
+        r.account = f.text("account", 64);
+        if (!is_account_id(r.account)) {
+            fail(
+                "field 'account' must be an account id ('a_' followed by 22 base64url characters)");
+        }
+        return r;
+    }
+    if (type == "contacts") return ContactsRequest{};
+    if (type == "send") {
+        SendRequest r;
+        r.to = f.text("to", 64);
+        if (!is_account_id(r.to)) {
+            fail("field 'to' must be an account id ('a_' followed by 22 base64url characters)");
+        }
+        r.receipt = f.boolean("receipt", false);
+        const json& list = require_array(f, "messages", kMaxMessagesPerSend);
+        if (list.empty()) fail("field 'messages' must have at least one entry");
+        std::set<std::uint32_t> devices;
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            std::string path = "messages[" + std::to_string(i) + "]";
+            Fields m = element_object(list[i], path);
+            OutgoingMessage msg;
+            msg.device_id = static_cast<std::uint32_t>(m.integer("device_id", 1, kMaxDeviceId));
+            const json& t = m.require("type");
+            msg.type = static_cast<int>(m.integer_value(t, "type", 2, 3));
+            msg.body = m.binary("body", 0, kMaxBodyBytes);
+            if (msg.body.empty()) fail("field '" + path + ".body' must not be empty");
+            m.refuse_unknown();
+            if (!devices.insert(msg.device_id).second) {
+                fail("field '" + path + ".device_id' repeats a device already listed");
+            }
+            r.messages.push_back(std::move(msg));
+        }
+        return r;
+    }
+    if (type == "ack") {
+        AckRequest r;
+        r.server_id = f.integer("server_id", 1, kMaxRequestId);
+        return r;
+    }
+    throw FieldError{ErrorCode::unknown_type, "unknown operation type"};
+}
+
+}  // namespace
+
+bool is_account_id(std::string_view s) noexcept {
+    if (s.size() != 24 || s[0] != 'a' || s[1] != '_') return false;
+    return std::all_of(s.begin() + 2, s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '_';
+    });
+}
+
+std::variant<Request, ProtocolError> decode_request(std::string_view frame) {
+    ProtocolError error;
+    if (frame.size() > kMaxFrameBytes) {
+        error.code = ErrorCode::invalid_frame;
+        error.message = "the frame is larger than 65536 bytes";
+        return error;
+    }
+    if (!nesting_within_limit(frame)) {
+        error.code = ErrorCode::malformed_json;
+        error.message = "the frame nests JSON deeper than 8 levels";
+        return error;
+    }
+    json root = json::parse(frame.begin(), frame.end(), nullptr, /*allow_exceptions=*/false);
+    if (root.is_discarded() || !root.is_object()) {
+        error.code = ErrorCode::malformed_json;
+        error.message = "the frame is not a JSON object";
+        return error;
+    }
+    try {
+        Fields fields(root, "");
+        Request request;
+        const json* id = fields.find("id");
+        if (id == nullptr) fail("field 'id' is missing");
+        request.id = fields.integer_value(*id, "id", 0, kMaxRequestId);
+        error.id = request.id;
+
+        const json* v = fields.find("v");
+        if (v == nullptr || !v->is_number_integer() || v->get<std::int64_t>() != 1) {
+            throw FieldError{ErrorCode::unsupported_version,
+                             "field 'v' must be 1 (the only protocol version this server speaks)"};
+        }
+        const json* type = fields.find("type");
+        if (type == nullptr || !type->is_string()) {
+            throw FieldError{ErrorCode::unknown_type, "field 'type' must name an operation"};
+        }
+        request.body = decode_body(type->get_ref<const std::string&>(), fields);
+        fields.refuse_unknown();
+        return request;
+    } catch (const FieldError& e) {
+        error.code = e.code;
+        error.message = e.message;
+        return error;
+    } catch (const std::exception&) {
+        // nlohmann type errors cannot happen after the checks above; stay total anyway.
+        error.code = ErrorCode::invalid_frame;
+        error.message = "the frame could not be decoded";
+        return error;
+    }
+}
+
+std::string encode_ok(std::int64_t id, nlohmann::json fields) {
+    json frame = {{"v", 1}, {"id", id}, {"type", "ok"}};
+    if (fields.is_object()) {
+        for (auto& [key, value] : fields.items()) frame[key] = std::move(value);
+    }
+    return frame.dump();
+}
+
+std::string encode_error(const ProtocolError& error, nlohmann::json extra) {
+    json frame = {{"v", 1}};
+    frame["id"] = error.id ? json(*error.id) : json(nullptr);
+    frame["type"] = "error";
+    frame["code"] = to_string(error.code);
+    frame["message"] = error.message;
+    if (extra.is_object()) {
+        for (auto& [key, value] : extra.items()) frame[key] = std::move(value);
+    }
+    return frame.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string encode_deliver(const Delivery& d) {
+    json message = {{"server_id", d.server_id},
+                    {"kind", d.is_receipt ? "receipt" : "message"},
+                    {"from", d.from},
+                    {"from_device", d.from_device}};
+    if (d.is_receipt) {
+        message["ref"] = d.ref;
+    } else {
+        message["type"] = d.type;
+        message["body"] = crypto::base64_encode(d.body);
+    }
+    message["server_time"] = d.server_time;
+    json frame = {{"v", 1}, {"type", "deliver"}, {"message", std::move(message)}};
+    return frame.dump();
+}
+
+}  // namespace ariadne::gateway

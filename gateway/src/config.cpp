@@ -1,0 +1,147 @@
+#include "ariadne/gateway/config.h"
+
+#include <algorithm>
+#include <boost/program_options.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "ariadne/gateway/error.h"
+
+namespace ariadne::gateway {
+
+namespace po = boost::program_options;
+
+namespace {
+
+[[noreturn]] void refuse(const std::string& message) {
+    throw GatewayError(GatewayErrorCode::config, "Configuration refused: " + message);
+}
+
+void parse_listen(const std::string& text, ServeConfig& config) {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+        refuse("--listen must be HOST:PORT (for example 127.0.0.1:8443), got '" + text + "'.");
+    }
+    std::string host = text.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    std::string port = text.substr(colon + 1);
+    if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoul(port) > 65535) {
+        refuse("--listen port must be a number from 0 to 65535, got '" + port + "'.");
+    }
+    config.listen_host = host;
+    config.listen_port = static_cast<std::uint16_t>(std::stoul(port));
+}
+
+void in_range(const char* name, std::uint32_t value, std::uint32_t min, std::uint32_t max) {
+    if (value < min || value > max) {
+        refuse(std::string("--") + name + " must be between " + std::to_string(min) + " and " +
+               std::to_string(max) + ", got " + std::to_string(value) + ".");
+    }
+}
+
+}  // namespace
+
+void check_recovery_m_kib(std::uint32_t m_kib, bool insecure_test_params) {
+    if (m_kib < 65536 && !insecure_test_params) {
+        refuse(
+            "--recovery-m-kib below 65536 weakens every recovery code against offline "
+            "guessing; it is only accepted together with --insecure-test-params (tests).");
+    }
+    in_range("recovery-m-kib", m_kib, 8, 4u * 1024 * 1024);
+}
+
+ServeCommand parse_serve_config(const std::vector<std::string>& args) {
+    ServeCommand result;
+    ServeConfig& c = result.config;
+    std::string listen, sync_mode = "full";
+    po::options_description options("ariadne serve options");
+    // clang-format off
+    options.add_options()
+        ("help", "print this help and exit")
+        ("config", po::value<std::string>(), "read settings from FILE (name = value lines)")
+        ("listen", po::value<std::string>(&listen)->default_value("127.0.0.1:8443"),
+            "HOST:PORT to listen on (port 0: ephemeral)")
+        ("data-dir", po::value<std::string>()->default_value("ariadne-data"),
+            "directory of the database, keys and certificate (created 0700)")
+        ("cert", po::value<std::string>(), "TLS certificate chain (PEM); default: generated")
+        ("key", po::value<std::string>(), "TLS private key (PEM)")
+        ("port-file", po::value<std::string>(), "write the bound port to FILE once listening")
+        ("log-level", po::value<std::string>(&c.log_level)->default_value("info"),
+            "trace, debug, info, warn, error or off")
+        ("log-ip", po::value<bool>(&c.log_ip)->default_value(false)->implicit_value(true),
+            "log client IP addresses")
+        ("mailbox-ttl-days", po::value<std::uint32_t>(&c.mailbox_ttl_days)->default_value(30),
+            "days an undelivered message is kept")
+        ("commit-max-batch", po::value<std::uint32_t>(&c.commit_max_batch)->default_value(256),
+            "messages per group commit")
+        ("commit-max-delay-ms", po::value<std::uint32_t>(&c.commit_max_delay_ms)->default_value(2),
+            "longest wait to fill a group commit")
+        ("sync-mode", po::value<std::string>(&sync_mode)->default_value("full"),
+            "full (durable on power loss) or normal (durable on crash)")
+        ("recovery-m-kib", po::value<std::uint32_t>(&c.recovery_m_kib)->default_value(65536),
+            "Argon2id memory of recovery codes, used when the deployment's parameters are created")
+        ("insecure-test-params", po::bool_switch(&c.insecure_test_params),
+            "allow weak recovery parameters (tests only)")
+        ("max-connections", po::value<std::uint32_t>(&c.max_connections)->default_value(20000),
+            "simultaneous connections")
+        ("io-threads", po::value<std::uint32_t>(&c.io_threads)->default_value(2),
+            "network threads")
+        ("worker-threads", po::value<std::uint32_t>(&c.worker_threads)->default_value(2),
+            "threads for password checks and mailbox reads");
+    // clang-format on
+    std::ostringstream usage;
+    usage << "Usage: ariadne serve [options]\n" << options;
+    result.usage = usage.str();
+
+    po::variables_map vm;
+    try {
+        std::vector<std::string> argv(args);
+        po::store(po::command_line_parser(argv).options(options).run(), vm);
+        if (vm.count("help")) {
+            result.help = true;
+            return result;
+        }
+        if (vm.count("config")) {
+            std::string file = vm["config"].as<std::string>();
+            std::ifstream in(file);
+            if (!in) refuse("--config file '" + file + "' cannot be read.");
+            po::store(po::parse_config_file(in, options, /*allow_unregistered=*/false), vm);
+        }
+        po::notify(vm);
+    } catch (const GatewayError&) {
+        throw;
+    } catch (const po::error& e) {
+        refuse(std::string(e.what()) + ".");
+    }
+    parse_listen(listen, c);
+    c.data_dir = vm["data-dir"].as<std::string>();
+    if (c.data_dir.empty()) refuse("--data-dir must not be empty.");
+    if (vm.count("cert")) c.cert = vm["cert"].as<std::string>();
+    if (vm.count("key")) c.key = vm["key"].as<std::string>();
+    if (c.cert.empty() != c.key.empty()) refuse("--cert and --key must be given together.");
+    if (vm.count("port-file")) c.port_file = vm["port-file"].as<std::string>();
+    static const char* levels[] = {"trace", "debug", "info", "warn", "error", "off"};
+    if (std::find(std::begin(levels), std::end(levels), c.log_level) == std::end(levels)) {
+        refuse("--log-level must be one of trace, debug, info, warn, error, off; got '" +
+               c.log_level + "'.");
+    }
+    if (sync_mode == "full") {
+        c.sync_full = true;
+    } else if (sync_mode == "normal") {
+        c.sync_full = false;
+    } else {
+        refuse("--sync-mode must be 'full' or 'normal', got '" + sync_mode + "'.");
+    }
+    in_range("mailbox-ttl-days", c.mailbox_ttl_days, 1, 3650);
+    in_range("commit-max-batch", c.commit_max_batch, 1, 100000);
+    in_range("commit-max-delay-ms", c.commit_max_delay_ms, 0, 1000);
+    check_recovery_m_kib(c.recovery_m_kib, c.insecure_test_params);
+    in_range("max-connections", c.max_connections, 1, 1000000);
+    in_range("io-threads", c.io_threads, 1, 64);
+    in_range("worker-threads", c.worker_threads, 1, 64);
+    return result;
+}
+
+}  // namespace ariadne::gateway

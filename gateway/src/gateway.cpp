@@ -1,0 +1,79 @@
+#include "ariadne/gateway/gateway.h"
+
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
+#include "ariadne/crypto/password.h"
+
+namespace ariadne::gateway {
+
+Gateway::Gateway(Store& store, const ServerKey& server_key, Metrics& metrics,
+                 GatewayOptions options, std::shared_ptr<const SendPolicy> policy)
+    : store_(store),
+      server_key_(server_key),
+      metrics_(metrics),
+      options_(std::move(options)),
+      policy_(policy ? std::move(policy) : std::make_shared<AssignmentPolicy>(store)),
+      send_limiter_(options_.sends_per_second, options_.send_burst),
+      workers_(options_.worker_threads) {
+    const auto& p = options_.recovery_params;
+    nlohmann::json params = {{"alg", "argon2id"},  {"version", 19},
+                             {"t", p.t_cost},      {"m_kib", p.m_kib},
+                             {"p", p.parallelism}, {"salt", crypto::base64_encode(p.salt)}};
+    recovery_params_json_ = params.dump();
+    // A login for an unknown username verifies against this, so it costs as much as a real one.
+    dummy_password_hash_ = crypto::hash_password(crypto::base64_encode(crypto::random_bytes(18)));
+}
+
+Gateway::~Gateway() {
+    // Order matters: blocking work may queue store jobs whose completions use this object.
+    accepting_.store(false);
+    workers_.shutdown();
+    store_.flush();
+}
+
+std::int64_t Gateway::now_ms() const {
+    if (options_.clock_ms) return options_.clock_ms();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::shared_ptr<Session> Gateway::open_session(std::shared_ptr<SessionOutput> output) {
+    return std::make_shared<Session>(*this, std::move(output));
+}
+
+void Gateway::stop_accepting() noexcept { accepting_.store(false); }
+bool Gateway::accepting() const noexcept { return accepting_.load(); }
+
+void Gateway::register_online(DeviceKey device, const std::shared_ptr<Session>& session) {
+    std::lock_guard lock(online_mutex_);
+    online_.emplace(device, session);
+}
+
+void Gateway::unregister_online(DeviceKey device, const Session* session) {
+    std::lock_guard lock(online_mutex_);
+    auto [begin, end] = online_.equal_range(device);
+    for (auto it = begin; it != end;) {
+        auto s = it->second.lock();
+        it = (!s || s.get() == session) ? online_.erase(it) : std::next(it);
+    }
+}
+
+void Gateway::notify(const std::vector<MailboxEntryPtr>& entries) {
+    // Collect first, call sessions without holding online_mutex_ (they take their own lock).
+    std::vector<std::pair<std::shared_ptr<Session>, MailboxEntryPtr>> targets;
+    {
+        std::lock_guard lock(online_mutex_);
+        for (const auto& e : entries) {
+            auto [begin, end] = online_.equal_range(DeviceKey{e->recipient, e->recipient_device});
+            for (auto it = begin; it != end; ++it) {
+                if (auto s = it->second.lock()) targets.emplace_back(std::move(s), e);
+            }
+        }
+    }
+    for (auto& [session, entry] : targets) session->on_mail(entry);
+}
+
+}  // namespace ariadne::gateway
