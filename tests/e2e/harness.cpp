@@ -186,9 +186,7 @@ void Gateway::start() {
                                      "--data-dir",
                                      data_dir_.string(),
                                      "--listen",
-                                     "127.0.0.1",
-                                     "--port",
-                                     "0",
+                                     "127.0.0.1:0",
                                      "--port-file",
                                      port_file.string(),
                                      "--insecure-test-params",
@@ -206,7 +204,18 @@ void Gateway::start() {
     posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
     posix_spawn_file_actions_adddup2(&actions, log_fd, 2);
     auto argv = to_argv(args);
-    int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    std::vector<char*> envp;
+    for (char** e = environ; *e; ++e) {
+        std::string_view entry(*e);
+        bool overridden = false;
+        for (auto& x : extra_env_) {
+            overridden |= entry.substr(0, entry.find('=') + 1) == x.substr(0, x.find('=') + 1);
+        }
+        if (!overridden) envp.push_back(*e);
+    }
+    for (auto& e : extra_env_) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     close(out_pipe[1]);
     close(log_fd);
@@ -333,7 +342,8 @@ Gateway::Caseworker Gateway::add_caseworker(const std::string& username,
 }
 
 Gateway::Survivor Gateway::enrol_survivor(const std::string& caseworker_account) const {
-    Json out = admin({"survivor-enrol", "--caseworker", caseworker_account});
+    Json out = admin({"survivor-enrol", "--caseworker", caseworker_account, "--recovery-m-kib",
+                      "8192", "--insecure-test-params"});
     return Survivor{out.at("account").get<std::string>(),
                     out.at("recovery_code").get<std::string>()};
 }

@@ -62,6 +62,9 @@ class Gateway {
     Gateway(const Gateway&) = delete;
     Gateway& operator=(const Gateway&) = delete;
 
+    /// Extra environment ("NAME=value") for the server process, from the next start().
+    void set_environment(std::vector<std::string> env) { extra_env_ = std::move(env); }
+
     /// Spawns the server and waits for its "listening on" line (port and fingerprint).
     void start();
     /// Sends `signal` and waits for exit; returns the exit code (128+signal if killed).
@@ -105,6 +108,7 @@ class Gateway {
   private:
     std::filesystem::path data_dir_;
     std::vector<std::string> extra_args_;
+    std::vector<std::string> extra_env_;
     std::filesystem::path log_path_;
     pid_t pid_ = -1;
     int stdout_fd_ = -1;
