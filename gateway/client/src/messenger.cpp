@@ -312,8 +312,21 @@ std::unique_ptr<Messenger> Messenger::recover_survivor(const MessengerOptions& o
     impl->state.locator = secrets.locator;
     impl->state.auth_key = crypto::SecretBytes(
         Bytes(secrets.auth_key.data(), secrets.auth_key.data() + secrets.auth_key.size()));
-    // Throws ServerError(auth_failed) for a code the gateway does not know.
-    Json ok = impl->login(c);
+    // Throws ServerError(auth_failed) for a code the gateway does not know. A store created
+    // for a wrong code is removed, so that the right code can be typed next.
+    Json ok;
+    try {
+        ok = impl->login(c);
+    } catch (...) {
+        if (fresh) {
+            impl->party.reset();
+            std::error_code ec;
+            for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+                fs::remove(db.string() + suffix, ec);
+            }
+        }
+        throw;
+    }
     impl->state.account = ok.at("account").get<std::string>();
     impl->state.device_id = ok.value("device_id", 1u);
     save_state(*impl->party, impl->state);
