@@ -126,7 +126,9 @@ struct Messenger::Impl {
     std::unique_ptr<crypto::Party> party;
     SavedState state;
 
-    std::mutex op_mu;    // serialises request sequences and Party/store use
+    // Serialises request sequences and Party/store use. Recursive: a receive() handler may
+    // reply with send_text() on the same thread.
+    std::recursive_mutex op_mu;
     std::mutex conn_mu;  // guards `conn` (swapped on reconnect)
     std::shared_ptr<Connection> conn;
     std::deque<std::int64_t> recent_ids;  // server ids handed to the caller, for de-duplication

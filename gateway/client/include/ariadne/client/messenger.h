@@ -11,7 +11,8 @@
 //                clear except SQLite structure.
 //
 // Threading: every method is thread-safe; calls are serialised internally, except that a
-// receive() waiting for a message does not hold up send_text() from another thread.
+// receive() waiting for a message does not hold up send_text() from another thread. A
+// receive() handler may itself call send_text() (to reply) on the same thread.
 // Reconnection: a method that finds the connection closed reconnects (backoff 0.5 s
 // doubling to 30 s, ±20 % jitter, until `reconnect_deadline`) and logs in again.
 #pragma once
