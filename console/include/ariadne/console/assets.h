@@ -1,0 +1,19 @@
+// The console's web UI (console/web/*), compiled into the binary at build time by
+// console/cmake/embed_assets.cmake: no file is read from disk and nothing is fetched from
+// elsewhere. Thread-safe (immutable data).
+#pragma once
+
+#include <string_view>
+
+namespace ariadne::console {
+
+struct Asset {
+    std::string_view path;          // "/app.js"
+    std::string_view content_type;  // "text/javascript; charset=utf-8"
+    std::string_view body;
+};
+
+/// The asset served at `path` ("/index.html", "/app.js", ...), or nullptr.
+const Asset* find_asset(std::string_view path);
+
+}  // namespace ariadne::console
