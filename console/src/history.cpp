@@ -1,0 +1,540 @@
+#include "ariadne/console/history.h"
+
+#include <argon2.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <mutex>
+
+#include <nlohmann/json.hpp>
+
+#include "ariadne/crypto/bytes.h"
+#include "ariadne/crypto/error.h"
+#include "ariadne/crypto/hkdf.h"
+
+namespace ariadne::console {
+
+using crypto::Bytes;
+using crypto::ByteView;
+using crypto::Error;
+using crypto::ErrorCode;
+using crypto::SecretBytes;
+using Json = nlohmann::json;
+
+const char* to_string(DeliveryState s) noexcept {
+    switch (s) {
+        case DeliveryState::received:
+            return "received";
+        case DeliveryState::sending:
+            return "sending";
+        case DeliveryState::committed:
+            return "committed";
+        case DeliveryState::delivered:
+            return "delivered";
+        case DeliveryState::refused:
+            return "refused";
+        case DeliveryState::failed:
+            return "failed";
+    }
+    return "unknown";
+}
+
+namespace {
+
+DeliveryState state_from(const std::string& s) {
+    for (auto st : {DeliveryState::received, DeliveryState::sending, DeliveryState::committed,
+                    DeliveryState::delivered, DeliveryState::refused, DeliveryState::failed}) {
+        if (s == to_string(st)) return st;
+    }
+    return DeliveryState::failed;
+}
+
+constexpr const char* kSchema = R"(
+CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS conversations(tag BLOB PRIMARY KEY, sealed BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS messages(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, tag BLOB NOT NULL, inbound INTEGER NOT NULL,
+  time_ms INTEGER NOT NULL, server_id INTEGER UNIQUE, sealed BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS messages_by_tag ON messages(tag, id);
+CREATE INDEX IF NOT EXISTS messages_by_time ON messages(time_ms);
+CREATE TABLE IF NOT EXISTS sent_ids(server_id INTEGER PRIMARY KEY, message_id INTEGER NOT NULL);
+)";
+
+}  // namespace
+
+struct History::Impl {
+    struct Argon2Params {
+        std::uint32_t t, m, p;
+    };
+
+    sqlite3* db = nullptr;
+    std::mutex mu;
+    SecretBytes seal_key;
+    SecretBytes index_key;
+
+    ~Impl() {
+        if (db) sqlite3_close_v2(db);
+    }
+
+    [[noreturn]] void fail(const char* what) const {
+        throw Error(ErrorCode::storage, std::string("The console history could not ") + what +
+                                            ": " + (db ? sqlite3_errmsg(db) : "no database") + ".");
+    }
+
+    void exec(const char* sql) {
+        if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) fail("be updated");
+    }
+
+    // A prepared statement that finalizes itself.
+    struct Stmt {
+        sqlite3_stmt* s = nullptr;
+        Impl& impl;
+        Stmt(Impl& i, const char* sql) : impl(i) {
+            if (sqlite3_prepare_v2(i.db, sql, -1, &s, nullptr) != SQLITE_OK) i.fail("be read");
+        }
+        ~Stmt() { sqlite3_finalize(s); }
+        Stmt& bind(int i, std::int64_t v) {
+            sqlite3_bind_int64(s, i, v);
+            return *this;
+        }
+        Stmt& bind(int i, ByteView b) {
+            sqlite3_bind_blob(s, i, b.data(), static_cast<int>(b.size()), SQLITE_TRANSIENT);
+            return *this;
+        }
+        Stmt& bind_text(int i, const std::string& t) {
+            sqlite3_bind_text(s, i, t.data(), static_cast<int>(t.size()), SQLITE_TRANSIENT);
+            return *this;
+        }
+        bool step() {
+            int rc = sqlite3_step(s);
+            if (rc == SQLITE_ROW) return true;
+            if (rc == SQLITE_DONE) return false;
+            impl.fail("be read or written");
+        }
+        std::int64_t i64(int c) { return sqlite3_column_int64(s, c); }
+        bool is_null(int c) { return sqlite3_column_type(s, c) == SQLITE_NULL; }
+        Bytes blob(int c) {
+            auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(s, c));
+            return Bytes(p, p + sqlite3_column_bytes(s, c));
+        }
+    };
+
+    std::optional<Bytes> meta(const char* k) {
+        Stmt st(*this, "SELECT v FROM meta WHERE k = ?");
+        st.bind_text(1, k);
+        if (!st.step()) return std::nullopt;
+        return st.blob(0);
+    }
+    void set_meta(const char* k, ByteView v) {
+        Stmt st(*this, "INSERT OR REPLACE INTO meta(k, v) VALUES (?, ?)");
+        st.bind_text(1, k).bind(2, v);
+        st.step();
+    }
+
+    Bytes seal(const std::string& ad, ByteView plain) const {
+        Bytes nonce = crypto::random_bytes(12);
+        Bytes out(12 + plain.size() + 16);
+        std::copy(nonce.begin(), nonce.end(), out.begin());
+        EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+        int len = 0, total = 0;
+        bool ok =
+            ctx &&
+            EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, seal_key.data(), nonce.data()) ==
+                1 &&
+            EVP_EncryptUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(ad.data()),
+                              static_cast<int>(ad.size())) == 1 &&
+            EVP_EncryptUpdate(ctx, out.data() + 12, &len, plain.data(),
+                              static_cast<int>(plain.size())) == 1;
+        total = len;
+        ok =
+            ok && EVP_EncryptFinal_ex(ctx, out.data() + 12 + total, &len) == 1 &&
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, out.data() + 12 + plain.size()) == 1;
+        EVP_CIPHER_CTX_free(ctx);
+        if (!ok) throw Error(ErrorCode::internal, "Sealing a history record failed.");
+        return out;
+    }
+
+    SecretBytes open_sealed(const std::string& ad, ByteView sealed) const {
+        if (sealed.size() < 28) {
+            throw Error(ErrorCode::corrupt_record, "A history record is damaged.");
+        }
+        std::size_t n = sealed.size() - 28;
+        SecretBytes out(n);
+        EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+        int len = 0;
+        Bytes tag(sealed.end() - 16, sealed.end());
+        bool ok =
+            ctx &&
+            EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, seal_key.data(), sealed.data()) ==
+                1 &&
+            EVP_DecryptUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(ad.data()),
+                              static_cast<int>(ad.size())) == 1 &&
+            EVP_DecryptUpdate(ctx, out.data(), &len, sealed.data() + 12, static_cast<int>(n)) ==
+                1 &&
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, tag.data()) == 1 &&
+            EVP_DecryptFinal_ex(ctx, out.data() + len, &len) == 1;
+        EVP_CIPHER_CTX_free(ctx);
+        if (!ok) {
+            throw Error(ErrorCode::corrupt_record,
+                        "A history record failed to open (damaged, or moved to another row).");
+        }
+        return out;
+    }
+
+    Bytes tag_of(const std::string& account) const {
+        Bytes out(32);
+        unsigned int len = 32;
+        HMAC(EVP_sha256(), index_key.data(), static_cast<int>(index_key.size()),
+             reinterpret_cast<const unsigned char*>(account.data()), account.size(), out.data(),
+             &len);
+        return out;
+    }
+
+    static std::string message_ad(std::int64_t id, ByteView tag, std::int64_t time_ms) {
+        return "message|" + std::to_string(id) + "|" + crypto::hex_encode(tag) + "|" +
+               std::to_string(time_ms);
+    }
+    static std::string conversation_ad(ByteView tag) {
+        return "conversation|" + crypto::hex_encode(tag);
+    }
+
+    Json open_json(const std::string& ad, ByteView sealed) {
+        SecretBytes plain = open_sealed(ad, sealed);
+        return Json::parse(plain.data(), plain.data() + plain.size());
+    }
+    Bytes seal_json(const std::string& ad, const Json& j) {
+        std::string text = j.dump();
+        Bytes b = seal(ad, crypto::as_bytes(text));
+        crypto::wipe(text.data(), text.size());
+        return b;
+    }
+
+    ConversationMarks load_marks(const std::string& account) {
+        Bytes tag = tag_of(account);
+        Stmt st(*this, "SELECT sealed FROM conversations WHERE tag = ?");
+        st.bind(1, tag);
+        ConversationMarks m;
+        m.account = account;
+        if (st.step()) {
+            Json j = open_json(conversation_ad(tag), st.blob(0));
+            m.last_read_id = j.value("last_read_id", std::int64_t{0});
+            m.verified_number = j.value("verified_number", "");
+        }
+        return m;
+    }
+    void save_marks(const ConversationMarks& m) {
+        Bytes tag = tag_of(m.account);
+        Json j = {{"account", m.account},
+                  {"last_read_id", m.last_read_id},
+                  {"verified_number", m.verified_number}};
+        Stmt st(*this, "INSERT OR REPLACE INTO conversations(tag, sealed) VALUES (?, ?)");
+        st.bind(1, tag).bind(2, seal_json(conversation_ad(tag), j));
+        st.step();
+    }
+    void ensure_conversation(const std::string& account) {
+        Stmt st(*this, "SELECT 1 FROM conversations WHERE tag = ?");
+        st.bind(1, tag_of(account));
+        if (!st.step()) save_marks(load_marks(account));
+    }
+
+    std::int64_t next_id() {
+        // AUTOINCREMENT's counter: ids never go back, even after retention purged them all,
+        // so a conversation's last-read mark stays meaningful.
+        Stmt st(*this, "SELECT seq FROM sqlite_sequence WHERE name = 'messages'");
+        return st.step() ? st.i64(0) + 1 : 1;
+    }
+
+    std::int64_t insert(const std::string& account, bool inbound, std::int64_t time_ms,
+                        std::optional<std::int64_t> server_id, const Json& body) {
+        ensure_conversation(account);
+        std::int64_t id = next_id();
+        Bytes tag = tag_of(account);
+        Stmt st(*this,
+                "INSERT INTO messages(id, tag, inbound, time_ms, server_id, sealed) "
+                "VALUES (?, ?, ?, ?, ?, ?)");
+        st.bind(1, id).bind(2, tag).bind(3, inbound ? 1 : 0).bind(4, time_ms);
+        if (server_id) st.bind(5, *server_id);
+        st.bind(6, seal_json(message_ad(id, tag, time_ms), body));
+        st.step();
+        return id;
+    }
+
+    // Reads, changes and re-seals message `id`.
+    template <typename F>
+    bool update(std::int64_t id, F&& change) {
+        Bytes tag;
+        std::int64_t time_ms = 0;
+        Json j;
+        {
+            Stmt st(*this, "SELECT tag, time_ms, sealed FROM messages WHERE id = ?");
+            st.bind(1, id);
+            if (!st.step()) return false;
+            tag = st.blob(0);
+            time_ms = st.i64(1);
+            j = open_json(message_ad(id, tag, time_ms), st.blob(2));
+        }
+        change(j);
+        Stmt st(*this, "UPDATE messages SET sealed = ? WHERE id = ?");
+        st.bind(1, seal_json(message_ad(id, tag, time_ms), j)).bind(2, id);
+        st.step();
+        return true;
+    }
+
+    StoredMessage to_message(std::int64_t id, std::int64_t time_ms, const Json& j) {
+        StoredMessage m;
+        m.id = id;
+        m.account = j.value("account", "");
+        m.outbound = j.value("out", false);
+        m.time_ms = time_ms;
+        m.text = j.value("text", "");
+        m.state = state_from(j.value("state", "failed"));
+        m.refusal = j.value("refusal", "");
+        return m;
+    }
+
+    // BEGIN IMMEDIATE ... COMMIT around `work`; rolls back if it throws.
+    template <typename F>
+    auto transaction(F&& work) {
+        exec("BEGIN IMMEDIATE");
+        try {
+            if constexpr (std::is_void_v<decltype(work())>) {
+                work();
+                exec("COMMIT");
+            } else {
+                auto r = work();
+                exec("COMMIT");
+                return r;
+            }
+        } catch (...) {
+            sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+            throw;
+        }
+    }
+
+    void derive_keys(const crypto::StoreKey& key, ByteView salt, const Argon2Params& p,
+                     bool passphrase) {
+        SecretBytes master(32);
+        if (passphrase) {
+            const SecretBytes& pw = key.secret();
+            if (argon2id_hash_raw(p.t, p.m, p.p, pw.data(), pw.size(), salt.data(), salt.size(),
+                                  master.data(), master.size()) != ARGON2_OK) {
+                throw Error(ErrorCode::internal, "Deriving the history key failed.");
+            }
+        } else {
+            master = crypto::hkdf_sha256(key.secret().view(), salt,
+                                         crypto::as_bytes("ariadne-console-history-master"), 32);
+        }
+        seal_key = crypto::hkdf_sha256(master.view(), {}, crypto::as_bytes("history-seal"), 32);
+        index_key = crypto::hkdf_sha256(master.view(), {}, crypto::as_bytes("history-index"), 32);
+    }
+};
+
+History::History(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+History::~History() = default;
+
+std::unique_ptr<History> History::open(const std::filesystem::path& path,
+                                       const crypto::StoreKey& key) {
+    auto impl = std::make_unique<Impl>();
+    bool is_new = !std::filesystem::exists(path);
+    mode_t old = ::umask(077);
+    int rc =
+        sqlite3_open_v2(path.c_str(), &impl->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    ::umask(old);
+    if (rc != SQLITE_OK) impl->fail("be opened");
+    sqlite3_busy_timeout(impl->db, 5000);
+    impl->exec("PRAGMA journal_mode=WAL");
+    impl->exec("PRAGMA synchronous=FULL");
+    impl->exec("PRAGMA secure_delete=ON");
+    impl->exec(kSchema);
+
+    const std::string check_ad = "history-key-check";
+    auto salt = impl->meta("salt");
+    if (is_new || !salt) {
+        Bytes s = crypto::random_bytes(16);
+        const auto& ap = key.argon2_params();
+        Impl::Argon2Params p{ap.iterations, ap.memory_kib, ap.parallelism};
+        impl->derive_keys(key, s, p, key.is_passphrase());
+        Json kdf = key.is_passphrase()
+                       ? Json{{"alg", "argon2id"}, {"t", p.t}, {"m_kib", p.m}, {"p", p.p}}
+                       : Json{{"alg", "hkdf"}};
+        std::string kdf_text = kdf.dump();
+        impl->transaction([&] {
+            impl->set_meta("salt", s);
+            impl->set_meta("kdf", crypto::as_bytes(kdf_text));
+            impl->set_meta("check", impl->seal(check_ad, crypto::as_bytes("ariadne")));
+        });
+    } else {
+        auto kdf_bytes = impl->meta("kdf");
+        auto check = impl->meta("check");
+        if (!kdf_bytes || !check) {
+            throw Error(ErrorCode::storage, "The console history file is incomplete.");
+        }
+        Json kdf = Json::parse(kdf_bytes->begin(), kdf_bytes->end());
+        bool passphrase = kdf.value("alg", "") == "argon2id";
+        if (passphrase != key.is_passphrase()) {
+            throw Error(ErrorCode::wrong_passphrase,
+                        "The passphrase does not open the console history.");
+        }
+        Impl::Argon2Params p{kdf.value("t", 3u), kdf.value("m_kib", 65536u), kdf.value("p", 1u)};
+        impl->derive_keys(key, *salt, p, passphrase);
+        try {
+            impl->open_sealed(check_ad, *check);
+        } catch (const Error&) {
+            throw Error(ErrorCode::wrong_passphrase,
+                        "The passphrase does not open the console history.");
+        }
+    }
+    return std::unique_ptr<History>(new History(std::move(impl)));
+}
+
+std::int64_t History::add_inbound(const std::string& account, std::int64_t server_id,
+                                  std::int64_t time_ms, std::string_view text) {
+    std::lock_guard lock(impl_->mu);
+    return impl_->transaction([&] {
+        Impl::Stmt st(*impl_, "SELECT id FROM messages WHERE server_id = ?");
+        st.bind(1, server_id);
+        if (st.step()) return st.i64(0);
+        return impl_->insert(account, true, time_ms, server_id,
+                             {{"account", account},
+                              {"out", false},
+                              {"text", std::string(text)},
+                              {"state", "received"}});
+    });
+}
+
+std::int64_t History::add_outbound(const std::string& account, std::int64_t time_ms,
+                                   std::string_view text) {
+    std::lock_guard lock(impl_->mu);
+    return impl_->transaction([&] {
+        return impl_->insert(account, false, time_ms, std::nullopt,
+                             {{"account", account},
+                              {"out", true},
+                              {"text", std::string(text)},
+                              {"state", "sending"}});
+    });
+}
+
+void History::set_committed(std::int64_t id, const std::vector<std::int64_t>& server_ids) {
+    std::lock_guard lock(impl_->mu);
+    impl_->transaction([&] {
+        impl_->update(id, [](Json& j) {
+            if (j.value("state", "") == "sending") j["state"] = "committed";
+        });
+        for (std::int64_t sid : server_ids) {
+            Impl::Stmt st(*impl_,
+                          "INSERT OR REPLACE INTO sent_ids(server_id, message_id) VALUES (?, ?)");
+            st.bind(1, sid).bind(2, id);
+            st.step();
+        }
+    });
+}
+
+void History::set_not_sent(std::int64_t id, DeliveryState state, std::string_view sentence) {
+    std::lock_guard lock(impl_->mu);
+    impl_->transaction([&] {
+        impl_->update(id, [&](Json& j) {
+            j["state"] = to_string(state);
+            j["refusal"] = std::string(sentence);
+        });
+    });
+}
+
+bool History::mark_delivered(std::int64_t server_id) {
+    std::lock_guard lock(impl_->mu);
+    return impl_->transaction([&] {
+        std::int64_t id = 0;
+        {
+            Impl::Stmt st(*impl_, "SELECT message_id FROM sent_ids WHERE server_id = ?");
+            st.bind(1, server_id);
+            if (!st.step()) return false;
+            id = st.i64(0);
+        }
+        return impl_->update(id, [](Json& j) { j["state"] = "delivered"; });
+    });
+}
+
+std::vector<StoredMessage> History::conversation(const std::string& account) {
+    std::lock_guard lock(impl_->mu);
+    Bytes tag = impl_->tag_of(account);
+    Impl::Stmt st(*impl_, "SELECT id, time_ms, sealed FROM messages WHERE tag = ? ORDER BY id");
+    st.bind(1, tag);
+    std::vector<StoredMessage> out;
+    while (st.step()) {
+        std::int64_t id = st.i64(0), t = st.i64(1);
+        out.push_back(
+            impl_->to_message(id, t, impl_->open_json(Impl::message_ad(id, tag, t), st.blob(2))));
+    }
+    return out;
+}
+
+std::vector<ConversationSummary> History::conversations() {
+    std::lock_guard lock(impl_->mu);
+    std::vector<ConversationSummary> out;
+    Impl::Stmt st(*impl_, "SELECT tag, sealed FROM conversations");
+    while (st.step()) {
+        Bytes tag = st.blob(0);
+        Json j = impl_->open_json(Impl::conversation_ad(tag), st.blob(1));
+        ConversationSummary s;
+        s.account = j.value("account", "");
+        std::int64_t last_read = j.value("last_read_id", std::int64_t{0});
+        Impl::Stmt q(*impl_,
+                     "SELECT COALESCE(MAX(time_ms), 0), "
+                     "COALESCE(SUM(inbound = 1 AND id > ?), 0), COUNT(*) FROM messages "
+                     "WHERE tag = ?");
+        q.bind(1, last_read).bind(2, tag);
+        q.step();
+        if (q.i64(2) == 0) continue;
+        s.last_activity_ms = q.i64(0);
+        s.unread = static_cast<int>(q.i64(1));
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+ConversationMarks History::marks(const std::string& account) {
+    std::lock_guard lock(impl_->mu);
+    return impl_->load_marks(account);
+}
+
+void History::mark_read(const std::string& account) {
+    std::lock_guard lock(impl_->mu);
+    impl_->transaction([&] {
+        ConversationMarks m = impl_->load_marks(account);
+        Impl::Stmt st(*impl_, "SELECT COALESCE(MAX(id), 0) FROM messages WHERE tag = ?");
+        st.bind(1, impl_->tag_of(account));
+        st.step();
+        m.last_read_id = st.i64(0);
+        impl_->save_marks(m);
+    });
+}
+
+void History::set_verified(const std::string& account, const std::string& safety_number) {
+    std::lock_guard lock(impl_->mu);
+    impl_->transaction([&] {
+        ConversationMarks m = impl_->load_marks(account);
+        m.verified_number = safety_number;
+        impl_->save_marks(m);
+    });
+}
+
+int History::purge_older_than(std::int64_t cutoff_ms) {
+    std::lock_guard lock(impl_->mu);
+    int n = impl_->transaction([&] {
+        Impl::Stmt del_ids(*impl_,
+                           "DELETE FROM sent_ids WHERE message_id IN "
+                           "(SELECT id FROM messages WHERE time_ms < ?)");
+        del_ids.bind(1, cutoff_ms);
+        del_ids.step();
+        Impl::Stmt st(*impl_, "DELETE FROM messages WHERE time_ms < ?");
+        st.bind(1, cutoff_ms);
+        st.step();
+        return sqlite3_changes(impl_->db);
+    });
+    sqlite3_wal_checkpoint_v2(impl_->db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    return n;
+}
+
+}  // namespace ariadne::console
