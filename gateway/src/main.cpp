@@ -1,6 +1,129 @@
+// `ariadne serve` starts the gateway; `ariadne admin ...` manages accounts in a data dir.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <csignal>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
 
-int main() {
-    std::fputs("ariadne: the server is not built yet\n", stderr);
-    return 1;
+#include "ariadne/gateway/admin.h"
+#include "ariadne/gateway/certificate.h"
+#include "ariadne/gateway/config.h"
+#include "ariadne/gateway/error.h"
+#include "ariadne/gateway/gateway.h"
+#include "ariadne/gateway/server.h"
+#include "ariadne/gateway/server_key.h"
+#include "ariadne/gateway/store.h"
+
+namespace {
+
+using namespace ariadne::gateway;
+
+constexpr const char* kUsage =
+    "Usage:\n"
+    "  ariadne serve [options]     run the gateway (ariadne serve --help for options)\n"
+    "  ariadne admin <command>     manage accounts (ariadne admin --help)\n";
+
+void write_port_file(const std::filesystem::path& path, std::uint16_t port) {
+    auto tmp = path;
+    tmp += ".tmp";
+    {
+        std::ofstream out(tmp);
+        out << port << "\n";
+        if (!out)
+            throw GatewayError(GatewayErrorCode::io,
+                               "Cannot write --port-file " + path.string() + ".");
+    }
+    std::filesystem::rename(tmp, path);
+}
+
+int serve(const std::vector<std::string>& args) {
+    ServeCommand command = parse_serve_config(args);
+    if (command.help) {
+        std::cout << command.usage;
+        return 0;
+    }
+    const ServeConfig& c = command.config;
+    // stdout carries the one "listening" line; logs go to stderr.
+    auto logger = spdlog::stderr_color_mt("ariadne");
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::from_str(c.log_level));
+
+    ensure_data_dir(c.data_dir);
+    std::filesystem::path cert = c.cert, key = c.key;
+    if (cert.empty()) {
+        cert = c.data_dir / "tls-cert.pem";
+        key = c.data_dir / "tls-key.pem";
+        if (!std::filesystem::exists(cert) || !std::filesystem::exists(key)) {
+            generate_dev_certificate(cert, key);
+            spdlog::info("generated a self-signed development certificate in {}", cert.string());
+        }
+    }
+    std::string fingerprint = certificate_sha256_fingerprint(cert);
+    ServerKey server_key = ServerKey::load_or_create(c.data_dir);
+
+    Metrics metrics;
+    StoreOptions store_options;
+    store_options.path = database_path(c.data_dir);
+    store_options.synchronous_full = c.sync_full;
+    store_options.max_batch = c.commit_max_batch;
+    store_options.max_delay = std::chrono::milliseconds(c.commit_max_delay_ms);
+    store_options.mailbox_ttl = std::chrono::hours(24) * c.mailbox_ttl_days;
+    store_options.metrics = &metrics;
+    Store store(store_options);
+
+    GatewayOptions gateway_options;
+    gateway_options.recovery_params =
+        load_or_create_recovery_params(store, c.recovery_m_kib, c.insecure_test_params);
+    gateway_options.worker_threads = c.worker_threads;
+    Gateway gateway(store, server_key, metrics, gateway_options);
+
+    ServerOptions server_options;
+    server_options.host = c.listen_host;
+    server_options.port = c.listen_port;
+    server_options.certificate_chain = cert;
+    server_options.private_key = key;
+    server_options.max_connections = c.max_connections;
+    server_options.io_threads = c.io_threads;
+    server_options.log_ip = c.log_ip;
+    Server server(gateway, server_options);
+
+    std::string host =
+        c.listen_host.find(':') != std::string::npos ? "[" + c.listen_host + "]" : c.listen_host;
+    std::cout << "ariadne: listening on https://" << host << ":" << server.port()
+              << "/ (certificate sha256 " << fingerprint << ")" << std::endl;
+    if (!c.port_file.empty()) write_port_file(c.port_file, server.port());
+    spdlog::info("WebSocket endpoint wss://{}:{}/v1/ws; sync mode {}", host, server.port(),
+                 c.sync_full ? "full" : "normal");
+    server.run();
+    spdlog::info("stopped");
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::signal(SIGPIPE, SIG_IGN);
+    std::vector<std::string> args(argv + std::min(argc, 2), argv + argc);
+    std::string command = argc >= 2 ? argv[1] : "";
+    try {
+        if (command == "serve") return serve(args);
+        if (command == "admin") return run_admin(args, std::cin, std::cout, std::cerr);
+        if (command == "--help" || command == "help") {
+            std::cout << kUsage;
+            return 0;
+        }
+        std::cerr << (command.empty() ? "" : "ariadne: unknown command '" + command + "'.\n")
+                  << kUsage;
+        return 2;
+    } catch (const GatewayError& e) {
+        std::cerr << "ariadne: " << e.what() << "\n";
+        return e.code() == GatewayErrorCode::config ? 2 : 1;
+    } catch (const std::exception& e) {
+        std::cerr << "ariadne: " << e.what() << "\n";
+        return 1;
+    }
 }

@@ -1,0 +1,61 @@
+// The network layer: HTTPS and WSS on one TLS port (Boost.Beast, kept in one translation
+// unit, src/net/server.cpp). It only moves frames between sockets and gateway::Session
+// objects; all protocol logic lives in the core (gateway.h).
+//
+//   GET /healthz → 200 "ok"; GET /metrics → Prometheus text; wss://…/v1/ws → a Session;
+//   anything else → 404. Every response carries Cache-Control: no-store.
+//
+// TLS 1.2 minimum (1.3 preferred), AEAD ciphers only, no compression, buffers released
+// while idle. WebSocket: no permessage-deflate, 64 KiB messages (bigger → close 1009),
+// 30 s handshake, ping after 30 s of silence and close after 60 s without an answer,
+// 60 s to authenticate (else close 1008), 1 MiB outbound queue (else close 1008).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace ariadne::gateway {
+
+class Gateway;
+
+struct ServerOptions {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8443;                // 0: ephemeral
+    std::filesystem::path certificate_chain;  // PEM
+    std::filesystem::path private_key;        // PEM
+    std::uint32_t max_connections = 20000;
+    std::uint32_t io_threads = 2;
+    bool log_ip = false;
+    bool handle_signals = true;  // SIGINT/SIGTERM start the graceful shutdown
+};
+
+class Server {
+  public:
+    /// Loads the certificate and key, binds and listens. Throws GatewayError(io) if the
+    /// address cannot be bound or the certificate/key cannot be loaded. `gateway` must
+    /// outlive the server.
+    Server(Gateway& gateway, ServerOptions options);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    /// The bound port (useful with port 0).
+    std::uint16_t port() const noexcept;
+
+    /// Serves until stop() or a signal, then shuts down gracefully: stop accepting, stop
+    /// reading requests, commit everything queued and send its answers, close every
+    /// WebSocket with 1001 (going away), return. Call once, from one thread.
+    void run();
+
+    /// Starts the graceful shutdown. Thread-safe, idempotent.
+    void stop() noexcept;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ariadne::gateway
