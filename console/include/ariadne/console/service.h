@@ -1,0 +1,113 @@
+// ConsoleService: the console's work behind its web UI. It owns this device's Messenger
+// (gateway connection, Signal sessions) and the sealed History; a background thread receives,
+// decrypts and stores what survivors send (before it is acknowledged), applies delivery
+// receipts, keeps pre-keys topped up and purges history past the retention period. The UI's
+// JSON API (handle()) reads and changes that state.
+//
+// What the gateway does not tell the console yet (case code, initials, channel, check-in
+// state, duress, handover note) is read from optional fields of its `contacts` answer when
+// present; otherwise the UI shows the opaque account id. See docs/caseworker-guide.md.
+//
+// Thread-safety: handle() may be called from several threads at once; start()/stop() once.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ariadne/client/messenger.h"
+#include "ariadne/console/history.h"
+#include "ariadne/console/http_server.h"
+#include "ariadne/crypto/store.h"
+
+namespace ariadne::console {
+
+using Json = nlohmann::json;
+
+/// Organisation settings of a console (console config file, see the caseworker guide).
+struct ConsoleSettings {
+    int retention_days = 365;  // decrypted history older than this is deleted
+    /// Words or phrases agreed with survivors as danger signals: an inbound message holding
+    /// one (case-insensitive, whole words) raises an urgent alert at the top of the console.
+    std::vector<std::string> duress_keywords;
+    /// Canned replies: [{"label": "...", "text": "..."}]; empty: the built-in defaults.
+    Json canned = Json::array();
+
+    /// Reads a settings file (JSON object with optional "retention_days", "duress_keywords",
+    /// "canned_replies"). Throws std::runtime_error naming the bad field.
+    static ConsoleSettings load(const std::filesystem::path& path);
+};
+
+/// The built-in canned replies (neutral, non-judgmental, never mention the past).
+Json default_canned_replies();
+
+/// What a refused or failed reply shows in the reply box: a sentence saying why and what
+/// would allow it. `code` is the gateway's error code (or "unreachable").
+struct Refusal {
+    std::string code;
+    std::string reason;    // the policy reason code when the gateway gives one
+    std::string sentence;  // why, and what would allow it
+};
+/// Turns a gateway error (code, message, whole error frame) into a Refusal.
+Refusal explain_refusal(const std::string& code, const std::string& message, const Json& frame);
+
+class ConsoleService {
+  public:
+    /// `identities` is a second handle on the device's Signal store (signal.db), read only
+    /// for the survivors' identity keys (safety numbers); may be null (no safety numbers).
+    ConsoleService(std::unique_ptr<client::Messenger> messenger, std::unique_ptr<History> history,
+                   std::unique_ptr<crypto::SealedStore> identities, ConsoleSettings settings);
+    ~ConsoleService();
+    ConsoleService(const ConsoleService&) = delete;
+    ConsoleService& operator=(const ConsoleService&) = delete;
+
+    /// Starts the background receive thread.
+    void start();
+    /// Stops it (bounded by the receive poll interval, ~1 s).
+    void stop();
+
+    /// Serves the UI's assets and JSON API. Requests must already be screened by WebGuard.
+    HttpResponse handle(const HttpRequest& request);
+
+    // The JSON API, also callable directly.
+    Json inbox();
+    Json thread(const std::string& account);
+    Json reply(const std::string& account, const std::string& text);
+    Json alerts();
+    Json set_verified(const std::string& account, bool verified);
+    Json canned() const;
+    Json status();
+
+  private:
+    void run();
+    void receive_one();
+    void refresh_contacts();
+    Json contact_json(const std::string& account);
+    std::string safety_number_of(const std::string& account);
+    bool holds_duress_keyword(const std::string& text) const;
+
+    std::unique_ptr<client::Messenger> messenger_;
+    std::unique_ptr<History> history_;
+    std::unique_ptr<crypto::SealedStore> identities_;
+    std::mutex identities_mu_;
+    ConsoleSettings settings_;
+
+    std::mutex mu_;                    // guards the fields below
+    Json contacts_ = Json::array();    // last `contacts` answer (raw entries)
+    std::vector<Json> device_alerts_;  // undecryptable messages, identity changes
+    std::string connection_problem_;   // empty when connected
+    std::int64_t last_sync_ms_ = 0;
+
+    std::atomic<bool> running_{false};
+    std::thread thread_;
+};
+
+}  // namespace ariadne::console

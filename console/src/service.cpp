@@ -1,0 +1,517 @@
+#include "ariadne/console/service.h"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <stdexcept>
+
+#include "ariadne/client/error.h"
+#include "ariadne/console/assets.h"
+#include "ariadne/crypto/error.h"
+#include "ariadne/crypto/safety_number.h"
+
+namespace ariadne::console {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+HttpResponse json_response(const Json& j, int status = 200) {
+    return HttpResponse{status, "application/json", {}, j.dump()};
+}
+
+HttpResponse error_response(int status, const std::string& sentence) {
+    return json_response({{"error", sentence}}, status);
+}
+
+// Account ids are "a_" + base64url (docs/protocol.md); anything else never reaches the
+// gateway or the history.
+bool valid_account(const std::string& a) {
+    if (a.size() < 3 || a.size() > 64 || a.rfind("a_", 0) != 0) return false;
+    return std::all_of(a.begin() + 2, a.end(),
+                       [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_'; });
+}
+
+std::string lower_ascii(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+// The security label of a channel kind (docs/policies.md, channel classes).
+std::string security_label(const std::string& kind) {
+    if (kind == "app") return "end-to-end";
+    if (kind == "web" || kind == "email" || kind == "voice_callback") return "edge-encrypted";
+    if (kind == "sms" || kind == "messenger") return "carrier plaintext";
+    return "unknown";
+}
+
+}  // namespace
+
+Json default_canned_replies() {
+    // The defaults live in console/web/canned.json, compiled into the binary.
+    const Asset* a = find_asset("/canned.json");
+    return a ? Json::parse(a->body) : Json::array();
+}
+
+ConsoleSettings ConsoleSettings::load(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    if (!in)
+        throw std::runtime_error("the console settings file " + path.string() + " cannot be read");
+    Json j;
+    try {
+        j = Json::parse(in);
+    } catch (const Json::exception&) {
+        throw std::runtime_error("the console settings file " + path.string() +
+                                 " is not valid JSON");
+    }
+    if (!j.is_object()) throw std::runtime_error("the console settings must be a JSON object");
+    ConsoleSettings s;
+    for (auto& [key, value] : j.items()) {
+        if (key == "retention_days") {
+            if (!value.is_number_integer() || value.get<int>() < 1 || value.get<int>() > 36500) {
+                throw std::runtime_error(
+                    "'retention_days' must be a whole number of days, 1 to "
+                    "36500");
+            }
+            s.retention_days = value.get<int>();
+        } else if (key == "duress_keywords") {
+            if (!value.is_array()) throw std::runtime_error("'duress_keywords' must be a list");
+            for (const Json& k : value) {
+                if (!k.is_string() || k.get<std::string>().empty()) {
+                    throw std::runtime_error("'duress_keywords' must hold non-empty texts");
+                }
+                s.duress_keywords.push_back(lower_ascii(k.get<std::string>()));
+            }
+        } else if (key == "canned_replies") {
+            if (!value.is_array()) throw std::runtime_error("'canned_replies' must be a list");
+            for (const Json& c : value) {
+                if (!c.is_object() || !c.contains("text") || !c["text"].is_string() ||
+                    c["text"].get<std::string>().empty() ||
+                    c["text"].get<std::string>().size() > 1000) {
+                    throw std::runtime_error(
+                        "each of 'canned_replies' needs a 'text' of 1 to 1000 bytes");
+                }
+                s.canned.push_back(
+                    {{"label", c.value("label", c["text"].get<std::string>().substr(0, 24))},
+                     {"text", c["text"]}});
+            }
+        } else {
+            throw std::runtime_error("unknown setting '" + key +
+                                     "' (known: retention_days, duress_keywords, canned_replies)");
+        }
+    }
+    return s;
+}
+
+Refusal explain_refusal(const std::string& code, const std::string& message, const Json& frame) {
+    Refusal r;
+    r.code = code;
+    r.reason = frame.is_object() ? frame.value("reason", "") : "";
+    if (code == "policy_denied") {
+        // The policy engine's sentence already says why and what would allow it.
+        r.sentence = message.empty() ? "Not sent: the organisation's policy does not allow this "
+                                       "reply now."
+                                     : message;
+    } else if (code == "forbidden") {
+        r.sentence =
+            "Not sent: the gateway does not allow you to write to this person (she is not, or "
+            "no longer, assigned to you, or contact is not allowed). An administrator can "
+            "assign her to you.";
+    } else if (code == "rate_limited") {
+        r.sentence =
+            "Not sent: too many messages in a short time. Wait a few seconds and send "
+            "again.";
+    } else if (code == "unreachable") {
+        r.sentence =
+            "Not sent: the gateway could not be reached. Check the network; the reply "
+            "may not have been stored, so look at the thread before sending again.";
+    } else {
+        r.sentence = "Not sent: the gateway refused the reply (" + code + "). " + message;
+    }
+    return r;
+}
+
+ConsoleService::ConsoleService(std::unique_ptr<client::Messenger> messenger,
+                               std::unique_ptr<History> history,
+                               std::unique_ptr<crypto::SealedStore> identities,
+                               ConsoleSettings settings)
+    : messenger_(std::move(messenger)),
+      history_(std::move(history)),
+      identities_(std::move(identities)),
+      settings_(std::move(settings)) {
+    if (settings_.canned.empty()) settings_.canned = default_canned_replies();
+}
+
+ConsoleService::~ConsoleService() { stop(); }
+
+void ConsoleService::start() {
+    running_ = true;
+    thread_ = std::thread([this] { run(); });
+}
+
+void ConsoleService::stop() {
+    running_ = false;
+    if (thread_.joinable()) thread_.join();
+}
+
+void ConsoleService::run() {
+    auto next_contacts = std::chrono::steady_clock::now();
+    auto next_housekeeping = std::chrono::steady_clock::now();
+    while (running_) {
+        auto now = std::chrono::steady_clock::now();
+        try {
+            if (now >= next_contacts) {
+                refresh_contacts();
+                next_contacts = now + std::chrono::seconds(5);
+            }
+            if (now >= next_housekeeping) {
+                history_->purge_older_than(now_ms() -
+                                           std::int64_t{settings_.retention_days} * 86'400'000);
+                messenger_->top_up_pre_keys();
+                next_housekeeping = now + std::chrono::minutes(10);
+            }
+            receive_one();
+            std::lock_guard lock(mu_);
+            connection_problem_.clear();
+            last_sync_ms_ = now_ms();
+        } catch (const std::exception& e) {
+            {
+                std::lock_guard lock(mu_);
+                connection_problem_ =
+                    "The console cannot reach the gateway right now; it keeps trying. Messages "
+                    "wait safely at the gateway until then.";
+            }
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+        }
+    }
+}
+
+void ConsoleService::receive_one() {
+    messenger_->receive(milliseconds(500), [this](const client::ReceivedMessage& m) {
+        if (m.is_receipt) {
+            history_->mark_delivered(m.ref);
+            return;
+        }
+        if (m.decrypt_error) {
+            // Never silently dropped: the caseworker learns a message could not be read.
+            bool identity = m.decrypt_error->find("identity") != std::string::npos;
+            std::lock_guard lock(mu_);
+            device_alerts_.push_back(
+                {{"kind", identity ? "identity_changed" : "undecryptable"},
+                 {"account", m.from},
+                 {"urgent", identity},
+                 {"time_ms", m.server_time},
+                 {"sentence", identity ? "A message arrived from a new or changed device for this "
+                                         "person. Verify her with the agreed safe word before "
+                                         "sharing anything."
+                                       : "A message from this person could not be decrypted. "
+                                         "Ask her to send it again."}});
+            return;
+        }
+        // Stored (sealed, durable) before the Messenger acknowledges it to the gateway.
+        history_->add_inbound(m.from, m.server_id, m.server_time, m.plaintext);
+    });
+}
+
+void ConsoleService::refresh_contacts() {
+    Json answer = messenger_->connection().call({{"type", "contacts"}});
+    std::lock_guard lock(mu_);
+    contacts_ = answer.value("contacts", Json::array());
+}
+
+Json ConsoleService::contact_json(const std::string& account) {
+    Json c;
+    {
+        std::lock_guard lock(mu_);
+        for (const Json& e : contacts_) {
+            if (e.value("account", "") == account) c = e;
+        }
+    }
+    std::string kind = c.is_object() ? c.value("channel", "app") : "app";
+    Json out = {{"account", account},
+                {"role", c.is_object() ? c.value("role", "") : ""},
+                {"case_code", c.is_object() ? c.value("case_code", "") : ""},
+                {"initials", c.is_object() ? c.value("initials", "") : ""},
+                {"channel", kind},
+                {"security", security_label(kind)},
+                {"checkin", c.is_object() ? c.value("checkin", "") : ""},
+                {"handover_note", c.is_object() ? c.value("handover_note", "") : ""}};
+    return out;
+}
+
+std::string ConsoleService::safety_number_of(const std::string& account) {
+    if (!identities_) return {};
+    std::lock_guard lock(identities_mu_);
+    auto remote = identities_->remote_identity(crypto::Address{account, 1});
+    if (!remote) return {};
+    auto local = messenger_->identity_key();
+    try {
+        return crypto::safety_number(messenger_->account(), local, account, *remote);
+    } catch (const crypto::Error&) {
+        return {};
+    }
+}
+
+bool ConsoleService::holds_duress_keyword(const std::string& text) const {
+    std::string t = lower_ascii(text);
+    for (const std::string& k : settings_.duress_keywords) {
+        for (auto pos = t.find(k); pos != std::string::npos; pos = t.find(k, pos + 1)) {
+            bool start = pos == 0 || !std::isalnum(static_cast<unsigned char>(t[pos - 1]));
+            auto end = pos + k.size();
+            bool stop = end == t.size() || !std::isalnum(static_cast<unsigned char>(t[end]));
+            if (start && stop) return true;
+        }
+    }
+    return false;
+}
+
+Json ConsoleService::inbox() {
+    std::vector<std::string> accounts;
+    auto summaries = history_->conversations();
+    for (const auto& s : summaries) accounts.push_back(s.account);
+    {
+        std::lock_guard lock(mu_);
+        for (const Json& c : contacts_) {
+            std::string a = c.value("account", "");
+            if (c.value("role", "") == "survivor" &&
+                std::find(accounts.begin(), accounts.end(), a) == accounts.end()) {
+                accounts.push_back(a);
+            }
+        }
+    }
+    Json rows = Json::array();
+    for (const std::string& a : accounts) {
+        Json row = contact_json(a);
+        row["last_activity_ms"] = 0;
+        row["unread"] = 0;
+        for (const auto& s : summaries) {
+            if (s.account == a) {
+                row["last_activity_ms"] = s.last_activity_ms;
+                row["unread"] = s.unread;
+            }
+        }
+        row["verified"] = !history_->marks(a).verified_number.empty();
+        rows.push_back(row);
+    }
+    std::sort(rows.begin(), rows.end(), [](const Json& x, const Json& y) {
+        return x["last_activity_ms"].get<std::int64_t>() >
+               y["last_activity_ms"].get<std::int64_t>();
+    });
+    return {{"conversations", rows}};
+}
+
+Json ConsoleService::thread(const std::string& account) {
+    Json msgs = Json::array();
+    for (const StoredMessage& m : history_->conversation(account)) {
+        Json j = {{"id", m.id},
+                  {"outbound", m.outbound},
+                  {"time_ms", m.time_ms},
+                  {"text", m.text},
+                  {"state", to_string(m.state)}};
+        if (!m.refusal.empty()) j["refusal"] = m.refusal;
+        msgs.push_back(j);
+    }
+    history_->mark_read(account);
+    std::string number = safety_number_of(account);
+    std::string verified = history_->marks(account).verified_number;
+    Json out = contact_json(account);
+    out["messages"] = msgs;
+    out["safety_number"] = number;
+    out["verified"] = !verified.empty() && crypto::safety_numbers_match(verified, number);
+    out["identity_changed"] =
+        !verified.empty() && !number.empty() && !crypto::safety_numbers_match(verified, number);
+    return out;
+}
+
+Json ConsoleService::reply(const std::string& account, const std::string& text) {
+    std::int64_t id = history_->add_outbound(account, now_ms(), text);
+    try {
+        client::SendReceipt receipt = messenger_->send_text(account, text, true);
+        std::vector<std::int64_t> ids;
+        for (const auto& [device, server_id] : receipt.server_ids) ids.push_back(server_id);
+        history_->set_committed(id, ids);
+        return {{"sent", true}, {"id", id}, {"state", "committed"}};
+    } catch (const client::ServerError& e) {
+        Refusal r = explain_refusal(e.server_code(), e.frame().value("message", ""), e.frame());
+        history_->set_not_sent(id, DeliveryState::refused, r.sentence);
+        return {{"sent", false},  {"id", id},           {"state", "refused"},
+                {"code", r.code}, {"reason", r.reason}, {"sentence", r.sentence}};
+    } catch (const std::exception&) {
+        Refusal r = explain_refusal("unreachable", "", Json());
+        history_->set_not_sent(id, DeliveryState::failed, r.sentence);
+        return {{"sent", false},  {"id", id},     {"state", "failed"},
+                {"code", r.code}, {"reason", ""}, {"sentence", r.sentence}};
+    }
+}
+
+Json ConsoleService::alerts() {
+    Json urgent = Json::array(), other = Json::array();
+    auto summaries = history_->conversations();
+    for (const auto& s : summaries) {
+        Json who = contact_json(s.account);
+        auto messages = history_->conversation(s.account);
+        for (const StoredMessage& m : messages) {
+            if (!m.outbound && holds_duress_keyword(m.text)) {
+                urgent.push_back({{"kind", "duress"},
+                                  {"account", s.account},
+                                  {"who", who},
+                                  {"time_ms", m.time_ms},
+                                  {"sentence",
+                                   "Danger signal: she used an agreed duress word. "
+                                   "Follow the safety plan she chose; do not reply "
+                                   "with anything revealing."}});
+            }
+        }
+        bool has_inbound = std::any_of(messages.begin(), messages.end(),
+                                       [](const StoredMessage& m) { return !m.outbound; });
+        std::string number = safety_number_of(s.account);
+        std::string verified = history_->marks(s.account).verified_number;
+        if (!verified.empty() && !number.empty() &&
+            !crypto::safety_numbers_match(verified, number)) {
+            urgent.push_back({{"kind", "identity_changed"},
+                              {"account", s.account},
+                              {"who", who},
+                              {"sentence",
+                               "Her safety number changed since you verified it. "
+                               "Verify her with the agreed safe word before sharing "
+                               "anything."}});
+        } else if (verified.empty() && has_inbound) {
+            other.push_back({{"kind", "unverified"},
+                             {"account", s.account},
+                             {"who", who},
+                             {"sentence",
+                              "New conversation from a device you have not verified. "
+                              "Verify her with the agreed safe word before sharing "
+                              "anything, then compare the safety number."}});
+        }
+    }
+    {
+        std::lock_guard lock(mu_);
+        for (const Json& c : contacts_) {
+            std::string a = c.value("account", "");
+            if (c.value("duress", false)) {
+                urgent.push_back({{"kind", "duress"},
+                                  {"account", a},
+                                  {"sentence",
+                                   "Danger signal raised at the gateway (duress). "
+                                   "Follow the safety plan she chose."}});
+            }
+            if (c.value("checkin", "") == "missed") {
+                other.push_back({{"kind", "missed_checkin"},
+                                 {"account", a},
+                                 {"sentence",
+                                  "She did not answer her last check-in (she asked "
+                                  "to be looked after when that happens)."}});
+            }
+        }
+        for (const Json& d : device_alerts_) {
+            (d.value("urgent", false) ? urgent : other).push_back(d);
+        }
+    }
+    Json all = Json::array();
+    for (Json& a : urgent) {
+        a["urgent"] = true;
+        if (!a.contains("who")) a["who"] = contact_json(a["account"]);
+        all.push_back(a);
+    }
+    for (Json& a : other) {
+        a["urgent"] = false;
+        if (!a.contains("who")) a["who"] = contact_json(a["account"]);
+        all.push_back(a);
+    }
+    return {{"alerts", all}};
+}
+
+Json ConsoleService::set_verified(const std::string& account, bool verified) {
+    std::string number = safety_number_of(account);
+    if (verified && number.empty()) {
+        throw std::invalid_argument(
+            "There is no safety number for this conversation yet: it appears after her first "
+            "message.");
+    }
+    history_->set_verified(account, verified ? number : "");
+    return {{"account", account}, {"verified", verified}, {"safety_number", number}};
+}
+
+Json ConsoleService::canned() const { return {{"replies", settings_.canned}}; }
+
+Json ConsoleService::status() {
+    std::lock_guard lock(mu_);
+    return {{"account", messenger_->account()},
+            {"device_id", messenger_->device_id()},
+            {"connection_problem", connection_problem_},
+            {"last_sync_ms", last_sync_ms_},
+            {"retention_days", settings_.retention_days}};
+}
+
+HttpResponse ConsoleService::handle(const HttpRequest& request) {
+    const std::string path = request.path();
+    const bool get = request.method == "GET" || request.method == "HEAD";
+    if (get && (path == "/" || path == "/index.html")) {
+        const Asset* a = find_asset("/index.html");
+        return HttpResponse{200, std::string(a->content_type), {}, std::string(a->body)};
+    }
+    if (path.rfind("/api/", 0) != 0) {
+        const Asset* a = get ? find_asset(path) : nullptr;
+        if (!a) return HttpResponse{404, "text/plain; charset=utf-8", {}, "Not found.\n"};
+        return HttpResponse{200, std::string(a->content_type), {}, std::string(a->body)};
+    }
+    // /api/<what>[/<account>[/<action>]]
+    std::vector<std::string> parts;
+    for (std::size_t pos = 5; pos <= path.size();) {
+        auto slash = path.find('/', pos);
+        if (slash == std::string::npos) slash = path.size();
+        parts.push_back(path.substr(pos, slash - pos));
+        pos = slash + 1;
+    }
+    try {
+        const std::string& what = parts[0];
+        if (get && parts.size() == 1) {
+            if (what == "inbox") return json_response(inbox());
+            if (what == "alerts") return json_response(alerts());
+            if (what == "canned") return json_response(canned());
+            if (what == "status") return json_response(status());
+        }
+        if (parts.size() >= 2 && (what == "thread" || what == "verify")) {
+            const std::string& account = parts[1];
+            if (!valid_account(account)) return error_response(400, "That is not an account id.");
+            if (what == "thread" && get && parts.size() == 2) return json_response(thread(account));
+            Json body;
+            if (!get) {
+                body = Json::parse(request.body.empty() ? "{}" : request.body, nullptr, false);
+                if (!body.is_object()) return error_response(400, "The request is not valid JSON.");
+            }
+            if (what == "thread" && request.method == "POST" && parts.size() == 3 &&
+                parts[2] == "reply") {
+                if (!body.contains("text") || !body["text"].is_string()) {
+                    return error_response(400, "A reply needs a 'text'.");
+                }
+                std::string text = body["text"].get<std::string>();
+                if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+                    return error_response(400, "The reply is empty.");
+                }
+                if (text.size() > 16000) {
+                    return error_response(400, "The reply is too long (at most 16,000 bytes).");
+                }
+                return json_response(reply(account, text));
+            }
+            if (what == "verify" && request.method == "POST" && parts.size() == 2) {
+                if (!body.contains("verified") || !body["verified"].is_boolean()) {
+                    return error_response(400, "Say 'verified': true or false.");
+                }
+                return json_response(set_verified(account, body["verified"].get<bool>()));
+            }
+        }
+    } catch (const std::invalid_argument& e) {
+        return error_response(409, e.what());
+    }
+    return error_response(404, "No such console operation.");
+}
+
+}  // namespace ariadne::console

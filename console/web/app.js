@@ -1,0 +1,227 @@
+// Ariadne console UI. Plain DOM, no framework, no innerHTML: every text goes through
+// textContent, so nothing a message contains can become markup.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+let currentAccount = null;
+let threadState = null;
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === 'class') node.className = v;
+    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
+}
+
+async function api(path, body) {
+  const options = { credentials: 'same-origin', cache: 'no-store' };
+  if (body !== undefined) {
+    options.method = 'POST';
+    options.headers = { 'Content-Type': 'application/json' };
+    options.body = JSON.stringify(body);
+  }
+  const r = await fetch(path, options);
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(data.error || ('The console answered ' + r.status + '.'));
+  return data;
+}
+
+// Initials and case code only; the opaque account id when the gateway gave neither.
+function who(c) {
+  const parts = [c.initials, c.case_code].filter(Boolean);
+  return parts.length ? parts.join(' · ') : 'Account ' + c.account;
+}
+
+function when(ms) {
+  if (!ms) return '—';
+  const d = new Date(ms);
+  const today = new Date();
+  const sameDay = d.toDateString() === today.toDateString();
+  return sameDay ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+                 : d.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+const stateText = {
+  received: 'received',
+  sending: 'sending…',
+  committed: 'sent — stored at the gateway',
+  delivered: 'delivered to her phone',
+  refused: 'not sent',
+  failed: 'not sent — connection problem',
+};
+
+function channelText(c) {
+  return (c.channel || 'app') + ' — ' + (c.security || 'unknown');
+}
+
+async function refreshStatus() {
+  try {
+    const s = await api('/api/status');
+    $('status').textContent = s.connection_problem || 'Connected to the gateway';
+  } catch (e) {
+    $('status').textContent = 'The console is not answering. Is ariadne-console still running?';
+  }
+}
+
+async function refreshAlerts() {
+  const box = $('alerts');
+  let data;
+  try { data = await api('/api/alerts'); } catch (e) { return; }
+  box.replaceChildren();
+  for (const a of data.alerts) {
+    const link = el('a', { href: '#/thread/' + a.account }, 'Open conversation with ' + who(a.who || { account: a.account }));
+    const title = {
+      duress: 'Urgent: danger signal',
+      identity_changed: 'Check her identity',
+      unverified: 'Not verified yet',
+      missed_checkin: 'Missed check-in',
+      undecryptable: 'A message could not be read',
+    }[a.kind] || 'Alert';
+    box.append(el('div', { class: 'alert' + (a.urgent ? ' urgent' : ''), role: a.urgent ? 'alert' : 'note',
+      'data-kind': a.kind }, el('strong', {}, title + ' — ' + who(a.who || { account: a.account })),
+    el('span', {}, a.sentence + ' '), link));
+  }
+}
+
+async function refreshInbox() {
+  let data;
+  try { data = await api('/api/inbox'); } catch (e) { return; }
+  const rows = $('inbox-rows');
+  rows.replaceChildren();
+  $('inbox-empty').hidden = data.conversations.length > 0;
+  for (const c of data.conversations) {
+    const link = el('a', { href: '#/thread/' + c.account }, who(c));
+    const tr = el('tr', { 'data-account': c.account },
+      el('td', {}, link, c.verified ? '' : el('span', { class: 'label' }, ' not verified')),
+      el('td', {}, channelText(c)),
+      el('td', {}, when(c.last_activity_ms)),
+      el('td', {}, c.unread ? el('span', { class: 'badge', 'aria-label': c.unread + ' unread' }, c.unread) : '0'),
+      el('td', {}, c.checkin || 'not set up'));
+    tr.addEventListener('click', (e) => { if (e.target.tagName !== 'A') location.hash = '#/thread/' + c.account; });
+    rows.append(tr);
+  }
+}
+
+function renderThread(t) {
+  threadState = t;
+  $('thread-title').textContent = who(t);
+  $('thread-channel').replaceChildren('Channel: ' + channelText(t));
+  $('handover').hidden = !t.handover_note;
+  $('handover-text').textContent = t.handover_note || '';
+  $('safety-number').textContent = t.safety_number || 'Not available yet: it appears after her first message.';
+  $('safety-state').textContent = t.identity_changed ? 'CHANGED since you verified it'
+    : (t.verified ? 'verified' : 'not verified');
+  const toggle = $('verified-toggle');
+  toggle.checked = !!t.verified;
+  toggle.disabled = !t.safety_number;
+  const list = $('messages');
+  const atBottom = list.children.length === 0 || window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
+  list.replaceChildren();
+  for (const m of t.messages) {
+    const meta = (m.outbound ? 'You' : 'Her') + ' · ' + when(m.time_ms) + ' · ' + (stateText[m.state] || m.state);
+    const li = el('li', { class: (m.outbound ? 'out ' : 'in ') + m.state, 'data-state': m.state },
+      el('span', { class: 'text' }, m.text), el('span', { class: 'meta' }, meta));
+    if (m.refusal) li.append(el('span', { class: 'meta' }, m.refusal));
+    list.append(li);
+  }
+  if (atBottom) list.lastElementChild?.scrollIntoView({ block: 'nearest' });
+}
+
+async function refreshThread() {
+  if (!currentAccount) return;
+  try { renderThread(await api('/api/thread/' + encodeURIComponent(currentAccount))); } catch (e) {
+    $('thread-title').textContent = e.message;
+  }
+}
+
+async function loadCanned() {
+  const box = $('canned');
+  try {
+    const data = await api('/api/canned');
+    box.replaceChildren();
+    for (const c of data.replies) {
+      box.append(el('button', { type: 'button', title: c.text, onclick: () => {
+        const t = $('reply-text');
+        t.value = c.text;
+        t.focus();
+      } }, c.label));
+    }
+  } catch (e) { /* the reply box still works without them */ }
+}
+
+async function sendReply(event) {
+  event.preventDefault();
+  const text = $('reply-text').value;
+  if (!text.trim() || !currentAccount) return;
+  const refusal = $('reply-refusal');
+  refusal.hidden = true;
+  $('send').disabled = true;
+  try {
+    const r = await api('/api/thread/' + encodeURIComponent(currentAccount) + '/reply', { text });
+    if (r.sent) {
+      $('reply-text').value = '';
+    } else {
+      refusal.textContent = r.sentence;
+      refusal.hidden = false;
+    }
+  } catch (e) {
+    refusal.textContent = e.message;
+    refusal.hidden = false;
+  } finally {
+    $('send').disabled = false;
+    refreshThread();
+  }
+}
+
+async function toggleVerified() {
+  if (!currentAccount) return;
+  try {
+    await api('/api/verify/' + encodeURIComponent(currentAccount), { verified: $('verified-toggle').checked });
+  } catch (e) { $('reply-refusal').textContent = e.message; $('reply-refusal').hidden = false; }
+  refreshThread();
+  refreshAlerts();
+  refreshInbox();
+}
+
+function route() {
+  const m = location.hash.match(/^#\/thread\/(a_[A-Za-z0-9_-]{1,62})$/);
+  const next = m ? m[1] : null;
+  if (next !== currentAccount) {
+    $('reply-refusal').hidden = true;
+    $('reply-text').value = '';
+    $('messages').replaceChildren();
+  }
+  currentAccount = next;
+  $('inbox-view').hidden = !!currentAccount;
+  $('thread-view').hidden = !currentAccount;
+  if (currentAccount) {
+    refreshThread();
+    $('thread-title').setAttribute('tabindex', '-1');
+    $('thread-title').focus();
+  } else {
+    refreshInbox();
+  }
+}
+
+function tick() {
+  refreshStatus();
+  refreshAlerts();
+  if (currentAccount) refreshThread(); else refreshInbox();
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('reply-form').addEventListener('submit', sendReply);
+  $('verified-toggle').addEventListener('change', toggleVerified);
+  $('reply-text').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) $('reply-form').requestSubmit();
+  });
+  window.addEventListener('hashchange', route);
+  loadCanned();
+  route();
+  tick();
+  setInterval(tick, 1500);
+});

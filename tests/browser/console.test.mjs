@@ -1,0 +1,312 @@
+// Browser end-to-end test of the caseworker console: a real gateway (`ariadne serve`), a real
+// console (`ariadne-console`), the reference survivor client (`ariadne-survivor`) and Debian's
+// chromium driven by playwright-core. Exit status 0 when every check passed.
+//
+// Environment: ARIADNE_GATEWAY, ARIADNE_CONSOLE, ARIADNE_SURVIVOR (binaries),
+// ARIADNE_SCREENSHOTS (directory for inbox/thread/alerts screenshots; optional),
+// CHROMIUM (default /usr/bin/chromium).
+import { spawn, spawnSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const GATEWAY = process.env.ARIADNE_GATEWAY;
+const CONSOLE = process.env.ARIADNE_CONSOLE;
+const SURVIVOR = process.env.ARIADNE_SURVIVOR;
+const SHOTS = process.env.ARIADNE_SCREENSHOTS || process.env.ARIADNE_SCREENSHOTS_DEFAULT || '';
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+for (const [name, p] of [['ARIADNE_GATEWAY', GATEWAY], ['ARIADNE_CONSOLE', CONSOLE], ['ARIADNE_SURVIVOR', SURVIVOR]]) {
+  if (!p || !fs.existsSync(p)) { console.error(`${name} must name a built binary (got ${p})`); process.exit(1); }
+}
+
+// Canaries: a name and a phone number she writes in her first message. The console may show
+// her words inside the thread, but nowhere else: not in the inbox, alerts, title, its output
+// or its files on disk.
+const CANARY_NAME = 'Elena Marchetti';
+const CANARY_PHONE = '+39 333 555 0142';
+const DURESS_WORD = 'blue umbrella';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ariadne-browser-'));
+const children = [];
+let failures = 0;
+function check(ok, what) {
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  if (!ok) failures++;
+}
+function cleanup() {
+  for (const c of children) { try { c.kill('SIGTERM'); } catch { /* gone */ } }
+}
+process.on('exit', cleanup);
+
+// Spawns a long-running process; resolves with the first stdout match of `pattern`.
+function startProcess(argv, input, pattern, timeoutMs = 60000) {
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+  children.push(child);
+  child.output = '';
+  child.errors = '';
+  child.stderr.on('data', (d) => { child.errors += d; });
+  if (input !== null) child.stdin.end(input);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${path.basename(argv[0])} did not start:\n${child.output}\n${child.errors}`)), timeoutMs);
+    child.stdout.on('data', (d) => {
+      child.output += d;
+      const m = child.output.match(pattern);
+      if (m) { clearTimeout(timer); resolve({ child, match: m }); }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${path.basename(argv[0])} exited ${code}:\n${child.output}\n${child.errors}`)); });
+  });
+}
+
+function run(argv, input = '') {
+  const r = spawnSync(argv[0], argv.slice(1), { input, encoding: 'utf8', timeout: 120000 });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
+
+function base32Decode(s) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0, value = 0; const out = [];
+  for (const c of s.replace(/=+$/, '')) {
+    value = (value << 5) | alphabet.indexOf(c); bits += 5;
+    if (bits >= 8) { out.push((value >>> (bits - 8)) & 255); bits -= 8; }
+  }
+  return Buffer.from(out);
+}
+function totp(secretBase32, at = Date.now()) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
+  const h = createHmac('sha1', base32Decode(secretBase32)).update(counter).digest();
+  const o = h[h.length - 1] & 15;
+  const code = ((h.readUInt32BE(o) & 0x7fffffff) % 1000000).toString().padStart(6, '0');
+  return code;
+}
+
+// Raw HTTP request to the console with headers of our choosing (a browser would not forge Host).
+function rawRequest(port, method, target, headers, body = '') {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: target, headers, setHost: false }, (res) => {
+      let data = '';
+      res.on('data', (d) => { data += d; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: data }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// Listening TCP sockets of process `pid`: local addresses from /proc/net/tcp{,6}.
+function listeningAddresses(pid) {
+  const inodes = new Set();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const t = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+      const m = t.match(/^socket:\[(\d+)\]$/);
+      if (m) inodes.add(m[1]);
+    } catch { /* fd closed meanwhile */ }
+  }
+  const out = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of fs.readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && f[3] === '0A' && inodes.has(f[9])) out.push(`${table.endsWith('6') ? 'tcp6' : 'tcp'} ${f[1]}`);
+    }
+  }
+  return out;
+}
+
+function filesContain(dir, needle) {
+  const hits = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    const p = path.join(entry.parentPath ?? entry.path, entry.name);
+    if (fs.readFileSync(p).includes(Buffer.from(needle))) hits.push(p);
+  }
+  return hits;
+}
+
+async function waitFor(fn, what, timeoutMs = 10000) {
+  const start = Date.now();
+  for (;;) {
+    try { if (await fn()) { check(true, what); return true; } } catch { /* retry */ }
+    if (Date.now() - start > timeoutMs) { check(false, what); return false; }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function main() {
+  // 1. Gateway on an ephemeral port with a temporary data directory.
+  const gwDir = path.join(tmp, 'gateway');
+  const { match: gw } = await startProcess(
+    [GATEWAY, 'serve', '--data-dir', gwDir, '--listen', '127.0.0.1:0', '--insecure-test-params', '--recovery-m-kib', '8192', '--log-level', 'warn'],
+    null, /listening on https:\/\/127\.0\.0\.1:(\d+)\/ \(certificate sha256 ([0-9A-Fa-f:]+)\)/);
+  const gwUrl = `wss://127.0.0.1:${gw[1]}`;
+  const fingerprint = gw[2];
+  console.log(`gateway at ${gwUrl}`);
+
+  // 2. Accounts: our caseworker, a colleague, a survivor assigned to us and one who is not.
+  const password = 'correct horse battery staple';
+  const cw = JSON.parse(run([GATEWAY, 'admin', 'caseworker-add', '--data-dir', gwDir, '--username', 'mara.k'], password + '\n'));
+  const other = JSON.parse(run([GATEWAY, 'admin', 'caseworker-add', '--data-dir', gwDir, '--username', 'colleague.b'], password + '\n'));
+  const enrol = (caseworker) => JSON.parse(run([GATEWAY, 'admin', 'survivor-enrol', '--data-dir', gwDir, '--caseworker', caseworker, '--recovery-m-kib', '8192', '--insecure-test-params']));
+  const survivor = enrol(cw.account);
+  const notOurs = enrol(other.account);
+
+  // 3. The console: first run registers the device (password + TOTP), then serves the UI.
+  const consoleDir = path.join(tmp, 'console');
+  const settings = path.join(tmp, 'console-settings.json');
+  fs.writeFileSync(settings, JSON.stringify({ retention_days: 30, duress_keywords: [DURESS_WORD] }));
+  const { child: consoleProc, match: link } = await startProcess(
+    [CONSOLE, '--data-dir', consoleDir, '--gateway', gwUrl, '--fingerprint', fingerprint, '--username', 'mara.k', '--settings', settings, '--insecure-test-kdf'],
+    `a console passphrase for tests\n${password}\n${totp(cw.totp_secret)}\n`,
+    /(http:\/\/127\.0\.0\.1:(\d+)\/\?token=[0-9a-f]{64})/);
+  const url = link[1];
+  const port = Number(link[2]);
+  console.log(`console at http://127.0.0.1:${port}/`);
+
+  // 4. Security of the real console process.
+  const listeners = listeningAddresses(consoleProc.pid);
+  check(listeners.length === 1 && listeners[0] === `tcp 0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`,
+    `console listens only on 127.0.0.1:${port} (${listeners.join(', ')})`);
+  const host = `127.0.0.1:${port}`;
+  const noCookie = await rawRequest(port, 'GET', '/api/inbox', { Host: host });
+  check(noCookie.status === 401, 'a request without the token or cookie is refused');
+  check((noCookie.headers['content-security-policy'] || '').includes("default-src 'none'"), 'CSP header present on refusals');
+  const wrongHost = await rawRequest(port, 'GET', '/', { Host: `evil.example:${port}` });
+  check(wrongHost.status === 403, 'a request with a wrong Host is refused');
+
+  // 5. The survivor recovers her identity from the code and writes in.
+  const survivorStore = path.join(tmp, 'survivor');
+  const surv = (...args) => run([SURVIVOR, '--server', gwUrl, '--fingerprint', fingerprint, '--store', survivorStore, ...args]);
+  run([SURVIVOR, '--server', gwUrl, '--fingerprint', fingerprint, '--store', survivorStore, 'recover'], survivor.recovery_code + '\n');
+  const firstText = 'Hello, it\'s me again. Is this still the right place to write?';
+  surv('send', firstText);
+
+  // 6. The caseworker's browser.
+  const profile = path.join(tmp, 'chromium-profile');
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1100, height: 760 },
+  });
+  const page = context.pages()[0] || await context.newPage();
+  const cspViolations = [];
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
+  const mainResponse = await page.goto(url);
+  check(page.url() === `http://127.0.0.1:${port}/`, 'the token link signs in and leaves the token out of the address bar');
+  check((mainResponse.headers()['content-security-policy'] || '').includes("script-src 'self'"), 'the page is served with a strict CSP');
+  const cookies = await context.cookies();
+  check(cookies.length === 1 && cookies[0].httpOnly && cookies[0].sameSite === 'Strict', 'session cookie is HttpOnly and SameSite=Strict');
+
+  const row = page.locator(`#inbox-rows tr[data-account="${survivor.account}"]`);
+  const t0 = Date.now();
+  await waitFor(async () => (await row.locator('.badge').count()) > 0, 'her message appears in the inbox as unread within 5 s', 5000);
+  console.log(`     (appeared after ${Date.now() - t0} ms)`);
+  check(!(await row.textContent()).includes('right place'), 'the inbox row shows no preview of her message');
+  check((await row.textContent()).includes('end-to-end'), 'the inbox row shows the channel security label');
+  const notOursRow = page.locator(`#inbox-rows tr[data-account="${notOurs.account}"]`);
+  check((await notOursRow.count()) === 0, 'a survivor assigned to someone else is not listed');
+  const bodyText = async () => page.evaluate(() => document.body.innerText);
+  let text = await bodyText();
+  if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'console-inbox.png') });
+
+  // 7. Open the thread and reply with a canned reply plus a line of her own.
+  await row.locator('a').click();
+  await waitFor(async () => (await page.locator('#messages li.in').count()) === 1, 'her message is shown in the thread');
+  check((await page.locator('#messages li.in .text').textContent()) === firstText, 'the thread shows her message decrypted');
+  check((await page.locator('#safety-number').textContent()).replace(/\s/g, '').length === 60, 'a 60-digit safety number is shown');
+  await page.locator('#canned button').first().click();
+  const reply = 'Thank you for writing. I\'m here and I\'m reading your message.';
+  check((await page.locator('#reply-text').inputValue()) === reply, 'a canned reply fills the reply box');
+  await page.locator('#send').click();
+  await waitFor(async () => (await page.locator('#messages li.out').count()) === 1 &&
+    ['committed', 'delivered'].includes(await page.locator('#messages li.out').getAttribute('data-state')),
+  'the reply is committed at the gateway');
+
+  // 8. The survivor receives and decrypts it; the receipt marks it delivered.
+  const received = surv('receive', '--wait', '3', '--json');
+  check(received.includes(reply), 'the survivor client receives and decrypts the reply');
+  await waitFor(async () => (await page.locator('#messages li.out').getAttribute('data-state')) === 'delivered',
+    'the delivery receipt marks the reply delivered', 10000);
+  // Verify the safety number (after comparing it with her in person).
+  await page.locator('#safety summary').click();
+  await page.locator('#verified-toggle').check();
+  await waitFor(async () => (await page.locator('#safety-state').textContent()) === 'verified', 'the verified mark is kept');
+  if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'console-thread.png'), fullPage: true });
+
+  // 9. She writes her name and new number: her own words show in the thread only.
+  surv('send', `I'm ${CANARY_NAME}, my new number is ${CANARY_PHONE}.`);
+  await page.goto(`http://127.0.0.1:${port}/#/`);
+  await waitFor(async () => (await row.locator('.badge').count()) > 0, 'her second message shows as unread');
+  text = await bodyText();
+  check(!text.includes(CANARY_NAME) && !text.includes(CANARY_PHONE) && !text.includes('Marchetti'),
+    'inbox and alerts show no name or phone number');
+  check(!(await page.title()).includes('Marchetti'), 'the page title reveals nothing');
+  await row.locator('a').click();
+  await waitFor(async () => (await page.locator('#messages li.in').count()) === 2, 'her second message is in the thread');
+  const outside = await page.evaluate(() => {
+    const clone = document.body.cloneNode(true);
+    clone.querySelector('#messages')?.remove();
+    return clone.innerText;
+  });
+  check(!outside.includes(CANARY_NAME) && !outside.includes(CANARY_PHONE), 'outside her own words, the thread page shows no name or number');
+
+  // 10. A reply the gateway refuses shows why in a sentence.
+  await page.goto(`http://127.0.0.1:${port}/#/thread/${notOurs.account}`);
+  await page.locator('#reply-text').fill('Hello');
+  await page.locator('#send').click();
+  const refusal = page.locator('#reply-refusal');
+  await waitFor(async () => await refusal.isVisible(), 'a refused reply shows a refusal box');
+  const refusalText = await refusal.textContent();
+  check(/^Not sent: .+\./.test(refusalText), `the refusal says why in a sentence: "${refusalText}"`);
+
+  // 11. A duress word in her message raises an urgent alert at the top of the page.
+  surv('send', `sorry can't talk now, ${DURESS_WORD}`);
+  await page.goto(`http://127.0.0.1:${port}/#/`);
+  const firstAlert = page.locator('#alerts .alert').first();
+  await waitFor(async () => (await firstAlert.getAttribute('data-kind')) === 'duress', 'a duress alert appears first in the alerts', 10000);
+  check(await firstAlert.evaluate((n) => n.classList.contains('urgent')), 'the duress alert is marked urgent');
+  check(await page.evaluate(() => {
+    const a = document.getElementById('alerts'); const m = document.querySelector('main');
+    return !!(a.compareDocumentPosition(m) & Node.DOCUMENT_POSITION_FOLLOWING) && a.getBoundingClientRect().top < m.getBoundingClientRect().top;
+  }), 'alerts sit above the conversations');
+  text = await bodyText();
+  check(!text.includes(CANARY_NAME) && !text.includes(CANARY_PHONE), 'with alerts shown, still no name or number on the page');
+  if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'console-alerts.png') });
+
+  // 12. Readable at 200% zoom: nothing overflows sideways.
+  await page.setViewportSize({ width: 550, height: 760 });
+  check(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no horizontal scrolling at 200% zoom (550 px wide)');
+  check(cspViolations.length === 0, `no CSP violations (${cspViolations.length})`);
+
+  // 13. A POST from another origin is refused even with the session cookie.
+  const cookie = `${cookies[0].name}=${cookies[0].value}`;
+  const forged = await rawRequest(port, 'POST', `/api/thread/${survivor.account}/reply`,
+    { Host: host, Cookie: cookie, Origin: 'http://evil.example', 'Content-Type': 'application/json' }, JSON.stringify({ text: 'x' }));
+  check(forged.status === 403, 'a POST from another Origin is refused');
+
+  await context.close();
+
+  // 14. Nothing readable left behind: no canary in the console's output or files.
+  consoleProc.kill('SIGTERM');
+  await new Promise((r) => consoleProc.once('exit', r));
+  for (const needle of [CANARY_NAME, CANARY_PHONE, 'Marchetti', reply]) {
+    check(!consoleProc.output.includes(needle) && !consoleProc.errors.includes(needle), `console output holds no "${needle}"`);
+    check(filesContain(consoleDir, needle).length === 0, `console files hold no "${needle}" in clear`);
+  }
+}
+
+main().then(() => {
+  cleanup();
+  fs.rmSync(tmp, { recursive: true, force: true });
+  console.log(failures ? `${failures} check(s) failed` : 'all browser checks passed');
+  process.exit(failures ? 1 : 0);
+}).catch((e) => {
+  console.error(e);
+  cleanup();
+  process.exit(1);
+});
