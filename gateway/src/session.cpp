@@ -84,12 +84,15 @@ std::uint64_t Session::reserve_slot_locked() {
 void Session::complete_locked(std::uint64_t slot, std::string frame) {
     if (closed_ || slot < first_slot_ || slot - first_slot_ >= slots_.size()) return;
     slots_[slot - first_slot_] = std::move(frame);
-    while (!slots_.empty() && slots_.front().has_value()) {
+    std::size_t ready = 0;
+    while (ready < slots_.size() && slots_[ready].has_value()) {
         gateway_.metrics().frames_out.fetch_add(1, std::memory_order_relaxed);
-        output_->send_text(std::move(*slots_.front()));
-        slots_.pop_front();
-        ++first_slot_;
+        output_->send_text(std::move(*slots_[ready]));
+        ++ready;
     }
+    slots_.erase(slots_.begin(), slots_.begin() + static_cast<std::ptrdiff_t>(ready));
+    first_slot_ += ready;
+    if (slots_.empty() && slots_.capacity() > 64) slots_.shrink_to_fit();
 }
 
 void Session::complete(std::uint64_t slot, std::string frame, bool ends_barrier, bool ends_write) {
@@ -137,7 +140,8 @@ void Session::pump_locked() {
     while (!closed_ && !busy_ && pending_writes_ < gateway_.options_.max_pending_writes &&
            !input_.empty()) {
         Request request = std::move(input_.front());
-        input_.pop_front();
+        input_.erase(input_.begin());
+        if (input_.empty() && input_.capacity() > 16) input_.shrink_to_fit();
         auto slot = reserve_slot_locked();
         dispatch_locked(request, slot);
     }

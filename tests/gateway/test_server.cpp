@@ -426,12 +426,13 @@ TEST(ServerProcess, SigtermClosesWithGoingAwayAndKeepsAcknowledgedMessages) {
         mara.close_code();  // the server answers the close handshake
         mara_ws.reset();
         for (int i = 0; i < 20; ++i) {
-            r = amina.call({{"type", "send"},
-                            {"to", cw["account"]},
-                            {"messages",
-                             {{{"device_id", 1},
-                               {"type", 3},
-                               {"body", b64(crypto::to_bytes("m" + std::to_string(i)))}}}}});
+            r = amina.call(
+                {{"type", "send"},
+                 {"to", cw["account"]},
+                 {"messages",
+                  json::array({json{{"device_id", 1},
+                                    {"type", 3},
+                                    {"body", b64(crypto::to_bytes("m" + std::to_string(i)))}}})}});
             ASSERT_EQ(r["type"], "ok") << r.dump();
             acknowledged.push_back(r["server_ids"][0]["server_id"]);
         }

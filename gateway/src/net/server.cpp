@@ -17,7 +17,6 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <condition_variable>
-#include <deque>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -194,6 +193,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
             shared_.metrics.slow_consumers_closed.fetch_add(1, std::memory_order_relaxed);
             queue_.clear();
             queue_.shrink_to_fit();
+            head_ = 0;
             queued_bytes_ = 0;
             start_close(kClosePolicy, "slow consumer");
             return;
@@ -203,9 +203,16 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     }
 
     void do_write() {
+        // The frame being written lives outside the vector, which may reallocate.
+        current_ = std::move(queue_[head_]);
+        if (++head_ == queue_.size()) {
+            queue_.clear();
+            head_ = 0;
+            if (queue_.capacity() > 64) queue_.shrink_to_fit();
+        }
         writing_ = true;
         ws_.text(true);
-        ws_.async_write(net::buffer(queue_.front()),
+        ws_.async_write(net::buffer(current_),
                         beast::bind_front_handler(&WsSession::on_write, shared_from_this()));
     }
 
@@ -215,10 +222,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
             end();
             return;
         }
-        if (!queue_.empty()) {
-            queued_bytes_ -= queue_.front().size();
-            queue_.pop_front();
-        }
+        queued_bytes_ -= std::min(queued_bytes_, current_.size());
+        std::string().swap(current_);
         if (!queue_.empty() && !closing_) {
             do_write();
         } else if (queue_.empty() && drain_then_close_) {
@@ -251,6 +256,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
         close_timer_.cancel();
         if (core_) core_->on_closed();
         queue_.clear();
+        head_ = 0;
         std::lock_guard lock(shared_.sessions_mutex);
         shared_.sessions.erase(this);
         shared_.sessions_cv.notify_all();
@@ -263,7 +269,9 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     net::steady_timer auth_timer_;
     net::steady_timer close_timer_;
     std::shared_ptr<Session> core_;
-    std::deque<std::string> queue_;
+    std::vector<std::string> queue_;  // frames to write, from head_ on (no deque: see Session)
+    std::size_t head_ = 0;
+    std::string current_;  // the frame async_write is sending
     std::size_t queued_bytes_ = 0;
     bool accepted_ = false;
     bool writing_ = false;
