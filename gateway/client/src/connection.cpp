@@ -522,7 +522,7 @@ std::uint64_t Connection::send_request(Json& frame) {
     if (!frame.contains("v")) frame["v"] = 1;
     std::uint64_t id;
     auto it = frame.find("id");
-    if (it != frame.end() && it->is_number_integer() && it->get<std::int64_t>() >= 0) {
+    if (it != frame.end() && it->is_number_unsigned()) {
         id = it->get<std::uint64_t>();
     } else {
         id = impl_->next_id.fetch_add(1);
