@@ -24,6 +24,7 @@
 
 #include "ariadne/gateway/error.h"
 #include "ariadne/gateway/gateway.h"
+#include "ariadne/gateway/worker_pool.h"
 
 namespace ariadne::gateway {
 
@@ -42,6 +43,7 @@ constexpr auto kAuthDeadline = std::chrono::seconds(60);
 constexpr auto kIdleTimeout = std::chrono::seconds(60);  // Beast pings at half of it
 constexpr auto kCloseGrace = std::chrono::seconds(5);
 constexpr auto kShutdownGrace = std::chrono::seconds(5);
+constexpr std::size_t kMaxHttpBody = 64 * 1024;
 
 class WsSession;
 
@@ -51,6 +53,8 @@ struct Shared {
     Metrics& metrics;
     std::uint32_t max_connections;
     bool log_ip;
+    std::shared_ptr<const HttpRoutes> routes;  // may be null
+    WorkerPool* http_workers;                  // runs route handlers
 
     std::mutex sessions_mutex;
     std::unordered_map<WsSession*, std::weak_ptr<WsSession>> sessions;
@@ -91,7 +95,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
           auth_timer_(ws_.get_executor()),
           close_timer_(ws_.get_executor()) {}
 
-    void run(http::request<http::empty_body> request) {
+    void run(http::request<http::string_body> request) {
         beast::get_lowest_layer(ws_).expires_never();
         websocket::stream_base::timeout timeouts{};
         timeouts.handshake_timeout = kHandshakeTimeout;
@@ -305,7 +309,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     void do_read() {
         parser_.emplace();
         parser_->header_limit(8192);
-        parser_->body_limit(0);
+        parser_->body_limit(kMaxHttpBody);
         beast::get_lowest_layer(stream_).expires_after(kHandshakeTimeout);
         http::async_read(stream_, buffer_, *parser_,
                          beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
@@ -314,6 +318,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     void on_read(beast::error_code ec, std::size_t) {
         if (ec == http::error::end_of_stream) {
             do_shutdown();
+            return;
+        }
+        if (ec == http::error::body_limit) {
+            respond(http::status::payload_too_large, "request body too large\n", "text/plain",
+                    false);
             return;
         }
         if (ec) return;
@@ -326,6 +335,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
             }
             respond(http::status::not_found, "not found\n", "text/plain", false);
             return;
+        }
+        std::string_view target(request.target().data(), request.target().size());
+        std::string path(target.substr(0, target.find('?')));
+        if (path != "/healthz" && path != "/metrics" && shared_.routes) {
+            if (const HttpHandler* handler = shared_.routes->find(path)) {
+                run_route(*handler, std::move(path));
+                return;
+            }
         }
         if (request.method() != http::verb::get) {
             respond(http::status::method_not_allowed, "method not allowed\n", "text/plain",
@@ -340,11 +357,54 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         }
     }
 
-    void respond(http::status status, std::string body, const char* type, bool keep_alive) {
+    /// Runs a route handler on the worker pool and writes its answer on this strand.
+    void run_route(const HttpHandler& handler, std::string path) {
+        auto& request = parser_->get();
+        HttpRequest r;
+        r.method = std::string(request.method_string());
+        r.target = std::string(request.target());
+        r.path = std::move(path);
+        if (auto q = r.target.find('?'); q != std::string::npos) r.query = r.target.substr(q + 1);
+        for (const auto& field : request) {
+            std::string name(field.name_string());
+            for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            r.headers[std::move(name)] = std::string(field.value());
+        }
+        r.body = std::move(request.body());
+        beast::error_code ec;
+        auto peer = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+        if (!ec) {
+            r.peer_address = peer.address().to_string();
+            r.peer_is_loopback = peer.address().is_loopback();
+        }
+        bool keep_alive = request.keep_alive();
+        // No read timeout while the handler runs; respond() sets the next one.
+        beast::get_lowest_layer(stream_).expires_never();
+        shared_.http_workers->post([self = shared_from_this(), &handler, r = std::move(r),
+                                    keep_alive]() mutable {
+            HttpResponse out;
+            try {
+                out = handler(r);
+            } catch (const std::exception& e) {
+                spdlog::error("HTTP route handler failed: {}", e.what());
+                out = HttpResponse::text(500, "internal error\n");
+            }
+            net::post(self->stream_.get_executor(),
+                      [self, out = std::move(out), keep_alive]() mutable {
+                          self->respond(static_cast<http::status>(out.status), std::move(out.body),
+                                        out.content_type, keep_alive, out.headers);
+                      });
+        });
+    }
+
+    void respond(http::status status, std::string body, const std::string& type, bool keep_alive,
+                 const std::vector<std::pair<std::string, std::string>>& extra = {}) {
         auto res = std::make_shared<http::response<http::string_body>>(status, 11);
         res->set(http::field::server, "ariadne");
+        for (const auto& [name, value] : extra) res->set(name, value);
         res->set(http::field::content_type, type);
         res->set(http::field::cache_control, "no-store");
+        res->set("X-Content-Type-Options", "nosniff");
         res->keep_alive(keep_alive && !shared_.stopping.load());
         res->body() = std::move(body);
         res->prepare_payload();
@@ -368,7 +428,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     Shared& shared_;
     ConnectionSlot slot_;
     beast::flat_buffer buffer_;
-    std::optional<http::request_parser<http::empty_body>> parser_;
+    std::optional<http::request_parser<http::string_body>> parser_;
 };
 
 }  // namespace
@@ -382,7 +442,16 @@ struct Server::Impl {
           tls(ssl::context::tls_server),
           acceptor(net::make_strand(ioc)),
           signals(ioc),
-          shared{gateway, gateway.metrics(), options.max_connections, options.log_ip, {}, {}, {},
+          http_workers(std::max<std::uint32_t>(1, options.http_workers)),
+          shared{gateway,
+                 gateway.metrics(),
+                 options.max_connections,
+                 options.log_ip,
+                 options.routes,
+                 &http_workers,
+                 {},
+                 {},
+                 {},
                  {}} {
         configure_tls();
         beast::error_code ec;
@@ -468,6 +537,7 @@ struct Server::Impl {
     ssl::context tls;
     tcp::acceptor acceptor;
     net::signal_set signals;
+    WorkerPool http_workers;
     Shared shared;
     std::uint16_t port = 0;
 
@@ -533,6 +603,7 @@ void Server::run() {
         s.shared.sessions_cv.wait_for(lock, kShutdownGrace,
                                       [&] { return s.shared.sessions.empty(); });
     }
+    s.http_workers.shutdown();  // handlers in progress finish; their answers may be dropped
     s.ioc.stop();
     for (auto& t : threads) t.join();
 }

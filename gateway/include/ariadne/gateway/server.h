@@ -3,7 +3,9 @@
 // objects; all protocol logic lives in the core (gateway.h).
 //
 //   GET /healthz → 200 "ok"; GET /metrics → Prometheus text; wss://…/v1/ws → a Session;
-//   anything else → 404. Every response carries Cache-Control: no-store.
+//   paths registered in ServerOptions::routes (http_routes.h) → their handler, run on a
+//   worker pool; anything else → 404. Request bodies over 64 KiB → 413. Every response
+//   carries Cache-Control: no-store and X-Content-Type-Options: nosniff.
 //
 // TLS 1.2 minimum (1.3 preferred), AEAD ciphers only, no compression, buffers released
 // while idle. WebSocket: no permessage-deflate, 64 KiB messages (bigger → close 1009),
@@ -17,6 +19,8 @@
 #include <memory>
 #include <string>
 
+#include "ariadne/gateway/http_routes.h"
+
 namespace ariadne::gateway {
 
 class Gateway;
@@ -29,7 +33,9 @@ struct ServerOptions {
     std::uint32_t max_connections = 20000;
     std::uint32_t io_threads = 2;
     bool log_ip = false;
-    bool handle_signals = true;  // SIGINT/SIGTERM start the graceful shutdown
+    bool handle_signals = true;                // SIGINT/SIGTERM start the graceful shutdown
+    std::shared_ptr<const HttpRoutes> routes;  // extra HTTPS routes (null: none)
+    std::uint32_t http_workers = 2;            // threads that run route handlers
 };
 
 class Server {

@@ -1,0 +1,107 @@
+// Plain-C++ HTTPS routes served on the gateway's TLS port, next to /healthz, /metrics and
+// /v1/ws, without including Beast (the network layer, src/net/server.cpp, adapts them).
+// Adapters (SMS inbound, the survivor web page) and the admin API register here.
+//
+//   auto routes = std::make_shared<HttpRoutes>();
+//   routes->add("/v1/admin/", [&](const HttpRequest& r) { return HttpResponse::json(200, "{}"); });
+//   ServerOptions options; options.routes = routes;
+//
+// Dispatch: the longest registered prefix that the request path starts with wins; no match
+// → 404. /healthz, /metrics and /v1/ws are the server's own and are never routed here.
+// Limits applied before a handler runs: headers 8 KiB, body 64 KiB (bigger → 413, connection
+// closed). Every response gets `Cache-Control: no-store` and `X-Content-Type-Options: nosniff`
+// whatever the handler sets.
+//
+// Threading: handlers run on a small worker pool owned by the server (not on an I/O thread),
+// so they may block briefly (SQLite, an Argon2id password check); the answer is posted back
+// to the connection. Handlers run concurrently with each other and must be thread-safe.
+// An exception escaping a handler becomes a 500 with a generic body (its text is not sent,
+// it is logged without the request).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ariadne::gateway {
+
+struct HttpRequest {
+    std::string method;                          // upper case, e.g. "GET", "POST"
+    std::string target;                          // as sent, e.g. "/v1/admin/survivors?x=1"
+    std::string path;                            // target up to '?'
+    std::string query;                           // after '?', undecoded ("" if none)
+    std::map<std::string, std::string> headers;  // names lower-cased; repeated → last wins
+    std::string body;                            // at most 64 KiB
+    std::string peer_address;                    // IP text of the TCP peer
+    bool peer_is_loopback = false;               // 127.0.0.0/8 or ::1
+
+    /// The header's value, or "" if absent. `name` must be lower case.
+    std::string header(const std::string& name) const {
+        auto it = headers.find(name);
+        return it == headers.end() ? std::string() : it->second;
+    }
+};
+
+struct HttpResponse {
+    int status = 200;
+    std::string content_type = "text/plain; charset=utf-8";
+    std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+    std::string body;
+
+    static HttpResponse text(int status, std::string body) {
+        HttpResponse r;
+        r.status = status;
+        r.body = std::move(body);
+        return r;
+    }
+    static HttpResponse json(int status, std::string body) {
+        HttpResponse r;
+        r.status = status;
+        r.content_type = "application/json";
+        r.body = std::move(body);
+        return r;
+    }
+};
+
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+/// The route table. Register everything before handing it to the Server; after that it
+/// is read concurrently and must not change (add() is not thread-safe).
+class HttpRoutes {
+  public:
+    /// Routes every path starting with `prefix` (must start with '/') to `handler`.
+    /// Registering the same prefix again replaces the handler. Throws std::invalid_argument
+    /// for a prefix not starting with '/' or one of the server's own paths.
+    void add(std::string prefix, HttpHandler handler) {
+        if (prefix.empty() || prefix[0] != '/' || prefix == "/healthz" || prefix == "/metrics" ||
+            prefix.rfind("/v1/ws", 0) == 0) {
+            throw std::invalid_argument("HttpRoutes::add: prefix '" + prefix +
+                                        "' must start with '/' and not be a server path");
+        }
+        routes_[std::move(prefix)] = std::move(handler);
+    }
+
+    /// The handler of the longest prefix of `path`, or nullptr. Thread-safe once built.
+    const HttpHandler* find(const std::string& path) const {
+        const HttpHandler* best = nullptr;
+        std::size_t best_len = 0;
+        for (const auto& [prefix, handler] : routes_) {
+            if (prefix.size() >= best_len && path.compare(0, prefix.size(), prefix) == 0) {
+                best = &handler;
+                best_len = prefix.size();
+            }
+        }
+        return best;
+    }
+
+    bool empty() const noexcept { return routes_.empty(); }
+
+  private:
+    std::map<std::string, HttpHandler> routes_;
+};
+
+}  // namespace ariadne::gateway
