@@ -1,5 +1,7 @@
 #include "harness.h"
 
+#include <ctime>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -341,11 +343,27 @@ Gateway::Caseworker Gateway::add_caseworker(const std::string& username,
                       out.at("totp_secret").get<std::string>()};
 }
 
-Gateway::Survivor Gateway::enrol_survivor(const std::string& caseworker_account) const {
-    Json out = admin({"survivor-enrol", "--caseworker", caseworker_account, "--recovery-m-kib",
-                      "8192", "--insecure-test-params"});
-    return Survivor{out.at("account").get<std::string>(),
-                    out.at("recovery_code").get<std::string>()};
+std::string Gateway::daytime_zone() {
+    std::time_t t = std::time(nullptr);
+    std::tm utc{};
+    ::gmtime_r(&t, &utc);
+    int k = 12 - utc.tm_hour;  // local = UTC + k hours; Etc/GMT-k means UTC+k
+    if (k == 0) return "Etc/GMT";
+    return k > 0 ? "Etc/GMT-" + std::to_string(k) : "Etc/GMT+" + std::to_string(-k);
+}
+
+Gateway::Survivor Gateway::enrol_survivor(const std::string& caseworker_account,
+                                          bool consent_replies) const {
+    Json out = admin({"survivor-enrol", "--caseworker", caseworker_account, "--initials", "A.B.",
+                      "--language", "en", "--time-zone", daytime_zone(), "--recovery-m-kib", "8192",
+                      "--insecure-test-params"});
+    Survivor s{out.at("account").get<std::string>(), out.at("recovery_code").get<std::string>(),
+               out.at("case_code").get<std::string>()};
+    if (consent_replies) {
+        admin({"consent-record", "--case", s.case_code, "--channel", "app", "--purpose", "replies",
+               "--by", caseworker_account});
+    }
+    return s;
 }
 
 void Gateway::assign(const std::string& survivor_account,

@@ -99,8 +99,15 @@ class Gateway {
     struct Survivor {
         std::string account;
         std::string recovery_code;
+        std::string case_code;
     };
-    Survivor enrol_survivor(const std::string& caseworker_account) const;
+    /// Enrols her (initials "A.B.", language en, a time zone where it is now about noon, so
+    /// quiet hours never interfere) and, when `consent_replies`, records her consent to
+    /// replies on the app channel, recorded by `caseworker_account`.
+    Survivor enrol_survivor(const std::string& caseworker_account,
+                            bool consent_replies = true) const;
+    /// An Etc/GMT±N zone in which the local time is now between 11:00 and 13:00.
+    static std::string daytime_zone();
     void assign(const std::string& survivor_account, const std::string& caseworker_account) const;
     /// Runs `ariadne admin <args> --data-dir D` with `input` on stdin; throws on failure.
     Json admin(std::vector<std::string> args, const std::string& input = "") const;

@@ -143,7 +143,7 @@ TEST_F(Frames, AFrameOverTheSizeLimitClosesTheConnectionWith1009) {
     conn_->send_text(big);
     auto closed = conn_->wait_closed(10s);
     ASSERT_TRUE(closed.has_value());
-    EXPECT_EQ(closed->code, 1009);
+    EXPECT_EQ(closed->code, 1009) << closed->reason;
     // The server itself is fine.
     auto again = gateway_->connect();
     EXPECT_EQ(again->request({{"type", "ping"}})["type"], "ok");

@@ -403,7 +403,10 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
 
     void on_transport_end(beast::error_code ec) {
         CloseInfo info;
-        if (ec == websocket::error::closed) {
+        // A close frame from the server counts even when the transport failed right after it
+        // (a server that closes with unread input resets the TCP connection, which can break
+        // our close reply): its code is how the connection ended.
+        if (ec == websocket::error::closed || (upgraded && ws->reason().code != 0)) {
             info.code = ws->reason().code;
             info.reason = std::string(ws->reason().reason.c_str());
         } else {
@@ -522,7 +525,7 @@ std::uint64_t Connection::send_request(Json& frame) {
     if (!frame.contains("v")) frame["v"] = 1;
     std::uint64_t id;
     auto it = frame.find("id");
-    if (it != frame.end() && it->is_number_unsigned()) {
+    if (it != frame.end() && it->is_number_integer() && it->get<std::int64_t>() >= 0) {
         id = it->get<std::uint64_t>();
     } else {
         id = impl_->next_id.fetch_add(1);
