@@ -89,7 +89,11 @@ ServeCommand parse_serve_config(const std::vector<std::string>& args) {
         ("io-threads", po::value<std::uint32_t>(&c.io_threads)->default_value(2),
             "network threads")
         ("worker-threads", po::value<std::uint32_t>(&c.worker_threads)->default_value(2),
-            "threads for password checks and mailbox reads");
+            "threads for password checks and mailbox reads")
+        ("sends-per-second", po::value<std::uint32_t>(&c.sends_per_second)->default_value(50),
+            "sends per account per second (token bucket refill)")
+        ("send-burst", po::value<std::uint32_t>(&c.send_burst)->default_value(200),
+            "sends per account in a burst (token bucket size)");
     // clang-format on
     std::ostringstream usage;
     usage << "Usage: ariadne serve [options]\n" << options;
@@ -141,6 +145,8 @@ ServeCommand parse_serve_config(const std::vector<std::string>& args) {
     in_range("max-connections", c.max_connections, 1, 1000000);
     in_range("io-threads", c.io_threads, 1, 64);
     in_range("worker-threads", c.worker_threads, 1, 64);
+    in_range("sends-per-second", c.sends_per_second, 1, 10000000);
+    in_range("send-burst", c.send_burst, 1, 10000000);
     return result;
 }
 

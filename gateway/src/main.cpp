@@ -79,6 +79,8 @@ int serve(const std::vector<std::string>& args) {
     gateway_options.recovery_params =
         load_or_create_recovery_params(store, c.recovery_m_kib, c.insecure_test_params);
     gateway_options.worker_threads = c.worker_threads;
+    gateway_options.sends_per_second = c.sends_per_second;
+    gateway_options.send_burst = c.send_burst;
     Gateway gateway(store, server_key, metrics, gateway_options);
 
     ServerOptions server_options;

@@ -30,6 +30,10 @@ struct ServeConfig {
     std::uint32_t max_connections = 20000;
     std::uint32_t io_threads = 2;
     std::uint32_t worker_threads = 2;
+    // Per-account send token bucket (docs/protocol.md section 6). Benchmarks that drive many
+    // messages through few accounts raise them; production keeps the defaults.
+    std::uint32_t sends_per_second = 50;
+    std::uint32_t send_burst = 200;
 };
 
 /// What `parse_serve_config` found.
