@@ -940,6 +940,35 @@ void Store::bind_survivor_device(AccountKey account, Bytes identity_key,
     submit(std::move(job));
 }
 
+void Store::bind_edge_device(AccountKey account, std::uint32_t device, Bytes identity_key,
+                             std::uint32_t registration_id, Completion<bool> done) {
+    auto job = std::make_shared<Job>();
+    auto key = std::make_shared<Bytes>(std::move(identity_key));
+    job->apply = [=](Connection& db) {
+        {
+            auto s = db.prepare(
+                "SELECT identity_key, registration_id FROM devices WHERE account = ?1 AND device = "
+                "?2");
+            s.bind(1, account).bind(2, std::int64_t{device});
+            if (s.step()) {
+                if (s.blob(0) != *key || s.integer(1) != std::int64_t{registration_id}) {
+                    throw JobRejected{};
+                }
+                return;
+            }
+        }
+        auto s = db.prepare(
+            "INSERT INTO devices(account, device, identity_key, registration_id, created_ms) "
+            "VALUES (?1, ?2, ?3, ?4, ?5)");
+        s.bind(1, account).bind(2, std::int64_t{device}).bind(3, ByteView(*key));
+        s.bind(4, std::int64_t{registration_id}).bind(5, unix_ms()).run();
+    };
+    job->done = [done = std::move(done)](CommitStatus status) {
+        done(status, status == CommitStatus::committed);
+    };
+    submit(std::move(job));
+}
+
 void Store::purge_expired(std::int64_t cutoff_ms, Completion<std::int64_t> done) {
     auto job = std::make_shared<Job>();
     auto purged = std::make_shared<std::int64_t>(0);

@@ -181,6 +181,12 @@ class Store {
     void bind_survivor_device(AccountKey account, Bytes identity_key, std::uint32_t registration_id,
                               Completion<bool> done);
 
+    /// Binds device `device` (>= 2) of a survivor account to an identity the gateway's edge
+    /// adapter holds for her (adapters/edge.h: SMS and web page). Rejected if a different
+    /// identity is already recorded for that device.
+    void bind_edge_device(AccountKey account, std::uint32_t device, Bytes identity_key,
+                          std::uint32_t registration_id, Completion<bool> done);
+
     /// Deletes undelivered entries stored before `cutoff_ms` (Unix ms); completion gets the
     /// number deleted (also added to metrics.messages_expired).
     void purge_expired(std::int64_t cutoff_ms, Completion<std::int64_t> done);

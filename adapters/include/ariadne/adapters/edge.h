@@ -1,0 +1,143 @@
+// Edge encryption for survivors on plaintext channels (the web page, SMS).
+//
+// For each such survivor the gateway holds an **edge device**: a Signal identity of her
+// account (device id kEdgeDeviceId), with its crypto::Party store sealed at rest under a key
+// derived from `<data>/server.key`. The edge device is a client of the gateway core in the
+// same process: it opens a gateway::Session through Gateway::open_session and speaks the
+// wire protocol (docs/protocol.md) to it — no socket, but every check a remote client gets
+// (authentication, who may address whom, stale device lists, rate limits, group commit).
+//
+//   inbound text  → encrypt once per device of her team → `send` → mailbox (ciphertext only)
+//   reply to edge → `deliver` → decrypt in memory → sealed history row + reply handler → `ack`
+//
+// Plaintext is never written to the gateway database, its WAL, or a log. What the edge keeps
+// (her web-page history) is sealed with AES-256-GCM under the server key, bound to her account
+// (docs/threat-model.md says what that protects against and what it does not).
+//
+// Thread-safety: all public methods are thread-safe. Replies are decrypted and handed to the
+// reply handler on the hub's own thread, one at a time, and acknowledged when it returns.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ariadne/crypto/recovery.h"
+
+namespace ariadne::gateway {
+class Gateway;
+}
+
+namespace ariadne::adapters {
+
+/// Device id of a survivor's edge device (her own app, when she has one, is device 1).
+inline constexpr std::uint32_t kEdgeDeviceId = 2;
+
+/// The plaintext channel a text came in on or goes out to.
+enum class EdgeChannel { web, sms };
+const char* to_string(EdgeChannel channel) noexcept;
+
+/// Errors of the adapters. `code` is stable; what() is one sentence without content, names,
+/// numbers or codes.
+class AdapterError : public std::runtime_error {
+  public:
+    enum class Code { not_survivor, gateway_refused, timeout, storage, invalid_input, internal };
+    AdapterError(Code code, const std::string& message)
+        : std::runtime_error(message), code_(code) {}
+    Code code() const noexcept { return code_; }
+
+  private:
+    Code code_;
+};
+
+/// One line of a survivor's conversation as the edge saw it.
+struct HistoryEntry {
+    std::int64_t at_ms = 0;  // Unix ms
+    bool from_survivor = false;
+    std::string text;  // UTF-8
+};
+
+/// A caseworker's reply addressed to a survivor's edge device, decrypted in memory.
+struct EdgeReply {
+    std::string survivor_account;  // her account id
+    std::string from_account;      // the caseworker's account id
+    std::int64_t server_time = 0;  // Unix ms when the gateway stored it
+    std::string text;
+};
+
+struct EdgeOptions {
+    /// The gateway's data directory: server.key is read from it, edge stores live in
+    /// `<data_dir>/edge/` (0700).
+    std::filesystem::path data_dir;
+    /// One-time pre-keys uploaded when an edge device is created or runs low.
+    std::size_t pre_key_batch = 50;
+    /// How long a call into the gateway core may take before AdapterError(timeout).
+    std::chrono::milliseconds request_timeout{10000};
+    /// History rows kept per survivor (oldest dropped first).
+    std::size_t history_limit = 200;
+};
+
+class EdgeHub {
+  public:
+    /// `gateway` must outlive the hub. Loads the server key (creating nothing else until a
+    /// survivor is attached). Throws AdapterError(storage) if the key or the history database
+    /// cannot be opened.
+    EdgeHub(gateway::Gateway& gateway, EdgeOptions options);
+    /// Stops the reply thread and closes the in-process sessions.
+    ~EdgeHub();
+    EdgeHub(const EdgeHub&) = delete;
+    EdgeHub& operator=(const EdgeHub&) = delete;
+
+    /// Makes sure the survivor account `survivor_account` has an edge device: creates its
+    /// sealed store and registers it with the gateway on first use, logs it in, tops up its
+    /// pre-keys and starts receiving its replies. Idempotent; blocks (first call ~100 ms).
+    /// Throws AdapterError(not_survivor) for an unknown or non-survivor account,
+    /// AdapterError(gateway_refused / timeout / storage) when the core refuses.
+    void attach(const std::string& survivor_account);
+
+    /// Inbound text from her on `channel`: encrypted at once for every device of every
+    /// caseworker on her team and stored durably; also appended to her sealed history.
+    /// Returns once the gateway committed it. Attaches first if needed.
+    /// Throws AdapterError(invalid_input) for empty or over-long (> 4000 bytes) text, and
+    /// like attach() otherwise. The text is never logged.
+    void submit_inbound(const std::string& survivor_account, EdgeChannel channel,
+                        std::string_view text);
+
+    /// Sends `text` as from her edge device to her team without recording it in her
+    /// history (used for the silent duress alert). Throws like submit_inbound.
+    void notify_team(const std::string& survivor_account, std::string_view text);
+
+    /// Called on the hub's thread for each reply to an edge device, after it was added to her
+    /// sealed history and before it is acknowledged (if it throws, the reply is acknowledged
+    /// anyway — it is in her history — and the error is logged without content).
+    void on_reply(std::function<void(const EdgeReply&)> handler);
+
+    /// Her conversation as the edge knows it, oldest first (at most history_limit rows).
+    std::vector<HistoryEntry> history(const std::string& survivor_account);
+
+    /// Records a duress code of hers (the StoredRecovery of crypto::make_recovery_verifier;
+    /// never the code). Throws AdapterError(storage) if it cannot be written.
+    void add_duress_record(const std::string& survivor_account,
+                           const crypto::StoredRecovery& record);
+    /// The account whose duress record matches `secrets` (locator and verifier, compared in
+    /// constant time), if any.
+    std::optional<std::string> find_duress(const crypto::RecoverySecrets& secrets);
+
+    /// Blocks until every reply delivered so far has been processed (tests). Returns false
+    /// on timeout.
+    bool drain(std::chrono::milliseconds timeout);
+
+    struct Impl;
+
+  private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ariadne::adapters

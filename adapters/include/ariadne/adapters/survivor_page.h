@@ -1,0 +1,73 @@
+// The survivor web page: a gateway-served page at a neutral path (default /notes) where a
+// survivor signs in with her recovery code, reads replies and writes a message. The gateway
+// acts as her edge (edge.h): it checks the code server-side (one Argon2id derivation, the
+// same as her app would do), then reads and writes through her edge device.
+//
+// Traceless by construction: one URL that never changes (every form POSTs to it and is
+// answered 303 → the same URL), only a short HttpOnly SameSite=Strict session cookie, every
+// response `Cache-Control: no-store`, no third-party resources, CSP without inline script,
+// and a quick exit (button, or Shift three times) that replaces the history entry with a
+// neutral page and ends the session. Texts come from one catalogue (adapters/web/
+// catalogue.json) in en, es, it, ro, el, fr, ar; Arabic renders right-to-left.
+//
+// A duress code (add_duress_code) signs in to an ordinary, empty conversation and silently
+// alerts her team (an edge-encrypted message, plus the duress callback for the policy store).
+// Failed sign-ins are rate limited per code and per client with a doubling delay, and every
+// failure shows the same sentence, so the page never tells whether a code exists.
+//
+// Thread-safety: handlers may run concurrently; all state is behind one mutex.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "ariadne/crypto/recovery.h"
+#include "ariadne/gateway/http_routes.h"
+
+namespace ariadne::gateway {
+class Store;
+}
+
+namespace ariadne::adapters {
+
+class EdgeHub;
+
+struct SurvivorPageOptions {
+    std::string path = "/notes";  // neutral; the quick-exit page is path + "/away"
+    std::chrono::minutes idle_timeout{15};
+    /// Duress hook (e.g. PolicyStore::raise_duress for her case). Called with her account id.
+    std::function<void(const std::string& survivor_account)> on_duress;
+    /// Unix ms clock (tests); empty = system clock.
+    std::function<std::int64_t()> clock_ms;
+};
+
+class SurvivorPage {
+  public:
+    /// `store` and `hub` must outlive the page. `params` are the deployment's recovery
+    /// parameters (the ones the gateway publishes).
+    SurvivorPage(gateway::Store& store, EdgeHub& hub, crypto::RecoveryParams params,
+                 SurvivorPageOptions options = {});
+    ~SurvivorPage();
+    SurvivorPage(const SurvivorPage&) = delete;
+    SurvivorPage& operator=(const SurvivorPage&) = delete;
+
+    /// Registers options.path (page, assets, quick-exit page) on `routes`.
+    void register_routes(gateway::HttpRoutes& routes);
+
+    /// Records `duress_code` as her duress code (stored as a recovery verifier in the edge
+    /// directory, never the code). Throws crypto::Error(invalid_argument) for a malformed
+    /// code, AdapterError(not_survivor) for an unknown account.
+    void add_duress_code(const std::string& survivor_account, std::string_view duress_code);
+
+    /// Answers one request (what the registered route calls).
+    gateway::HttpResponse handle(const gateway::HttpRequest& request);
+
+    struct Impl;
+
+  private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ariadne::adapters

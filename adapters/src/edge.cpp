@@ -1,0 +1,529 @@
+#include "ariadne/adapters/edge.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <fstream>
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "ariadne/crypto/hkdf.h"
+#include "ariadne/crypto/recovery.h"
+#include "ariadne/crypto/session.h"
+#include "ariadne/gateway/gateway.h"
+#include "ariadne/gateway/server_key.h"
+#include "local_link.h"
+
+namespace ariadne::adapters {
+
+using crypto::Bytes;
+using crypto::ByteView;
+using detail::Json;
+using detail::LocalLink;
+using Code = AdapterError::Code;
+
+const char* to_string(EdgeChannel channel) noexcept {
+    return channel == EdgeChannel::web ? "web" : "sms";
+}
+
+namespace {
+
+constexpr std::size_t kMaxInboundText = 4000;
+
+crypto::SecretBytes read_server_key(const std::filesystem::path& data_dir) {
+    // ServerKey creates the file if needed (0600) and checks its size; read the raw bytes
+    // only to derive purpose-bound sub-keys from them.
+    (void)gateway::ServerKey::load_or_create(data_dir);
+    std::ifstream in(data_dir / "server.key", std::ios::binary);
+    Bytes raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (raw.size() != 32)
+        throw AdapterError(Code::storage, "the server key file could not be read");
+    return crypto::SecretBytes(std::move(raw));
+}
+
+crypto::SecretBytes derive(const crypto::SecretBytes& key, std::string_view info, std::size_t n) {
+    return crypto::hkdf_sha256(key.view(), {}, crypto::as_bytes(info), n);
+}
+
+struct Statement {
+    sqlite3_stmt* s = nullptr;
+    Statement(sqlite3* db, const char* sql) {
+        if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK) {
+            throw AdapterError(Code::storage, std::string("edge history: ") + sqlite3_errmsg(db));
+        }
+    }
+    ~Statement() { sqlite3_finalize(s); }
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+};
+
+void exec(sqlite3* db, const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string m = err ? err : "unknown error";
+        sqlite3_free(err);
+        throw AdapterError(Code::storage, "edge history: " + m);
+    }
+}
+
+/// Sealed conversation rows, indexed by a keyed tag of the account id.
+class HistoryDb {
+  public:
+    HistoryDb(const std::filesystem::path& path, const gateway::ServerKey& key,
+              crypto::SecretBytes tag_key)
+        : key_(key), tag_key_(std::move(tag_key)) {
+        int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+        if (fd < 0) throw AdapterError(Code::storage, "the edge history file could not be created");
+        ::close(fd);
+        if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+                            nullptr) != SQLITE_OK) {
+            sqlite3_close(db_);
+            throw AdapterError(Code::storage, "the edge history database could not be opened");
+        }
+        sqlite3_busy_timeout(db_, 5000);
+        exec(db_,
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;"
+             "CREATE TABLE IF NOT EXISTS edge_history(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+             " tag TEXT NOT NULL, at_ms INTEGER NOT NULL, sealed BLOB NOT NULL);"
+             "CREATE INDEX IF NOT EXISTS edge_history_tag ON edge_history(tag, id);"
+             "CREATE TABLE IF NOT EXISTS edge_duress(locator BLOB PRIMARY KEY,"
+             " account TEXT NOT NULL, verifier BLOB NOT NULL);");
+    }
+    ~HistoryDb() {
+        sqlite3_exec(db_, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
+        sqlite3_close(db_);
+    }
+
+    std::string tag(const std::string& account) const {
+        return crypto::hex_encode(
+            crypto::hkdf_sha256(tag_key_.view(), {}, crypto::as_bytes(account), 16).view());
+    }
+
+    void append(const std::string& account, std::int64_t at_ms, bool from_survivor,
+                std::string_view text, std::size_t limit) {
+        Bytes plain;
+        plain.push_back(from_survivor ? 1 : 0);
+        plain.insert(plain.end(), text.begin(), text.end());
+        Bytes sealed = key_.seal("edge-history|" + account, plain);
+        crypto::wipe(plain.data(), plain.size());
+        std::lock_guard lock(mutex_);
+        const std::string t = tag(account);
+        {
+            Statement s(db_, "INSERT INTO edge_history(tag, at_ms, sealed) VALUES (?1, ?2, ?3)");
+            sqlite3_bind_text(s.s, 1, t.data(), static_cast<int>(t.size()), SQLITE_TRANSIENT);
+            sqlite3_bind_int64(s.s, 2, at_ms);
+            sqlite3_bind_blob(s.s, 3, sealed.data(), static_cast<int>(sealed.size()),
+                              SQLITE_TRANSIENT);
+            if (sqlite3_step(s.s) != SQLITE_DONE) {
+                throw AdapterError(Code::storage, "the edge history could not be written");
+            }
+        }
+        Statement d(db_,
+                    "DELETE FROM edge_history WHERE tag = ?1 AND id NOT IN (SELECT id FROM "
+                    "edge_history WHERE tag = ?1 ORDER BY id DESC LIMIT ?2)");
+        sqlite3_bind_text(d.s, 1, t.data(), static_cast<int>(t.size()), SQLITE_TRANSIENT);
+        sqlite3_bind_int64(d.s, 2, static_cast<sqlite3_int64>(limit));
+        sqlite3_step(d.s);
+    }
+
+    std::vector<HistoryEntry> read(const std::string& account) {
+        std::lock_guard lock(mutex_);
+        const std::string t = tag(account);
+        Statement s(db_, "SELECT at_ms, sealed FROM edge_history WHERE tag = ?1 ORDER BY id");
+        sqlite3_bind_text(s.s, 1, t.data(), static_cast<int>(t.size()), SQLITE_TRANSIENT);
+        std::vector<HistoryEntry> out;
+        while (sqlite3_step(s.s) == SQLITE_ROW) {
+            auto p = static_cast<const std::uint8_t*>(sqlite3_column_blob(s.s, 1));
+            Bytes sealed(p, p + sqlite3_column_bytes(s.s, 1));
+            crypto::SecretBytes plain = key_.open("edge-history|" + account, sealed);
+            if (plain.empty()) continue;
+            HistoryEntry e;
+            e.at_ms = sqlite3_column_int64(s.s, 0);
+            e.from_survivor = plain.data()[0] == 1;
+            e.text.assign(reinterpret_cast<const char*>(plain.data()) + 1, plain.size() - 1);
+            out.push_back(std::move(e));
+        }
+        return out;
+    }
+
+    void add_duress(const std::string& account, const crypto::StoredRecovery& r) {
+        std::lock_guard lock(mutex_);
+        Statement s(db_,
+                    "INSERT OR REPLACE INTO edge_duress(locator, account, verifier) "
+                    "VALUES (?1, ?2, ?3)");
+        sqlite3_bind_blob(s.s, 1, r.locator.data(), static_cast<int>(r.locator.size()),
+                          SQLITE_TRANSIENT);
+        sqlite3_bind_text(s.s, 2, account.data(), static_cast<int>(account.size()),
+                          SQLITE_TRANSIENT);
+        sqlite3_bind_blob(s.s, 3, r.verifier.data(), static_cast<int>(r.verifier.size()),
+                          SQLITE_TRANSIENT);
+        if (sqlite3_step(s.s) != SQLITE_DONE) {
+            throw AdapterError(Code::storage, "the duress record could not be written");
+        }
+    }
+
+    std::optional<std::string> find_duress(const crypto::RecoverySecrets& secrets) {
+        std::lock_guard lock(mutex_);
+        Statement s(db_, "SELECT account, verifier FROM edge_duress WHERE locator = ?1");
+        sqlite3_bind_blob(s.s, 1, secrets.locator.data(), static_cast<int>(secrets.locator.size()),
+                          SQLITE_TRANSIENT);
+        if (sqlite3_step(s.s) != SQLITE_ROW) return std::nullopt;
+        auto p = static_cast<const std::uint8_t*>(sqlite3_column_blob(s.s, 1));
+        Bytes verifier(p, p + sqlite3_column_bytes(s.s, 1));
+        if (!crypto::equal_constant_time(verifier, secrets.verifier)) return std::nullopt;
+        return std::string(reinterpret_cast<const char*>(sqlite3_column_text(s.s, 0)));
+    }
+
+  private:
+    const gateway::ServerKey& key_;
+    crypto::SecretBytes tag_key_;
+    std::mutex mutex_;
+    sqlite3* db_ = nullptr;
+};
+
+}  // namespace
+
+/// One survivor's edge device: its Party, its in-process session and link.
+struct EdgeDevice {
+    std::string account;
+    std::unique_ptr<crypto::Party> party;
+    std::shared_ptr<LocalLink> link;
+    std::shared_ptr<gateway::Session> session;
+    std::mutex mutex;  // serialises requests of this device (send vs. ack vs. top-up)
+};
+
+struct EdgeHub::Impl {
+    gateway::Gateway& gateway;
+    EdgeOptions options;
+    gateway::ServerKey server_key;
+    crypto::SecretBytes raw_key;
+    std::unique_ptr<HistoryDb> history;
+
+    std::mutex devices_mutex;
+    std::map<std::string, std::shared_ptr<EdgeDevice>> devices;
+
+    std::mutex queue_mutex;
+    std::condition_variable queue_cv;
+    std::deque<std::pair<std::shared_ptr<EdgeDevice>, Json>> queue;
+    std::size_t busy = 0;
+    bool stopping = false;
+    std::function<void(const EdgeReply&)> reply_handler;
+    std::thread thread;
+
+    Impl(gateway::Gateway& g, EdgeOptions o)
+        : gateway(g),
+          options(std::move(o)),
+          server_key(gateway::ServerKey::load_or_create(options.data_dir)),
+          raw_key(read_server_key(options.data_dir)) {
+        std::filesystem::path dir = options.data_dir / "edge";
+        std::filesystem::create_directories(dir);
+        std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                                     std::filesystem::perm_options::replace);
+        history = std::make_unique<HistoryDb>(dir / "history.db", server_key,
+                                              derive(raw_key, "ariadne/v1/edge-history-tag", 32));
+        thread = std::thread([this] { run(); });
+    }
+
+    ~Impl() {
+        {
+            std::lock_guard lock(queue_mutex);
+            stopping = true;
+        }
+        queue_cv.notify_all();
+        thread.join();
+        std::lock_guard lock(devices_mutex);
+        for (auto& [_, d] : devices) {
+            if (d->session) d->session->on_closed();
+        }
+    }
+
+    Json call(EdgeDevice& d, Json request) {
+        return d.link->call(*d.session, std::move(request), options.request_timeout);
+    }
+
+    static Json ok_or_throw(Json answer, const char* what) {
+        if (answer.value("type", "") != "ok") {
+            throw AdapterError(Code::gateway_refused,
+                               std::string("the gateway refused the edge device's ") + what + " (" +
+                                   answer.value("code", "unknown") + ")");
+        }
+        return answer;
+    }
+
+    void open_session(const std::shared_ptr<EdgeDevice>& d) {
+        std::weak_ptr<EdgeDevice> weak = d;
+        d->link = std::make_shared<LocalLink>([this, weak](Json push) {
+            if (auto dev = weak.lock()) {
+                {
+                    std::lock_guard lock(queue_mutex);
+                    queue.emplace_back(std::move(dev), std::move(push));
+                }
+                queue_cv.notify_all();
+            }
+        });
+        d->session = gateway.open_session(d->link);
+        Json ch = ok_or_throw(call(*d, {{"type", "challenge"}}), "challenge");
+        Bytes challenge = crypto::base64_decode(ch.at("challenge").get<std::string>());
+        auto identity = d->party->store().local_identity();
+        if (!identity) throw AdapterError(Code::internal, "the edge store holds no identity");
+        Bytes signature = crypto::sign_login_challenge(identity->private_key, challenge);
+        ok_or_throw(call(*d, {{"type", "auth_device"},
+                              {"account", d->account},
+                              {"device_id", kEdgeDeviceId},
+                              {"signature", crypto::base64_encode(signature)}}),
+                    "login");
+        top_up(*d);
+    }
+
+    void top_up(EdgeDevice& d) {
+        Json count = ok_or_throw(call(d, {{"type", "keys_count"}}), "key count");
+        if (count.value("pre_key_count", 0u) >= options.pre_key_batch / 2) return;
+        crypto::UploadSet set =
+            d.party->upload_set(static_cast<std::int32_t>(kEdgeDeviceId), options.pre_key_batch);
+        Json pre_keys = Json::array();
+        for (const auto& k : set.pre_keys) {
+            pre_keys.push_back({{"id", k.id}, {"public_key", crypto::base64_encode(k.public_key)}});
+        }
+        ok_or_throw(
+            call(d,
+                 {{"type", "keys_upload"},
+                  {"signed_pre_key",
+                   {{"id", set.signed_pre_key.id},
+                    {"public_key", crypto::base64_encode(set.signed_pre_key.public_key)},
+                    {"signature", crypto::base64_encode(set.signed_pre_key.signature)}}},
+                  {"pre_keys", std::move(pre_keys)},
+                  {"last_resort",
+                   {{"id", set.last_resort_pre_key.id},
+                    {"public_key", crypto::base64_encode(set.last_resort_pre_key.public_key)}}}}),
+            "key upload");
+    }
+
+    std::shared_ptr<EdgeDevice> attach(const std::string& account) {
+        {
+            std::lock_guard lock(devices_mutex);
+            auto it = devices.find(account);
+            if (it != devices.end() && it->second->link && !it->second->link->closed()) {
+                return it->second;
+            }
+        }
+        std::optional<gateway::Account> acc = gateway.store().find_account(account);
+        if (!acc || acc->role != gateway::Role::survivor) {
+            throw AdapterError(Code::not_survivor, "there is no survivor account with this id");
+        }
+        std::lock_guard lock(devices_mutex);
+        auto& slot = devices[account];
+        if (slot && slot->link && !slot->link->closed()) return slot;
+        auto d = std::make_shared<EdgeDevice>();
+        d->account = account;
+        if (slot) {
+            d->party = std::move(slot->party);
+            if (slot->session) slot->session->on_closed();
+        } else {
+            const std::string tag = history->tag(account);
+            crypto::StoreKey key = crypto::StoreKey::from_bytes(
+                derive(raw_key, "ariadne/v1/edge-store|" + account, 32).view());
+            d->party = crypto::Party::open(options.data_dir / "edge" / (tag + ".db"), key);
+            std::promise<gateway::CommitStatus> bound;
+            gateway.store().bind_edge_device(
+                acc->key, kEdgeDeviceId, d->party->identity_key(), d->party->registration_id(),
+                [&bound](gateway::CommitStatus status, bool) { bound.set_value(status); });
+            auto status = bound.get_future().get();
+            if (status != gateway::CommitStatus::committed) {
+                throw AdapterError(status == gateway::CommitStatus::rejected ? Code::gateway_refused
+                                                                             : Code::storage,
+                                   "the edge device could not be registered with the gateway");
+            }
+        }
+        open_session(d);
+        slot = d;
+        spdlog::info("edge device attached for account {}", account);
+        return d;
+    }
+
+    void ensure_sessions(EdgeDevice& d, const std::string& to,
+                         const std::vector<std::uint32_t>& want, bool force) {
+        std::vector<std::uint32_t> need;
+        for (auto dev : want) {
+            if (force || !d.party->has_session({to, static_cast<std::int32_t>(dev)})) {
+                need.push_back(dev);
+            }
+        }
+        if (need.empty()) return;
+        Json r = ok_or_throw(call(d, {{"type", "keys_fetch"}, {"account", to}}), "key fetch");
+        for (const Json& b : r.at("bundles")) {
+            auto device = b.at("device_id").get<std::uint32_t>();
+            if (std::find(need.begin(), need.end(), device) == need.end()) continue;
+            crypto::PreKeyBundle bundle = crypto::parse_bundle(b.dump());
+            d.party->start_session({to, static_cast<std::int32_t>(device)}, bundle);
+        }
+    }
+
+    void send_to(EdgeDevice& d, const std::string& to, std::vector<std::uint32_t> devices,
+                 std::string_view text) {
+        for (int attempt = 0;; ++attempt) {
+            ensure_sessions(d, to, devices, false);
+            Json messages = Json::array();
+            for (auto dev : devices) {
+                crypto::Ciphertext c =
+                    d.party->encrypt({to, static_cast<std::int32_t>(dev)}, crypto::as_bytes(text));
+                messages.push_back({{"device_id", dev},
+                                    {"type", c.type},
+                                    {"body", crypto::base64_encode(c.bytes)}});
+            }
+            Json r = call(d, {{"type", "send"}, {"to", to}, {"messages", std::move(messages)}});
+            if (r.value("type", "") == "ok") return;
+            if (r.value("code", "") != "stale_devices" || attempt >= 3) {
+                ok_or_throw(std::move(r), "message");
+            }
+            for (auto extra : r.value("extra", std::vector<std::uint32_t>{})) {
+                devices.erase(std::remove(devices.begin(), devices.end(), extra), devices.end());
+            }
+            for (auto missing : r.value("missing", std::vector<std::uint32_t>{})) {
+                devices.push_back(missing);
+                d.party->store().delete_session({to, static_cast<std::int32_t>(missing)});
+            }
+        }
+    }
+
+    void send_to_team(const std::string& account, std::string_view text) {
+        if (text.empty() || text.size() > kMaxInboundText) {
+            throw AdapterError(Code::invalid_input,
+                               "a message must hold between 1 and 4000 bytes of text");
+        }
+        auto d = attach(account);
+        std::lock_guard lock(d->mutex);
+        Json contacts = ok_or_throw(call(*d, {{"type", "contacts"}}), "contact list");
+        bool any = false;
+        for (const Json& c : contacts.at("contacts")) {
+            if (c.value("role", "") != "caseworker") continue;
+            auto devs = c.at("devices").get<std::vector<std::uint32_t>>();
+            if (devs.empty()) continue;
+            send_to(*d, c.at("account").get<std::string>(), std::move(devs), text);
+            any = true;
+        }
+        if (!any) {
+            throw AdapterError(Code::gateway_refused,
+                               "no caseworker device of her team can receive messages yet");
+        }
+    }
+
+    void run() {
+        for (;;) {
+            std::shared_ptr<EdgeDevice> d;
+            Json push;
+            {
+                std::unique_lock lock(queue_mutex);
+                queue_cv.wait(lock, [&] { return stopping || !queue.empty(); });
+                if (stopping) return;
+                d = std::move(queue.front().first);
+                push = std::move(queue.front().second);
+                queue.pop_front();
+                ++busy;
+            }
+            try {
+                process(*d, push);
+            } catch (const std::exception& e) {
+                spdlog::warn("edge reply for account {} not processed: {}", d->account, e.what());
+            }
+            {
+                std::lock_guard lock(queue_mutex);
+                --busy;
+            }
+            queue_cv.notify_all();
+        }
+    }
+
+    void process(EdgeDevice& d, const Json& push) {
+        const Json& m = push.at("message");
+        const auto server_id = m.at("server_id").get<std::int64_t>();
+        std::lock_guard lock(d.mutex);
+        if (m.value("kind", "") == "message") {
+            EdgeReply reply;
+            reply.survivor_account = d.account;
+            reply.from_account = m.at("from").get<std::string>();
+            reply.server_time = m.value("server_time", std::int64_t{0});
+            const auto from_device = m.at("from_device").get<std::int32_t>();
+            const int type = m.at("type").get<int>();
+            Bytes body = crypto::base64_decode(m.at("body").get<std::string>());
+            bool decrypted = false;
+            try {
+                d.party->decrypt({reply.from_account, from_device}, type, body,
+                                 [&](ByteView plain) {
+                                     reply.text.assign(plain.begin(), plain.end());
+                                     history->append(d.account, reply.server_time, false,
+                                                     reply.text, options.history_limit);
+                                 });
+                decrypted = true;
+            } catch (const crypto::Error& e) {
+                spdlog::warn("edge device of account {} could not decrypt message {}: {}",
+                             d.account, server_id, e.what());
+            }
+            if (decrypted && reply_handler) {
+                try {
+                    reply_handler(reply);
+                } catch (const std::exception& e) {
+                    spdlog::warn("edge reply handler failed for account {}: {}", d.account,
+                                 e.what());
+                }
+            }
+            crypto::wipe(reply.text.data(), reply.text.size());
+            if (type == crypto::kPreKeyMessage) top_up(d);
+        }
+        call(d, {{"type", "ack"}, {"server_id", server_id}});
+    }
+};
+
+EdgeHub::EdgeHub(gateway::Gateway& gateway, EdgeOptions options)
+    : impl_(std::make_unique<Impl>(gateway, std::move(options))) {}
+
+EdgeHub::~EdgeHub() = default;
+
+void EdgeHub::attach(const std::string& survivor_account) { impl_->attach(survivor_account); }
+
+void EdgeHub::submit_inbound(const std::string& survivor_account, EdgeChannel channel,
+                             std::string_view text) {
+    impl_->send_to_team(survivor_account, text);
+    impl_->history->append(survivor_account, impl_->gateway.now_ms(), true, text,
+                           impl_->options.history_limit);
+    spdlog::info("edge inbound ({}) from account {} stored", to_string(channel), survivor_account);
+}
+
+void EdgeHub::notify_team(const std::string& survivor_account, std::string_view text) {
+    impl_->send_to_team(survivor_account, text);
+}
+
+void EdgeHub::on_reply(std::function<void(const EdgeReply&)> handler) {
+    std::lock_guard lock(impl_->queue_mutex);
+    impl_->reply_handler = std::move(handler);
+}
+
+std::vector<HistoryEntry> EdgeHub::history(const std::string& survivor_account) {
+    return impl_->history->read(survivor_account);
+}
+
+void EdgeHub::add_duress_record(const std::string& survivor_account,
+                                const crypto::StoredRecovery& record) {
+    impl_->history->add_duress(survivor_account, record);
+}
+
+std::optional<std::string> EdgeHub::find_duress(const crypto::RecoverySecrets& secrets) {
+    return impl_->history->find_duress(secrets);
+}
+
+bool EdgeHub::drain(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(impl_->queue_mutex);
+    return impl_->queue_cv.wait_for(lock, timeout,
+                                    [&] { return impl_->queue.empty() && impl_->busy == 0; });
+}
+
+}  // namespace ariadne::adapters

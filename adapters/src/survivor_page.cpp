@@ -1,0 +1,540 @@
+#include "ariadne/adapters/survivor_page.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <mutex>
+
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "ariadne/adapters/edge.h"
+#include "ariadne/crypto/bytes.h"
+#include "ariadne/crypto/error.h"
+#include "ariadne/crypto/hkdf.h"
+#include "ariadne/gateway/rate_limits.h"
+#include "ariadne/gateway/store.h"
+#include "web_assets.h"
+
+namespace ariadne::adapters {
+
+using gateway::HttpRequest;
+using gateway::HttpResponse;
+using Json = nlohmann::json;
+
+namespace {
+
+constexpr std::size_t kMaxSessions = 10000;
+constexpr std::size_t kMaxText = 4000;
+constexpr const char* kCookie = "n";
+constexpr const char* kCsp =
+    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+std::string html_escape(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (char c : s) {
+        switch (c) {
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&#39;";
+                break;
+            default:
+                out += c;
+        }
+    }
+    return out;
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+std::string url_decode(std::string_view s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '+') {
+            out += ' ';
+        } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
+                   hex_value(s[i + 2]) >= 0) {
+            out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+            i += 2;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+std::map<std::string, std::string> parse_form(std::string_view body) {
+    std::map<std::string, std::string> out;
+    while (!body.empty()) {
+        auto amp = body.find('&');
+        std::string_view pair = body.substr(0, amp);
+        auto eq = pair.find('=');
+        if (eq != std::string_view::npos) {
+            out[url_decode(pair.substr(0, eq))] = url_decode(pair.substr(eq + 1));
+        }
+        if (amp == std::string_view::npos) break;
+        body.remove_prefix(amp + 1);
+    }
+    return out;
+}
+
+std::string cookie_value(const HttpRequest& r, std::string_view name) {
+    std::string header = r.header("cookie");
+    std::string_view h = header;
+    while (!h.empty()) {
+        while (!h.empty() && (h.front() == ' ' || h.front() == ';')) h.remove_prefix(1);
+        auto semi = h.find(';');
+        std::string_view part = h.substr(0, semi);
+        auto eq = part.find('=');
+        if (eq != std::string_view::npos && part.substr(0, eq) == name) {
+            return std::string(part.substr(eq + 1));
+        }
+        if (semi == std::string_view::npos) break;
+        h.remove_prefix(semi + 1);
+    }
+    return {};
+}
+
+std::string random_token() {
+    std::string t = crypto::base64_encode(crypto::random_bytes(24));
+    for (char& c : t) {
+        if (c == '+') c = '-';
+        if (c == '/') c = '_';
+    }
+    return t;
+}
+
+struct PageSession {
+    std::string lang;
+    std::string csrf;
+    std::string account;  // empty: not signed in
+    bool duress = false;
+    std::string flash;  // catalogue key shown once
+    std::int64_t last_ms = 0;
+};
+
+}  // namespace
+
+struct SurvivorPage::Impl {
+    gateway::Store& store;
+    EdgeHub& hub;
+    crypto::RecoveryParams params;
+    SurvivorPageOptions options;
+    Json catalogue;
+    crypto::SecretBytes throttle_key{crypto::random_bytes(32)};
+    gateway::AuthThrottle throttle;
+
+    std::mutex mutex;
+    std::map<std::string, PageSession> sessions;
+
+    Impl(gateway::Store& s, EdgeHub& h, crypto::RecoveryParams p, SurvivorPageOptions o)
+        : store(s), hub(h), params(std::move(p)), options(std::move(o)) {
+        const detail::Asset* a = detail::find_asset("/catalogue.json");
+        catalogue = Json::parse(a->body);
+        catalogue.erase("_comment");
+    }
+
+    std::int64_t now_ms() const {
+        if (options.clock_ms) return options.clock_ms();
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    }
+
+    std::string text(const std::string& lang, const std::string& key) const {
+        auto l = catalogue.find(lang);
+        if (l != catalogue.end()) {
+            auto v = l->find(key);
+            if (v != l->end()) return v->get<std::string>();
+        }
+        return catalogue.at("en").at(key).get<std::string>();
+    }
+
+    std::string negotiate(const HttpRequest& r) const {
+        std::string header = r.header("accept-language");
+        std::string_view h = header;
+        while (!h.empty()) {
+            while (!h.empty() && (h.front() == ' ' || h.front() == ',')) h.remove_prefix(1);
+            auto comma = h.find(',');
+            std::string_view item = h.substr(0, comma);
+            std::string tag(item.substr(0, item.find_first_of(";-_ ")));
+            std::transform(tag.begin(), tag.end(), tag.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+            if (catalogue.contains(tag)) return tag;
+            if (comma == std::string_view::npos) break;
+            h.remove_prefix(comma + 1);
+        }
+        return "en";
+    }
+
+    std::string cookie_header(const std::string& token) const {
+        return std::string(kCookie) + "=" + token + "; Path=" + options.path +
+               "; Secure; HttpOnly; SameSite=Strict";
+    }
+
+    /// The session named by the cookie (touched), or a fresh anonymous one. Lock held.
+    std::pair<std::string, PageSession*> session_for(const HttpRequest& r, bool& created) {
+        const std::int64_t now = now_ms();
+        const std::int64_t idle =
+            std::chrono::duration_cast<std::chrono::milliseconds>(options.idle_timeout).count();
+        created = false;
+        std::string token = cookie_value(r, kCookie);
+        auto it = sessions.find(token);
+        if (it != sessions.end() && now - it->second.last_ms <= idle) {
+            it->second.last_ms = now;
+            return {token, &it->second};
+        }
+        if (it != sessions.end()) sessions.erase(it);
+        if (sessions.size() >= kMaxSessions) {
+            for (auto s = sessions.begin(); s != sessions.end();) {
+                s = now - s->second.last_ms > idle ? sessions.erase(s) : std::next(s);
+            }
+            if (sessions.size() >= kMaxSessions) sessions.erase(sessions.begin());
+        }
+        token = random_token();
+        PageSession s;
+        s.lang = negotiate(r);
+        s.csrf = random_token();
+        s.last_ms = now;
+        created = true;
+        auto [ins, _] = sessions.emplace(token, std::move(s));
+        return {token, &ins->second};
+    }
+
+    HttpResponse html(int status, std::string body) const {
+        HttpResponse res;
+        res.status = status;
+        res.content_type = "text/html; charset=utf-8";
+        res.body = std::move(body);
+        res.headers = {{"Content-Security-Policy", kCsp},
+                       {"Referrer-Policy", "no-referrer"},
+                       {"X-Frame-Options", "DENY"},
+                       {"Cross-Origin-Opener-Policy", "same-origin"},
+                       {"Cross-Origin-Resource-Policy", "same-origin"},
+                       {"Permissions-Policy", "camera=(), microphone=(), geolocation=()"},
+                       {"Pragma", "no-cache"}};
+        return res;
+    }
+
+    HttpResponse redirect(const std::string& cookie) const {
+        HttpResponse res;
+        res.status = 303;
+        res.headers = {{"Location", options.path}, {"Referrer-Policy", "no-referrer"}};
+        if (!cookie.empty()) res.headers.emplace_back("Set-Cookie", cookie);
+        return res;
+    }
+
+    std::string head(const std::string& lang, const std::string& title) const {
+        const std::string dir =
+            catalogue.contains(lang) ? catalogue.at(lang).value("dir", "ltr") : std::string("ltr");
+        return "<!doctype html>\n<html lang=\"" + html_escape(lang) + "\" dir=\"" + dir +
+               "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+               "content=\"width=device-width, initial-scale=1\"><meta name=\"referrer\" "
+               "content=\"no-referrer\"><title>" +
+               html_escape(title) + "</title><link rel=\"stylesheet\" href=\"" + options.path +
+               "/notes.css\"><script src=\"" + options.path + "/notes.js\" defer></script>" +
+               "</head>";
+    }
+
+    std::string render(const PageSession& s) {
+        const std::string& l = s.lang;
+        std::string b = head(l, text(l, "title"));
+        b += "<body data-away=\"" + options.path + "/away\"><header><a id=\"exit\" " +
+             "class=\"exit\" href=\"" + options.path + "/away\">" + html_escape(text(l, "exit")) +
+             "</a></header><main><h1>" + html_escape(text(l, "title")) + "</h1>";
+        b += "<p class=\"hint\">" + html_escape(text(l, "exit_hint")) + "</p>";
+        if (!s.flash.empty()) {
+            b += "<p class=\"flash\" role=\"status\">" + html_escape(text(l, s.flash)) + "</p>";
+        }
+        const std::string form = "<form method=\"post\" action=\"" + options.path +
+                                 "\" autocomplete=\"off\"><input type=\"hidden\" name=\"t\" "
+                                 "value=\"" +
+                                 s.csrf + "\">";
+        if (s.account.empty()) {
+            b += form + "<label for=\"code\">" + html_escape(text(l, "code_label")) +
+                 "</label><input id=\"code\" name=\"code\" type=\"password\" "
+                 "autocomplete=\"off\" spellcheck=\"false\" autocapitalize=\"off\" "
+                 "required><button class=\"primary\" name=\"a\" value=\"login\">" +
+                 html_escape(text(l, "sign_in")) + "</button></form>";
+        } else {
+            std::vector<HistoryEntry> entries;
+            if (!s.duress) entries = hub.history(s.account);
+            if (entries.empty()) {
+                b += "<p id=\"empty\">" + html_escape(text(l, "empty")) + "</p>";
+            } else {
+                b += "<ol class=\"thread\" id=\"thread\">";
+                for (const auto& e : entries) {
+                    b += std::string("<li class=\"") + (e.from_survivor ? "me" : "them") +
+                         "\"><span class=\"who\">" +
+                         html_escape(text(l, e.from_survivor ? "me" : "them")) + "</span>" +
+                         html_escape(e.text) + "</li>";
+                }
+                b += "</ol>";
+            }
+            b += form + "<label for=\"text\">" + html_escape(text(l, "write_label")) +
+                 "</label><textarea id=\"text\" name=\"text\" maxlength=\"4000\" "
+                 "required></textarea><div class=\"row\"><button class=\"primary\" name=\"a\" "
+                 "value=\"send\">" +
+                 html_escape(text(l, "send")) + "</button></div></form>";
+            b += form + "<button name=\"a\" value=\"logout\">" + html_escape(text(l, "sign_out")) +
+                 "</button></form>";
+        }
+        // Language choice (a form, so the URL never changes).
+        b += form + "<div class=\"row\"><div><label for=\"lang\">" +
+             html_escape(text(l, "language")) + "</label><select id=\"lang\" name=\"lang\">";
+        for (auto it = catalogue.begin(); it != catalogue.end(); ++it) {
+            b += "<option value=\"" + html_escape(it.key()) + "\"" +
+                 (it.key() == l ? " selected" : "") + ">" +
+                 html_escape(it->value("name", it.key())) + "</option>";
+        }
+        b += "</select></div><button name=\"a\" value=\"lang\">" + html_escape(text(l, "change")) +
+             "</button></div></form></main></body></html>\n";
+        return b;
+    }
+
+    HttpResponse away(const HttpRequest& r) {
+        std::string lang;
+        {
+            std::lock_guard lock(mutex);
+            auto it = sessions.find(cookie_value(r, kCookie));
+            lang = it != sessions.end() ? it->second.lang : negotiate(r);
+            if (it != sessions.end()) sessions.erase(it);
+        }
+        std::string b = head(lang, text(lang, "away_title"));
+        b += "<body><main><h1>" + html_escape(text(lang, "away_title")) + "</h1><p>" +
+             html_escape(text(lang, "away_body")) + "</p></main></body></html>\n";
+        HttpResponse res = html(200, std::move(b));
+        res.headers.emplace_back("Set-Cookie",
+                                 std::string(kCookie) + "=; Path=" + options.path +
+                                     "; Max-Age=0; Secure; HttpOnly; SameSite=Strict");
+        res.headers.emplace_back("Clear-Site-Data", "\"cache\", \"cookies\", \"storage\"");
+        return res;
+    }
+
+    /// Checks a code: "" (no), or the account and whether it is her duress code.
+    std::pair<std::string, bool> check_code(const std::string& code) {
+        crypto::RecoverySecrets secrets;
+        try {
+            secrets = crypto::derive_recovery_secrets(code, params);
+        } catch (const crypto::Error&) {
+            return {"", false};
+        }
+        if (auto creds = store.find_survivor(secrets.locator)) {
+            if (crypto::equal_constant_time(creds->auth_public_key, secrets.auth_public_key)) {
+                return {creds->account.id, false};
+            }
+        }
+        if (auto account = hub.find_duress(secrets)) return {*account, true};
+        return {"", false};
+    }
+
+    HttpResponse login(const HttpRequest& r, const std::string& token,
+                       const std::map<std::string, std::string>& form) {
+        auto code_it = form.find("code");
+        const std::string code = code_it == form.end() ? std::string() : code_it->second;
+        std::string normalised;
+        try {
+            normalised = crypto::normalize_recovery_code(code);
+        } catch (const crypto::Error&) {
+            normalised = code;
+        }
+        const std::string ip_key = "ip:" + r.peer_address;
+        const std::string code_key =
+            "code:" + crypto::hex_encode(crypto::hkdf_sha256(throttle_key.view(), {},
+                                                             crypto::as_bytes(normalised), 16)
+                                             .view());
+        const std::int64_t now = now_ms();
+        auto set_flash = [&](const char* key) {
+            std::lock_guard lock(mutex);
+            auto it = sessions.find(token);
+            if (it != sessions.end()) it->second.flash = key;
+            return redirect("");
+        };
+        if (std::max(throttle.remaining(ip_key, now), throttle.remaining(code_key, now)) > 0) {
+            return set_flash("wait");
+        }
+        auto [account, duress] = check_code(code);
+        if (account.empty()) {
+            throttle.fail(ip_key, now_ms());
+            throttle.fail(code_key, now_ms());
+            return set_flash("failed");
+        }
+        throttle.reset(code_key);
+        throttle.reset(ip_key);
+        if (duress) {
+            spdlog::warn("survivor page: duress sign-in for account {}", account);
+            try {
+                hub.notify_team(account,
+                                "ALERT: her duress code was just used to sign in on the web "
+                                "page. Check on her safety by the means agreed with her.");
+            } catch (const std::exception& e) {
+                spdlog::error("survivor page: duress alert for account {} not delivered: {}",
+                              account, e.what());
+            }
+            if (options.on_duress) options.on_duress(account);
+        } else {
+            try {
+                hub.attach(account);
+            } catch (const std::exception& e) {
+                spdlog::warn("survivor page: edge device for account {} unavailable: {}", account,
+                             e.what());
+            }
+        }
+        // A new session id at sign-in (no fixation).
+        std::lock_guard lock(mutex);
+        auto it = sessions.find(token);
+        PageSession s = it != sessions.end() ? it->second : PageSession{};
+        if (it != sessions.end()) sessions.erase(it);
+        s.account = account;
+        s.duress = duress;
+        s.flash.clear();
+        s.csrf = random_token();
+        s.last_ms = now_ms();
+        const std::string fresh = random_token();
+        sessions.emplace(fresh, std::move(s));
+        return redirect(cookie_header(fresh));
+    }
+
+    HttpResponse post(const HttpRequest& r) {
+        // Same-origin forms only (SameSite=Strict and the CSRF token do the rest).
+        const std::string origin = r.header("origin");
+        if (!origin.empty() && origin != "null" && origin != "https://" + r.header("host")) {
+            return HttpResponse::text(403, "Forbidden\n");
+        }
+        auto form = parse_form(r.body);
+        std::string token = cookie_value(r, kCookie);
+        std::string action = form.count("a") ? form["a"] : "";
+        std::string account;
+        bool duress = false;
+        {
+            std::lock_guard lock(mutex);
+            auto it = sessions.find(token);
+            const std::int64_t idle =
+                std::chrono::duration_cast<std::chrono::milliseconds>(options.idle_timeout).count();
+            if (it == sessions.end() || now_ms() - it->second.last_ms > idle ||
+                !crypto::equal_constant_time(crypto::as_bytes(it->second.csrf),
+                                             crypto::as_bytes(form["t"]))) {
+                if (it != sessions.end()) sessions.erase(it);
+                return redirect("");
+            }
+            it->second.last_ms = now_ms();
+            account = it->second.account;
+            duress = it->second.duress;
+            if (action == "lang") {
+                if (catalogue.contains(form["lang"])) it->second.lang = form["lang"];
+                return redirect("");
+            }
+            if (action == "logout") {
+                sessions.erase(it);
+                return redirect(std::string(kCookie) + "=; Path=" + options.path +
+                                "; Max-Age=0; Secure; HttpOnly; SameSite=Strict");
+            }
+        }
+        if (action == "login" && account.empty()) return login(r, token, form);
+        if (action == "send" && !account.empty()) {
+            std::string text = form["text"];
+            const char* flash = "sent";
+            if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+                flash = "";
+            } else if (text.size() > kMaxText) {
+                flash = "too_long";
+            } else {
+                try {
+                    if (duress) {
+                        hub.notify_team(account, "Written after a duress sign-in: " + text);
+                    } else {
+                        hub.submit_inbound(account, EdgeChannel::web, text);
+                    }
+                } catch (const std::exception& e) {
+                    spdlog::warn("survivor page: message of account {} not stored: {}", account,
+                                 e.what());
+                    flash = "not_sent";
+                }
+            }
+            crypto::wipe(text.data(), text.size());
+            std::lock_guard lock(mutex);
+            auto it = sessions.find(token);
+            if (it != sessions.end()) it->second.flash = flash;
+        }
+        return redirect("");
+    }
+
+    HttpResponse handle(const HttpRequest& r) {
+        if (r.path == options.path) {
+            if (r.method == "POST") return post(r);
+            if (r.method != "GET") return HttpResponse::text(405, "Method not allowed\n");
+            bool created = false;
+            std::string body;
+            std::string token;
+            {
+                std::lock_guard lock(mutex);
+                auto [t, s] = session_for(r, created);
+                token = t;
+                PageSession copy = *s;
+                s->flash.clear();
+                body.clear();
+                token = t;
+                // Render outside nothing heavy: history read is a small SQLite query.
+                body = render(copy);
+            }
+            HttpResponse res = html(200, std::move(body));
+            if (created) res.headers.emplace_back("Set-Cookie", cookie_header(token));
+            return res;
+        }
+        if (r.method != "GET") return HttpResponse::text(405, "Method not allowed\n");
+        if (r.path == options.path + "/away") return away(r);
+        const std::string rest = r.path.substr(options.path.size());
+        if (rest == "/notes.css" || rest == "/notes.js") {
+            const detail::Asset* a = detail::find_asset(rest);
+            HttpResponse res;
+            res.content_type = std::string(a->content_type);
+            res.body = std::string(a->body);
+            res.headers = {{"Cross-Origin-Resource-Policy", "same-origin"}};
+            return res;
+        }
+        return HttpResponse::text(404, "Not found\n");
+    }
+};
+
+SurvivorPage::SurvivorPage(gateway::Store& store, EdgeHub& hub, crypto::RecoveryParams params,
+                           SurvivorPageOptions options)
+    : impl_(std::make_unique<Impl>(store, hub, std::move(params), std::move(options))) {}
+
+SurvivorPage::~SurvivorPage() = default;
+
+void SurvivorPage::register_routes(gateway::HttpRoutes& routes) {
+    routes.add(impl_->options.path, [this](const HttpRequest& r) { return impl_->handle(r); });
+}
+
+void SurvivorPage::add_duress_code(const std::string& survivor_account,
+                                   std::string_view duress_code) {
+    auto account = impl_->store.find_account(survivor_account);
+    if (!account || account->role != gateway::Role::survivor) {
+        throw AdapterError(AdapterError::Code::not_survivor,
+                           "there is no survivor account with this id");
+    }
+    impl_->hub.add_duress_record(survivor_account,
+                                 crypto::make_recovery_verifier(duress_code, impl_->params));
+}
+
+HttpResponse SurvivorPage::handle(const HttpRequest& request) { return impl_->handle(request); }
+
+}  // namespace ariadne::adapters

@@ -1,0 +1,102 @@
+#include "stack.h"
+
+#include <ctime>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "ariadne/crypto/store.h"
+#include "ariadne/crypto/totp.h"
+#include "ariadne/gateway/admin.h"
+#include "ariadne/gateway/metrics.h"
+#include "ariadne/gateway/server_key.h"
+#include "ariadne/gateway/store.h"
+
+namespace ariadne::adapters::test {
+
+using Json = nlohmann::json;
+
+std::string Stack::admin(std::vector<std::string> args, const std::string& stdin_text) {
+    args.push_back("--data-dir");
+    args.push_back(data.string());
+    std::istringstream in(stdin_text);
+    std::ostringstream out, err;
+    int rc = gateway::run_admin(args, in, out, err);
+    if (rc != 0) throw std::runtime_error("admin failed: " + err.str());
+    return out.str();
+}
+
+Stack::Stack(SurvivorPageOptions page_options) {
+    std::random_device rd;
+    root_ = std::filesystem::temp_directory_path() /
+            ("ariadne-adapters-" + std::to_string(rd()) + std::to_string(::time(nullptr)));
+    std::filesystem::create_directories(root_);
+    data = root_ / "data";
+    gateway::ensure_data_dir(data);
+
+    Json cw = Json::parse(admin({"caseworker-add", "--username", username}, password + "\n"));
+    caseworker = cw.at("account");
+    totp_secret = cw.at("totp_secret");
+    // survivor-enrol gained her record's fields (initials, language, time zone) with the
+    // policies; older builds refuse them, so fall back to the plain form.
+    Json sv;
+    try {
+        sv = Json::parse(admin({"survivor-enrol", "--caseworker", caseworker, "--initials", "M.K.",
+                                "--language", "en", "--time-zone", "Europe/Rome",
+                                "--recovery-m-kib", "8192", "--insecure-test-params"}));
+    } catch (const std::runtime_error&) {
+        sv = Json::parse(admin({"survivor-enrol", "--caseworker", caseworker, "--recovery-m-kib",
+                                "8192", "--insecure-test-params"}));
+    }
+    survivor = sv.at("account");
+    code = sv.at("recovery_code");
+
+    server_key = std::make_unique<gateway::ServerKey>(gateway::ServerKey::load_or_create(data));
+    metrics = std::make_unique<gateway::Metrics>();
+    gateway::StoreOptions so;
+    so.path = gateway::database_path(data);
+    so.metrics = metrics.get();
+    store = std::make_unique<gateway::Store>(so);
+    gateway::GatewayOptions go;
+    params = gateway::load_or_create_recovery_params(*store, 8192, true);
+    go.recovery_params = params;
+    gateway = std::make_unique<gateway::Gateway>(*store, *server_key, *metrics, go);
+
+    EdgeOptions eo;
+    eo.data_dir = data;
+    hub = std::make_unique<EdgeHub>(*gateway, eo);
+    page = std::make_unique<SurvivorPage>(*store, *hub, params, std::move(page_options));
+    routes = std::make_shared<gateway::HttpRoutes>();
+    page->register_routes(*routes);
+}
+
+Stack::~Stack() {
+    page.reset();
+    hub.reset();
+    gateway.reset();
+    store.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(root_, ec);
+}
+
+std::unique_ptr<LocalConsole> Stack::console(int step_offset) {
+    auto secret = crypto::base32_decode(totp_secret);
+    auto now = static_cast<std::uint64_t>(::time(nullptr)) + 30 * step_offset;
+    return std::make_unique<LocalConsole>(*gateway,
+                                          root_ / ("console" + std::to_string(consoles_++)),
+                                          username, password, crypto::totp_code(secret, now));
+}
+
+std::string read_all_files(const std::filesystem::path& dir) {
+    std::string all;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+        if (!e.is_regular_file()) continue;
+        std::ifstream in(e.path(), std::ios::binary);
+        all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    return all;
+}
+
+}  // namespace ariadne::adapters::test
