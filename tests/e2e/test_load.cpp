@@ -133,23 +133,32 @@ TEST_F(Load, AClientThatNeverReadsIsClosedAndTheServerMemoryStaysBounded) {
     long rss_before = gateway_->rss_kib();
     slow->pause_reading();
 
-    // 64 deliveries of 40 KB each (the in-flight limit) plus a flood of pings whose answers
+    // 64 deliveries of 10 KB each (the in-flight limit) plus a flood of pings whose answers
     // nobody reads: far more than the 1 MiB outbound cap plus the kernel's socket buffers.
     for (int i = 0; i < 64; ++i) {
-        Json r = sender->request(send_frame(cw_.account, device_id_, 40000));
+        Json r = sender->request(send_frame(cw_.account, device_id_, 10000));
         ASSERT_EQ(r["type"], "ok") << r.dump();
     }
+    // Keep asking until the server drops the connection: our writes then fail.
     std::string ping = R"({"v":1,"id":1,"type":"ping"})";
-    for (int i = 0; i < 60000 && slow->is_open(); ++i) slow->send_text(ping);
-
-    // The server gives up on it; the rest of the server is unaffected.
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    long pings = 0;
+    while (slow->is_open() && std::chrono::steady_clock::now() < deadline) {
+        try {
+            for (int i = 0; i < 1000; ++i, ++pings) slow->send_text(ping);
+        } catch (const client::Error&) {
+            break;  // closed under our feet: what we are waiting for
+        }
+        std::this_thread::sleep_for(50ms);
+    }
     slow->resume_reading();
-    auto closed = slow->wait_closed(60s);
+    auto closed = slow->wait_closed(10s);
     ASSERT_TRUE(closed.has_value()) << "the server kept a client that never reads";
     EXPECT_TRUE(closed->code == 1008 || closed->code == 1006) << closed->code;
     long rss_after = gateway_->rss_kib();
-    std::cout << "[ measured ] slow consumer closed (" << closed->code << " " << closed->reason
-              << "); server RSS " << rss_before << " KiB -> " << rss_after << " KiB\n";
+    std::cout << "[ measured ] slow consumer closed after " << pings << " unread pings ("
+              << closed->code << " " << closed->reason << "); server RSS " << rss_before
+              << " KiB -> " << rss_after << " KiB\n";
     EXPECT_LT(rss_after - rss_before, 32 * 1024) << "server memory grew with a non-reader";
     EXPECT_EQ(sender->request({{"type", "ping"}})["type"], "ok");
 
@@ -164,6 +173,36 @@ TEST_F(Load, AClientThatNeverReadsIsClosedAndTheServerMemoryStaysBounded) {
         seen.insert(id);
         again->call({{"type", "ack"}, {"server_id", id}});
     }
+}
+
+// DISABLED until the server bounds deliveries in flight by bytes (reported to the gateway
+// owner): today it pushes all 64 at once and closes this reader with 1008 "slow consumer".
+TEST_F(Load, DISABLED_AReaderWhoseMailboxHoldsLargeMessagesReceivesThemAll) {
+    // 64 messages of 40 KB wait for an offline device: 64 deliveries in flight are 3.4 MB of
+    // frames, more than the 1 MiB outbound cap. A client that reads and acknowledges must
+    // still get them all (the server must not push more than it may queue), otherwise the
+    // device is closed as a "slow consumer" on every connection and its mailbox never drains.
+    auto sender_s = gateway_->enrol_survivor(cw_.account);
+    auto sender = survivor_conn(sender_s, "sender");
+    for (int i = 0; i < 64; ++i) {
+        Json r = sender->request(send_frame(cw_.account, device_id_, 40000));
+        ASSERT_EQ(r["type"], "ok") << r.dump();
+    }
+    auto reader = console_conn();
+    std::set<std::int64_t> seen;
+    while (seen.size() < 64) {
+        auto f = reader->next_unsolicited(10s);
+        ASSERT_TRUE(f.has_value())
+            << "only " << seen.size() << " delivered; connection "
+            << (reader->is_open() ? "open"
+                                  : "closed with " + std::to_string(reader->close_info()->code));
+        if ((*f)["type"] != "deliver") continue;
+        auto id = (*f)["message"]["server_id"].get<std::int64_t>();
+        seen.insert(id);
+        Json ack = reader->request({{"type", "ack"}, {"server_id", id}});
+        ASSERT_EQ(ack["type"], "ok") << ack.dump();
+    }
+    EXPECT_TRUE(reader->is_open());
 }
 
 TEST_F(Load, EveryAcknowledgedMessageSurvivesASigtermDuringABurst) {
