@@ -28,7 +28,7 @@ constexpr std::size_t kMaxSessions = 10000;
 constexpr std::size_t kMaxText = 4000;
 constexpr const char* kCookie = "n";
 constexpr const char* kCsp =
-    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
+    "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 std::string html_escape(std::string_view s) {

@@ -78,7 +78,7 @@ Stack::~Stack() {
     gateway.reset();
     store.reset();
     std::error_code ec;
-    std::filesystem::remove_all(root_, ec);
+    if (!keep_files) std::filesystem::remove_all(root_, ec);
 }
 
 std::unique_ptr<LocalConsole> Stack::console(int step_offset) {

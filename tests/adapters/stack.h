@@ -30,7 +30,8 @@ class Stack {
     std::string admin(std::vector<std::string> args, const std::string& stdin_text = "");
 
     std::filesystem::path data;
-    std::string caseworker;  // account id
+    bool keep_files = false;  // true: the temp directory is left for inspection
+    std::string caseworker;   // account id
     std::string username = "cw.one";
     std::string password = "correct horse battery staple";
     std::string totp_secret;

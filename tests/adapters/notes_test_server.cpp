@@ -1,0 +1,62 @@
+// notes-test-server: the survivor page inside a real TLS gateway server on 127.0.0.1, for the
+// browser test (tests/adapters/browser/notes.test.mjs). Enrols a caseworker and a survivor
+// (cheap Argon2id test parameters), sets a duress code, registers an in-process console
+// device that answers every note with "Reply: <n>", and prints one JSON line:
+//   {"port":N,"code":"...","duress":"...","data":"DIR"}
+// Test-only route /test/state → {"alerts":N,"received":N}. Runs until SIGTERM.
+#include <atomic>
+#include <iostream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "ariadne/crypto/recovery.h"
+#include "ariadne/gateway/certificate.h"
+#include "ariadne/gateway/server.h"
+#include "stack.h"
+
+using namespace ariadne;
+
+int main() {
+    adapters::test::Stack stack;
+    stack.keep_files = false;
+    const std::string duress = crypto::generate_recovery_code();
+    stack.page->add_duress_code(stack.survivor, duress);
+    auto console = stack.console();
+    std::atomic<int> alerts{0}, received{0};
+    std::atomic<bool> stopping{false};
+    std::thread replier([&] {
+        while (!stopping) {
+            auto m = console->receive(std::chrono::milliseconds(200));
+            if (!m) continue;
+            if (m->plaintext.find("ALERT") != std::string::npos) {
+                ++alerts;
+                continue;
+            }
+            int n = ++received;
+            console->send_text(stack.survivor, "Reply: " + std::to_string(n));
+        }
+    });
+    stack.routes->add("/test/state", [&](const gateway::HttpRequest&) {
+        return gateway::HttpResponse::json(
+            200, nlohmann::json{{"alerts", alerts.load()}, {"received", received.load()}}.dump());
+    });
+    std::filesystem::path cert = stack.data / "cert.pem", key = stack.data / "key.pem";
+    gateway::generate_dev_certificate(cert, key);
+    gateway::ServerOptions o;
+    o.port = 0;
+    o.certificate_chain = cert;
+    o.private_key = key;
+    o.routes = stack.routes;
+    gateway::Server server(*stack.gateway, o);
+    std::cout << nlohmann::json{{"port", server.port()},
+                                {"code", stack.code},
+                                {"duress", duress},
+                                {"data", stack.data.string()}}
+                     .dump()
+              << std::endl;
+    server.run();
+    stopping = true;
+    replier.join();
+    return 0;
+}
