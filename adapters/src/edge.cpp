@@ -468,9 +468,14 @@ struct EdgeHub::Impl {
                 spdlog::warn("edge device of account {} could not decrypt message {}: {}",
                              d.account, server_id, e.what());
             }
-            if (decrypted && reply_handler) {
+            std::function<void(const EdgeReply&)> handler;
+            {
+                std::lock_guard qlock(queue_mutex);
+                handler = reply_handler;
+            }
+            if (decrypted && handler) {
                 try {
-                    reply_handler(reply);
+                    handler(reply);
                 } catch (const std::exception& e) {
                     spdlog::warn("edge reply handler failed for account {}: {}", d.account,
                                  e.what());
