@@ -1,6 +1,10 @@
 #include "ariadne/gateway/admin.h"
 
+#include <sqlite3.h>
 #include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
 
 #include <boost/program_options.hpp>
 #include <iostream>
@@ -9,11 +13,18 @@
 #include "ariadne/crypto/error.h"
 #include "ariadne/crypto/password.h"
 #include "ariadne/crypto/totp.h"
+#include "ariadne/gateway/admin_api.h"
 #include "ariadne/gateway/codec.h"
 #include "ariadne/gateway/config.h"
+#include "ariadne/gateway/consent_policy.h"
 #include "ariadne/gateway/error.h"
 #include "ariadne/gateway/server_key.h"
 #include "ariadne/gateway/store.h"
+#include "ariadne/policies/checkin.h"
+#include "ariadne/policies/error.h"
+#include "ariadne/policies/store.h"
+#include "ariadne/policies/time_zone.h"
+#include "policy_text.h"
 
 namespace ariadne::gateway {
 
@@ -36,11 +47,53 @@ StoreOptions admin_store_options(const std::filesystem::path& data_dir) {
 }
 
 const char* kUsage =
-    "Usage:\n"
-    "  ariadne admin caseworker-add --data-dir DIR --username NAME   (password on stdin)\n"
-    "  ariadne admin survivor-enrol --data-dir DIR --caseworker ID [--caseworker ID ...]\n"
-    "                               [--recovery-m-kib N [--insecure-test-params]]\n"
-    "  ariadne admin assign --data-dir DIR --survivor ID --caseworker ID\n";
+    "Usage (every command takes --data-dir DIR and prints one JSON line):\n"
+    "  ariadne admin caseworker-add --username NAME [--role admin|caseworker]  (password on "
+    "stdin)\n"
+    "  ariadne admin survivor-enrol --caseworker ID [--caseworker ID ...] --initials I\n"
+    "                 --language L --time-zone ZONE [--with-duress-code]\n"
+    "                 [--recovery-m-kib N [--insecure-test-params]]\n"
+    "  ariadne admin assign --survivor ID --caseworker ID [--handover-note TEXT]\n"
+    "  ariadne admin consent-record|consent-withdraw --case CODE --channel KIND[:PROVIDER]\n"
+    "                 --purpose replies|check_ins|case_updates --by CASEWORKER_ID\n"
+    "                 [--evidence REF] [--language L] [--address-stdin]\n"
+    "  ariadne admin policy-show\n"
+    "  ariadne admin policy-set [--quiet-hours HH:MM-HH:MM] [--retention-days N]\n"
+    "                 [--ban CLASS ...] [--unban CLASS ...] [--consent-recorders WHO]\n"
+    "  ariadne admin checkin-plan-set --case CODE --by CASEWORKER_ID [--every-days N]\n"
+    "                 [--window HH:MM-HH:MM] [--channel KIND ...] [--grace-minutes N]\n"
+    "                 [--alert nobody|caseworker]\n"
+    "  ariadne admin checkin-plan-status --plan ID --status active|paused|stopped --by ID\n"
+    "  ariadne admin audit-verify\n"
+    "  ariadne admin audit-export [--from SEQ] [--limit N]\n";
+
+policies::Instant now_utc() {
+    return std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
+}
+
+/// The policy tables of a data directory (own connection; safe while `serve` runs).
+std::unique_ptr<policies::PolicyStore> open_policies(const std::string& data_dir) {
+    if (!std::filesystem::exists(database_path(data_dir))) {
+        throw GatewayError(GatewayErrorCode::not_found,
+                           "There is no Ariadne database in " + data_dir + ".");
+    }
+    auto store = policies::PolicyStore::open(database_path(data_dir).string());
+    ensure_survivor_case_table(*store);
+    return store;
+}
+
+/// The CLI acts as the organisation's administrator.
+policies::Actor cli_admin() { return {policies::AccountId("admin-cli"), policies::Role::admin}; }
+
+/// A caseworker account named by --by, as a policy actor.
+policies::Actor caseworker_actor(Store& store, const std::string& id) {
+    auto account = is_account_id(id) ? store.find_account(id) : std::nullopt;
+    if (!account || account->role != Role::caseworker) {
+        throw GatewayError(GatewayErrorCode::not_found,
+                           "--by: no caseworker account has the id " + id + ".");
+    }
+    return {policies::AccountId(id, "by"), policies::Role::caseworker};
+}
 
 po::variables_map parse(const std::vector<std::string>& args,
                         const po::options_description& options) {
@@ -55,11 +108,13 @@ po::variables_map parse(const std::vector<std::string>& args,
 }
 
 int caseworker_add(const std::vector<std::string>& args, std::istream& in, std::ostream& out) {
-    std::string data_dir, username;
+    std::string data_dir, username, role = "caseworker";
     po::options_description options;
     options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
-        "username", po::value<std::string>(&username)->required(), "");
+        "username", po::value<std::string>(&username)->required(), "")(
+        "role", po::value<std::string>(&role), "");
     parse(args, options);
+    if (role != "admin" && role != "caseworker") usage_error("--role must be admin or caseworker.");
     if (username.empty() || username.size() > kMaxUsernameBytes) {
         usage_error("--username must be 1 to 64 bytes long.");
     }
@@ -78,8 +133,13 @@ int caseworker_add(const std::vector<std::string>& args, std::istream& in, std::
     std::string account_id = new_account_id();
     Account account =
         store.create_caseworker(account_id, username, hash, key.seal(account_id, secret.view()));
+    {
+        auto policy_store = policies::PolicyStore::open(database_path(data_dir).string());
+        set_account_role(*policy_store, account.id, role);
+    }
     nlohmann::json line = {
         {"account", account.id},
+        {"role", role},
         {"totp_secret", crypto::base32_encode(secret.view())},
         {"otpauth_uri", crypto::otpauth_uri("Ariadne", account.id, secret.view())}};
     out << line.dump() << std::endl;
@@ -87,17 +147,26 @@ int caseworker_add(const std::vector<std::string>& args, std::istream& in, std::
 }
 
 int survivor_enrol(const std::vector<std::string>& args, std::ostream& out) {
-    std::string data_dir;
+    std::string data_dir, initials, language, time_zone;
     std::vector<std::string> caseworkers;
     std::uint32_t m_kib = 65536;
-    bool insecure = false;
+    bool insecure = false, with_duress = false;
     po::options_description options;
     options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
         "caseworker", po::value<std::vector<std::string>>(&caseworkers)->required(), "")(
+        "initials", po::value<std::string>(&initials)->required(), "")(
+        "language", po::value<std::string>(&language)->required(), "")(
+        "time-zone", po::value<std::string>(&time_zone)->required(), "")(
+        "with-duress-code", po::bool_switch(&with_duress), "")(
         "recovery-m-kib", po::value<std::uint32_t>(&m_kib), "")("insecure-test-params",
                                                                 po::bool_switch(&insecure), "");
     parse(args, options);
     check_recovery_m_kib(m_kib, insecure);
+    // Validate her record before anything is created (initials only, a real time zone).
+    policies::Survivor record{policies::CaseCode::generate(), policies::Initials(initials),
+                              policies::LanguageTag(language), time_zone};
+    for (const auto& id : caseworkers) record.caseworkers.emplace_back(id, "caseworker");
+    record.validate();
     ensure_data_dir(data_dir);
     Store store(admin_store_options(data_dir));
     for (const auto& id : caseworkers) {
@@ -110,11 +179,26 @@ int survivor_enrol(const std::vector<std::string>& args, std::ostream& out) {
     auto params = load_or_create_recovery_params(store, m_kib, insecure);
     std::string code = crypto::generate_recovery_code();
     auto stored = crypto::make_recovery_verifier(code, params);
+    auto policy_store = policies::PolicyStore::open(database_path(data_dir).string());
+    ensure_survivor_case_table(*policy_store);
     Account account = store.create_survivor(stored.locator, stored.auth_public_key);
     for (const auto& id : caseworkers) store.assign(account.id, id);
-    nlohmann::json line = {{"account", account.id}, {"recovery_code", code}};
-    out << line.dump() << std::endl;
+    auto enrolled = policy_store->enrol_survivor(record, cli_admin(), now_utc());
+    link_survivor_case(*policy_store, account.id, enrolled.case_code, false);
+    nlohmann::json line = {
+        {"account", account.id}, {"case_code", enrolled.case_code.str()}, {"recovery_code", code}};
     crypto::wipe(code.data(), code.size());
+    if (with_duress) {
+        // Her duress login: a second account without caseworkers (an empty-looking view)
+        // whose login raises the duress alert on her case.
+        std::string duress = crypto::generate_recovery_code();
+        auto dv = crypto::make_recovery_verifier(duress, params);
+        Account decoy = store.create_survivor(dv.locator, dv.auth_public_key);
+        link_survivor_case(*policy_store, decoy.id, enrolled.case_code, true);
+        line["duress_code"] = duress;
+        crypto::wipe(duress.data(), duress.size());
+    }
+    out << line.dump() << std::endl;
     return 0;
 }
 
@@ -123,15 +207,271 @@ int assign(const std::vector<std::string>& args, std::ostream& out) {
     po::options_description options;
     options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
         "survivor", po::value<std::string>(&survivor)->required(), "")(
-        "caseworker", po::value<std::string>(&caseworker)->required(), "");
-    parse(args, options);
-    if (!std::filesystem::exists(database_path(data_dir))) {
-        throw GatewayError(GatewayErrorCode::not_found,
-                           "There is no Ariadne database in " + data_dir + ".");
-    }
+        "caseworker", po::value<std::string>(&caseworker)->required(), "")(
+        "handover-note", po::value<std::string>(), "");
+    auto vm = parse(args, options);
+    auto policy_store = open_policies(data_dir);
     Store store(admin_store_options(data_dir));
     store.assign(survivor, caseworker);
-    out << nlohmann::json({{"survivor", survivor}, {"caseworker", caseworker}}).dump() << std::endl;
+    nlohmann::json line = {{"survivor", survivor}, {"caseworker", caseworker}};
+    if (auto c = find_survivor_case(*policy_store, survivor)) {
+        if (auto record = policy_store->find_survivor(c->case_code)) {
+            policies::AccountId cw(caseworker, "caseworker");
+            if (std::find(record->caseworkers.begin(), record->caseworkers.end(), cw) ==
+                record->caseworkers.end()) {
+                record->caseworkers.push_back(cw);
+                policy_store->update_survivor(*record, cli_admin(), now_utc());
+            }
+        }
+        if (vm.count("handover-note")) {
+            ServerKey key = ServerKey::load_or_create(data_dir);
+            set_handover_note(*policy_store, key, c->case_code,
+                              vm["handover-note"].as<std::string>());
+        }
+        line["case_code"] = c->case_code.str();
+    }
+    out << line.dump() << std::endl;
+    return 0;
+}
+
+int consent(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+            policies::ConsentAction action) {
+    std::string data_dir, case_code, channel, purpose, by, evidence, language;
+    bool address_stdin = false;
+    po::options_description options;
+    options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
+        "case", po::value<std::string>(&case_code)->required(), "")(
+        "channel", po::value<std::string>(&channel)->required(), "")(
+        "purpose", po::value<std::string>(&purpose)->required(), "")(
+        "by", po::value<std::string>(&by)->required(), "")("evidence",
+                                                           po::value<std::string>(&evidence), "")(
+        "language", po::value<std::string>(&language), "")("address-stdin",
+                                                           po::bool_switch(&address_stdin), "");
+    parse(args, options);
+    policies::ConsentRecord r{.case_code = policies::CaseCode(case_code, "case"),
+                              .channel = parse_channel_arg(channel, "channel"),
+                              .recorded_by = policies::AccountId(by, "by")};
+    auto p = policies::parse_purpose(purpose);
+    if (!p) {
+        throw policies::Error(policies::ErrorCode::invalid_field, "purpose",
+                              "purpose: must be replies, check_ins or case_updates.");
+    }
+    r.purpose = *p;
+    r.action = action;
+    r.evidence_ref = evidence;
+    if (!language.empty()) r.form_language = policies::LanguageTag(language, "language");
+    auto policy_store = open_policies(data_dir);
+    Store store(admin_store_options(data_dir));
+    auto actor = caseworker_actor(store, by);
+    r.recorded_by = actor.account;
+    r.recorded_at = now_utc();
+    std::optional<crypto::Bytes> sealed;
+    if (address_stdin) {
+        // The address (phone number, handle) is sealed under the server key; the policy
+        // tables only see a keyed reference to it.
+        std::string address;
+        std::getline(in, address);
+        if (!address.empty() && address.back() == '\r') address.pop_back();
+        if (address.empty() || address.size() > 256) {
+            throw policies::Error(policies::ErrorCode::invalid_field, "address",
+                                  "address: the first line of standard input must hold 1 to "
+                                  "256 bytes.");
+        }
+        ServerKey key = ServerKey::load_or_create(data_dir);
+        auto mac = key.mac("address", crypto::as_bytes(address));
+        r.address_ref = "k:" + crypto::base64_encode(mac).substr(0, 43);
+        for (char& c : r.address_ref) {
+            if (c == '+' || c == '/') c = '_';
+        }
+        sealed = key.seal("address:" + r.address_ref, crypto::as_bytes(address));
+        crypto::wipe(address.data(), address.size());
+    }
+    auto stored = policy_store->record_consent(r, actor);
+    if (sealed) {
+        char* err = nullptr;
+        sqlite3* db = policy_store->connection();
+        sqlite3_exec(db,
+                     "CREATE TABLE IF NOT EXISTS gateway_sealed_addresses(address_ref TEXT "
+                     "PRIMARY KEY, sealed BLOB NOT NULL) WITHOUT ROWID",
+                     nullptr, nullptr, &err);
+        sqlite3_free(err);
+        sqlite3_stmt* st = nullptr;
+        sqlite3_prepare_v2(db,
+                           "INSERT OR IGNORE INTO gateway_sealed_addresses(address_ref, sealed) "
+                           "VALUES(?, ?)",
+                           -1, &st, nullptr);
+        sqlite3_bind_text(st, 1, r.address_ref.c_str(), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(st, 2, sealed->data(), static_cast<int>(sealed->size()),
+                          SQLITE_TRANSIENT);
+        int rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+            throw GatewayError(GatewayErrorCode::storage, "The sealed address cannot be stored.");
+        }
+    }
+    nlohmann::json line = {{"case_code", stored.case_code.str()},
+                           {"channel", stored.channel.str()},
+                           {"purpose", policies::to_string(stored.purpose)},
+                           {"action", policies::to_string(stored.action)},
+                           {"version", stored.version}};
+    if (!stored.address_ref.empty()) line["address_ref"] = stored.address_ref;
+    out << line.dump() << std::endl;
+    return 0;
+}
+
+int policy_show(const std::vector<std::string>& args, std::ostream& out) {
+    std::string data_dir;
+    po::options_description options;
+    options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "");
+    parse(args, options);
+    out << policy_json(open_policies(data_dir)->org_policy()).dump() << std::endl;
+    return 0;
+}
+
+int policy_set(const std::vector<std::string>& args, std::ostream& out) {
+    std::string data_dir;
+    std::vector<std::string> ban, unban;
+    po::options_description options;
+    options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
+        "quiet-hours", po::value<std::string>(), "")("retention-days", po::value<int>(), "")(
+        "ban", po::value<std::vector<std::string>>(&ban), "")(
+        "unban", po::value<std::vector<std::string>>(&unban), "")("consent-recorders",
+                                                                  po::value<std::string>(), "");
+    auto vm = parse(args, options);
+    auto store = open_policies(data_dir);
+    policies::OrgPolicy p = store->org_policy();
+    PolicyChanges changes;
+    if (vm.count("quiet-hours")) changes.quiet_hours = vm["quiet-hours"].as<std::string>();
+    if (vm.count("retention-days")) changes.retention_days = vm["retention-days"].as<int>();
+    changes.ban = ban;
+    changes.unban = unban;
+    if (vm.count("consent-recorders"))
+        changes.consent_recorders = vm["consent-recorders"].as<std::string>();
+    apply_policy_changes(p, changes);
+    store->set_org_policy(p, cli_admin(), now_utc());
+    out << policy_json(store->org_policy()).dump() << std::endl;
+    return 0;
+}
+
+int checkin_plan_set(const std::vector<std::string>& args, std::ostream& out) {
+    std::string data_dir, case_code, by, window = "10:00-18:00", alert = "nobody";
+    std::vector<std::string> channels;
+    int every_days = 7, grace = 24 * 60;
+    po::options_description options;
+    options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
+        "case", po::value<std::string>(&case_code)->required(), "")(
+        "by", po::value<std::string>(&by)->required(), "")(
+        "every-days", po::value<int>(&every_days), "")("window", po::value<std::string>(&window),
+                                                       "")(
+        "channel", po::value<std::vector<std::string>>(&channels), "")(
+        "grace-minutes", po::value<int>(&grace), "")("alert", po::value<std::string>(&alert), "");
+    parse(args, options);
+    auto store = open_policies(data_dir);
+    Store gw(admin_store_options(data_dir));
+    auto actor = caseworker_actor(gw, by);
+    policies::CaseCode code(case_code, "case");
+    auto survivor = store->find_survivor(code);
+    if (!survivor) {
+        throw policies::Error(policies::ErrorCode::not_found, "case",
+                              "case: no survivor has this case code.");
+    }
+    if (channels.empty()) channels.push_back("app");
+    policies::CheckinPlan plan{.case_code = code};
+    plan.every_days = every_days;
+    plan.window = parse_window(window, "plan.window", false);
+    for (std::size_t i = 0; i < channels.size(); ++i) {
+        plan.channels.push_back(
+            parse_channel_arg(channels[i], "plan.channels[" + std::to_string(i) + "]"));
+    }
+    plan.grace_minutes = grace;
+    if (alert == "nobody") {
+        plan.alert = policies::AlertTarget::nobody;
+    } else if (alert == "caseworker") {
+        plan.alert = policies::AlertTarget::caseworker;
+    } else {
+        throw policies::Error(policies::ErrorCode::invalid_field, "plan.alert",
+                              "plan.alert: must be nobody or caseworker.");
+    }
+    // The first cadence day is her local today.
+    auto zone = policies::TimeZone::load(survivor->time_zone);
+    plan.first_day = zone->to_local(now_utc()).date;
+    policies::SystemClock clock;
+    policies::CheckinScheduler scheduler(*store, clock, {});
+    auto id = scheduler.set_plan(plan, actor);
+    out << nlohmann::json({{"plan_id", id}, {"case_code", code.str()}}).dump() << std::endl;
+    return 0;
+}
+
+int checkin_plan_status(const std::vector<std::string>& args, std::ostream& out) {
+    std::string data_dir, status, by;
+    std::int64_t plan_id = 0;
+    po::options_description options;
+    options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
+        "plan", po::value<std::int64_t>(&plan_id)->required(), "")(
+        "status", po::value<std::string>(&status)->required(), "")(
+        "by", po::value<std::string>(&by)->required(), "");
+    parse(args, options);
+    policies::PlanStatus s;
+    if (status == "active") {
+        s = policies::PlanStatus::active;
+    } else if (status == "paused") {
+        s = policies::PlanStatus::paused;
+    } else if (status == "stopped") {
+        s = policies::PlanStatus::stopped;
+    } else {
+        throw policies::Error(policies::ErrorCode::invalid_field, "status",
+                              "status: must be active, paused or stopped.");
+    }
+    auto store = open_policies(data_dir);
+    Store gw(admin_store_options(data_dir));
+    auto actor = caseworker_actor(gw, by);
+    policies::SystemClock clock;
+    policies::CheckinScheduler scheduler(*store, clock, {});
+    scheduler.set_plan_status(plan_id, s, actor);
+    out << nlohmann::json({{"plan_id", plan_id}, {"status", status}}).dump() << std::endl;
+    return 0;
+}
+
+int audit_verify(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+    std::string data_dir;
+    po::options_description options;
+    options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "");
+    parse(args, options);
+    auto v = open_policies(data_dir)->verify_audit_chain();
+    nlohmann::json line = {
+        {"ok", v.ok}, {"entries", v.entries}, {"head", policies::to_hex(v.head)}};
+    if (!v.ok) {
+        line["first_bad_entry"] = v.first_bad_seq ? *v.first_bad_seq : 0;
+        line["problem"] = v.problem;
+        out << line.dump() << std::endl;
+        err << "ariadne admin: the audit chain is broken: " << v.problem << "\n";
+        return 1;
+    }
+    out << line.dump() << std::endl;
+    return 0;
+}
+
+int audit_export(const std::vector<std::string>& args, std::ostream& out) {
+    std::string data_dir;
+    std::uint64_t from = 1;
+    std::size_t limit = 100000;
+    po::options_description options;
+    options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
+        "from", po::value<std::uint64_t>(&from), "")("limit", po::value<std::size_t>(&limit), "");
+    parse(args, options);
+    for (const auto& e : open_policies(data_dir)->audit_entries(from, limit)) {
+        out << nlohmann::json({{"seq", e.seq},
+                               {"at_us", policies::to_micros(e.at)},
+                               {"actor", e.actor},
+                               {"action", e.action},
+                               {"case_code", e.case_code},
+                               {"decision", e.decision},
+                               {"reason", e.reason},
+                               {"hash", policies::to_hex(e.hash)}})
+                   .dump()
+            << "\n";
+    }
+    out.flush();
     return 0;
 }
 
@@ -195,6 +535,16 @@ int run_admin(const std::vector<std::string>& args, std::istream& in, std::ostre
         if (args[0] == "caseworker-add") return caseworker_add(rest, in, out);
         if (args[0] == "survivor-enrol") return survivor_enrol(rest, out);
         if (args[0] == "assign") return assign(rest, out);
+        if (args[0] == "consent-record")
+            return consent(rest, in, out, policies::ConsentAction::given);
+        if (args[0] == "consent-withdraw")
+            return consent(rest, in, out, policies::ConsentAction::withdrawn);
+        if (args[0] == "policy-show") return policy_show(rest, out);
+        if (args[0] == "policy-set") return policy_set(rest, out);
+        if (args[0] == "checkin-plan-set") return checkin_plan_set(rest, out);
+        if (args[0] == "checkin-plan-status") return checkin_plan_status(rest, out);
+        if (args[0] == "audit-verify") return audit_verify(rest, out, err);
+        if (args[0] == "audit-export") return audit_export(rest, out);
         err << "ariadne admin: unknown subcommand '" << args[0] << "'.\n" << kUsage;
         return 2;
     } catch (const GatewayError& e) {
@@ -204,6 +554,13 @@ int run_admin(const std::vector<std::string>& args, std::istream& in, std::ostre
             return 2;
         }
         return 1;
+    } catch (const policies::Error& e) {
+        // The sentence starts with the field it is about.
+        err << "ariadne admin: " << e.what() << "\n";
+        return e.code() == policies::ErrorCode::invalid_field ||
+                       e.code() == policies::ErrorCode::refused
+                   ? 2
+                   : 1;
     } catch (const std::exception& e) {
         err << "ariadne admin: " << e.what() << "\n";
         return 1;

@@ -34,6 +34,8 @@ const char* to_string(ErrorCode code) noexcept {
             return "overloaded";
         case ErrorCode::internal:
             return "internal";
+        case ErrorCode::policy_denied:
+            return "policy_denied";
     }
     return "internal";
 }

@@ -10,8 +10,10 @@
 #include <vector>
 
 #include "ariadne/gateway/admin.h"
+#include "ariadne/gateway/admin_api.h"
 #include "ariadne/gateway/certificate.h"
 #include "ariadne/gateway/config.h"
+#include "ariadne/gateway/consent_policy.h"
 #include "ariadne/gateway/error.h"
 #include "ariadne/gateway/gateway.h"
 #include "ariadne/gateway/server.h"
@@ -81,7 +83,9 @@ int serve(const std::vector<std::string>& args) {
     gateway_options.worker_threads = c.worker_threads;
     gateway_options.sends_per_second = c.sends_per_second;
     gateway_options.send_burst = c.send_burst;
-    Gateway gateway(store, server_key, metrics, gateway_options);
+    // Consent decides caseworker → survivor messages at send time; check-ins run beside.
+    PolicyService policies(store, server_key, database_path(c.data_dir).string());
+    Gateway gateway(store, server_key, metrics, gateway_options, policies.send_policy());
 
     ServerOptions server_options;
     server_options.host = c.listen_host;
@@ -91,6 +95,9 @@ int serve(const std::vector<std::string>& args) {
     server_options.max_connections = c.max_connections;
     server_options.io_threads = c.io_threads;
     server_options.log_ip = c.log_ip;
+    auto routes = std::make_shared<HttpRoutes>();
+    add_admin_api(*routes, store, server_key, policies.store());
+    server_options.routes = routes;
     Server server(gateway, server_options);
 
     std::string host =
@@ -100,7 +107,9 @@ int serve(const std::vector<std::string>& args) {
     if (!c.port_file.empty()) write_port_file(c.port_file, server.port());
     spdlog::info("WebSocket endpoint wss://{}:{}/v1/ws; sync mode {}", host, server.port(),
                  c.sync_full ? "full" : "normal");
+    policies.start();
     server.run();
+    policies.stop();
     spdlog::info("stopped");
     return 0;
 }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,6 +66,22 @@ ServerKey ServerKey::load_or_create(const std::filesystem::path& data_dir) {
                            "The server key " + path.string() + " is not 32 bytes long.");
     }
     return ServerKey(crypto::SecretBytes(crypto::Bytes(key.data(), key.data() + kKeyBytes)));
+}
+
+crypto::Bytes ServerKey::mac(std::string_view context, crypto::ByteView data) const {
+    // Per-context key: HMAC(server key, "ariadne.mac.v1:" || context).
+    std::string label = "ariadne.mac.v1:" + std::string(context);
+    unsigned char derived[32];
+    unsigned char out[32];
+    std::size_t n = 0;
+    if (!EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key_.data(), key_.size(),
+                   reinterpret_cast<const unsigned char*>(label.data()), label.size(), derived,
+                   sizeof derived, &n) ||
+        !EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, derived, sizeof derived,
+                   data.data(), data.size(), out, sizeof out, &n)) {
+        openssl_failure("HMAC");
+    }
+    return crypto::Bytes(out, out + sizeof out);
 }
 
 crypto::Bytes ServerKey::seal(std::string_view context, crypto::ByteView plaintext) const {

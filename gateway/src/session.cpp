@@ -269,6 +269,7 @@ void Session::auth_success(std::int64_t id, const std::string& key, Account acco
     // Registered before the first mailbox read, so no commit falls between the two.
     gateway_.register_online({account.key, device}, self);
     spdlog::info("session authenticated: account {} device {}", account.id, device);
+    gateway_.workers_.post([self, account] { self->gateway_.policy_->on_login(account); });
     std::lock_guard lock(mutex_);
     busy_ = false;
     complete_locked(slot, encode_ok(id, {{"account", account.id},
@@ -534,9 +535,16 @@ std::string Session::handle_contacts(std::int64_t id) {
         json list = json::array();
         for (const auto& other : gateway_.store_.assignment_neighbours(account_)) {
             if (!gateway_.policy_->decide(account_, device_, other).allowed) continue;
-            list.push_back({{"account", other.id},
-                            {"role", to_string(other.role)},
-                            {"devices", gateway_.store_.ready_devices(other.key)}});
+            json entry = {{"account", other.id},
+                          {"role", to_string(other.role)},
+                          {"devices", gateway_.store_.ready_devices(other.key)}};
+            json details = gateway_.policy_->contact_details(account_, other);
+            if (details.is_object()) {
+                for (auto& [k, v] : details.items()) {
+                    if (!entry.contains(k)) entry[k] = v;
+                }
+            }
+            list.push_back(std::move(entry));
         }
         return encode_ok(id, {{"contacts", std::move(list)}});
     } catch (const std::exception&) {
@@ -570,6 +578,16 @@ void Session::handle_send(std::int64_t id, SendRequest r, std::uint64_t slot) {
     } catch (const std::exception&) {
         complete_locked(slot, storage_unavailable(id));
         return;
+    }
+    if (target) {
+        // Consent decides each message at the moment of sending (docs/policies.md).
+        auto decision = g.policy_->decide_message(account_, device_, *target);
+        if (!decision.allowed && !decision.message.empty()) {
+            complete_locked(slot, error_frame(id, ErrorCode::policy_denied, decision.message,
+                                              {{"reason", decision.reason}}));
+            return;
+        }
+        if (!decision.allowed) target.reset();
     }
     if (!target) {
         complete_locked(slot, error_frame(id, ErrorCode::forbidden,

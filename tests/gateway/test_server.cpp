@@ -377,6 +377,7 @@ TEST(ServerProcess, SigtermClosesWithGoingAwayAndKeepsAcknowledgedMessages) {
         "caseworker-add --data-dir " + data + " --username mara.k", "correct horse\n"));
     json sv = json::parse(run_admin_command("survivor-enrol --data-dir " + data + " --caseworker " +
                                             cw["account"].get<std::string>() +
+                                            " --initials A.B. --language en --time-zone UTC"
                                             " --recovery-m-kib 8192 --insecure-test-params"));
     auto totp_secret = crypto::base32_decode(cw["totp_secret"].get<std::string>());
     TestIdentity mara_identity, amina_identity;

@@ -181,6 +181,7 @@ TEST(Admin, CaseworkerSurvivorAndAssignmentFromTheCommandLine) {
     std::istringstream none;
     std::ostringstream out2, err2;
     ASSERT_EQ(run_admin({"survivor-enrol", "--data-dir", data, "--caseworker", cw["account"],
+                         "--initials", "A.B.", "--language", "en", "--time-zone", "UTC",
                          "--recovery-m-kib", "8192", "--insecure-test-params"},
                         none, out2, err2),
               0)
@@ -212,6 +213,7 @@ TEST(Admin, CaseworkerSurvivorAndAssignmentFromTheCommandLine) {
     // Weak parameters need the explicit flag; unknown caseworkers are refused.
     std::ostringstream out3, err3;
     EXPECT_EQ(run_admin({"survivor-enrol", "--data-dir", data, "--caseworker", new_account_id(),
+                         "--initials", "A.B.", "--language", "en", "--time-zone", "UTC",
                          "--insecure-test-params"},
                         none, out3, err3),
               1);

@@ -30,6 +30,7 @@ enum class ErrorCode {
     storage_unavailable,
     overloaded,
     internal,
+    policy_denied,  // the consent policy refused this message (carries reason + message)
 };
 
 /// The wire name of a code ("invalid_frame", ...).

@@ -6,16 +6,25 @@
 #include <cstdint>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "ariadne/gateway/store.h"
 
 namespace ariadne::gateway {
 
 struct SendDecision {
     bool allowed = false;
-    std::string reason;  // a stable reason code when denied (logged, never sent to clients)
+    std::string reason;  // a stable reason code when denied
+    /// Set for a consent-policy denial of one message: the client gets error `policy_denied`
+    /// with `reason` and this sentence (docs/policies.md). Empty: the client sees `forbidden`
+    /// and no reason (no existence oracle).
+    std::string message;
 
-    static SendDecision allow() { return {true, {}}; }
-    static SendDecision deny(std::string reason) { return {false, std::move(reason)}; }
+    static SendDecision allow() { return {true, {}, {}}; }
+    static SendDecision deny(std::string reason) { return {false, std::move(reason), {}}; }
+    static SendDecision deny_policy(std::string reason, std::string message) {
+        return {false, std::move(reason), std::move(message)};
+    }
 };
 
 /// Implementations must be thread-safe: decide() runs concurrently on network threads.
@@ -26,6 +35,20 @@ class SendPolicy {
     /// May `sender` (on `sender_device`) address `recipient`?
     virtual SendDecision decide(const Account& sender, std::uint32_t sender_device,
                                 const Account& recipient) const = 0;
+    /// The decision for one `send` (after decide() allowed the pair), taken at the moment
+    /// of sending and recorded by the implementation. Default: allowed.
+    virtual SendDecision decide_message(const Account& /*sender*/, std::uint32_t /*device*/,
+                                        const Account& /*recipient*/) const {
+        return SendDecision::allow();
+    }
+    /// Extra fields of `other`'s entry in `viewer`'s `contacts` answer (a JSON object;
+    /// docs/protocol.md 4.5). Default: none. Must not throw.
+    virtual nlohmann::json contact_details(const Account& /*viewer*/,
+                                           const Account& /*other*/) const {
+        return nlohmann::json::object();
+    }
+    /// Called (on a worker thread) after `account` logged in. Default: nothing.
+    virtual void on_login(const Account& /*account*/) const {}
 };
 
 /// The default: a survivor reaches her assigned caseworkers; a caseworker reaches the

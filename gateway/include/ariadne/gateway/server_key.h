@@ -26,6 +26,11 @@ class ServerKey {
     /// to another context, or sealed under another key.
     crypto::SecretBytes open(std::string_view context, crypto::ByteView sealed) const;
 
+    /// HMAC-SHA256 under a key derived from the server key and `context` (deterministic:
+    /// the same input gives the same 32 bytes). For keyed references to sealed addresses,
+    /// so a stolen database cannot be searched for a phone number without the key file.
+    /// Throws GatewayError(internal) if OpenSSL fails.
+    crypto::Bytes mac(std::string_view context, crypto::ByteView data) const;
     /// A key from raw bytes (tests). Throws GatewayError(internal) unless 32 bytes.
     explicit ServerKey(crypto::SecretBytes key);
 

@@ -1,0 +1,45 @@
+// The HTTPS admin API under /v1/admin/ on the gateway's port (docs/admin-guide.md), served
+// through HttpRoutes (http_routes.h). It does what `ariadne admin` does for the policies,
+// for logged-in staff:
+//
+//   POST /v1/admin/session   {"username","password","totp"} → {"token","expires_in","role"}
+//   GET  /v1/admin/policy                       any role
+//   PUT  /v1/admin/policy    {"quiet_hours","retention_days","ban","unban","consent_recorders"}
+//                                               admin only
+//   POST /v1/admin/consent   {"case_code","channel","purpose","action","evidence","language"}
+//                                               caseworker (or admin if the policy allows)
+//   GET  /v1/admin/audit/verify                 admin only
+//   GET  /v1/admin/audit?from=N&limit=M         admin only (metadata, JSON lines)
+//
+// Authentication: password (Argon2id) + TOTP of a caseworker account; the role comes from
+// `gateway_account_roles` (set by `ariadne admin caseworker-add --role admin`), default
+// caseworker. A session token (32 random bytes, base64url) is valid 15 minutes, held in
+// memory only (a restart logs everyone out), sent as `Authorization: Bearer …`. Failed
+// logins are throttled per username and per client address (500 ms doubling, 429 with
+// retry_after_ms). TOTP steps cannot be reused within a process. No endpoint returns
+// message content (the gateway holds none in clear). Errors: JSON
+// {"error": code, "field": name?, "message": sentence}; 400 invalid input, 401 not logged
+// in, 403 wrong role, 404, 405, 422 refused by a rule (e.g. social media), 429, 500.
+// Thread-safe: handlers run concurrently on the server's HTTP workers.
+#pragma once
+
+#include <memory>
+
+#include "ariadne/gateway/http_routes.h"
+#include "ariadne/gateway/server_key.h"
+#include "ariadne/gateway/store.h"
+#include "ariadne/policies/store.h"
+
+namespace ariadne::gateway {
+
+/// Sets `account`'s staff role ("admin" or "caseworker") in `store`'s database.
+/// Throws policies::Error{invalid_field, "role"} for another value, {storage} on failure.
+void set_account_role(policies::PolicyStore& store, const std::string& account,
+                      const std::string& role);
+
+/// Registers the /v1/admin/ routes on `routes`. `store`, `key` and `policies` must outlive
+/// the routes.
+void add_admin_api(HttpRoutes& routes, const Store& store, const ServerKey& key,
+                   policies::PolicyStore& policies);
+
+}  // namespace ariadne::gateway

@@ -1,0 +1,124 @@
+// The gateway's side of issue 4: survivor ACCOUNTS (gateway `accounts`) are linked to
+// survivor RECORDS (policies_ tables: case code, initials, consent, check-ins), and every
+// message a caseworker addresses to a survivor is decided by
+// policies::PolicyStore::decide_and_record at the moment of sending (channel `app`,
+// purpose `replies`), audited without content. Survivor → caseworker is never decided
+// (she can always write in); it is recorded as a check-in response, without its text.
+//
+// Storage: the policy tables and the link table `gateway_survivor_cases` live in the
+// gateway's database file, but the PolicyStore uses its OWN SQLite connection (WAL allows a
+// second writer connection; both connections wait up to 5 s on the write lock), so the
+// mailbox's group-commit writer thread is never blocked by, nor interleaved with, a policy
+// transaction. Policy writes are small (one audit row per decided message).
+//
+// A duress code is a second survivor account (her app derives it from the duress code like
+// any recovery code) linked to her case with duress = 1: it has no caseworkers, so it logs
+// in to an empty-looking view (no contacts, nothing delivered), and its login raises the
+// duress alert + duress_lock on her real case silently.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "ariadne/gateway/send_policy.h"
+#include "ariadne/gateway/server_key.h"
+#include "ariadne/policies/checkin.h"
+#include "ariadne/policies/store.h"
+
+namespace ariadne::gateway {
+
+/// The case a survivor account belongs to.
+struct SurvivorCase {
+    policies::CaseCode case_code;
+    bool duress_account = false;  // this account is her duress login
+};
+
+/// Creates the link table if needed. Throws policies::Error{storage}.
+void ensure_survivor_case_table(policies::PolicyStore& store);
+/// Links a survivor account to a case (insert; Error{conflict} if the account is linked).
+void link_survivor_case(policies::PolicyStore& store, const std::string& account_id,
+                        const policies::CaseCode& code, bool duress_account);
+/// The case of a survivor account, or nullopt. Throws policies::Error{storage}.
+std::optional<SurvivorCase> find_survivor_case(const policies::PolicyStore& store,
+                                               const std::string& account_id);
+/// The (non-duress) account of a case, or nullopt.
+std::optional<std::string> find_case_account(const policies::PolicyStore& store,
+                                             const policies::CaseCode& code);
+
+/// Sets/reads the handover note shown to the caseworkers of a case (≤ 500 bytes of
+/// printable text, no control characters: Error{invalid_field, "handover_note"}). The note is
+/// written by caseworkers/admins about the handover, never by the gateway.
+/// The note is sealed at rest under the server key (it is free text and could name someone).
+void set_handover_note(policies::PolicyStore& store, const ServerKey& key,
+                       const policies::CaseCode& code, const std::string& note);
+std::optional<std::string> handover_note(const policies::PolicyStore& store, const ServerKey& key,
+                                         const policies::CaseCode& code);
+
+class ConsentPolicy final : public SendPolicy {
+  public:
+    /// `store` and `policies` must outlive this object. `on_inbound(case)` is called for
+    /// every message a survivor sends (the scheduler's record_inbound; may be empty);
+    /// `on_duress(case)` when a duress account logs in (raise_duress; empty = store-level).
+    ConsentPolicy(const Store& store, policies::PolicyStore& policies, const ServerKey& key,
+                  std::function<void(const policies::CaseCode&)> on_inbound = {},
+                  std::function<void(const policies::CaseCode&)> on_duress = {});
+
+    SendDecision decide(const Account& sender, std::uint32_t sender_device,
+                        const Account& recipient) const override;
+    SendDecision decide_message(const Account& sender, std::uint32_t sender_device,
+                                const Account& recipient) const override;
+    nlohmann::json contact_details(const Account& viewer, const Account& other) const override;
+    void on_login(const Account& account) const override;
+
+  private:
+    AssignmentPolicy assignment_;
+    policies::PolicyStore& policies_;
+    const ServerKey& key_;
+    std::function<void(const policies::CaseCode&)> on_inbound_;
+    std::function<void(const policies::CaseCode&)> on_duress_;
+};
+
+/// What `ariadne serve` runs for the policies: its own PolicyStore connection on the
+/// database file, the ConsentPolicy, and a check-in scheduler thread that calls run_due()
+/// every `tick` (and record_inbound/raise_duress, all serialised by one mutex).
+/// Check-in sends: the gateway cannot encrypt for her, and the mailbox has no entry kind for
+/// a content-free notification yet, so the send callback answers not_sent (the slot is
+/// recorded, nothing reaches her); alerts are logged as metadata (kind + case code) only.
+class PolicyService {
+  public:
+    /// Opens the policy tables in `database`. Throws policies::Error{storage}.
+    PolicyService(const Store& store, const ServerKey& key, const std::string& database,
+                  std::chrono::milliseconds tick = std::chrono::seconds(15));
+    /// Stops the scheduler thread.
+    ~PolicyService();
+    PolicyService(const PolicyService&) = delete;
+    PolicyService& operator=(const PolicyService&) = delete;
+
+    std::shared_ptr<const SendPolicy> send_policy() const { return policy_; }
+    policies::PolicyStore& store() { return *store_; }
+    /// Starts the scheduler thread. Call once.
+    void start();
+    /// Stops it (idempotent).
+    void stop();
+
+  private:
+    void loop();
+    std::unique_ptr<policies::PolicyStore> store_;
+    policies::SystemClock clock_;
+    std::mutex scheduler_mutex_;
+    std::unique_ptr<policies::CheckinScheduler> scheduler_;
+    std::shared_ptr<const SendPolicy> policy_;
+    std::chrono::milliseconds tick_;
+    std::mutex stop_mutex_;
+    std::condition_variable stop_cv_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace ariadne::gateway

@@ -1,0 +1,359 @@
+#include "ariadne/gateway/admin_api.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "ariadne/crypto/password.h"
+#include "ariadne/crypto/totp.h"
+#include "ariadne/gateway/rate_limits.h"
+#include "ariadne/policies/error.h"
+#include "policy_text.h"
+
+namespace ariadne::gateway {
+
+namespace {
+
+using nlohmann::json;
+constexpr auto kTokenLifetime = std::chrono::minutes(15);
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+HttpResponse error(int status, const std::string& code, const std::string& message,
+                   const std::string& field = "", json extra = json::object()) {
+    json body = {{"error", code}, {"message", message}};
+    if (!field.empty()) body["field"] = field;
+    for (auto& [k, v] : extra.items()) body[k] = v;
+    return HttpResponse::json(status, body.dump());
+}
+
+HttpResponse from_policy_error(const policies::Error& e) {
+    int status = 400;
+    switch (e.code()) {
+        case policies::ErrorCode::refused:
+            status = 422;
+            break;
+        case policies::ErrorCode::not_found:
+            status = 404;
+            break;
+        case policies::ErrorCode::conflict:
+            status = 409;
+            break;
+        case policies::ErrorCode::storage:
+            status = 500;
+            break;
+        default:
+            break;
+    }
+    return error(status, policies::to_string(e.code()), e.what(), e.field());
+}
+
+std::string role_of(const policies::PolicyStore& store, const std::string& account) {
+    sqlite3_stmt* st = nullptr;
+    std::string role = "caseworker";
+    if (sqlite3_prepare_v2(store.connection(),
+                           "SELECT role FROM gateway_account_roles WHERE account = ?", -1, &st,
+                           nullptr) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, account.c_str(), -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            role = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+        }
+    }
+    sqlite3_finalize(st);
+    return role;
+}
+
+class AdminApi {
+  public:
+    AdminApi(const Store& store, const ServerKey& key, policies::PolicyStore& policies)
+        : store_(store),
+          key_(key),
+          policies_(policies),
+          dummy_hash_(crypto::hash_password(crypto::base64_encode(crypto::random_bytes(18)))) {}
+
+    HttpResponse handle(const HttpRequest& r) {
+        try {
+            if (r.path == "/v1/admin/session") {
+                if (r.method != "POST") return error(405, "method_not_allowed", "Use POST.");
+                return login(r);
+            }
+            auto who = authenticate(r);
+            if (!who) {
+                return error(401, "not_authenticated",
+                             "Log in first: POST /v1/admin/session, then send "
+                             "'Authorization: Bearer <token>'.");
+            }
+            if (r.path == "/v1/admin/policy") {
+                if (r.method == "GET")
+                    return HttpResponse::json(200, policy_json(policies_.org_policy()).dump());
+                if (r.method != "PUT") return error(405, "method_not_allowed", "Use GET or PUT.");
+                if (who->role != policies::Role::admin) return forbidden();
+                return set_policy(r, *who);
+            }
+            if (r.path == "/v1/admin/consent") {
+                if (r.method != "POST") return error(405, "method_not_allowed", "Use POST.");
+                return consent(r, *who);
+            }
+            if (r.path == "/v1/admin/audit/verify" || r.path == "/v1/admin/audit") {
+                if (r.method != "GET") return error(405, "method_not_allowed", "Use GET.");
+                if (who->role != policies::Role::admin) return forbidden();
+                return r.path == "/v1/admin/audit" ? audit(r) : verify();
+            }
+            return error(404, "not_found", "There is no such admin endpoint.");
+        } catch (const policies::Error& e) {
+            return from_policy_error(e);
+        } catch (const json::exception&) {
+            return error(400, "invalid_field",
+                         "body: must be a JSON object with the documented "
+                         "fields and types.",
+                         "body");
+        }
+    }
+
+  private:
+    static HttpResponse forbidden() {
+        return error(403, "forbidden", "This needs the admin role.");
+    }
+
+    HttpResponse login(const HttpRequest& r) {
+        json body = json::parse(r.body);
+        std::string username = body.at("username").get<std::string>();
+        std::string password = body.at("password").get<std::string>();
+        std::string totp = body.at("totp").get<std::string>();
+        if (username.empty() || username.size() > 64 || password.size() > 1024) {
+            return error(400, "invalid_field", "username: must be 1 to 64 bytes.", "username");
+        }
+        std::int64_t now = now_ms();
+        const std::string ukey = "admin-u:" + username, pkey = "admin-ip:" + r.peer_address;
+        std::int64_t wait =
+            std::max(throttle_.remaining(ukey, now), throttle_.remaining(pkey, now));
+        if (wait > 0) {
+            return error(429, "rate_limited", "Too many failed attempts; wait before trying again.",
+                         "", {{"retry_after_ms", wait}});
+        }
+        auto creds = store_.find_caseworker(username);
+        bool ok = crypto::verify_password(password, creds ? creds->password_hash : dummy_hash_);
+        std::optional<std::uint64_t> step;
+        if (creds) {
+            try {
+                auto secret = key_.open(creds->account.id, creds->sealed_totp_secret);
+                step = crypto::verify_totp(secret.view(), totp,
+                                           static_cast<std::uint64_t>(now / 1000));
+            } catch (const std::exception&) {
+            }
+        }
+        std::lock_guard lock(mutex_);
+        if (ok && creds && step) {
+            auto& last = last_step_[creds->account.id];
+            if (*step <= last)
+                step.reset();
+            else
+                last = *step;
+        }
+        if (!ok || !creds || !step) {
+            std::int64_t delay = throttle_.fail(ukey, now);
+            throttle_.fail(pkey, now);
+            return error(401, "auth_failed", "The credentials are not valid.", "",
+                         {{"retry_after_ms", delay}});
+        }
+        throttle_.reset(ukey);
+        throttle_.reset(pkey);
+        auto raw = crypto::random_bytes(32);
+        std::string token = crypto::base64_encode(raw);
+        for (char& c : token) {
+            if (c == '+') c = '-';
+            if (c == '/') c = '_';
+        }
+        while (!token.empty() && token.back() == '=') token.pop_back();
+        std::string role = role_of(policies_, creds->account.id);
+        Token t{creds->account.id,
+                role == "admin" ? policies::Role::admin : policies::Role::caseworker,
+                std::chrono::steady_clock::now() + kTokenLifetime};
+        // Drop expired tokens (the map stays small: staff sessions).
+        for (auto it = tokens_.begin(); it != tokens_.end();) {
+            it = it->second.expires < std::chrono::steady_clock::now() ? tokens_.erase(it)
+                                                                       : std::next(it);
+        }
+        tokens_[token] = t;
+        return HttpResponse::json(
+            200,
+            json({{"token", token}, {"expires_in", 900}, {"role", role}, {"account", t.account}})
+                .dump());
+    }
+
+    struct Token {
+        std::string account;
+        policies::Role role;
+        std::chrono::steady_clock::time_point expires;
+    };
+
+    std::optional<policies::Actor> authenticate(const HttpRequest& r) {
+        std::string h = r.header("authorization");
+        if (h.rfind("Bearer ", 0) != 0) return std::nullopt;
+        std::lock_guard lock(mutex_);
+        auto it = tokens_.find(h.substr(7));
+        if (it == tokens_.end() || it->second.expires < std::chrono::steady_clock::now()) {
+            return std::nullopt;
+        }
+        return policies::Actor{policies::AccountId(it->second.account), it->second.role};
+    }
+
+    HttpResponse set_policy(const HttpRequest& r, const policies::Actor& who) {
+        json body = json::parse(r.body);
+        policies::OrgPolicy p = policies_.org_policy();
+        PolicyChanges changes;
+        if (body.contains("quiet_hours"))
+            changes.quiet_hours = body["quiet_hours"].get<std::string>();
+        if (body.contains("retention_days"))
+            changes.retention_days = body["retention_days"].get<int>();
+        if (body.contains("ban")) changes.ban = body["ban"].get<std::vector<std::string>>();
+        if (body.contains("unban")) changes.unban = body["unban"].get<std::vector<std::string>>();
+        if (body.contains("consent_recorders"))
+            changes.consent_recorders = body["consent_recorders"].get<std::string>();
+        apply_policy_changes(p, changes);
+        policies_.set_org_policy(p, who,
+                                 policies::Instant(std::chrono::floor<std::chrono::microseconds>(
+                                     std::chrono::system_clock::now())));
+        return HttpResponse::json(200, policy_json(policies_.org_policy()).dump());
+    }
+
+    HttpResponse consent(const HttpRequest& r, const policies::Actor& who) {
+        json body = json::parse(r.body);
+        std::string action = body.value("action", "given");
+        policies::ConsentAction a;
+        if (action == "given")
+            a = policies::ConsentAction::given;
+        else if (action == "withdrawn")
+            a = policies::ConsentAction::withdrawn;
+        else
+            return error(400, "invalid_field", "action: must be given or withdrawn.", "action");
+        if (body.contains("address")) {
+            return error(400, "invalid_field",
+                         "address: addresses are recorded with the CLI (--address-stdin) only.",
+                         "address");
+        }
+        policies::ConsentRecord rec{
+            .case_code = policies::CaseCode(body.at("case_code").get<std::string>(), "case_code"),
+            .channel = parse_channel_arg(body.at("channel").get<std::string>(), "channel"),
+            .recorded_by = who.account};
+        auto p = policies::parse_purpose(body.at("purpose").get<std::string>());
+        if (!p)
+            return error(400, "invalid_field",
+                         "purpose: must be replies, check_ins or case_updates.", "purpose");
+        rec.purpose = *p;
+        rec.action = a;
+        rec.evidence_ref = body.value("evidence", "");
+        if (body.contains("language"))
+            rec.form_language =
+                policies::LanguageTag(body["language"].get<std::string>(), "language");
+        rec.recorded_at =
+            std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
+        auto stored = policies_.record_consent(rec, who);
+        return HttpResponse::json(200, json({{"case_code", stored.case_code.str()},
+                                             {"channel", stored.channel.str()},
+                                             {"purpose", policies::to_string(stored.purpose)},
+                                             {"action", policies::to_string(stored.action)},
+                                             {"version", stored.version}})
+                                           .dump());
+    }
+
+    HttpResponse verify() {
+        auto v = policies_.verify_audit_chain();
+        json out = {{"ok", v.ok}, {"entries", v.entries}, {"head", policies::to_hex(v.head)}};
+        if (!v.ok) {
+            out["first_bad_entry"] = v.first_bad_seq ? *v.first_bad_seq : 0;
+            out["problem"] = v.problem;
+        }
+        return HttpResponse::json(200, out.dump());
+    }
+
+    HttpResponse audit(const HttpRequest& r) {
+        std::uint64_t from = 1;
+        std::size_t limit = 1000;
+        std::string q = r.query;
+        for (std::size_t pos = 0; pos < q.size();) {
+            auto amp = q.find('&', pos);
+            std::string kv =
+                q.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+            auto eq = kv.find('=');
+            std::string k = kv.substr(0, eq), v = eq == std::string::npos ? "" : kv.substr(eq + 1);
+            try {
+                if (k == "from") from = std::stoull(v);
+                if (k == "limit") limit = std::min<std::size_t>(std::stoull(v), 10000);
+            } catch (const std::exception&) {
+                return error(400, "invalid_field", k + ": must be a positive integer.", k);
+            }
+            if (amp == std::string::npos) break;
+            pos = amp + 1;
+        }
+        std::string out;
+        for (const auto& e : policies_.audit_entries(from, limit)) {
+            out += json({{"seq", e.seq},
+                         {"at_us", policies::to_micros(e.at)},
+                         {"actor", e.actor},
+                         {"action", e.action},
+                         {"case_code", e.case_code},
+                         {"decision", e.decision},
+                         {"reason", e.reason},
+                         {"hash", policies::to_hex(e.hash)}})
+                       .dump() +
+                   "\n";
+        }
+        HttpResponse res = HttpResponse::text(200, std::move(out));
+        res.content_type = "application/x-ndjson";
+        return res;
+    }
+
+    const Store& store_;
+    const ServerKey& key_;
+    policies::PolicyStore& policies_;
+    std::string dummy_hash_;
+    AuthThrottle throttle_;
+    std::mutex mutex_;
+    std::map<std::string, Token> tokens_;
+    std::map<std::string, std::uint64_t> last_step_;
+};
+
+}  // namespace
+
+void set_account_role(policies::PolicyStore& store, const std::string& account,
+                      const std::string& role) {
+    if (role != "admin" && role != "caseworker") {
+        throw policies::Error(policies::ErrorCode::invalid_field, "role",
+                              "role: must be admin or caseworker.");
+    }
+    sqlite3* db = store.connection();
+    char* err = nullptr;
+    sqlite3_exec(db,
+                 "CREATE TABLE IF NOT EXISTS gateway_account_roles(account TEXT PRIMARY KEY, "
+                 "role TEXT NOT NULL) WITHOUT ROWID",
+                 nullptr, nullptr, &err);
+    sqlite3_free(err);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db,
+                       "INSERT INTO gateway_account_roles(account, role) VALUES(?, ?) "
+                       "ON CONFLICT(account) DO UPDATE SET role = excluded.role",
+                       -1, &st, nullptr);
+    sqlite3_bind_text(st, 1, account.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, role.c_str(), -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        throw policies::Error(policies::ErrorCode::storage, "role", "role: cannot be stored.");
+    }
+}
+
+void add_admin_api(HttpRoutes& routes, const Store& store, const ServerKey& key,
+                   policies::PolicyStore& policies) {
+    auto api = std::make_shared<AdminApi>(store, key, policies);
+    routes.add("/v1/admin/", [api](const HttpRequest& r) { return api->handle(r); });
+}
+
+}  // namespace ariadne::gateway

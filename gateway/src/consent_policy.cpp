@@ -1,0 +1,299 @@
+#include "ariadne/gateway/consent_policy.h"
+
+#include <sqlite3.h>
+
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+#include "ariadne/policies/error.h"
+
+namespace ariadne::gateway {
+
+namespace {
+
+policies::Instant now_utc() {
+    return std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
+}
+
+/// A prepared statement on the policy store's connection (SQLite serialises the calls).
+class Statement {
+  public:
+    Statement(sqlite3* db, const char* sql) : db_(db) {
+        if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) fail("prepare");
+    }
+    ~Statement() { sqlite3_finalize(stmt_); }
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+    void bind(int i, const std::string& v) {
+        sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    }
+    void bind(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+    void bind_blob(int i, const crypto::Bytes& v) {
+        sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    }
+    bool step() {
+        int rc = sqlite3_step(stmt_);
+        if (rc == SQLITE_ROW) return true;
+        if (rc == SQLITE_DONE) return false;
+        if (rc == SQLITE_CONSTRAINT) {
+            throw policies::Error(policies::ErrorCode::conflict, "account",
+                                  "account: this account is already linked "
+                                  "to a case.");
+        }
+        fail("step");
+    }
+    std::string text(int i) const {
+        auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, i));
+        return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i)))
+                 : std::string();
+    }
+    std::int64_t integer(int i) const { return sqlite3_column_int64(stmt_, i); }
+    crypto::Bytes blob(int i) const {
+        auto p = static_cast<const unsigned char*>(sqlite3_column_blob(stmt_, i));
+        return crypto::Bytes(p, p + sqlite3_column_bytes(stmt_, i));
+    }
+
+  private:
+    [[noreturn]] void fail(const char* what) {
+        throw policies::Error(policies::ErrorCode::storage, "",
+                              std::string("The survivor case link table cannot be used (") + what +
+                                  ": " + sqlite3_errmsg(db_) + ").");
+    }
+    sqlite3* db_;
+    sqlite3_stmt* stmt_ = nullptr;
+};
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS gateway_survivor_cases(
+  account TEXT PRIMARY KEY, case_code TEXT NOT NULL, duress INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS gateway_survivor_cases_by_case ON gateway_survivor_cases(case_code);
+CREATE TABLE IF NOT EXISTS gateway_handover_notes(
+  case_code TEXT PRIMARY KEY, sealed BLOB NOT NULL, set_at_us INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+}  // namespace
+
+void ensure_survivor_case_table(policies::PolicyStore& store) {
+    char* err = nullptr;
+    if (sqlite3_exec(store.connection(), kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string msg = err ? err : "unknown error";
+        sqlite3_free(err);
+        throw policies::Error(policies::ErrorCode::storage, "",
+                              "The survivor case link table cannot be created (" + msg + ").");
+    }
+}
+
+void link_survivor_case(policies::PolicyStore& store, const std::string& account_id,
+                        const policies::CaseCode& code, bool duress_account) {
+    Statement s(store.connection(),
+                "INSERT INTO gateway_survivor_cases(account, case_code, duress) VALUES(?,?,?)");
+    s.bind(1, account_id);
+    s.bind(2, code.str());
+    s.bind(3, std::int64_t{duress_account ? 1 : 0});
+    s.step();
+}
+
+std::optional<SurvivorCase> find_survivor_case(const policies::PolicyStore& store,
+                                               const std::string& account_id) {
+    Statement s(store.connection(),
+                "SELECT case_code, duress FROM gateway_survivor_cases WHERE account = ?");
+    s.bind(1, account_id);
+    if (!s.step()) return std::nullopt;
+    return SurvivorCase{policies::CaseCode(s.text(0)), s.integer(1) != 0};
+}
+
+std::optional<std::string> find_case_account(const policies::PolicyStore& store,
+                                             const policies::CaseCode& code) {
+    Statement s(store.connection(),
+                "SELECT account FROM gateway_survivor_cases WHERE case_code = ? AND duress = 0");
+    s.bind(1, code.str());
+    if (!s.step()) return std::nullopt;
+    return s.text(0);
+}
+
+void set_handover_note(policies::PolicyStore& store, const ServerKey& key,
+                       const policies::CaseCode& code, const std::string& note) {
+    if (note.empty() || note.size() > 500) {
+        throw policies::Error(policies::ErrorCode::invalid_field, "handover_note",
+                              "handover_note: must be 1 to 500 bytes of text.");
+    }
+    for (unsigned char c : note) {
+        if (c < 0x20 || c == 0x7F) {
+            throw policies::Error(
+                policies::ErrorCode::invalid_field, "handover_note",
+                "handover_note: control characters (newlines, tabs, escapes) are not "
+                "allowed.");
+        }
+    }
+    crypto::Bytes plain(note.begin(), note.end());
+    Statement s(store.connection(),
+                "INSERT INTO gateway_handover_notes(case_code, sealed, set_at_us) VALUES(?,?,?) "
+                "ON CONFLICT(case_code) DO UPDATE SET sealed = excluded.sealed, "
+                "set_at_us = excluded.set_at_us");
+    s.bind(1, code.str());
+    s.bind_blob(2, key.seal("handover:" + code.str(), plain));
+    s.bind(3, policies::to_micros(now_utc()));
+    s.step();
+}
+
+std::optional<std::string> handover_note(const policies::PolicyStore& store, const ServerKey& key,
+                                         const policies::CaseCode& code) {
+    Statement s(store.connection(),
+                "SELECT sealed FROM gateway_handover_notes WHERE case_code = ?");
+    s.bind(1, code.str());
+    if (!s.step()) return std::nullopt;
+    auto plain = key.open("handover:" + code.str(), s.blob(0));
+    auto view = plain.view();
+    return std::string(reinterpret_cast<const char*>(view.data()), view.size());
+}
+
+ConsentPolicy::ConsentPolicy(const Store& store, policies::PolicyStore& policies,
+                             const ServerKey& key,
+                             std::function<void(const policies::CaseCode&)> on_inbound,
+                             std::function<void(const policies::CaseCode&)> on_duress)
+    : assignment_(store),
+      policies_(policies),
+      key_(key),
+      on_inbound_(std::move(on_inbound)),
+      on_duress_(std::move(on_duress)) {
+    ensure_survivor_case_table(policies_);
+}
+
+SendDecision ConsentPolicy::decide(const Account& sender, std::uint32_t sender_device,
+                                   const Account& recipient) const {
+    return assignment_.decide(sender, sender_device, recipient);
+}
+
+SendDecision ConsentPolicy::decide_message(const Account& sender, std::uint32_t,
+                                           const Account& recipient) const {
+    using policies::ReasonCode;
+    if (recipient.role == Role::survivor && sender.role != Role::survivor) {
+        try {
+            auto c = find_survivor_case(policies_, recipient.id);
+            if (!c) {
+                return SendDecision::deny_policy(
+                    "unknown_survivor", policies::reason_sentence(ReasonCode::unknown_survivor));
+            }
+            auto d = policies_.decide_and_record(
+                c->case_code, policies::ChannelRef::make(policies::ChannelKind::app), "",
+                policies::Purpose::replies, now_utc(), sender.id);
+            if (d.allowed) return SendDecision::allow();
+            return SendDecision::deny_policy(policies::to_string(d.reason), d.sentence);
+        } catch (const std::exception&) {
+            return SendDecision::deny_policy(
+                "policy_unavailable", policies::reason_sentence(ReasonCode::policy_unavailable));
+        }
+    }
+    if (sender.role == Role::survivor && on_inbound_) {
+        // Any message from her counts as a check-in response; never blocks her.
+        try {
+            auto c = find_survivor_case(policies_, sender.id);
+            if (c && !c->duress_account) on_inbound_(c->case_code);
+        } catch (const std::exception&) {
+        }
+    }
+    return SendDecision::allow();
+}
+
+nlohmann::json ConsentPolicy::contact_details(const Account& viewer, const Account& other) const {
+    nlohmann::json out = nlohmann::json::object();
+    if (viewer.role != Role::caseworker || other.role != Role::survivor) return out;
+    try {
+        auto c = find_survivor_case(policies_, other.id);
+        if (!c) return out;
+        out["case_code"] = c->case_code.str();
+        auto s = policies_.find_survivor(c->case_code);
+        if (s) {
+            out["initials"] = s->initials.str();
+            if (s->flags.duress_lock) out["duress"] = true;
+            out["status"] = policies::to_string(s->status);
+        }
+        out["channel"] = {
+            {"kind", "app"},
+            {"label", policies::describe(policies::label_of(policies::ChannelKind::app))}};
+        Statement st(policies_.connection(),
+                     "SELECT state FROM policies_checkin_occurrences WHERE case_code = ? "
+                     "ORDER BY window_start_at DESC LIMIT 1");
+        st.bind(1, c->case_code.str());
+        if (st.step()) out["checkin"] = st.text(0);
+        if (auto note = handover_note(policies_, key_, c->case_code)) out["handover_note"] = *note;
+    } catch (const std::exception&) {
+        // Details are a convenience: the contact itself is still listed.
+    }
+    return out;
+}
+
+void ConsentPolicy::on_login(const Account& account) const {
+    if (account.role != Role::survivor) return;
+    try {
+        auto c = find_survivor_case(policies_, account.id);
+        if (!c || !c->duress_account) return;
+        // Silent: nothing in the session differs; her caseworkers get the urgent alert.
+        if (on_duress_) {
+            on_duress_(c->case_code);
+        } else {
+            policies_.raise_duress(c->case_code, "system", now_utc());
+        }
+    } catch (const std::exception&) {
+    }
+}
+
+PolicyService::PolicyService(const Store& store, const ServerKey& key, const std::string& database,
+                             std::chrono::milliseconds tick)
+    : store_(policies::PolicyStore::open(database)), tick_(tick) {
+    policies::CheckinCallbacks callbacks;
+    callbacks.send = [](const policies::CheckinSend& send) {
+        spdlog::info("check-in due for case {} on {}: no content-free notification channel yet",
+                     send.case_code.str(), send.channel.str());
+        return policies::SendOutcome::not_sent;
+    };
+    callbacks.alert = [](const policies::Alert& alert) {
+        spdlog::warn("alert {} for case {}{}", policies::to_string(alert.kind),
+                     alert.case_code.str(), alert.urgent ? " (urgent)" : "");
+    };
+    scheduler_ = std::make_unique<policies::CheckinScheduler>(*store_, clock_, callbacks);
+    auto on_inbound = [this](const policies::CaseCode& code) {
+        std::lock_guard lock(scheduler_mutex_);
+        scheduler_->record_inbound(code, clock_.now());
+    };
+    auto on_duress = [this](const policies::CaseCode& code) {
+        std::lock_guard lock(scheduler_mutex_);
+        scheduler_->raise_duress(code, clock_.now());
+    };
+    policy_ = std::make_shared<ConsentPolicy>(store, *store_, key, on_inbound, on_duress);
+}
+
+PolicyService::~PolicyService() { stop(); }
+
+void PolicyService::start() {
+    thread_ = std::thread([this] { loop(); });
+}
+
+void PolicyService::stop() {
+    {
+        std::lock_guard lock(stop_mutex_);
+        stopping_ = true;
+    }
+    stop_cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void PolicyService::loop() {
+    std::unique_lock lock(stop_mutex_);
+    while (!stopping_) {
+        lock.unlock();
+        try {
+            std::lock_guard scheduler_lock(scheduler_mutex_);
+            scheduler_->run_due();
+        } catch (const std::exception& e) {
+            spdlog::error("check-in scheduler: {}", e.what());
+        }
+        lock.lock();
+        stop_cv_.wait_for(lock, tick_, [this] { return stopping_; });
+    }
+}
+
+}  // namespace ariadne::gateway

@@ -1,0 +1,121 @@
+// Text forms of policy values shared by `ariadne admin` and the HTTPS admin API (private to
+// gateway/src). Every parser throws policies::Error naming the field.
+#pragma once
+
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ariadne/policies/error.h"
+#include "ariadne/policies/model.h"
+
+namespace ariadne::gateway {
+
+inline policies::ChannelRef parse_channel_arg(const std::string& text, const std::string& field) {
+    auto colon = text.find(':');
+    std::string kind = text.substr(0, colon);
+    std::string provider = colon == std::string::npos ? "" : text.substr(colon + 1);
+    auto k = policies::parse_channel_kind(kind);
+    if (!k) {
+        throw policies::Error(policies::ErrorCode::invalid_field, field,
+                              field +
+                                  ": unknown channel kind; use app, web, sms, "
+                                  "voice_callback, email or messenger:PROVIDER.");
+    }
+    return policies::ChannelRef::make(*k, provider, field);
+}
+
+/// "HH:MM-HH:MM" → window (all weekdays).
+inline policies::LocalWindow parse_window(const std::string& text, const std::string& field,
+                                          bool allow_wrap) {
+    int h1 = 0, m1 = 0, h2 = 0, m2 = 0;
+    char tail = 0;
+    if (text.size() != 11 ||
+        std::sscanf(text.c_str(), "%2d:%2d-%2d:%2d%c", &h1, &m1, &h2, &m2, &tail) != 4 || h1 < 0 ||
+        h1 > 23 || m1 < 0 || m1 > 59 || h2 < 0 || h2 > 24 || m2 < 0 || m2 > 59) {
+        throw policies::Error(policies::ErrorCode::invalid_field, field,
+                              field + ": must be HH:MM-HH:MM, e.g. 21:00-08:00.");
+    }
+    policies::LocalWindow w{h1 * 60 + m1, h2 * 60 + m2, 0x7F};
+    w.validate(field, allow_wrap);
+    return w;
+}
+
+inline std::string window_text(const policies::LocalWindow& w) {
+    auto two = [](int v) {
+        std::string t = std::to_string(v);
+        return t.size() < 2 ? "0" + t : t;
+    };
+    return two(w.start_minute / 60) + ":" + two(w.start_minute % 60) + "-" +
+           two(w.end_minute / 60) + ":" + two(w.end_minute % 60);
+}
+
+inline const char* recorders_name(policies::ConsentRecorders r) {
+    switch (r) {
+        case policies::ConsentRecorders::assigned_caseworkers:
+            return "assigned_caseworkers";
+        case policies::ConsentRecorders::caseworkers:
+            return "caseworkers";
+        case policies::ConsentRecorders::caseworkers_and_admins:
+            return "caseworkers_and_admins";
+    }
+    return "caseworkers";
+}
+
+inline nlohmann::json policy_json(const policies::OrgPolicy& p) {
+    nlohmann::json banned = nlohmann::json::array();
+    for (auto c : p.banned_classes) banned.push_back(policies::to_string(c));
+    return {{"banned_classes", banned},
+            {"quiet_hours", window_text(p.quiet_hours)},
+            {"retention_days", p.retention_days},
+            {"consent_recorders", recorders_name(p.consent_recorders)},
+            {"checkin_defaults",
+             {{"window", window_text(p.checkin_defaults.window)},
+              {"every_days", p.checkin_defaults.every_days},
+              {"grace_minutes", p.checkin_defaults.grace_minutes}}}};
+}
+
+/// Changes to the organisation policy, as given on the command line or in a request body.
+struct PolicyChanges {
+    std::optional<std::string> quiet_hours;  // "HH:MM-HH:MM"
+    std::optional<int> retention_days;
+    std::vector<std::string> ban, unban;  // channel classes
+    std::optional<std::string> consent_recorders;
+};
+
+/// Applies `c` to `p` (validated later by PolicyStore::set_org_policy, which refuses to
+/// lift the social-media ban). Throws policies::Error{invalid_field} naming the field.
+inline void apply_policy_changes(policies::OrgPolicy& p, const PolicyChanges& c) {
+    if (c.quiet_hours) p.quiet_hours = parse_window(*c.quiet_hours, "quiet_hours", true);
+    if (c.retention_days) p.retention_days = *c.retention_days;
+    auto parse_class = [](const std::string& text) {
+        auto k = policies::parse_channel_class(text);
+        if (!k) {
+            throw policies::Error(policies::ErrorCode::invalid_field, "banned_classes",
+                                  "banned_classes: unknown channel class; use app, web, "
+                                  "telephony, email, messenger or social_media.");
+        }
+        return *k;
+    };
+    for (const auto& k : c.ban) p.banned_classes.insert(parse_class(k));
+    for (const auto& k : c.unban) p.banned_classes.erase(parse_class(k));
+    if (c.consent_recorders) {
+        const std::string& r = *c.consent_recorders;
+        if (r == "assigned_caseworkers") {
+            p.consent_recorders = policies::ConsentRecorders::assigned_caseworkers;
+        } else if (r == "caseworkers") {
+            p.consent_recorders = policies::ConsentRecorders::caseworkers;
+        } else if (r == "caseworkers_and_admins") {
+            p.consent_recorders = policies::ConsentRecorders::caseworkers_and_admins;
+        } else {
+            throw policies::Error(policies::ErrorCode::invalid_field, "consent_recorders",
+                                  "consent_recorders: must be assigned_caseworkers, "
+                                  "caseworkers or caseworkers_and_admins.");
+        }
+    }
+}
+
+}  // namespace ariadne::gateway

@@ -1,0 +1,150 @@
+// The HTTPS admin API on the gateway's port, driven with curl against the real server:
+// authentication failures and throttling, session tokens, roles (admin vs caseworker),
+// validation errors naming the field, social media refused, audit verify, and the limits
+// and headers every HTTPS route gets.
+#include <gtest/gtest.h>
+
+#include "accounts.h"
+#include "harness.h"
+
+namespace ariadne::e2e {
+namespace {
+
+struct HttpResult {
+    int status = 0;
+    std::string head;
+    Json body;
+};
+
+class AdminApi : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        gateway_ = std::make_unique<Gateway>(tmp_.path() / "data");
+        cw_ = gateway_->add_caseworker("mara.k");
+        Json a = gateway_->admin({"caseworker-add", "--username", "ada.admin", "--role", "admin"},
+                                 "admin passphrase\n");
+        admin_ = {a["account"], "ada.admin", "admin passphrase", a["totp_secret"]};
+        survivor_ = gateway_->enrol_survivor(cw_.account, /*consent_replies=*/false);
+        gateway_->start();
+    }
+    void TearDown() override {
+        if (HasFailure() && gateway_) std::cerr << "server log:\n" << gateway_->log();
+    }
+
+    /// One request with curl (-k: the test certificate is self-signed).
+    HttpResult http(const std::string& method, const std::string& path,
+                    const std::string& body = "", const std::string& token = "") {
+        std::vector<std::string> argv = {"/usr/bin/curl", "-sk",        "-i", "-X",
+                                         method,          "--max-time", "20"};
+        if (!token.empty()) {
+            argv.push_back("-H");
+            argv.push_back("Authorization: Bearer " + token);
+        }
+        if (!body.empty()) {
+            argv.insert(argv.end(),
+                        {"-H", "Content-Type: application/json", "--data-binary", "@-"});
+        }
+        argv.push_back("https://127.0.0.1:" + std::to_string(gateway_->port()) + path);
+        auto r = run_process(argv, body);
+        HttpResult out;
+        auto split = r.out.find("\r\n\r\n");
+        out.head = r.out.substr(0, split);
+        if (out.head.size() > 9) out.status = std::atoi(out.head.c_str() + 9);
+        std::string rest = split == std::string::npos ? "" : r.out.substr(split + 4);
+        out.body = Json::parse(rest, nullptr, false);
+        return out;
+    }
+
+    std::string login(const Gateway::Caseworker& who, int step) {
+        auto r = http("POST", "/v1/admin/session",
+                      Json({{"username", who.username},
+                            {"password", who.password},
+                            {"totp", totp_for(who, step)}})
+                          .dump());
+        EXPECT_EQ(r.status, 200) << r.head << r.body.dump();
+        return r.body.value("token", "");
+    }
+
+    TempDir tmp_;
+    std::unique_ptr<Gateway> gateway_;
+    Gateway::Caseworker cw_, admin_;
+    Gateway::Survivor survivor_;
+};
+
+TEST_F(AdminApi, WrongCredentialsAreRefusedAlikeAndRepeatedAttemptsAreThrottled) {
+    auto r = http("POST", "/v1/admin/session",
+                  Json({{"username", "mara.k"}, {"password", "wrong"}, {"totp", "000000"}}).dump());
+    EXPECT_EQ(r.status, 401);
+    EXPECT_EQ(r.body["error"], "auth_failed");
+    r = http(
+        "POST", "/v1/admin/session",
+        Json({{"username", "mara.k"}, {"password", cw_.password}, {"totp", totp_for(cw_)}}).dump());
+    EXPECT_EQ(r.status, 429) << r.body.dump();
+    EXPECT_GT(r.body["retry_after_ms"].get<int>(), 0);
+    // No token, a made-up token: 401.
+    EXPECT_EQ(http("GET", "/v1/admin/policy").status, 401);
+    EXPECT_EQ(http("GET", "/v1/admin/policy", "", "forged-token").status, 401);
+    // Malformed body names it.
+    r = http("POST", "/v1/admin/session", "{\"username\": 7}");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.body["field"], "body");
+}
+
+TEST_F(AdminApi, RolesDecideWhatEachAccountMayChangeAndSocialMediaStaysBanned) {
+    std::string cw_token = login(cw_, 0);
+    std::string admin_token = login(admin_, 0);
+    ASSERT_FALSE(cw_token.empty());
+    ASSERT_FALSE(admin_token.empty());
+
+    auto r = http("GET", "/v1/admin/policy", "", cw_token);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body["quiet_hours"], "21:00-08:00");
+    r = http("PUT", "/v1/admin/policy", R"({"retention_days": 30})", cw_token);
+    EXPECT_EQ(r.status, 403);
+    r = http("GET", "/v1/admin/audit/verify", "", cw_token);
+    EXPECT_EQ(r.status, 403);
+
+    r = http("PUT", "/v1/admin/policy", R"({"unban": ["social_media"]})", admin_token);
+    EXPECT_EQ(r.status, 422);
+    EXPECT_NE(r.body["message"].get<std::string>().find("social media is always banned"),
+              std::string::npos);
+    r = http("PUT", "/v1/admin/policy", R"({"quiet_hours": "25:00-08:00'; --"})", admin_token);
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.body["field"], "quiet_hours");
+    r = http("PUT", "/v1/admin/policy", R"({"retention_days": 90})", admin_token);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body["retention_days"], 90);
+
+    // Consent through the API, recorded by the logged-in caseworker.
+    Json consent = {{"case_code", survivor_.case_code},
+                    {"channel", "messenger:telegram"},
+                    {"purpose", "replies"},
+                    {"evidence", "form-1"}};
+    r = http("POST", "/v1/admin/consent", consent.dump(), cw_token);
+    EXPECT_EQ(r.status, 422);
+    EXPECT_NE(r.body["message"].get<std::string>().find("social media"), std::string::npos);
+    consent["channel"] = "app";
+    consent["evidence"] = "<script>alert(1)</script>";
+    r = http("POST", "/v1/admin/consent", consent.dump(), cw_token);
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(r.body["field"].get<std::string>().find("evidence_ref"), std::string::npos);
+    consent["evidence"] = "form-2";
+    r = http("POST", "/v1/admin/consent", consent.dump(), cw_token);
+    EXPECT_EQ(r.status, 200) << r.body.dump();
+    EXPECT_EQ(r.body["action"], "given");
+
+    r = http("GET", "/v1/admin/audit/verify", "", admin_token);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body["ok"], true);
+}
+
+TEST_F(AdminApi, EveryRouteGetsNoStoreNosniffAndTheBodyLimit) {
+    auto r = http("GET", "/v1/admin/policy");
+    EXPECT_NE(r.head.find("Cache-Control: no-store"), std::string::npos) << r.head;
+    EXPECT_NE(r.head.find("X-Content-Type-Options: nosniff"), std::string::npos) << r.head;
+    r = http("POST", "/v1/admin/session", std::string(70 * 1024, 'x'));
+    EXPECT_EQ(r.status, 413) << r.head;
+}
+
+}  // namespace
+}  // namespace ariadne::e2e
