@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "ariadne/adapters/edge.h"
+#include "ariadne/adapters/survivor_page.h"
 #include "ariadne/gateway/admin.h"
 #include "ariadne/gateway/admin_api.h"
 #include "ariadne/gateway/certificate.h"
@@ -97,6 +99,12 @@ int serve(const std::vector<std::string>& args) {
     server_options.log_ip = c.log_ip;
     auto routes = std::make_shared<HttpRoutes>();
     add_admin_api(*routes, store, server_key, policies.store());
+    // Survivors without the app: her edge device (in process) and the web page at /notes.
+    ariadne::adapters::EdgeOptions edge_options;
+    edge_options.data_dir = c.data_dir;
+    ariadne::adapters::EdgeHub edge(gateway, edge_options);
+    ariadne::adapters::SurvivorPage notes(store, edge, gateway_options.recovery_params);
+    notes.register_routes(*routes);
     server_options.routes = routes;
     Server server(gateway, server_options);
 
