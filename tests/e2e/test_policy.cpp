@@ -251,6 +251,33 @@ TEST_F(Policy, DuressLoginLooksEmptyAndSilentlyLocksOutboundContact) {
     EXPECT_EQ(contacts["contacts"][0]["duress"], true);
 }
 
+TEST_F(Policy, ACheckInDueAfterHerWithdrawalIsNotSent) {
+    auto survivor = gateway_->enrol_survivor(cw_.account);
+    gateway_->admin({"consent-record", "--case", survivor.case_code, "--channel", "app",
+                     "--purpose", "check_ins", "--by", cw_.account});
+    // The plan's window is open now, so its slot is due the moment the scheduler runs...
+    gateway_->admin({"checkin-plan-set", "--case", survivor.case_code, "--by", cw_.account,
+                     "--every-days", "1", "--window", "00:00-23:59", "--channel", "app"});
+    // ...but she withdraws first: the decision at send time denies it.
+    gateway_->admin({"consent-withdraw", "--case", survivor.case_code, "--channel", "app",
+                     "--purpose", "check_ins", "--by", cw_.account});
+    gateway_->start();
+    for (int i = 0; i < 100 && count_rows(db(), "policies_checkin_occurrences",
+                                          "state NOT IN ('claimed')") == 0;
+         ++i) {
+        std::this_thread::sleep_for(100ms);
+    }
+    ASSERT_EQ(gateway_->stop(), 0);
+    EXPECT_EQ(count_rows(db(), "policies_checkin_occurrences",
+                         "state = 'denied' AND reason = 'consent_withdrawn'"),
+              1);
+    EXPECT_EQ(count_rows(db(), "policies_checkin_occurrences", "state = 'sent'"), 0);
+    auto audit = admin_raw({"audit-export"});
+    EXPECT_NE(audit.out.find("\"reason\":\"consent_withdrawn:app\""), std::string::npos)
+        << audit.out;
+    EXPECT_EQ(gateway_->log().find("check-in due"), std::string::npos) << gateway_->log();
+}
+
 TEST_F(Policy, CanaryNoPhoneNumberNameOrMessageTextReachesTheDatabaseWalOrLogs) {
     const std::string phone = "+39 347 555 0199";
     const std::string phone_digits = "393475550199";
