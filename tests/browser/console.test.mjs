@@ -150,7 +150,15 @@ async function main() {
   const password = 'correct horse battery staple';
   const cw = JSON.parse(run([GATEWAY, 'admin', 'caseworker-add', '--data-dir', gwDir, '--username', 'mara.k'], password + '\n'));
   const other = JSON.parse(run([GATEWAY, 'admin', 'caseworker-add', '--data-dir', gwDir, '--username', 'colleague.b'], password + '\n'));
-  const enrol = (caseworker) => JSON.parse(run([GATEWAY, 'admin', 'survivor-enrol', '--data-dir', gwDir, '--caseworker', caseworker, '--recovery-m-kib', '8192', '--insecure-test-params']));
+  // Her record needs initials, language and time zone (a zone where it is about noon now, so
+  // quiet hours never interfere); replies need her recorded consent (docs/policies.md).
+  const k = 12 - new Date().getUTCHours();
+  const zone = k === 0 ? 'Etc/GMT' : (k > 0 ? `Etc/GMT-${k}` : `Etc/GMT+${-k}`);
+  const enrol = (caseworker) => {
+    const s = JSON.parse(run([GATEWAY, 'admin', 'survivor-enrol', '--data-dir', gwDir, '--caseworker', caseworker, '--initials', 'A.B.', '--language', 'en', '--time-zone', zone, '--recovery-m-kib', '8192', '--insecure-test-params']));
+    run([GATEWAY, 'admin', 'consent-record', '--data-dir', gwDir, '--case', s.case_code, '--channel', 'app', '--purpose', 'replies', '--by', caseworker]);
+    return s;
+  };
   const survivor = enrol(cw.account);
   const notOurs = enrol(other.account);
 
