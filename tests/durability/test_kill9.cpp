@@ -76,6 +76,11 @@ TEST(KillNine, AcknowledgedMessagesSurviveSigkillExactlyOnceAndInOrder) {
               << ledger.received(cluster.console_ids[1]) << "\n";
     EXPECT_GE(acked, 100u) << "too little traffic to test anything";
     for (const auto& v : ledger.violations(cluster.console_ids)) ADD_FAILURE() << v;
+    if (::testing::Test::HasFailure()) {
+        auto log = cluster.gateway.log();
+        std::cerr << "server log (tail):\n"
+                  << log.substr(log.size() > 6000 ? log.size() - 6000 : 0);
+    }
     // Everything received was acknowledged in the last life, so the mailbox is empty. (An ack
     // committed just before a kill may never have been answered: the ledger cannot count
     // those as confirmed, the database can.)
