@@ -56,6 +56,7 @@ HttpResponse from_policy_error(const policies::Error& e) {
 }
 
 std::string role_of(const policies::PolicyStore& store, const std::string& account) {
+    auto sqlite_guard = store.lock();
     sqlite3_stmt* st = nullptr;
     std::string role = "caseworker";
     if (sqlite3_prepare_v2(store.connection(),
@@ -329,6 +330,7 @@ void set_account_role(policies::PolicyStore& store, const std::string& account,
         throw policies::Error(policies::ErrorCode::invalid_field, "role",
                               "role: must be admin or caseworker.");
     }
+    auto sqlite_guard = store.lock();
     sqlite3* db = store.connection();
     char* err = nullptr;
     sqlite3_exec(db,

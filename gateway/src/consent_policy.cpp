@@ -77,6 +77,7 @@ CREATE TABLE IF NOT EXISTS gateway_handover_notes(
 }  // namespace
 
 void ensure_survivor_case_table(policies::PolicyStore& store) {
+    auto sqlite_guard = store.lock();
     char* err = nullptr;
     if (sqlite3_exec(store.connection(), kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
         std::string msg = err ? err : "unknown error";
@@ -88,6 +89,7 @@ void ensure_survivor_case_table(policies::PolicyStore& store) {
 
 void link_survivor_case(policies::PolicyStore& store, const std::string& account_id,
                         const policies::CaseCode& code, bool duress_account) {
+    auto sqlite_guard = store.lock();
     Statement s(store.connection(),
                 "INSERT INTO gateway_survivor_cases(account, case_code, duress) VALUES(?,?,?)");
     s.bind(1, account_id);
@@ -98,6 +100,7 @@ void link_survivor_case(policies::PolicyStore& store, const std::string& account
 
 std::optional<SurvivorCase> find_survivor_case(const policies::PolicyStore& store,
                                                const std::string& account_id) {
+    auto sqlite_guard = store.lock();
     Statement s(store.connection(),
                 "SELECT case_code, duress FROM gateway_survivor_cases WHERE account = ?");
     s.bind(1, account_id);
@@ -107,6 +110,7 @@ std::optional<SurvivorCase> find_survivor_case(const policies::PolicyStore& stor
 
 std::optional<std::string> find_case_account(const policies::PolicyStore& store,
                                              const policies::CaseCode& code) {
+    auto sqlite_guard = store.lock();
     Statement s(store.connection(),
                 "SELECT account FROM gateway_survivor_cases WHERE case_code = ? AND duress = 0");
     s.bind(1, code.str());
@@ -129,6 +133,7 @@ void set_handover_note(policies::PolicyStore& store, const ServerKey& key,
         }
     }
     crypto::Bytes plain(note.begin(), note.end());
+    auto sqlite_guard = store.lock();
     Statement s(store.connection(),
                 "INSERT INTO gateway_handover_notes(case_code, sealed, set_at_us) VALUES(?,?,?) "
                 "ON CONFLICT(case_code) DO UPDATE SET sealed = excluded.sealed, "
@@ -141,6 +146,7 @@ void set_handover_note(policies::PolicyStore& store, const ServerKey& key,
 
 std::optional<std::string> handover_note(const policies::PolicyStore& store, const ServerKey& key,
                                          const policies::CaseCode& code) {
+    auto sqlite_guard = store.lock();
     Statement s(store.connection(),
                 "SELECT sealed FROM gateway_handover_notes WHERE case_code = ?");
     s.bind(1, code.str());
@@ -214,6 +220,7 @@ nlohmann::json ConsentPolicy::contact_details(const Account& viewer, const Accou
         out["channel"] = {
             {"kind", "app"},
             {"label", policies::describe(policies::label_of(policies::ChannelKind::app))}};
+        auto sqlite_guard = policies_.lock();
         Statement st(policies_.connection(),
                      "SELECT state FROM policies_checkin_occurrences WHERE case_code = ? "
                      "ORDER BY window_start_at DESC LIMIT 1");

@@ -655,7 +655,10 @@ void Session::handle_ack(std::int64_t id, const AckRequest& r, std::uint64_t slo
             {
                 std::lock_guard lock(self->mutex_);
                 if (self->pending_writes_ > 0) --self->pending_writes_;
-                self->in_flight_.erase(server_id);
+                if (auto it = self->in_flight_.find(server_id); it != self->in_flight_.end()) {
+                    self->in_flight_bytes_ -= it->second;
+                    self->in_flight_.erase(it);
+                }
                 self->complete_locked(
                     slot, outcome.found
                               ? encode_ok(id)
@@ -671,11 +674,20 @@ void Session::handle_ack(std::int64_t id, const AckRequest& r, std::uint64_t slo
 
 // ---- delivery ----
 
+// The window closes on count or on bytes; one delivery always fits, however large, so a
+// message near the frame limit is never stuck behind the byte cap.
+bool Session::window_full_locked() const {
+    return in_flight_.size() >= gateway_.options_.max_in_flight ||
+           (!in_flight_.empty() && in_flight_bytes_ >= gateway_.options_.max_in_flight_bytes);
+}
+
 void Session::push_locked(const MailboxEntryPtr& entry) {
-    in_flight_.insert(entry->delivery.server_id);
+    std::string frame = encode_deliver(entry->delivery);
+    in_flight_.emplace(entry->delivery.server_id, frame.size());
+    in_flight_bytes_ += frame.size();
     cursor_ = entry->delivery.server_id;
     gateway_.metrics().frames_out.fetch_add(1, std::memory_order_relaxed);
-    output_->send_text(encode_deliver(entry->delivery));
+    output_->send_text(std::move(frame));
 }
 
 void Session::on_mail(const MailboxEntryPtr& entry) {
@@ -685,7 +697,7 @@ void Session::on_mail(const MailboxEntryPtr& entry) {
         notified_during_fetch_ = true;
         return;
     }
-    if (backlog_ || in_flight_.size() >= gateway_.options_.max_in_flight) {
+    if (backlog_ || window_full_locked()) {
         backlog_ = true;
         return;
     }
@@ -694,12 +706,11 @@ void Session::on_mail(const MailboxEntryPtr& entry) {
 
 void Session::start_fetch_locked() {
     if (closed_ || fetching_) return;
-    std::size_t max = gateway_.options_.max_in_flight;
-    if (in_flight_.size() >= max) {
+    if (window_full_locked()) {
         backlog_ = true;
         return;
     }
-    std::size_t limit = max - in_flight_.size();
+    std::size_t limit = gateway_.options_.max_in_flight - in_flight_.size();
     fetching_ = true;
     notified_during_fetch_ = false;
     auto self = shared_from_this();
@@ -723,14 +734,20 @@ void Session::fetch_done(std::vector<MailboxEntryPtr> entries, std::size_t limit
     fetching_ = false;
     if (closed_) return;
     for (const auto& e : entries) {
-        if (e->delivery.server_id > cursor_) push_locked(e);
+        if (e->delivery.server_id <= cursor_) continue;
+        if (window_full_locked()) {
+            // The rest is fetched again once acks open the window.
+            backlog_ = true;
+            return;
+        }
+        push_locked(e);
     }
     if (entries.size() < limit && !notified_during_fetch_) {
         backlog_ = false;
         return;
     }
     backlog_ = true;
-    if (in_flight_.size() < gateway_.options_.max_in_flight) start_fetch_locked();
+    if (!window_full_locked()) start_fetch_locked();
 }
 
 }  // namespace ariadne::gateway

@@ -175,9 +175,8 @@ TEST_F(Load, AClientThatNeverReadsIsClosedAndTheServerMemoryStaysBounded) {
     }
 }
 
-// DISABLED until the server bounds deliveries in flight by bytes (reported to the gateway
-// owner): today it pushes all 64 at once and closes this reader with 1008 "slow consumer".
-TEST_F(Load, DISABLED_AReaderWhoseMailboxHoldsLargeMessagesReceivesThemAll) {
+// The server bounds deliveries in flight by bytes (max_in_flight_bytes) as well as by count.
+TEST_F(Load, AReaderWhoseMailboxHoldsLargeMessagesReceivesThemAll) {
     // 64 messages of 40 KB wait for an offline device: 64 deliveries in flight are 3.4 MB of
     // frames, more than the 1 MiB outbound cap. A client that reads and acknowledges must
     // still get them all (the server must not push more than it may queue), otherwise the

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -22,6 +23,13 @@
 
 namespace ariadne::gateway::test {
 namespace {
+
+// A server that closes while the test still writes must fail the test by assertion, not
+// kill the test process with SIGPIPE.
+const bool kSigpipeIgnored = [] {
+    signal(SIGPIPE, SIG_IGN);
+    return true;
+}();
 
 std::string read_file(const std::filesystem::path& p) {
     std::ifstream in(p);
@@ -208,10 +216,14 @@ class WebSocket {
     const std::string& handshake_response() const { return response_; }
     bool upgraded() const { return response_.rfind("HTTP/1.1 101", 0) == 0; }
 
-    void send(const std::string& payload, int opcode = 1) {
+    /// Sends a frame; with `declared_length`, only the header announcing that many payload
+    /// bytes (and none of them) — enough for the server to refuse it, without leaving
+    /// unread bytes that would turn its close into a reset.
+    void send(const std::string& payload, int opcode = 1,
+              std::optional<std::size_t> declared_length = std::nullopt) {
         std::string frame;
         frame += static_cast<char>(0x80 | opcode);
-        std::size_t n = payload.size();
+        std::size_t n = declared_length.value_or(payload.size());
         if (n < 126) {
             frame += static_cast<char>(0x80 | n);
         } else if (n < 65536) {
@@ -224,7 +236,8 @@ class WebSocket {
         }
         const char mask[4] = {0x12, 0x34, 0x56, 0x78};
         frame.append(mask, 4);
-        for (std::size_t i = 0; i < n; ++i) frame += static_cast<char>(payload[i] ^ mask[i % 4]);
+        for (std::size_t i = 0; i < payload.size(); ++i)
+            frame += static_cast<char>(payload[i] ^ mask[i % 4]);
         tls_.write(frame);
     }
 
@@ -355,7 +368,7 @@ TEST(ServerProcess, OversizedFrameClosesWith1009) {
     ServerProcess server(dir.path);
     WebSocket ws(server.port());
     ASSERT_TRUE(ws.upgraded());
-    ws.send(std::string(70000, ' '));
+    ws.send("", 1, 70000);  // a text frame announcing 70,000 bytes: over the 65,536 limit
     EXPECT_EQ(ws.close_code(), 1009);
 }
 

@@ -56,7 +56,10 @@ struct GatewayOptions {
     std::size_t worker_threads = 2;
     double sends_per_second = 50;
     double send_burst = 200;
-    std::size_t max_in_flight = 64;         // unacknowledged deliveries per connection
+    std::size_t max_in_flight = 64;  // unacknowledged deliveries per connection
+    // Encoded bytes of unacknowledged deliveries per connection. Kept well under the
+    // network layer's 1 MiB outbound cap so a reader that acks is never closed as slow.
+    std::size_t max_in_flight_bytes = 512 * 1024;
     std::size_t max_queued_requests = 256;  // decoded requests waiting per connection
     std::size_t max_pending_writes = 32;    // pipelined send/ack awaiting commit per connection
     unsigned totp_window = 1;               // accepted TOTP steps either side of now
@@ -160,6 +163,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
     // Delivery.
     void on_mail(const MailboxEntryPtr& entry);
+    bool window_full_locked() const;
     void push_locked(const MailboxEntryPtr& entry);
     void start_fetch_locked();
     void fetch_done(std::vector<MailboxEntryPtr> entries, std::size_t limit);
@@ -189,7 +193,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
     // Delivery state: everything up to cursor_ was pushed on this connection.
     std::int64_t cursor_ = 0;
-    std::set<std::int64_t> in_flight_;
+    std::map<std::int64_t, std::size_t> in_flight_;  // server_id → encoded frame bytes
+    std::size_t in_flight_bytes_ = 0;
     bool backlog_ = false;
     bool fetching_ = false;
     bool notified_during_fetch_ = false;

@@ -96,7 +96,14 @@ class PolicyStore {
     std::vector<AuditEntry> audit_entries(std::uint64_t from_seq, std::size_t limit) const;
 
     /// The underlying connection (for tests and the integrator's shared transactions).
+    /// A SQLite connection is not safe for concurrent use: hold `lock()` while using it.
     sqlite3* connection() const noexcept { return db_; }
+
+    /// The lock that serialises every call of this store; hold it around your own
+    /// statements on connection() (it is recursive, so store calls inside are fine).
+    std::unique_lock<std::recursive_mutex> lock() const {
+        return std::unique_lock<std::recursive_mutex>(mutex_);
+    }
 
   private:
     friend class CheckinScheduler;
