@@ -225,6 +225,26 @@ void ConsoleService::refresh_contacts() {
     contacts_ = answer.value("contacts", Json::array());
 }
 
+namespace {
+// Contact fields come from the gateway: read each defensively, so an unexpected type shows
+// as "unknown" instead of breaking the inbox.
+std::string text_field(const Json& c, const char* key) {
+    if (!c.is_object()) return {};
+    auto it = c.find(key);
+    return it != c.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// `channel` is {"kind": ..., "label": ...} (docs/protocol.md); a bare string is accepted too.
+std::string channel_kind(const Json& c) {
+    if (!c.is_object()) return "app";
+    auto it = c.find("channel");
+    if (it == c.end()) return "app";
+    if (it->is_string()) return it->get<std::string>();
+    std::string kind = text_field(*it, "kind");
+    return kind.empty() ? "app" : kind;
+}
+}  // namespace
+
 Json ConsoleService::contact_json(const std::string& account) {
     Json c;
     {
@@ -233,15 +253,15 @@ Json ConsoleService::contact_json(const std::string& account) {
             if (e.value("account", "") == account) c = e;
         }
     }
-    std::string kind = c.is_object() ? c.value("channel", "app") : "app";
+    std::string kind = channel_kind(c);
     Json out = {{"account", account},
-                {"role", c.is_object() ? c.value("role", "") : ""},
-                {"case_code", c.is_object() ? c.value("case_code", "") : ""},
-                {"initials", c.is_object() ? c.value("initials", "") : ""},
+                {"role", text_field(c, "role")},
+                {"case_code", text_field(c, "case_code")},
+                {"initials", text_field(c, "initials")},
                 {"channel", kind},
                 {"security", security_label(kind)},
-                {"checkin", c.is_object() ? c.value("checkin", "") : ""},
-                {"handover_note", c.is_object() ? c.value("handover_note", "") : ""}};
+                {"checkin", text_field(c, "checkin")},
+                {"handover_note", text_field(c, "handover_note")}};
     return out;
 }
 
