@@ -149,8 +149,8 @@ TEST(FrameCodec, DecodesSend) {
 }
 
 TEST(FrameCodec, HugeBase64IsRefused) {
-    // A body of more than 49,152 bytes cannot fit in a 65,536-byte frame: refused either way.
-    auto e = error_of(send_frame(R"([{"device_id":1,"type":3,"body":")" + b64(49153) + R"("}])"));
+    // A body of more than 40,960 bytes is refused (its base64 would crowd the frame limit).
+    auto e = error_of(send_frame(R"([{"device_id":1,"type":3,"body":")" + b64(40961) + R"("}])"));
     EXPECT_EQ(e.code, ErrorCode::invalid_frame);
     e = error_of(R"({"v":1,"id":3,"type":"auth_survivor","locator":")" + b64(40000) +
                  R"(","signature":")" + b64(64) + R"(","identity_key":")" + b64(33) +
@@ -158,7 +158,7 @@ TEST(FrameCodec, HugeBase64IsRefused) {
     EXPECT_EQ(e.code, ErrorCode::invalid_frame);
     EXPECT_NE(e.message.find("'locator'"), std::string::npos) << e.message;
     EXPECT_EQ(
-        request_of(send_frame(R"([{"device_id":1,"type":3,"body":")" + b64(48000) + R"("}])")).id,
+        request_of(send_frame(R"([{"device_id":1,"type":3,"body":")" + b64(40960) + R"("}])")).id,
         9);
 }
 

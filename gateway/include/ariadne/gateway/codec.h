@@ -21,7 +21,10 @@ namespace ariadne::gateway {
 using crypto::Bytes;
 
 inline constexpr std::size_t kMaxFrameBytes = 65536;
-inline constexpr std::size_t kMaxBodyBytes = 49152;
+// Decoded body limit: its base64 (54,616 chars) plus the frame's JSON still fits the
+// 65,536-byte frame limit. With Ariadne's padding buckets the longest plaintext that fits
+// is 32,767 bytes (padded to 32,768, plus ~53 bytes of Signal framing).
+inline constexpr std::size_t kMaxBodyBytes = 40960;
 inline constexpr std::size_t kMaxMessagesPerSend = 64;
 inline constexpr std::size_t kMaxPreKeysPerUpload = 200;
 inline constexpr std::size_t kMaxUsernameBytes = 64;
