@@ -14,6 +14,7 @@
 #include "ariadne/crypto/password.h"
 #include "ariadne/crypto/totp.h"
 #include "ariadne/gateway/admin_api.h"
+#include "ariadne/gateway/alerts.h"
 #include "ariadne/gateway/codec.h"
 #include "ariadne/gateway/config.h"
 #include "ariadne/gateway/consent_policy.h"
@@ -64,6 +65,8 @@ const char* kUsage =
     "                 [--window HH:MM-HH:MM] [--channel KIND ...] [--grace-minutes N]\n"
     "                 [--alert nobody|caseworker]\n"
     "  ariadne admin checkin-plan-status --plan ID --status active|paused|stopped --by ID\n"
+    "  ariadne admin duress-clear --case CODE --by CASEWORKER_ID\n"
+    "  ariadne admin survivor-recode --survivor ID [--insecure-test-params]\n"
     "  ariadne admin audit-verify\n"
     "  ariadne admin audit-export [--from SEQ] [--limit N]\n";
 
@@ -432,6 +435,58 @@ int checkin_plan_status(const std::vector<std::string>& args, std::ostream& out)
     return 0;
 }
 
+/// Lifts her duress lock and clears her open duress alerts, on the word of a caseworker
+/// assigned to her who has checked on her safety (audited in her name).
+int duress_clear(const std::vector<std::string>& args, std::ostream& out) {
+    std::string data_dir, case_code, by;
+    po::options_description options;
+    options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
+        "case", po::value<std::string>(&case_code)->required(), "")(
+        "by", po::value<std::string>(&by)->required(), "");
+    parse(args, options);
+    policies::CaseCode code(case_code, "case");
+    auto store = open_policies(data_dir);
+    Store gw(admin_store_options(data_dir));
+    caseworker_actor(gw, by);
+    AlertBoard board(*store);
+    std::size_t cleared = board.clear_duress(code, by, now_utc());
+    out << nlohmann::json(
+               {{"case_code", code.str()}, {"duress", false}, {"alerts_cleared", cleared}})
+               .dump()
+        << std::endl;
+    return 0;
+}
+
+/// She lost her recovery code: a new code for her account (a new Signal identity on her next
+/// login) and an identity_changed alert, so her caseworkers compare the new safety number
+/// with her before anything is shared.
+int survivor_recode(const std::vector<std::string>& args, std::ostream& out) {
+    std::string data_dir, survivor;
+    bool insecure = false;
+    po::options_description options;
+    options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
+        "survivor", po::value<std::string>(&survivor)->required(), "")(
+        "insecure-test-params", po::bool_switch(&insecure), "");
+    parse(args, options);
+    auto policy_store = open_policies(data_dir);
+    auto c = find_survivor_case(*policy_store, survivor);
+    if (!c || c->duress_account) {
+        throw GatewayError(GatewayErrorCode::not_found,
+                           "--survivor: no survivor account has the id " + survivor + ".");
+    }
+    Store store(admin_store_options(data_dir));
+    auto params = load_or_create_recovery_params(store, 65536, insecure);
+    std::string code = crypto::generate_recovery_code();
+    auto verifier = crypto::make_recovery_verifier(code, params);
+    store.replace_survivor_code(survivor, verifier.locator, verifier.auth_public_key);
+    AlertBoard(*policy_store).raise(c->case_code, AlertKind::identity_changed, now_utc());
+    nlohmann::json line = {
+        {"account", survivor}, {"case_code", c->case_code.str()}, {"recovery_code", code}};
+    crypto::wipe(code.data(), code.size());
+    out << line.dump() << std::endl;
+    return 0;
+}
+
 int audit_verify(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
     std::string data_dir;
     po::options_description options;
@@ -543,6 +598,8 @@ int run_admin(const std::vector<std::string>& args, std::istream& in, std::ostre
         if (args[0] == "policy-set") return policy_set(rest, out);
         if (args[0] == "checkin-plan-set") return checkin_plan_set(rest, out);
         if (args[0] == "checkin-plan-status") return checkin_plan_status(rest, out);
+        if (args[0] == "duress-clear") return duress_clear(rest, out);
+        if (args[0] == "survivor-recode") return survivor_recode(rest, out);
         if (args[0] == "audit-verify") return audit_verify(rest, out, err);
         if (args[0] == "audit-export") return audit_export(rest, out);
         err << "ariadne admin: unknown subcommand '" << args[0] << "'.\n" << kUsage;

@@ -9,6 +9,8 @@
 
 #include "ariadne/crypto/password.h"
 #include "ariadne/crypto/totp.h"
+#include "ariadne/gateway/alerts.h"
+#include "ariadne/gateway/codec.h"
 #include "ariadne/gateway/rate_limits.h"
 #include "ariadne/policies/error.h"
 #include "policy_text.h"
@@ -102,6 +104,10 @@ class AdminApi {
                 if (r.method != "POST") return error(405, "method_not_allowed", "Use POST.");
                 return consent(r, *who);
             }
+            if (r.path == "/v1/admin/duress-clear") {
+                if (r.method != "POST") return error(405, "method_not_allowed", "Use POST.");
+                return duress_clear(r, *who);
+            }
             if (r.path == "/v1/admin/audit/verify" || r.path == "/v1/admin/audit") {
                 if (r.method != "GET") return error(405, "method_not_allowed", "Use GET.");
                 if (who->role != policies::Role::admin) return forbidden();
@@ -119,6 +125,45 @@ class AdminApi {
     }
 
   private:
+    /// POST /v1/admin/duress-clear {"case_code", "by"}: lifts her duress lock and clears her
+    /// open duress alerts on behalf of a caseworker assigned to her (a caseworker's own token
+    /// may omit "by" or must name herself).
+    HttpResponse duress_clear(const HttpRequest& r, const policies::Actor& who) {
+        json body = json::parse(r.body);
+        if (!body.is_object()) {
+            return error(400, "invalid_field", "body: must be a JSON object.", "body");
+        }
+        for (auto& [k, v] : body.items()) {
+            if (k != "case_code" && k != "by") {
+                return error(400, "invalid_field",
+                             k.size() <= 32 ? k + ": unknown field." : "body: unknown field.",
+                             k.size() <= 32 ? k : "body");
+            }
+        }
+        policies::CaseCode code(body.at("case_code").get<std::string>(), "case_code");
+        std::string by = body.value(
+            "by", who.role == policies::Role::caseworker ? who.account.str() : std::string());
+        if (by.empty()) {
+            return error(400, "invalid_field", "by: name the caseworker who checked on her.", "by");
+        }
+        if (who.role == policies::Role::caseworker && by != who.account.str()) {
+            return error(403, "forbidden", "by: a caseworker may clear only in her own name.",
+                         "by");
+        }
+        auto account = is_account_id(by) ? store_.find_account(by) : std::nullopt;
+        if (!account || account->role != Role::caseworker) {
+            return error(404, "not_found", "by: no caseworker account has this id.", "by");
+        }
+        AlertBoard board(policies_);
+        auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
+        std::size_t cleared = board.clear_duress(code, by, now);
+        return HttpResponse::json(200, json({{"case_code", code.str()},
+                                             {"duress", false},
+                                             {"alerts_cleared", cleared},
+                                             {"by", by}})
+                                           .dump());
+    }
+
     static HttpResponse forbidden() {
         return error(403, "forbidden", "This needs the admin role.");
     }

@@ -311,6 +311,12 @@ RequestBody decode_body(const std::string& type, Fields& f) {
         r.server_id = f.integer("server_id", 1, kMaxRequestId);
         return r;
     }
+    if (type == "alerts") return AlertsRequest{};
+    if (type == "alert_clear") {
+        AlertClearRequest r;
+        r.alert_id = f.integer("alert_id", 1, kMaxRequestId);
+        return r;
+    }
     throw FieldError{ErrorCode::unknown_type, "unknown operation type"};
 }
 

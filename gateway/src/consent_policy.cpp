@@ -257,9 +257,16 @@ PolicyService::PolicyService(const Store& store, const ServerKey& key, const std
                      send.case_code.str(), send.channel.str());
         return policies::SendOutcome::not_sent;
     };
-    callbacks.alert = [](const policies::Alert& alert) {
+    // The scheduler alerts only where she chose so (missed check-ins) or on duress; the board
+    // keeps the alert until a caseworker clears it and pushes it to her online devices.
+    alerts_ = std::make_unique<AlertBoard>(*store_);
+    callbacks.alert = [this](const policies::Alert& alert) {
         spdlog::warn("alert {} for case {}{}", policies::to_string(alert.kind),
                      alert.case_code.str(), alert.urgent ? " (urgent)" : "");
+        alerts_->raise(alert.case_code,
+                       alert.kind == policies::AlertKind::duress ? AlertKind::duress
+                                                                 : AlertKind::missed_checkin,
+                       alert.at);
     };
     scheduler_ = std::make_unique<policies::CheckinScheduler>(*store_, clock_, callbacks);
     auto on_inbound = [this](const policies::CaseCode& code) {

@@ -1,20 +1,24 @@
 #include "ariadne/gateway/gateway.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <nlohmann/json.hpp>
 
 #include "ariadne/crypto/password.h"
+#include "ariadne/gateway/alerts.h"
 
 namespace ariadne::gateway {
 
 Gateway::Gateway(Store& store, const ServerKey& server_key, Metrics& metrics,
-                 GatewayOptions options, std::shared_ptr<const SendPolicy> policy)
+                 GatewayOptions options, std::shared_ptr<const SendPolicy> policy,
+                 AlertBoard* alerts)
     : store_(store),
       server_key_(server_key),
       metrics_(metrics),
       options_(std::move(options)),
       policy_(policy ? std::move(policy) : std::make_shared<AssignmentPolicy>(store)),
+      alerts_(alerts),
       send_limiter_(options_.sends_per_second, options_.send_burst),
       workers_(options_.worker_threads) {
     const auto& p = options_.recovery_params;
@@ -74,6 +78,39 @@ void Gateway::notify(const std::vector<MailboxEntryPtr>& entries) {
         }
     }
     for (auto& [session, entry] : targets) session->on_mail(entry);
+}
+
+void Gateway::push_alert(const AlertRecord& alert, std::vector<std::string> recipients) {
+    if (!alerts_) return;
+    workers_.post([this, alert, recipients = std::move(recipients)] {
+        std::string frame;
+        try {
+            frame =
+                nlohmann::json({{"v", 1}, {"type", "alert"}, {"alert", alerts_->describe(alert)}})
+                    .dump();
+        } catch (const std::exception&) {
+            return;  // the alert is stored; the console's `alerts` request still shows it
+        }
+        std::vector<std::shared_ptr<Session>> targets;
+        {
+            std::lock_guard lock(online_mutex_);
+            for (auto& [device, weak] : online_) {
+                auto s = weak.lock();
+                if (!s) continue;
+                targets.push_back(std::move(s));
+            }
+        }
+        for (auto& s : targets) {
+            bool wanted;
+            {
+                std::lock_guard lock(s->mutex_);
+                wanted = s->authenticated_ && s->account_.role == Role::caseworker &&
+                         (!alert.case_code || std::find(recipients.begin(), recipients.end(),
+                                                        s->account_.id) != recipients.end());
+            }
+            if (wanted) s->push_frame(frame);
+        }
+    });
 }
 
 }  // namespace ariadne::gateway

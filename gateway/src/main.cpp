@@ -87,7 +87,12 @@ int serve(const std::vector<std::string>& args) {
     gateway_options.send_burst = c.send_burst;
     // Consent decides caseworker → survivor messages at send time; check-ins run beside.
     PolicyService policies(store, server_key, database_path(c.data_dir).string());
-    Gateway gateway(store, server_key, metrics, gateway_options, policies.send_policy());
+    Gateway gateway(store, server_key, metrics, gateway_options, policies.send_policy(),
+                    &policies.alerts());
+    policies.alerts().set_listener(
+        [&gateway](const AlertRecord& alert, const std::vector<std::string>& recipients) {
+            gateway.push_alert(alert, recipients);
+        });
 
     ServerOptions server_options;
     server_options.host = c.listen_host;

@@ -7,6 +7,7 @@
 #include "ariadne/crypto/password.h"
 #include "ariadne/crypto/recovery.h"
 #include "ariadne/crypto/totp.h"
+#include "ariadne/gateway/alerts.h"
 #include "ariadne/gateway/gateway.h"
 
 namespace ariadne::gateway {
@@ -190,6 +191,14 @@ void Session::dispatch_locked(Request& request, std::uint64_t slot) {
     }
     if (auto* ack = std::get_if<AckRequest>(&body)) {
         handle_ack(id, *ack, slot);
+        return;
+    }
+    if (std::holds_alternative<AlertsRequest>(body)) {
+        complete_locked(slot, handle_alerts(id));
+        return;
+    }
+    if (auto* clear = std::get_if<AlertClearRequest>(&body)) {
+        complete_locked(slot, handle_alert_clear(id, *clear));
         return;
     }
     if (auto* send = std::get_if<SendRequest>(&body)) {
@@ -550,6 +559,62 @@ std::string Session::handle_contacts(std::int64_t id) {
     } catch (const std::exception&) {
         return storage_unavailable(id);
     }
+}
+
+// ---- alerts ----
+
+namespace {
+std::string not_a_caseworker(std::int64_t id) {
+    return error_frame(id, ErrorCode::forbidden,
+                       "Only a caseworker device may read or clear alerts.");
+}
+}  // namespace
+
+std::string Session::handle_alerts(std::int64_t id) {
+    if (account_.role != Role::caseworker) return not_a_caseworker(id);
+    json list = json::array();
+    if (gateway_.alerts_) {
+        try {
+            for (const auto& a : gateway_.alerts_->open_for(account_.id)) {
+                list.push_back(gateway_.alerts_->describe(a));
+            }
+        } catch (const std::exception&) {
+            return storage_unavailable(id);
+        }
+    }
+    return encode_ok(id, {{"alerts", std::move(list)}});
+}
+
+std::string Session::handle_alert_clear(std::int64_t id, const AlertClearRequest& r) {
+    if (account_.role != Role::caseworker) return not_a_caseworker(id);
+    const char* unknown = "No alert with that alert_id exists.";
+    if (!gateway_.alerts_) return error_frame(id, ErrorCode::not_found, unknown);
+    try {
+        auto at = std::chrono::sys_time<std::chrono::microseconds>(
+            std::chrono::milliseconds(gateway_.now_ms()));
+        auto outcome = gateway_.alerts_->clear(r.alert_id, account_.id, at);
+        if (outcome == ClearOutcome::not_found) {
+            return error_frame(id, ErrorCode::not_found, unknown);
+        }
+        if (outcome == ClearOutcome::forbidden) {
+            return error_frame(id, ErrorCode::forbidden,
+                               "Only a caseworker assigned to this case may clear its alert.");
+        }
+        auto record = gateway_.alerts_->find(r.alert_id);
+        if (!record) return error_frame(id, ErrorCode::not_found, unknown);
+        json out = gateway_.alerts_->describe(*record);
+        out["already_cleared"] = outcome == ClearOutcome::already_cleared;
+        return encode_ok(id, {{"alert", std::move(out)}});
+    } catch (const std::exception&) {
+        return storage_unavailable(id);
+    }
+}
+
+void Session::push_frame(const std::string& frame) {
+    std::lock_guard lock(mutex_);
+    if (closed_ || !authenticated_ || !output_) return;
+    gateway_.metrics().frames_out.fetch_add(1, std::memory_order_relaxed);
+    output_->send_text(frame);
 }
 
 // ---- messages ----

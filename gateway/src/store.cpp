@@ -1068,4 +1068,41 @@ std::string Store::setting_or_insert(std::string_view name, std::string_view val
     return result;
 }
 
+void Store::replace_survivor_code(std::string_view survivor, ByteView locator,
+                                  ByteView auth_public_key) {
+    run_sync([&](Connection& db) {
+        std::int64_t key = 0;
+        {
+            auto s = db.prepare("SELECT key FROM accounts WHERE id = ?1 AND role = 0");
+            s.bind(1, survivor);
+            if (!s.step()) {
+                throw GatewayError(GatewayErrorCode::not_found,
+                                   "No survivor account has the id " + std::string(survivor) + ".");
+            }
+            key = s.integer(0);
+        }
+        {
+            auto s = db.prepare("SELECT 1 FROM survivors WHERE locator = ?1");
+            s.bind(1, locator);
+            if (s.step()) {
+                throw GatewayError(GatewayErrorCode::conflict,
+                                   "That recovery code is already enrolled.");
+            }
+        }
+        {
+            auto s = db.prepare(
+                "UPDATE survivors SET locator = ?2, auth_public_key = ?3 WHERE account = ?1");
+            s.bind(1, key).bind(2, locator).bind(3, auth_public_key).run();
+        }
+        // Literal SQL texts: prepared statements are cached by their address.
+        for (const char* sql : {"DELETE FROM devices WHERE account = ?1",
+                                "DELETE FROM signed_pre_keys WHERE account = ?1",
+                                "DELETE FROM last_resort_keys WHERE account = ?1",
+                                "DELETE FROM pre_keys WHERE account = ?1"}) {
+            auto s = db.prepare(sql);
+            s.bind(1, key).run();
+        }
+    });
+}
+
 }  // namespace ariadne::gateway

@@ -146,5 +146,47 @@ TEST_F(AdminApi, EveryRouteGetsNoStoreNosniffAndTheBodyLimit) {
     EXPECT_EQ(r.status, 413) << r.head;
 }
 
+TEST_F(AdminApi, DuressClearIsDoneInTheNameOfAnAssignedCaseworkerOnly) {
+    Json other = gateway_->admin({"caseworker-add", "--username", "jon.p"}, "jon passphrase\n");
+    Gateway::Caseworker jon{other["account"], "jon.p", "jon passphrase", other["totp_secret"]};
+    std::string cw_token = login(cw_, 0);
+    std::string admin_token = login(admin_, 0);
+    std::string jon_token = login(jon, 0);
+    const std::string body = Json({{"case_code", survivor_.case_code}}).dump();
+
+    auto r = http("POST", "/v1/admin/duress-clear", body);
+    EXPECT_EQ(r.status, 401);
+    r = http("GET", "/v1/admin/duress-clear", "", cw_token);
+    EXPECT_EQ(r.status, 405);
+    // Not assigned to her.
+    r = http("POST", "/v1/admin/duress-clear", body, jon_token);
+    EXPECT_EQ(r.status, 422) << r.body.dump();
+    EXPECT_EQ(r.body["field"], "by");
+    // A caseworker only in her own name.
+    r = http("POST", "/v1/admin/duress-clear",
+             Json({{"case_code", survivor_.case_code}, {"by", cw_.account}}).dump(), jon_token);
+    EXPECT_EQ(r.status, 403);
+    // An admin must say on whose word.
+    r = http("POST", "/v1/admin/duress-clear", body, admin_token);
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.body["field"], "by");
+    r = http("POST", "/v1/admin/duress-clear",
+             Json({{"case_code", "<script>"}, {"by", cw_.account}}).dump(), admin_token);
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.body["field"], "case_code");
+    r = http("POST", "/v1/admin/duress-clear",
+             Json({{"case_code", survivor_.case_code}, {"by", cw_.account}, {"x", 1}}).dump(),
+             admin_token);
+    EXPECT_EQ(r.status, 400);
+
+    r = http("POST", "/v1/admin/duress-clear",
+             Json({{"case_code", survivor_.case_code}, {"by", cw_.account}}).dump(), admin_token);
+    EXPECT_EQ(r.status, 200) << r.body.dump();
+    EXPECT_EQ(r.body["duress"], false);
+    r = http("POST", "/v1/admin/duress-clear", body, cw_token);
+    EXPECT_EQ(r.status, 200) << r.body.dump();
+    EXPECT_EQ(r.body["by"], cw_.account);
+}
+
 }  // namespace
 }  // namespace ariadne::e2e

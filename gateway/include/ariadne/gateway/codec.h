@@ -95,11 +95,16 @@ struct SendRequest {
 struct AckRequest {
     std::int64_t server_id = 0;
 };
+struct AlertsRequest {};
+struct AlertClearRequest {
+    std::int64_t alert_id = 0;  // 1..2^53-1
+};
 
 using RequestBody =
     std::variant<PingRequest, RecoveryParamsRequest, ChallengeRequest, RegisterDeviceRequest,
                  AuthDeviceRequest, AuthSurvivorRequest, KeysUploadRequest, KeysCountRequest,
-                 KeysFetchRequest, ContactsRequest, SendRequest, AckRequest>;
+                 KeysFetchRequest, ContactsRequest, SendRequest, AckRequest, AlertsRequest,
+                 AlertClearRequest>;
 
 struct Request {
     std::int64_t id = 0;

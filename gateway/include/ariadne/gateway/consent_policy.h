@@ -26,6 +26,7 @@
 #include <string>
 #include <thread>
 
+#include "ariadne/gateway/alerts.h"
 #include "ariadne/gateway/send_policy.h"
 #include "ariadne/gateway/server_key.h"
 #include "ariadne/policies/checkin.h"
@@ -89,7 +90,8 @@ class ConsentPolicy final : public SendPolicy {
 /// every `tick` (and record_inbound/raise_duress, all serialised by one mutex).
 /// Check-in sends: the gateway cannot encrypt for her, and the mailbox has no entry kind for
 /// a content-free notification yet, so the send callback answers not_sent (the slot is
-/// recorded, nothing reaches her); alerts are logged as metadata (kind + case code) only.
+/// recorded, nothing reaches her). Alerts (missed check-in where she chose an alert target,
+/// duress) go to the AlertBoard (alerts.h): durable until a caseworker clears them.
 class PolicyService {
   public:
     /// Opens the policy tables in `database`. Throws policies::Error{storage}.
@@ -102,6 +104,9 @@ class PolicyService {
 
     std::shared_ptr<const SendPolicy> send_policy() const { return policy_; }
     policies::PolicyStore& store() { return *store_; }
+    /// The organisation's alerts; raise() here to alert her caseworkers (e.g. the SMS
+    /// adapter's unverified_channel). Set its listener before the server starts.
+    AlertBoard& alerts() { return *alerts_; }
     /// Starts the scheduler thread. Call once.
     void start();
     /// Stops it (idempotent).
@@ -110,6 +115,7 @@ class PolicyService {
   private:
     void loop();
     std::unique_ptr<policies::PolicyStore> store_;
+    std::unique_ptr<AlertBoard> alerts_;
     policies::SystemClock clock_;
     std::mutex scheduler_mutex_;
     std::unique_ptr<policies::CheckinScheduler> scheduler_;

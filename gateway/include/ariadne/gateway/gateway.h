@@ -66,14 +66,17 @@ struct GatewayOptions {
 };
 
 class Session;
+class AlertBoard;
+struct AlertRecord;
 
 class Gateway {
   public:
     /// `store`, `server_key` and `metrics` must outlive the gateway. A null policy means
     /// AssignmentPolicy over `store`. Hashes a dummy password (tens of ms) so logins for
-    /// unknown usernames cost the same as real ones.
+    /// unknown usernames cost the same as real ones. `alerts` (may be null: `alerts` answers
+    /// an empty list) must outlive the gateway.
     Gateway(Store& store, const ServerKey& server_key, Metrics& metrics, GatewayOptions options,
-            std::shared_ptr<const SendPolicy> policy = nullptr);
+            std::shared_ptr<const SendPolicy> policy = nullptr, AlertBoard* alerts = nullptr);
     /// Finishes queued blocking work and flushes the store (completions that still refer to
     /// sessions run before it returns).
     ~Gateway();
@@ -92,6 +95,11 @@ class Gateway {
     Store& store() noexcept { return store_; }
     std::int64_t now_ms() const;
 
+    /// Pushes an `alert` frame (docs/protocol.md 4.7) to the online devices of the
+    /// caseworker accounts in `recipients` (every online caseworker when the alert has no
+    /// case). Only queues work on the worker pool: safe to call with any lock held.
+    void push_alert(const AlertRecord& alert, std::vector<std::string> recipients);
+
   private:
     friend class Session;
     using DeviceKey = std::pair<AccountKey, std::uint32_t>;
@@ -106,6 +114,7 @@ class Gateway {
     Metrics& metrics_;
     GatewayOptions options_;
     std::shared_ptr<const SendPolicy> policy_;
+    AlertBoard* alerts_;
     std::string recovery_params_json_;
     std::string dummy_password_hash_;
     AuthThrottle auth_throttle_;
@@ -153,6 +162,10 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string handle_keys_count(std::int64_t id);
     void handle_send(std::int64_t id, SendRequest r, std::uint64_t slot);
     void handle_ack(std::int64_t id, const AckRequest& r, std::uint64_t slot);
+    std::string handle_alerts(std::int64_t id);
+    std::string handle_alert_clear(std::int64_t id, const AlertClearRequest& r);
+    /// Sends a server-originated frame (an `alert`) if this session is logged in.
+    void push_frame(const std::string& frame);
 
     // Auth helpers (called on a worker thread, without the lock).
     std::optional<Bytes> take_challenge();

@@ -201,6 +201,13 @@ class Store {
                               std::string_view password_hash, ByteView sealed_totp_secret);
     /// Throws GatewayError(conflict) if the locator is already enrolled.
     Account create_survivor(ByteView locator, ByteView auth_public_key);
+    /// She lost her recovery code: her account gets a new code's locator and login key, and
+    /// the identity and keys of her device are forgotten, so her next login (a new identity,
+    /// derived from the new code) binds afresh. Messages already queued for her stay.
+    /// Throws GatewayError(not_found) unless `survivor` is a survivor account,
+    /// GatewayError(conflict) if the locator is already enrolled.
+    void replace_survivor_code(std::string_view survivor, ByteView locator,
+                               ByteView auth_public_key);
     /// Throws GatewayError(not_found) unless `survivor` is a survivor and `caseworker` a
     /// caseworker. Assigning twice is a no-op.
     void assign(std::string_view survivor, std::string_view caseworker);

@@ -1,0 +1,218 @@
+// Alerts (issue 5) through the real server: her duress login raises a durable, urgent alert
+// that is pushed to her caseworker's connected device, listed by `alerts` and cleared with
+// `alert_clear` only by a caseworker assigned to her case — which lifts the duress lock so
+// replies flow again, audited. Refused: unauthenticated calls, survivors, caseworkers of
+// other cases, malformed and unknown ids; a replayed clear changes nothing. The CLI's
+// `duress-clear` does the same on a caseworker's word.
+#include <gtest/gtest.h>
+
+#include "accounts.h"
+#include "ariadne/client/error.h"
+#include "harness.h"
+
+namespace ariadne::e2e {
+namespace {
+
+class Alerts : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        gateway_ = std::make_unique<Gateway>(tmp_.path() / "data");
+        cw_ = gateway_->add_caseworker("mara.k");
+        other_ = gateway_->add_caseworker("jon.p");
+        Json out = gateway_->admin({"survivor-enrol", "--caseworker", cw_.account, "--initials",
+                                    "M.K.", "--language", "en", "--time-zone",
+                                    Gateway::daytime_zone(), "--with-duress-code",
+                                    "--recovery-m-kib", "8192", "--insecure-test-params"});
+        real_ = {out["account"], out["recovery_code"], out["case_code"]};
+        duress_ = {"", out["duress_code"], out["case_code"]};
+        gateway_->admin({"consent-record", "--case", real_.case_code, "--channel", "app",
+                         "--purpose", "replies", "--by", cw_.account});
+    }
+    void TearDown() override {
+        if (HasFailure() && gateway_) std::cerr << "server log:\n" << gateway_->log();
+    }
+    std::filesystem::path dir(const std::string& name) { return tmp_.path() / name; }
+
+    /// A logged-in raw caseworker connection (register_device with the given TOTP step).
+    std::unique_ptr<client::Connection> caseworker(const Gateway::Caseworker& cw, int step) {
+        auto conn = gateway_->connect();
+        auto device = make_raw_device(dir(cw.username + std::to_string(step)));
+        Json r = register_raw(*conn, cw, device, totp_for(cw, step));
+        EXPECT_EQ(r.value("type", ""), "ok") << r.dump();
+        return conn;
+    }
+
+    /// Logs in with her duress code and waits for the pushed `alert` frame on `watcher`.
+    Json duress_alert_pushed_to(client::Connection& watcher) {
+        auto decoy = recover_survivor(*gateway_, duress_, dir("decoy"));
+        auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (std::chrono::steady_clock::now() < deadline) {
+            auto frame = watcher.next_unsolicited(500ms);
+            if (frame && frame->value("type", "") == "alert") return *frame;
+        }
+        ADD_FAILURE() << "no alert frame was pushed";
+        return Json::object();
+    }
+
+    TempDir tmp_;
+    std::unique_ptr<Gateway> gateway_;
+    Gateway::Caseworker cw_, other_;
+    Gateway::Survivor real_, duress_;
+};
+
+TEST_F(Alerts, HerDuressLoginIsPushedListedAndClearedByHerCaseworkerWhichLiftsTheLock) {
+    gateway_->start();
+    auto phone = recover_survivor(*gateway_, real_, dir("phone"));
+    auto watcher = caseworker(cw_, 0);
+    auto stranger = caseworker(other_, 0);
+
+    Json pushed = duress_alert_pushed_to(*watcher);
+    const Json& a = pushed["alert"];
+    EXPECT_EQ(a["kind"], "duress");
+    EXPECT_EQ(a["urgent"], true);
+    EXPECT_EQ(a["case_code"], real_.case_code);
+    EXPECT_EQ(a["initials"], "M.K.");
+    EXPECT_EQ(a["account"], real_.account);
+    const std::int64_t alert_id = a["alert_id"];
+    // A caseworker of other cases is not told.
+    auto other_frame = stranger->next_unsolicited(300ms);
+    EXPECT_FALSE(other_frame && other_frame->value("type", "") == "alert");
+
+    // Listed for her caseworker only.
+    Json list = watcher->call({{"type", "alerts"}});
+    ASSERT_EQ(list["alerts"].size(), 1u) << list.dump();
+    EXPECT_EQ(list["alerts"][0]["alert_id"], alert_id);
+    EXPECT_TRUE(stranger->call({{"type", "alerts"}})["alerts"].empty());
+
+    // While it is open, replies are refused with duress_lock.
+    auto console = register_console(*gateway_, cw_, dir("console"), 1);
+    try {
+        console->send_text(real_.account, "are you ok?");
+        ADD_FAILURE() << "a reply under duress lock was sent";
+    } catch (const client::ServerError& e) {
+        EXPECT_EQ(e.frame().value("reason", ""), "duress_lock");
+    }
+
+    // Not hers to clear.
+    Json refused = stranger->request({{"type", "alert_clear"}, {"alert_id", alert_id}});
+    EXPECT_EQ(refused["code"], "forbidden") << refused.dump();
+
+    Json cleared = watcher->call({{"type", "alert_clear"}, {"alert_id", alert_id}});
+    EXPECT_EQ(cleared["alert"]["already_cleared"], false);
+    EXPECT_EQ(cleared["alert"]["cleared_by"], cw_.account);
+    EXPECT_TRUE(cleared["alert"].contains("cleared_at"));
+    EXPECT_TRUE(watcher->call({{"type", "alerts"}})["alerts"].empty());
+
+    // The lock is lifted: her reply goes through.
+    console->send_text(real_.account, "I am here when you want.");
+    auto got = phone->receive(10s);
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->plaintext, "I am here when you want.");
+
+    // A replay changes nothing and says so.
+    Json again = watcher->call({{"type", "alert_clear"}, {"alert_id", alert_id}});
+    EXPECT_EQ(again["alert"]["already_cleared"], true);
+    EXPECT_EQ(again["alert"]["cleared_at"], cleared["alert"]["cleared_at"]);
+
+    // Audited: raised, cleared, lock lifted — once each.
+    auto audit = gateway_->admin({"audit-verify"});
+    EXPECT_EQ(audit["ok"], true);
+    EXPECT_EQ(count_rows(gateway_->data_dir() / "ariadne.db", "policies_audit",
+                         "action = 'alert.cleared'"),
+              1);
+    EXPECT_EQ(count_rows(gateway_->data_dir() / "ariadne.db", "policies_audit",
+                         "action = 'duress.cleared'"),
+              1);
+}
+
+TEST_F(Alerts, AlertRequestsAreRefusedToTheUnauthenticatedToSurvivorsAndForBadIds) {
+    gateway_->start();
+    auto anonymous = gateway_->connect();
+    EXPECT_EQ(anonymous->request({{"type", "alerts"}})["code"], "not_authenticated");
+    EXPECT_EQ(anonymous->request({{"type", "alert_clear"}, {"alert_id", 1}})["code"],
+              "not_authenticated");
+
+    auto phone = recover_survivor(*gateway_, real_, dir("phone"));
+    Json r = phone->connection().request({{"type", "alerts"}});
+    EXPECT_EQ(r["code"], "forbidden") << r.dump();
+    r = phone->connection().request({{"type", "alert_clear"}, {"alert_id", 1}});
+    EXPECT_EQ(r["code"], "forbidden") << r.dump();
+
+    auto cw = caseworker(cw_, 0);
+    for (const Json& bad :
+         {Json(0), Json(-1), Json("1"), Json(1.5), Json(nullptr), Json(9007199254740992LL)}) {
+        r = cw->request({{"type", "alert_clear"}, {"alert_id", bad}});
+        EXPECT_EQ(r["code"], "invalid_frame") << bad.dump();
+        EXPECT_NE(r["message"].get<std::string>().find("alert_id"), std::string::npos);
+    }
+    r = cw->request({{"type", "alert_clear"}});
+    EXPECT_EQ(r["code"], "invalid_frame");
+    r = cw->request({{"type", "alert_clear"}, {"alert_id", 1}, {"force", true}});
+    EXPECT_EQ(r["code"], "invalid_frame");
+    r = cw->request({{"type", "alerts"}, {"case_code", "' OR 1=1 --"}});
+    EXPECT_EQ(r["code"], "invalid_frame");
+    r = cw->request({{"type", "alert_clear"}, {"alert_id", 4242}});
+    EXPECT_EQ(r["code"], "not_found");
+    // The connection is still usable.
+    EXPECT_EQ(cw->call({{"type", "alerts"}})["alerts"].size(), 0u);
+}
+
+TEST_F(Alerts, TheCliDuressClearNeedsHerAssignedCaseworkerAndLiftsTheLock) {
+    gateway_->start();
+    auto phone = recover_survivor(*gateway_, real_, dir("phone"));
+    auto watcher = caseworker(cw_, 0);
+    duress_alert_pushed_to(*watcher);
+    ASSERT_EQ(watcher->call({{"type", "alerts"}})["alerts"].size(), 1u);
+
+    std::vector<std::string> argv = {
+        server_binary(), "admin",         "duress-clear",
+        "--case",        real_.case_code, "--by",
+        other_.account,  "--data-dir",    gateway_->data_dir().string()};
+    auto refused = run_process(argv, "");
+    EXPECT_NE(refused.exit_code, 0);
+    EXPECT_NE(refused.err.find("assigned"), std::string::npos) << refused.err;
+
+    Json out = gateway_->admin({"duress-clear", "--case", real_.case_code, "--by", cw_.account});
+    EXPECT_EQ(out["alerts_cleared"], 1);
+    EXPECT_EQ(out["duress"], false);
+    EXPECT_TRUE(watcher->call({{"type", "alerts"}})["alerts"].empty());
+    auto console = register_console(*gateway_, cw_, dir("console"), 1);
+    console->send_text(real_.account, "hello");  // no longer locked
+}
+
+TEST_F(Alerts, ANewRecoveryCodeGivesHerANewIdentityAndAlertsHerCaseworkers) {
+    gateway_->start();
+    auto old_phone = recover_survivor(*gateway_, real_, dir("old-phone"));
+    auto old_identity = old_phone->identity_key();
+    old_phone.reset();
+
+    Json out =
+        gateway_->admin({"survivor-recode", "--survivor", real_.account, "--insecure-test-params"});
+    EXPECT_EQ(out["account"], real_.account);
+    EXPECT_EQ(out["case_code"], real_.case_code);
+    Gateway::Survivor renewed{real_.account, out["recovery_code"], real_.case_code};
+    EXPECT_NE(renewed.recovery_code, real_.recovery_code);
+
+    // The old code no longer logs in; the new one does, with a new identity.
+    EXPECT_THROW(recover_survivor(*gateway_, real_, dir("stolen-phone")), client::ServerError);
+    auto new_phone = recover_survivor(*gateway_, renewed, dir("new-phone"));
+    EXPECT_EQ(new_phone->account(), real_.account);
+    EXPECT_NE(new_phone->identity_key(), old_identity);
+
+    auto cw = caseworker(cw_, 0);
+    Json list = cw->call({{"type", "alerts"}});
+    ASSERT_EQ(list["alerts"].size(), 1u) << list.dump();
+    EXPECT_EQ(list["alerts"][0]["kind"], "identity_changed");
+    EXPECT_EQ(list["alerts"][0]["urgent"], false);
+    EXPECT_EQ(list["alerts"][0]["account"], real_.account);
+
+    // An unknown or duress account cannot be recoded.
+    std::vector<std::string> argv = {server_binary(),   "admin",
+                                     "survivor-recode", "--survivor",
+                                     cw_.account,       "--insecure-test-params",
+                                     "--data-dir",      gateway_->data_dir().string()};
+    EXPECT_NE(run_process(argv, "").exit_code, 0);
+}
+
+}  // namespace
+}  // namespace ariadne::e2e
