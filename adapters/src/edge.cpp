@@ -217,7 +217,7 @@ struct EdgeHub::Impl {
     std::deque<std::pair<std::shared_ptr<EdgeDevice>, Json>> queue;
     std::size_t busy = 0;
     bool stopping = false;
-    std::function<void(const EdgeReply&)> reply_handler;
+    std::function<void(EdgeReply&)> reply_handler;
     std::thread thread;
 
     Impl(gateway::Gateway& g, EdgeOptions o)
@@ -452,6 +452,7 @@ struct EdgeHub::Impl {
             reply.survivor_account = d.account;
             reply.from_account = m.at("from").get<std::string>();
             reply.server_time = m.value("server_time", std::int64_t{0});
+            reply.server_id = server_id;
             const auto from_device = m.at("from_device").get<std::int32_t>();
             const int type = m.at("type").get<int>();
             Bytes body = crypto::base64_decode(m.at("body").get<std::string>());
@@ -468,7 +469,7 @@ struct EdgeHub::Impl {
                 spdlog::warn("edge device of account {} could not decrypt message {}: {}",
                              d.account, server_id, e.what());
             }
-            std::function<void(const EdgeReply&)> handler;
+            std::function<void(EdgeReply&)> handler;
             {
                 std::lock_guard qlock(queue_mutex);
                 handler = reply_handler;
@@ -483,6 +484,7 @@ struct EdgeHub::Impl {
             }
             crypto::wipe(reply.text.data(), reply.text.size());
             if (type == crypto::kPreKeyMessage) top_up(d);
+            if (decrypted && reply.acknowledge_later) return;
         }
         call(d, {{"type", "ack"}, {"server_id", server_id}});
     }
@@ -507,7 +509,21 @@ void EdgeHub::notify_team(const std::string& survivor_account, std::string_view 
     impl_->send_to_team(survivor_account, text);
 }
 
-void EdgeHub::on_reply(std::function<void(const EdgeReply&)> handler) {
+bool EdgeHub::acknowledge(const std::string& survivor_account, std::int64_t server_id) {
+    std::shared_ptr<EdgeDevice> d;
+    {
+        std::lock_guard lock(impl_->devices_mutex);
+        auto it = impl_->devices.find(survivor_account);
+        if (it == impl_->devices.end() || !it->second->link || it->second->link->closed()) {
+            return false;
+        }
+        d = it->second;
+    }
+    std::lock_guard lock(d->mutex);
+    return impl_->call(*d, {{"type", "ack"}, {"server_id", server_id}}).value("type", "") == "ok";
+}
+
+void EdgeHub::on_reply(std::function<void(EdgeReply&)> handler) {
     std::lock_guard lock(impl_->queue_mutex);
     impl_->reply_handler = std::move(handler);
 }

@@ -20,6 +20,7 @@
 #include "ariadne/gateway/consent_policy.h"
 #include "ariadne/gateway/error.h"
 #include "ariadne/gateway/server_key.h"
+#include "ariadne/gateway/sms_numbers.h"
 #include "ariadne/gateway/store.h"
 #include "ariadne/policies/checkin.h"
 #include "ariadne/policies/error.h"
@@ -269,6 +270,7 @@ int consent(const std::vector<std::string>& args, std::istream& in, std::ostream
     r.recorded_by = actor.account;
     r.recorded_at = now_utc();
     std::optional<crypto::Bytes> sealed;
+    std::string sms_number;  // set when this consent links (or re-links) an SMS number
     if (address_stdin) {
         // The address (phone number, handle) is sealed under the server key; the policy
         // tables only see a keyed reference to it.
@@ -281,12 +283,23 @@ int consent(const std::vector<std::string>& args, std::istream& in, std::ostream
                                   "256 bytes.");
         }
         ServerKey key = ServerKey::load_or_create(data_dir);
-        auto mac = key.mac("address", crypto::as_bytes(address));
-        r.address_ref = "k:" + crypto::base64_encode(mac).substr(0, 43);
-        for (char& c : r.address_ref) {
-            if (c == '+' || c == '/') c = '_';
+        if (r.channel.kind == policies::ChannelKind::sms) {
+            // One normal form, so Kannel's sender number finds the same reference.
+            auto normal = normalize_phone_number(address);
+            crypto::wipe(address.data(), address.size());
+            if (!normal) {
+                throw policies::Error(policies::ErrorCode::invalid_field, "address",
+                                      "address: not a phone number (an optional '+' and 3 to "
+                                      "20 digits; spaces and dashes are ignored).");
+            }
+            address = std::move(*normal);
         }
+        r.address_ref = address_ref_of(key, address);
         sealed = key.seal("address:" + r.address_ref, crypto::as_bytes(address));
+        if (r.channel.kind == policies::ChannelKind::sms &&
+            action == policies::ConsentAction::given) {
+            sms_number = address;
+        }
         crypto::wipe(address.data(), address.size());
     }
     auto stored = policy_store->record_consent(r, actor);
@@ -311,6 +324,13 @@ int consent(const std::vector<std::string>& args, std::istream& in, std::ostream
         if (rc != SQLITE_DONE) {
             throw GatewayError(GatewayErrorCode::storage, "The sealed address cannot be stored.");
         }
+    }
+    if (!sms_number.empty()) {
+        // Recording her SMS consent with her number verifies it: the number is linked to her
+        // case (an unverified thread's number moves here), and replies may go out to it.
+        ServerKey key = ServerKey::load_or_create(data_dir);
+        link_sms_number(*policy_store, key, sms_number, stored.case_code, true);
+        crypto::wipe(sms_number.data(), sms_number.size());
     }
     nlohmann::json line = {{"case_code", stored.case_code.str()},
                            {"channel", stored.channel.str()},

@@ -93,7 +93,9 @@ ServeCommand parse_serve_config(const std::vector<std::string>& args) {
         ("sends-per-second", po::value<std::uint32_t>(&c.sends_per_second)->default_value(50),
             "sends per account per second (token bucket refill)")
         ("send-burst", po::value<std::uint32_t>(&c.send_burst)->default_value(200),
-            "sends per account in a burst (token bucket size)");
+            "sends per account in a burst (token bucket size)")
+        ("sms-config", po::value<std::string>(),
+            "enable SMS through Kannel with this JSON file (docs/admin-guide.md)");
     // clang-format on
     std::ostringstream usage;
     usage << "Usage: ariadne serve [options]\n" << options;
@@ -126,6 +128,7 @@ ServeCommand parse_serve_config(const std::vector<std::string>& args) {
     if (vm.count("key")) c.key = vm["key"].as<std::string>();
     if (c.cert.empty() != c.key.empty()) refuse("--cert and --key must be given together.");
     if (vm.count("port-file")) c.port_file = vm["port-file"].as<std::string>();
+    if (vm.count("sms-config")) c.sms_config = vm["sms-config"].as<std::string>();
     static const char* levels[] = {"trace", "debug", "info", "warn", "error", "off"};
     if (std::find(std::begin(levels), std::end(levels), c.log_level) == std::end(levels)) {
         refuse("--log-level must be one of trace, debug, info, warn, error, off; got '" +

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ariadne/gateway/sms_numbers.h"
 #include "ariadne/policies/error.h"
 
 namespace ariadne::gateway {
@@ -161,11 +162,26 @@ ConsentPolicy::ConsentPolicy(const Store& store, policies::PolicyStore& policies
                              std::function<void(const policies::CaseCode&)> on_inbound,
                              std::function<void(const policies::CaseCode&)> on_duress)
     : assignment_(store),
+      store_(store),
       policies_(policies),
       key_(key),
       on_inbound_(std::move(on_inbound)),
       on_duress_(std::move(on_duress)) {
     ensure_survivor_case_table(policies_);
+    ensure_sms_tables(policies_);
+}
+
+policies::ChannelKind ConsentPolicy::thread_channel(const Account& survivor,
+                                                    const policies::CaseCode& code) const {
+    // A reply reaches every device of hers; it is decided as the weakest channel it reaches.
+    // Her edge device (device 2, adapters::kEdgeDeviceId) relays to SMS when her case has a
+    // linked number, else to the web page; without it only her app receives the reply.
+    for (auto device : store_.ready_devices(survivor.key)) {
+        if (device != 2) continue;
+        return sms_thread_verified(policies_, code).has_value() ? policies::ChannelKind::sms
+                                                                : policies::ChannelKind::web;
+    }
+    return policies::ChannelKind::app;
 }
 
 SendDecision ConsentPolicy::decide(const Account& sender, std::uint32_t sender_device,
@@ -184,8 +200,8 @@ SendDecision ConsentPolicy::decide_message(const Account& sender, std::uint32_t,
                     "unknown_survivor", policies::reason_sentence(ReasonCode::unknown_survivor));
             }
             auto d = policies_.decide_and_record(
-                c->case_code, policies::ChannelRef::make(policies::ChannelKind::app), "",
-                policies::Purpose::replies, now_utc(), sender.id);
+                c->case_code, policies::ChannelRef::make(thread_channel(recipient, c->case_code)),
+                "", policies::Purpose::replies, now_utc(), sender.id);
             if (d.allowed) return SendDecision::allow();
             return SendDecision::deny_policy(policies::to_string(d.reason), d.sentence);
         } catch (const std::exception&) {
@@ -217,9 +233,13 @@ nlohmann::json ConsentPolicy::contact_details(const Account& viewer, const Accou
             if (s->flags.duress_lock) out["duress"] = true;
             out["status"] = policies::to_string(s->status);
         }
-        out["channel"] = {
-            {"kind", "app"},
-            {"label", policies::describe(policies::label_of(policies::ChannelKind::app))}};
+        const auto kind = thread_channel(other, c->case_code);
+        out["channel"] = {{"kind", policies::to_string(kind)},
+                          {"label", policies::describe(policies::label_of(kind))}};
+        if (kind == policies::ChannelKind::sms &&
+            sms_thread_verified(policies_, c->case_code) == false) {
+            out["unverified"] = true;
+        }
         auto sqlite_guard = policies_.lock();
         Statement st(policies_.connection(),
                      "SELECT state FROM policies_checkin_occurrences WHERE case_code = ? "

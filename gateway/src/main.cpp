@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ariadne/adapters/edge.h"
+#include "ariadne/adapters/sms_gateway.h"
 #include "ariadne/adapters/survivor_page.h"
 #include "ariadne/gateway/admin.h"
 #include "ariadne/gateway/admin_api.h"
@@ -110,6 +111,16 @@ int serve(const std::vector<std::string>& args) {
     ariadne::adapters::EdgeHub edge(gateway, edge_options);
     ariadne::adapters::SurvivorPage notes(store, edge, gateway_options.recovery_params);
     notes.register_routes(*routes);
+    // SMS through Kannel (optional): inbound and delivery-report routes under /sms/.
+    std::unique_ptr<ariadne::adapters::SmsGateway> sms;
+    if (!c.sms_config.empty()) {
+        auto sms_options = ariadne::adapters::load_sms_config(c.sms_config);
+        sms_options.recovery_params = gateway_options.recovery_params;
+        sms = std::make_unique<ariadne::adapters::SmsGateway>(store, policies.store(), server_key,
+                                                              edge, std::move(sms_options));
+        sms->register_routes(*routes);
+        spdlog::info("SMS channel enabled (Kannel)");
+    }
     server_options.routes = routes;
     Server server(gateway, server_options);
 

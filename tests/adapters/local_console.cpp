@@ -65,7 +65,10 @@ Json LocalConsole::call(Json request) {
     return answer;
 }
 
-void LocalConsole::send_text(const std::string& account, const std::string& text) {
+Json LocalConsole::contacts() { return call({{"type", "contacts"}}); }
+
+std::vector<std::int64_t> LocalConsole::send_text(const std::string& account,
+                                                  const std::string& text, bool receipt) {
     std::vector<std::uint32_t> devices;
     const Json contacts = call({{"type", "contacts"}});
     for (const Json& c : contacts.at("contacts")) {
@@ -82,7 +85,11 @@ void LocalConsole::send_text(const std::string& account, const std::string& text
         messages.push_back(
             {{"device_id", d}, {"type", c.type}, {"body", crypto::base64_encode(c.bytes)}});
     }
-    call({{"type", "send"}, {"to", account}, {"messages", messages}});
+    Json ok =
+        call({{"type", "send"}, {"to", account}, {"messages", messages}, {"receipt", receipt}});
+    std::vector<std::int64_t> ids;
+    for (const Json& s : ok.value("server_ids", Json::array())) ids.push_back(s.at("server_id"));
+    return ids;
 }
 
 std::optional<Received> LocalConsole::receive(std::chrono::milliseconds timeout) {
@@ -97,6 +104,8 @@ std::optional<Received> LocalConsole::receive(std::chrono::milliseconds timeout)
     Received r;
     r.from = m.at("from");
     r.from_device = m.at("from_device");
+    r.receipt = m.value("kind", "") == "receipt";
+    r.ref = m.value("ref", std::int64_t{0});
     if (m.value("kind", "") == "message") {
         auto plain = party_->decrypt({r.from, static_cast<std::int32_t>(r.from_device)},
                                      m.at("type").get<int>(),

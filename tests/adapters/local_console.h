@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ariadne/crypto/session.h"
 #include "ariadne/gateway/gateway.h"
@@ -24,6 +25,8 @@ struct Received {
     std::string from;
     std::uint32_t from_device = 0;
     std::string plaintext;
+    bool receipt = false;  // a delivery receipt (no plaintext)
+    std::int64_t ref = 0;  // receipts: the server_id of the delivered message
 };
 
 class LocalConsole {
@@ -33,8 +36,12 @@ class LocalConsole {
                  const std::string& username, const std::string& password, const std::string& totp);
     ~LocalConsole();
 
-    /// Encrypts `text` for every ready device of `account` and sends it (throws if refused).
-    void send_text(const std::string& account, const std::string& text);
+    /// Encrypts `text` for every ready device of `account` and sends it (throws if refused,
+    /// with the gateway's answer in what()). Returns the server ids, one per device.
+    std::vector<std::int64_t> send_text(const std::string& account, const std::string& text,
+                                        bool receipt = false);
+    /// The `contacts` answer.
+    detail::Json contacts();
     /// The next message, decrypted and acknowledged, or nullopt after `timeout`.
     std::optional<Received> receive(std::chrono::milliseconds timeout);
 

@@ -69,7 +69,13 @@ struct EdgeReply {
     std::string survivor_account;  // her account id
     std::string from_account;      // the caseworker's account id
     std::int64_t server_time = 0;  // Unix ms when the gateway stored it
+    std::int64_t server_id = 0;    // the mailbox entry (for a later acknowledge())
     std::string text;
+    /// Set by the reply handler to keep the entry unacknowledged until it calls
+    /// EdgeHub::acknowledge (the SMS adapter waits for the delivery report, so the sender's
+    /// receipt means "delivered to her phone"). Until then it stays in the mailbox and is
+    /// delivered again after a restart.
+    bool acknowledge_later = false;
 };
 
 struct EdgeOptions {
@@ -117,7 +123,12 @@ class EdgeHub {
     /// Called on the hub's thread for each reply to an edge device, after it was added to her
     /// sealed history and before it is acknowledged (if it throws, the reply is acknowledged
     /// anyway — it is in her history — and the error is logged without content).
-    void on_reply(std::function<void(const EdgeReply&)> handler);
+    void on_reply(std::function<void(EdgeReply&)> handler);
+
+    /// Acknowledges a reply whose handler set acknowledge_later (queues the sender's receipt
+    /// if one was asked for). Returns false if her edge device is not attached or the gateway
+    /// refused (unknown or already acknowledged entry).
+    bool acknowledge(const std::string& survivor_account, std::int64_t server_id);
 
     /// Her conversation as the edge knows it, oldest first (at most history_limit rows).
     std::vector<HistoryEntry> history(const std::string& survivor_account);

@@ -34,6 +34,7 @@ struct ServeConfig {
     // messages through few accounts raise them; production keeps the defaults.
     std::uint32_t sends_per_second = 50;
     std::uint32_t send_burst = 200;
+    std::filesystem::path sms_config;  // empty: no SMS channel (adapters/sms_gateway.h)
 };
 
 /// What `parse_serve_config` found.

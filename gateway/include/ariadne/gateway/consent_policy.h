@@ -1,9 +1,10 @@
 // The gateway's side of issue 4: survivor ACCOUNTS (gateway `accounts`) are linked to
 // survivor RECORDS (policies_ tables: case code, initials, consent, check-ins), and every
 // message a caseworker addresses to a survivor is decided by
-// policies::PolicyStore::decide_and_record at the moment of sending (channel `app`,
-// purpose `replies`), audited without content. Survivor → caseworker is never decided
-// (she can always write in); it is recorded as a check-in response, without its text.
+// policies::PolicyStore::decide_and_record at the moment of sending (purpose `replies`, on
+// the thread's channel: `app`, `web` for the survivor page's edge device, `sms` for a
+// linked number — thread_channel()), audited without content. Survivor → caseworker is never
+// decided (she can always write in); it is recorded as a check-in response, without its text.
 //
 // Storage: the policy tables and the link table `gateway_survivor_cases` live in the
 // gateway's database file, but the PolicyStore uses its OWN SQLite connection (WAL allows a
@@ -77,8 +78,15 @@ class ConsentPolicy final : public SendPolicy {
     nlohmann::json contact_details(const Account& viewer, const Account& other) const override;
     void on_login(const Account& account) const override;
 
+    /// The channel a reply to `survivor` is decided as: when she has an edge device (device
+    /// 2), `sms` if her case has a linked SMS number, else `web` (the survivor page); without
+    /// an edge device, `app`.
+    policies::ChannelKind thread_channel(const Account& survivor,
+                                         const policies::CaseCode& code) const;
+
   private:
     AssignmentPolicy assignment_;
+    const Store& store_;
     policies::PolicyStore& policies_;
     const ServerKey& key_;
     std::function<void(const policies::CaseCode&)> on_inbound_;

@@ -1,0 +1,585 @@
+// SMS through a REAL Kannel (bearerbox + smsbox + fakesmsc from kannel-extras) on 127.0.0.1
+// and a real Ariadne TLS server in this process (the policy service, edge hub and SMS
+// adapter), with a caseworker console device in process. Kannel's config is
+// deploy/kannel/kannel-test.conf.in. Without the Kannel binaries the Kannel tests are
+// skipped with a message (CI installs them: deploy/install-deps); the endpoint tests run.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <random>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "ariadne/adapters/edge.h"
+#include "ariadne/adapters/sms_gateway.h"
+#include "ariadne/crypto/totp.h"
+#include "ariadne/gateway/admin.h"
+#include "ariadne/gateway/certificate.h"
+#include "ariadne/gateway/config.h"
+#include "ariadne/gateway/consent_policy.h"
+#include "ariadne/gateway/gateway.h"
+#include "ariadne/gateway/metrics.h"
+#include "ariadne/gateway/server.h"
+#include "ariadne/gateway/server_key.h"
+#include "ariadne/gateway/sms_numbers.h"
+#include "ariadne/gateway/store.h"
+#include "local_console.h"
+#include "stack.h"
+
+namespace ariadne::adapters::test {
+namespace {
+
+using Json = nlohmann::json;
+using namespace std::chrono_literals;
+
+const char* kBearerbox = "/usr/sbin/bearerbox";
+const char* kSmsbox = "/usr/sbin/smsbox";
+const char* kFakesmsc = "/usr/lib/kannel/test/fakesmsc";
+
+bool kannel_installed() {
+    return ::access(kBearerbox, X_OK) == 0 && ::access(kSmsbox, X_OK) == 0 &&
+           ::access(kFakesmsc, X_OK) == 0;
+}
+
+std::uint16_t free_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+bool port_open(std::uint16_t port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    return ok;
+}
+
+std::string slurp(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+/// A child process with stdout+stderr in `log`; terminated (by its pid) on destruction.
+class Child {
+  public:
+    Child(std::vector<std::string> argv, const std::filesystem::path& log) {
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            int fd = ::open(log.c_str(), O_CREAT | O_WRONLY | O_APPEND, 0600);
+            ::dup2(fd, 1);
+            ::dup2(fd, 2);
+            std::vector<char*> args;
+            for (auto& a : argv) args.push_back(a.data());
+            args.push_back(nullptr);
+            ::execv(args[0], args.data());
+            ::_exit(127);
+        }
+    }
+    ~Child() { stop(); }
+    void stop() {
+        if (pid_ <= 0) return;
+        ::kill(pid_, SIGTERM);
+        for (int i = 0; i < 50; ++i) {
+            if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+                pid_ = 0;
+                return;
+            }
+            std::this_thread::sleep_for(100ms);
+        }
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+        pid_ = 0;
+    }
+
+  private:
+    pid_t pid_ = 0;
+};
+
+template <class F>
+bool eventually(F f, std::chrono::milliseconds timeout = 20s) {
+    auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+        if (f()) return true;
+        std::this_thread::sleep_for(100ms);
+    }
+    return f();
+}
+
+const std::string kToken = "tok_0123456789abcdefghijklmnopqrstuvwxyz";
+const std::string kHerNumber = "+39 333 1234567";
+const std::string kHerNumberNormal = "+393331234567";
+const std::string kUnknownNumber = "+393339876543";
+
+/// Everything of `ariadne serve` that SMS needs, in this process, with a real TLS port.
+class SmsStack {
+  public:
+    SmsStack() {
+        std::random_device rd;
+        root = std::filesystem::temp_directory_path() /
+               ("ariadne-sms-" + std::to_string(rd()) + std::to_string(::time(nullptr)));
+        data = root / "data";
+        kannel_dir = root / "kannel";
+        std::filesystem::create_directories(kannel_dir);
+        gateway::ensure_data_dir(data);
+        // The gateway's log goes to a file so the canary scan can read it.
+        logger = spdlog::basic_logger_mt("sms-test-" + std::to_string(rd()),
+                                         (root / "gateway.log").string());
+        logger->set_level(spdlog::level::debug);
+        logger->flush_on(spdlog::level::debug);
+        previous_logger = spdlog::default_logger();
+        spdlog::set_default_logger(logger);
+
+        Json cw = Json::parse(admin({"caseworker-add", "--username", "cw.sms"}, password + "\n"));
+        caseworker = cw.at("account");
+        totp_secret = cw.at("totp_secret");
+        Json sv = Json::parse(admin({"survivor-enrol", "--caseworker", caseworker, "--initials",
+                                     "M.K.", "--language", "en", "--time-zone", "UTC",
+                                     "--recovery-m-kib", "8192", "--insecure-test-params"}));
+        survivor = sv.at("account");
+        case_code = sv.at("case_code");
+        // Quiet hours far from now, so the test passes at any time of day.
+        auto h = (std::time(nullptr) / 3600 + 12) % 24;
+        char quiet[16];
+        std::snprintf(quiet, sizeof quiet, "%02ld:00-%02ld:30", static_cast<long>(h),
+                      static_cast<long>(h));
+        admin({"policy-set", "--quiet-hours", quiet});
+        consent("consent-record", kHerNumber);
+
+        server_key = std::make_unique<gateway::ServerKey>(gateway::ServerKey::load_or_create(data));
+        metrics = std::make_unique<gateway::Metrics>();
+        gateway::StoreOptions so;
+        so.path = gateway::database_path(data);
+        so.metrics = metrics.get();
+        store = std::make_unique<gateway::Store>(so);
+        params = gateway::load_or_create_recovery_params(*store, 8192, true);
+        policies = std::make_unique<gateway::PolicyService>(
+            *store, *server_key, gateway::database_path(data).string(), 200ms);
+        gateway::GatewayOptions go;
+        go.recovery_params = params;
+        gateway = std::make_unique<gateway::Gateway>(*store, *server_key, *metrics, go,
+                                                     policies->send_policy());
+        EdgeOptions eo;
+        eo.data_dir = data;
+        hub = std::make_unique<EdgeHub>(*gateway, eo);
+
+        cert = root / "cert.pem";
+        key = root / "key.pem";
+        gateway::generate_dev_certificate(cert, key);
+        routes = std::make_shared<gateway::HttpRoutes>();
+        gateway::ServerOptions server_options;
+        server_options.port = 0;
+        server_options.certificate_chain = cert;
+        server_options.private_key = key;
+        server_options.handle_signals = false;
+        server_options.routes = routes;
+        // Routes are read once the server runs: register SMS first (below), then start.
+        kannel_sendsms_port = free_port();
+        server_port_hint = 0;
+        SmsGatewayOptions o;
+        o.kannel_port = kannel_sendsms_port;
+        o.kannel_username = "ariadne";
+        o.kannel_password = "sendsms_pw_123";
+        o.sender = "7000";
+        o.inbound_token = kToken;
+        o.callback_base = "https://127.0.0.1:1";  // fixed below once the port is known
+        o.on_duty = {caseworker};
+        o.default_time_zone = "UTC";
+        o.per_number_per_minute = 5;
+        o.inbound_per_minute = 40;
+        o.recovery_params = params;
+        o.kannel_timeout = 5000ms;
+        sms_options = o;
+        server = std::make_unique<gateway::Server>(*gateway, server_options);
+        port = server->port();
+        sms_options.callback_base = "https://127.0.0.1:" + std::to_string(port);
+        sms =
+            std::make_unique<SmsGateway>(*store, policies->store(), *server_key, *hub, sms_options);
+        sms->register_routes(*routes);
+        server_thread = std::thread([this] { server->run(); });
+    }
+
+    ~SmsStack() {
+        kannel_children.clear();
+        server->stop();
+        server_thread.join();
+        server.reset();
+        sms.reset();
+        hub.reset();
+        gateway.reset();
+        policies.reset();
+        store.reset();
+        spdlog::set_default_logger(previous_logger);
+        std::error_code ec;
+        if (!std::getenv("ARIADNE_KEEP_TEST_FILES")) std::filesystem::remove_all(root, ec);
+    }
+
+    std::string admin(std::vector<std::string> args, const std::string& in = "") {
+        args.push_back("--data-dir");
+        args.push_back(data.string());
+        std::istringstream input(in);
+        std::ostringstream out, err;
+        if (gateway::run_admin(args, input, out, err) != 0) {
+            throw std::runtime_error("admin failed: " + err.str());
+        }
+        return out.str();
+    }
+
+    void consent(const std::string& command, const std::string& number,
+                 const std::string& code = "") {
+        admin({command, "--case", code.empty() ? case_code : code, "--channel", "sms", "--purpose",
+               "replies", "--by", caseworker, "--address-stdin"},
+              number + "\n");
+    }
+
+    std::unique_ptr<LocalConsole> console() {
+        auto secret = crypto::base32_decode(totp_secret);
+        auto now = static_cast<std::uint64_t>(::time(nullptr)) + 30 * consoles;
+        return std::make_unique<LocalConsole>(*gateway,
+                                              root / ("console" + std::to_string(consoles++)),
+                                              "cw.sms", password, crypto::totp_code(secret, now));
+    }
+
+    /// Starts bearerbox, smsbox and the "phone" fakesmsc from the test config template.
+    void start_kannel() {
+        admin_port = free_port();
+        smsbox_port = free_port();
+        phone_port = free_port();
+        inject_port = free_port();
+        std::string conf = slurp(ARIADNE_KANNEL_TEST_CONF);
+        auto set = [&](const std::string& name, const std::string& value) {
+            conf = std::regex_replace(conf, std::regex("@" + name + "@"), value);
+        };
+        set("ADMIN_PORT", std::to_string(admin_port));
+        set("ADMIN_PASSWORD", "admin_pw_123");
+        set("SMSBOX_PORT", std::to_string(smsbox_port));
+        set("PHONE_PORT", std::to_string(phone_port));
+        set("INJECT_PORT", std::to_string(inject_port));
+        set("SENDSMS_PORT", std::to_string(kannel_sendsms_port));
+        set("KANNEL_USER", sms_options.kannel_username);
+        set("KANNEL_PASSWORD", sms_options.kannel_password);
+        set("TOKEN", kToken);
+        set("ARIADNE_PORT", std::to_string(port));
+        set("ARIADNE_CERT", cert.string());
+        set("DIR", kannel_dir.string());
+        conf_path = kannel_dir / "kannel.conf";
+        std::ofstream(conf_path) << conf;
+        kannel_children.push_back(std::make_unique<Child>(
+            std::vector<std::string>{kBearerbox, "-v", "3", conf_path.string()},
+            kannel_dir / "bb.out"));
+        ASSERT_TRUE(eventually([&] { return port_open(smsbox_port); }, 15s));
+        kannel_children.push_back(std::make_unique<Child>(
+            std::vector<std::string>{kSmsbox, "-v", "3", conf_path.string()},
+            kannel_dir / "sb.out"));
+        ASSERT_TRUE(eventually([&] { return port_open(kannel_sendsms_port); }, 15s));
+        kannel_children.push_back(std::make_unique<Child>(
+            std::vector<std::string>{kFakesmsc, "-H", "127.0.0.1", "-r", std::to_string(phone_port),
+                                     "-i", "1", "-m", "0", "1 2 text unused"},
+            phone_log()));
+        ASSERT_TRUE(eventually(
+            [&] { return slurp(phone_log()).find("Connecting") != std::string::npos; }, 10s));
+        std::this_thread::sleep_for(500ms);
+    }
+
+    std::filesystem::path phone_log() const { return kannel_dir / "phone.out"; }
+
+    /// One SMS from `from` into Kannel through a fakesmsc on the inject port.
+    void inject(const std::string& from, const std::string& text) {
+        auto log = kannel_dir / ("inject" + std::to_string(injected++) + ".out");
+        Child c({kFakesmsc, "-H", "127.0.0.1", "-r", std::to_string(inject_port), "-i", "0.1", "-m",
+                 "1", from + " 7000 text " + text},
+                log);
+        ASSERT_TRUE(eventually(
+            [&] { return slurp(log).find("sent message 1") != std::string::npos; }, 10s));
+        std::this_thread::sleep_for(300ms);  // let bearerbox read it before the socket closes
+    }
+
+    /// Texts the phone received ("Got message N: <from to text TEXT>"), in order.
+    std::vector<std::string> phone_texts() const {
+        std::vector<std::string> out;
+        std::string all = slurp(phone_log());
+        std::regex line("Got message [0-9]+: <[^ ]+ [^ ]+ text ([^>]*)>");
+        for (auto it = std::sregex_iterator(all.begin(), all.end(), line);
+             it != std::sregex_iterator(); ++it) {
+            out.push_back((*it)[1]);
+        }
+        return out;
+    }
+
+    gateway::HttpResponse call(const std::string& method, const std::string& target,
+                               std::map<std::string, std::string> headers,
+                               const std::string& body = "") {
+        gateway::HttpRequest r;
+        r.method = method;
+        r.target = target;
+        auto q = target.find('?');
+        r.path = target.substr(0, q);
+        r.query = q == std::string::npos ? "" : target.substr(q + 1);
+        r.headers = std::move(headers);
+        r.body = body;
+        r.peer_address = "127.0.0.1";
+        r.peer_is_loopback = true;
+        return sms->handle(r);
+    }
+
+    std::filesystem::path root, data, kannel_dir, cert, key, conf_path;
+    std::shared_ptr<spdlog::logger> logger, previous_logger;
+    std::string password = "correct horse battery staple";
+    std::string caseworker, totp_secret, survivor, case_code;
+    std::unique_ptr<gateway::ServerKey> server_key;
+    std::unique_ptr<gateway::Metrics> metrics;
+    std::unique_ptr<gateway::Store> store;
+    crypto::RecoveryParams params;
+    std::unique_ptr<gateway::PolicyService> policies;
+    std::unique_ptr<gateway::Gateway> gateway;
+    std::unique_ptr<EdgeHub> hub;
+    std::shared_ptr<gateway::HttpRoutes> routes;
+    std::unique_ptr<gateway::Server> server;
+    std::thread server_thread;
+    std::uint16_t port = 0, server_port_hint = 0;
+    SmsGatewayOptions sms_options;
+    std::unique_ptr<SmsGateway> sms;
+    std::uint16_t kannel_sendsms_port = 0, admin_port = 0, smsbox_port = 0, phone_port = 0,
+                  inject_port = 0;
+    std::vector<std::unique_ptr<Child>> kannel_children;
+    int consoles = 0, injected = 0;
+};
+
+std::map<std::string, std::string> authed(const std::string& from = kHerNumberNormal) {
+    return {{"authorization", "Bearer " + kToken},
+            {"x-kannel-from", from},
+            {"content-type", "text/plain; charset=\"UTF-8\""}};
+}
+
+// ---- the whole path through real Kannel processes ----
+
+TEST(SmsKannel, InboundIsEdgeEncryptedRepliesReachThePhoneSplitWithReceiptsAndNothingLeaks) {
+    if (!kannel_installed()) {
+        GTEST_SKIP() << "Kannel is not installed (apt-get install kannel kannel-extras; "
+                        "deploy/install-deps does it): the real-Kannel SMS tests are skipped";
+    }
+    SmsStack s;
+    auto console = s.console();
+    s.start_kannel();
+
+    // 1. She writes in: Kannel → /sms/inbound → her edge device → the console decrypts it.
+    const std::string canary_in = "CANARYIN7731 where are you";
+    s.inject(kHerNumberNormal, canary_in);
+    auto got = console->receive(30s);
+    ASSERT_TRUE(got) << slurp(s.kannel_dir / "sb.out") << slurp(s.root / "gateway.log");
+    EXPECT_EQ(got->from, s.survivor);
+    EXPECT_EQ(got->from_device, kEdgeDeviceId);
+    EXPECT_EQ(got->plaintext, canary_in);
+    // The console sees the thread as SMS, carrier plaintext.
+    bool listed = false;
+    const Json contacts = console->contacts();
+    for (const Json& c : contacts.at("contacts")) {
+        if (c.at("account") != s.survivor) continue;
+        listed = true;
+        EXPECT_EQ(c.at("channel").at("kind"), "sms");
+        EXPECT_FALSE(c.contains("unverified"));
+    }
+    EXPECT_TRUE(listed);
+
+    // 2. The caseworker replies (200 GSM characters → 2 parts of 153 + 47); the phone gets
+    // both parts in order; the delivery reports give the console its receipt.
+    std::string reply = "CANARYOUT4410 ";
+    while (reply.size() < 200) reply += "call me when safe ";
+    reply.resize(200);
+    auto ids = console->send_text(s.survivor, reply, true);
+    ASSERT_EQ(ids.size(), 1u);
+    ASSERT_TRUE(eventually([&] { return s.phone_texts().size() >= 2; }, 20s))
+        << slurp(s.phone_log()) << slurp(s.root / "gateway.log");
+    auto texts = s.phone_texts();
+    EXPECT_EQ(texts[0], reply.substr(0, 153));
+    EXPECT_EQ(texts[1], reply.substr(153));
+    auto receipt = console->receive(20s);
+    ASSERT_TRUE(receipt) << "no delivery receipt: " << slurp(s.root / "gateway.log");
+    EXPECT_TRUE(receipt->receipt);
+    EXPECT_EQ(receipt->ref, ids[0]);
+
+    // 3. A number not on file: a new unverified thread for the on-duty caseworker; nothing
+    // can be sent back to it.
+    const std::string canary_unknown = "CANARYUNK5521 is this the help line";
+    s.inject(kUnknownNumber, canary_unknown);
+    auto first = console->receive(30s);
+    ASSERT_TRUE(first);
+    EXPECT_NE(first->from, s.survivor);
+    EXPECT_EQ(first->plaintext, canary_unknown);
+    bool unverified = false;
+    const Json contacts_after = console->contacts();
+    for (const Json& c : contacts_after.at("contacts")) {
+        if (c.at("account") == first->from) unverified = c.value("unverified", false);
+    }
+    EXPECT_TRUE(unverified);
+    const std::size_t before = s.phone_texts().size();
+    try {
+        console->send_text(first->from, "CANARYBLOCK1 reply to unverified");
+        ADD_FAILURE() << "a reply to an unverified number was accepted";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("policy_denied"), std::string::npos) << e.what();
+    }
+
+    // 4. Consent withdrawn: the reply is refused at send time and no SMS goes out.
+    s.consent("consent-withdraw", kHerNumber);
+    try {
+        console->send_text(s.survivor, "CANARYWD9 after withdrawal");
+        ADD_FAILURE() << "a reply after withdrawal was accepted";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("consent_withdrawn"), std::string::npos) << e.what();
+    }
+    std::this_thread::sleep_for(1500ms);
+    EXPECT_EQ(s.phone_texts().size(), before);
+
+    // 5. Canary scan: database, WAL, edge stores, the gateway's log and Kannel's logs hold
+    // none of the texts or numbers (the fake phone's own output is the phone: excluded).
+    s.hub->drain(5s);
+    s.store->flush();
+    std::string all = read_all_files(s.data) + slurp(s.root / "gateway.log") +
+                      slurp(s.kannel_dir / "bearerbox.log") + slurp(s.kannel_dir / "smsbox.log") +
+                      slurp(s.kannel_dir / "bb.out") + slurp(s.kannel_dir / "sb.out");
+    for (const std::string& canary :
+         {std::string("CANARYIN7731"), std::string("CANARYOUT4410"), std::string("call me when"),
+          std::string("CANARYUNK5521"), std::string("CANARYBLOCK1"), std::string("CANARYWD9"),
+          std::string("393331234567"), std::string("393339876543")}) {
+        EXPECT_EQ(all.find(canary), std::string::npos) << "found " << canary;
+    }
+}
+
+// ---- the inbound endpoint, adversarial (no Kannel needed) ----
+
+TEST(SmsEndpoint, RefusesMissingOrWrongTokens) {
+    SmsStack s;
+    auto h = authed();
+    h.erase("authorization");
+    EXPECT_EQ(s.call("POST", "/sms/inbound", h, "hi").status, 401);
+    h["authorization"] = "Bearer " + kToken.substr(1);
+    EXPECT_EQ(s.call("POST", "/sms/inbound", h, "hi").status, 401);
+    h["authorization"] = "Bearer " + kToken + "x";
+    EXPECT_EQ(s.call("POST", "/sms/inbound", h, "hi").status, 401);
+    h["authorization"] = "Basic !!!notbase64";
+    EXPECT_EQ(s.call("POST", "/sms/inbound", h, "hi").status, 401);
+    h["authorization"] = "Basic " + crypto::base64_encode(crypto::as_bytes("kannel:wrong"));
+    EXPECT_EQ(s.call("POST", "/sms/inbound", h, "hi").status, 401);
+    EXPECT_EQ(s.call("GET", "/sms/dlr?ref=1-0&type=1", {}, "").status, 401);
+    // Kannel's form: HTTP Basic with the token as password.
+    h["authorization"] = "Basic " + crypto::base64_encode(crypto::as_bytes("kannel:" + kToken));
+    EXPECT_EQ(s.call("GET", "/sms/inbound", h, "").status, 405);
+}
+
+TEST(SmsEndpoint, RefusesMalformedOversizedAndInjectedInputNamingTheField) {
+    SmsStack s;
+    auto bad_from = [&](const std::string& from) {
+        auto r = s.call("POST", "/sms/inbound", authed(from), "hello");
+        EXPECT_EQ(r.status, 400) << from;
+        EXPECT_NE(r.body.find("X-Kannel-From"), std::string::npos);
+    };
+    bad_from("");
+    bad_from("abc");
+    bad_from("+39' OR 1=1 --");
+    bad_from("+39333\r\nX-Evil: 1");
+    bad_from("<script>alert(1)</script>");
+    bad_from("12");
+    bad_from(std::string(40, '9'));
+    auto r = s.call("POST", "/sms/inbound", authed(), "");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(r.body.find("body"), std::string::npos);
+    EXPECT_EQ(s.call("POST", "/sms/inbound", authed(), std::string(4001, 'a')).status, 413);
+    EXPECT_EQ(s.call("POST", "/sms/inbound", authed(), "\xff\xfe bad utf8").status, 400);
+    auto d = s.call("GET", "/sms/dlr?ref=1;DROP TABLE x&type=1",
+                    {{"authorization", "Bearer " + kToken}});
+    EXPECT_EQ(d.status, 400);
+    EXPECT_EQ(s.call("GET", "/sms/dlr?ref=99999-0&type=1", {{"authorization", "Bearer " + kToken}})
+                  .status,
+              404);
+    EXPECT_EQ(
+        s.call("GET", "/sms/dlr?ref=1-0&type=x", {{"authorization", "Bearer " + kToken}}).status,
+        400);
+    // Injection in the text is just text: stored edge-encrypted, nothing interprets it.
+    auto console = s.console();
+    const std::string evil = "'); DROP TABLE accounts; -- <script>x</script> %s %n {}";
+    ASSERT_EQ(s.call("POST", "/sms/inbound", authed(), evil).status, 202);
+    auto got = console->receive(20s);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->plaintext, evil);
+}
+
+TEST(SmsEndpoint, RateLimitsPerSender) {
+    SmsStack s;  // per_number_per_minute = 5
+    auto console = s.console();
+    int accepted = 0, limited = 0;
+    for (int i = 0; i < 7; ++i) {
+        int status = s.call("POST", "/sms/inbound", authed(), "msg " + std::to_string(i)).status;
+        if (status == 202) ++accepted;
+        if (status == 429) ++limited;
+    }
+    EXPECT_EQ(accepted, 5);
+    EXPECT_EQ(limited, 2);
+}
+
+TEST(SmsNumbers, NormaliseAndKeyedReference) {
+    EXPECT_EQ(gateway::normalize_phone_number("+39 333 123-4567"), "+393331234567");
+    EXPECT_EQ(gateway::normalize_phone_number("0039 333 1234567"), "+393331234567");
+    EXPECT_EQ(gateway::normalize_phone_number("(333) 123.4567"), "3331234567");
+    EXPECT_FALSE(gateway::normalize_phone_number("33+3"));
+    EXPECT_FALSE(gateway::normalize_phone_number("+1"));
+    EXPECT_FALSE(gateway::normalize_phone_number("tel:+39333"));
+    gateway::ServerKey a(crypto::SecretBytes(crypto::Bytes(32, 1)));
+    gateway::ServerKey b(crypto::SecretBytes(crypto::Bytes(32, 2)));
+    auto ra = gateway::address_ref_of(a, "+393331234567");
+    EXPECT_EQ(ra, gateway::address_ref_of(a, "+393331234567"));
+    EXPECT_NE(ra, gateway::address_ref_of(b, "+393331234567"));
+    EXPECT_EQ(ra.find("393331234567"), std::string::npos);
+}
+
+TEST(SmsConfig, RefusesBadSettingsNamingThem) {
+    auto expect_refused = [](const std::string& json, const std::string& key) {
+        auto p = std::filesystem::temp_directory_path() /
+                 ("ariadne-sms-config-" + std::to_string(::getpid()) + ".json");
+        std::ofstream(p) << json;
+        try {
+            load_sms_config(p);
+            ADD_FAILURE() << "accepted: " << json;
+        } catch (const AdapterError& e) {
+            EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+        }
+        std::filesystem::remove(p);
+    };
+    const std::string good_tail =
+        R"("kannel_username":"u","kannel_password":"p","inbound_token":")" + kToken +
+        R"(","callback_base":"https://127.0.0.1:8443","on_duty":["a"])";
+    expect_refused("{" + good_tail + R"(,"kannel_host":"10.0.0.5"})", "kannel_host");
+    expect_refused("{" + good_tail + R"(,"surprise":1})", "surprise");
+    expect_refused(R"({"kannel_username":"u","kannel_password":"p","inbound_token":"short",)"
+                   R"("callback_base":"https://127.0.0.1:8443","on_duty":["a"]})",
+                   "inbound_token");
+    expect_refused("{" + good_tail + R"(,"sender":"Safe House Org"})", "sender");
+    expect_refused("{" + good_tail + R"(,"default_time_zone":"Mars/Base"})", "default_time_zone");
+    expect_refused("not json", "JSON");
+}
+
+}  // namespace
+}  // namespace ariadne::adapters::test
