@@ -426,8 +426,7 @@ struct SmsGateway::Impl {
             std::lock_guard lock(hooks_mutex);
             hook = unverified_hook;
         }
-        // TODO(issue 7, alerts): raise the `unverified_channel` alert through the alerts table
-        // once it is on main; until then the hook (if set) and the log line above carry it.
+        // `ariadne serve` raises the unverified_channel alert (AlertBoard) here.
         if (hook) hook(enrolled.case_code);
         return account.id;
     }

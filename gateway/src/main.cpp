@@ -119,6 +119,10 @@ int serve(const std::vector<std::string>& args) {
         sms = std::make_unique<ariadne::adapters::SmsGateway>(store, policies.store(), server_key,
                                                               edge, std::move(sms_options));
         sms->register_routes(*routes);
+        // A number not on file: her on-duty caseworkers get the unverified_channel alert.
+        sms->on_unverified([&policies](const ariadne::policies::CaseCode& code) {
+            policies.alerts().raise(code, AlertKind::unverified_channel);
+        });
         spdlog::info("SMS channel enabled (Kannel)");
     }
     server_options.routes = routes;

@@ -28,6 +28,7 @@
 #include "ariadne/adapters/sms_gateway.h"
 #include "ariadne/crypto/totp.h"
 #include "ariadne/gateway/admin.h"
+#include "ariadne/gateway/alerts.h"
 #include "ariadne/gateway/certificate.h"
 #include "ariadne/gateway/config.h"
 #include "ariadne/gateway/consent_policy.h"
@@ -181,7 +182,7 @@ class SmsStack {
         gateway::GatewayOptions go;
         go.recovery_params = params;
         gateway = std::make_unique<gateway::Gateway>(*store, *server_key, *metrics, go,
-                                                     policies->send_policy());
+                                                     policies->send_policy(), &policies->alerts());
         EdgeOptions eo;
         eo.data_dir = data;
         hub = std::make_unique<EdgeHub>(*gateway, eo);
@@ -219,6 +220,9 @@ class SmsStack {
         sms =
             std::make_unique<SmsGateway>(*store, policies->store(), *server_key, *hub, sms_options);
         sms->register_routes(*routes);
+        sms->on_unverified([this](const policies::CaseCode& code) {
+            policies->alerts().raise(code, gateway::AlertKind::unverified_channel);
+        });
         server_thread = std::thread([this] { server->run(); });
     }
 
@@ -435,6 +439,11 @@ TEST(SmsKannel, InboundIsEdgeEncryptedRepliesReachThePhoneSplitWithReceiptsAndNo
         if (c.at("account") == first->from) unverified = c.value("unverified", false);
     }
     EXPECT_TRUE(unverified);
+    bool alerted = false;
+    for (const auto& a : s.policies->alerts().open_for(s.caseworker)) {
+        if (a.kind == gateway::AlertKind::unverified_channel) alerted = true;
+    }
+    EXPECT_TRUE(alerted) << "no unverified_channel alert for the on-duty caseworker";
     const std::size_t before = s.phone_texts().size();
     try {
         console->send_text(first->from, "CANARYBLOCK1 reply to unverified");

@@ -117,7 +117,8 @@ class SmsGateway {
     /// text (for the check-in scheduler's duress keyword check; the text must not be kept).
     void on_inbound(std::function<void(const policies::CaseCode&, std::string_view)> hook);
 
-    /// Called when an unverified thread is opened (raise the `unverified_channel` alert).
+    /// Called when an unverified thread is opened, with its new case (`ariadne serve` raises
+    /// the `unverified_channel` alert on gateway::AlertBoard). Must not throw.
     void on_unverified(std::function<void(const policies::CaseCode&)> hook);
 
     struct Impl;
