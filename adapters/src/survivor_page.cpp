@@ -339,6 +339,9 @@ struct SurvivorPage::Impl {
         }
         if (auto creds = store.find_survivor(secrets.locator)) {
             if (crypto::equal_constant_time(creds->auth_public_key, secrets.auth_public_key)) {
+                if (options.duress_target) {
+                    if (auto her = options.duress_target(creds->account.id)) return {*her, true};
+                }
                 return {creds->account.id, false};
             }
         }

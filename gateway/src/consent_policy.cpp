@@ -119,6 +119,16 @@ std::optional<std::string> find_case_account(const policies::PolicyStore& store,
     return s.text(0);
 }
 
+std::optional<std::string> duress_login_target(const policies::PolicyStore& store,
+                                               const std::string& account) {
+    try {
+        auto c = find_survivor_case(store, account);
+        if (c && c->duress_account) return find_case_account(store, c->case_code);
+    } catch (const std::exception&) {
+    }
+    return std::nullopt;
+}
+
 void set_handover_note(policies::PolicyStore& store, const ServerKey& key,
                        const policies::CaseCode& code, const std::string& note) {
     if (note.empty() || note.size() > 500) {
@@ -301,6 +311,15 @@ PolicyService::PolicyService(const Store& store, const ServerKey& key, const std
 }
 
 PolicyService::~PolicyService() { stop(); }
+
+void PolicyService::raise_duress(const policies::CaseCode& code) {
+    try {
+        std::lock_guard lock(scheduler_mutex_);
+        scheduler_->raise_duress(code, clock_.now());
+    } catch (const std::exception& e) {
+        spdlog::error("duress for case {} could not be raised: {}", code.str(), e.what());
+    }
+}
 
 void PolicyService::start() {
     thread_ = std::thread([this] { loop(); });

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -109,7 +110,22 @@ int serve(const std::vector<std::string>& args) {
     ariadne::adapters::EdgeOptions edge_options;
     edge_options.data_dir = c.data_dir;
     ariadne::adapters::EdgeHub edge(gateway, edge_options);
-    ariadne::adapters::SurvivorPage notes(store, edge, gateway_options.recovery_params);
+    // One duress mechanism: her duress code (survivor-enrol --with-duress-code) is a second
+    // account; on the page as in the app it shows an empty view and locks + alerts her case.
+    ariadne::adapters::SurvivorPageOptions page_options;
+    page_options.duress_target = [&policies](const std::string& account) {
+        return duress_login_target(policies.store(), account);
+    };
+    page_options.on_duress = [&policies](const std::string& account) {
+        try {
+            if (auto c = find_survivor_case(policies.store(), account)) {
+                policies.raise_duress(c->case_code);
+            }
+        } catch (const std::exception&) {
+        }
+    };
+    ariadne::adapters::SurvivorPage notes(store, edge, gateway_options.recovery_params,
+                                          std::move(page_options));
     notes.register_routes(*routes);
     // SMS through Kannel (optional): inbound and delivery-report routes under /sms/.
     std::unique_ptr<ariadne::adapters::SmsGateway> sms;

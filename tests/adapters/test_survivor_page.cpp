@@ -4,7 +4,11 @@
 
 #include <atomic>
 
+#include <nlohmann/json.hpp>
 #include "ariadne/crypto/recovery.h"
+#include "ariadne/gateway/admin.h"
+#include "ariadne/gateway/consent_policy.h"
+#include "ariadne/policies/store.h"
 #include "stack.h"
 
 namespace ariadne::adapters::test {
@@ -192,6 +196,47 @@ TEST(SurvivorPage, DuressCodeShowsAnOrdinaryEmptyPageAndSilentlyAlertsHerTeam) {
     Browser real(*stack.page, "10.0.0.2");
     r = real.post(form_code(stack.code));
     EXPECT_NE(r.body.find("earlier note"), std::string::npos);
+}
+
+TEST(SurvivorPage, HerDuressCodeFromEnrolmentIsDuressOnThePageTooOneMechanism) {
+    std::unique_ptr<policies::PolicyStore> links;
+    std::atomic<int> duress_calls{0};
+    std::string duress_for;
+    SurvivorPageOptions o;
+    // What `ariadne serve` wires: the enrolment's duress login → her account.
+    o.duress_target = [&](const std::string& account) -> std::optional<std::string> {
+        return links ? gateway::duress_login_target(*links, account) : std::nullopt;
+    };
+    o.on_duress = [&](const std::string& account) {
+        duress_for = account;
+        ++duress_calls;
+    };
+    Stack stack(o);
+    auto sv = nlohmann::json::parse(
+        stack.admin({"survivor-enrol", "--caseworker", stack.caseworker, "--initials", "A.B.",
+                     "--language", "en", "--time-zone", "UTC", "--with-duress-code",
+                     "--recovery-m-kib", "8192", "--insecure-test-params"}));
+    links = policies::PolicyStore::open(gateway::database_path(stack.data).string());
+    const std::string her = sv.at("account");
+    auto console = stack.console();
+    stack.hub->submit_inbound(her, EdgeChannel::web, "her earlier note");
+    ASSERT_TRUE(console->receive(10s).has_value());
+
+    Browser b(*stack.page);
+    HttpResponse r = b.post(form_code(sv.at("duress_code").get<std::string>()));
+    EXPECT_NE(r.body.find("id=\"empty\""), std::string::npos);
+    EXPECT_EQ(r.body.find("her earlier note"), std::string::npos);
+    EXPECT_EQ(duress_calls.load(), 1);
+    EXPECT_EQ(duress_for, her);
+    auto alert = console->receive(10s);
+    ASSERT_TRUE(alert.has_value());
+    EXPECT_EQ(alert->from, her);
+    EXPECT_NE(alert->plaintext.find("duress"), std::string::npos);
+    // Her real code is not duress.
+    Browser real(*stack.page, "10.0.0.2");
+    r = real.post(form_code(sv.at("recovery_code").get<std::string>()));
+    EXPECT_NE(r.body.find("her earlier note"), std::string::npos);
+    EXPECT_EQ(duress_calls.load(), 1);
 }
 
 TEST(SurvivorPage, QuickExitEndsTheSessionAndShowsANeutralPage) {

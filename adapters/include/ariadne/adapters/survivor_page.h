@@ -10,8 +10,10 @@
 // neutral page and ends the session. Texts come from one catalogue (adapters/web/
 // catalogue.json) in en, es, it, ro, el, fr, ar; Arabic renders right-to-left.
 //
-// A duress code (add_duress_code) signs in to an ordinary, empty conversation and silently
-// alerts her team (an edge-encrypted message, plus the duress callback for the policy store).
+// A duress code (her duress login from `survivor-enrol --with-duress-code`, recognised with
+// options.duress_target; add_duress_code is the older page-only form, kept for tests) signs in
+// to an ordinary, empty conversation and silently alerts her team (an edge-encrypted message,
+// plus the duress callback for the policy store).
 // Failed sign-ins are rate limited per code and per client with a doubling delay, and every
 // failure shows the same sentence, so the page never tells whether a code exists.
 //
@@ -21,6 +23,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ariadne/crypto/recovery.h"
@@ -39,6 +42,12 @@ struct SurvivorPageOptions {
     std::chrono::minutes idle_timeout{15};
     /// Duress hook (e.g. PolicyStore::raise_duress for her case). Called with her account id.
     std::function<void(const std::string& survivor_account)> on_duress;
+    /// The one duress mechanism (`ariadne admin survivor-enrol --with-duress-code`): her
+    /// duress code is a second survivor account. Given the account a code signed in to, this
+    /// returns HER account when that account is her duress login, else nullopt. The page then
+    /// treats the sign-in as duress for her (empty view, team alerted, on_duress(her)).
+    /// Empty: only codes recorded with add_duress_code count as duress.
+    std::function<std::optional<std::string>(const std::string& account)> duress_target;
     /// Unix ms clock (tests); empty = system clock.
     std::function<std::int64_t()> clock_ms;
 };

@@ -53,6 +53,11 @@ std::optional<SurvivorCase> find_survivor_case(const policies::PolicyStore& stor
 std::optional<std::string> find_case_account(const policies::PolicyStore& store,
                                              const policies::CaseCode& code);
 
+/// Her (non-duress) account when `account` is her duress login (the second account of
+/// `survivor-enrol --with-duress-code`), else nullopt. Never throws (nullopt on failure).
+std::optional<std::string> duress_login_target(const policies::PolicyStore& store,
+                                               const std::string& account);
+
 /// Sets/reads the handover note shown to the caseworkers of a case (≤ 500 bytes of
 /// printable text, no control characters: Error{invalid_field, "handover_note"}). The note is
 /// written by caseworkers/admins about the handover, never by the gateway.
@@ -115,6 +120,9 @@ class PolicyService {
     /// The organisation's alerts; raise() here to alert her caseworkers (e.g. the SMS
     /// adapter's unverified_channel). Set its listener before the server starts.
     AlertBoard& alerts() { return *alerts_; }
+    /// A duress signal for her case from elsewhere (her duress code on the survivor page):
+    /// duress lock + urgent alert, as her duress login in the app does. Never throws.
+    void raise_duress(const policies::CaseCode& code);
     /// Starts the scheduler thread. Call once.
     void start();
     /// Stops it (idempotent).
