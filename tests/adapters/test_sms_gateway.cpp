@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -90,6 +91,8 @@ class Child {
     Child(std::vector<std::string> argv, const std::filesystem::path& log) {
         pid_ = ::fork();
         if (pid_ == 0) {
+            // Dies with the test process even if it crashes (no Kannel left running).
+            ::prctl(PR_SET_PDEATHSIG, SIGTERM);
             int fd = ::open(log.c_str(), O_CREAT | O_WRONLY | O_APPEND, 0600);
             ::dup2(fd, 1);
             ::dup2(fd, 2);
@@ -311,10 +314,11 @@ class SmsStack {
     std::filesystem::path phone_log() const { return kannel_dir / "phone.out"; }
 
     /// One SMS from `from` into Kannel through a fakesmsc on the inject port.
-    void inject(const std::string& from, const std::string& text) {
+    void inject(const std::string& from, const std::string& text,
+                const std::string& type = "text") {
         auto log = kannel_dir / ("inject" + std::to_string(injected++) + ".out");
         Child c({kFakesmsc, "-H", "127.0.0.1", "-r", std::to_string(inject_port), "-i", "0.1", "-m",
-                 "1", from + " 7000 text " + text},
+                 "1", from + " 7000 " + type + " " + text},
                 log);
         ASSERT_TRUE(eventually(
             [&] { return slurp(log).find("sent message 1") != std::string::npos; }, 10s));
@@ -407,6 +411,12 @@ TEST(SmsKannel, InboundIsEdgeEncryptedRepliesReachThePhoneSplitWithReceiptsAndNo
         EXPECT_FALSE(c.contains("unverified"));
     }
     EXPECT_TRUE(listed);
+
+    // 1b. A UCS-2 SMS (Cyrillic and an emoji) arrives as the same UTF-8 text.
+    s.inject(kHerNumberNormal, "%04%1F%04%40%04%38%04%32%04%35%04%42%00+%D8%3D%DE%00", "ucs2");
+    auto ucs2 = console->receive(30s);
+    ASSERT_TRUE(ucs2);
+    EXPECT_EQ(ucs2->plaintext, "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82 \xF0\x9F\x98\x80");
 
     // 2. The caseworker replies (200 GSM characters → 2 parts of 153 + 47); the phone gets
     // both parts in order; the delivery reports give the console its receipt.
