@@ -462,7 +462,26 @@ TEST(SmsKannel, InboundIsEdgeEncryptedRepliesReachThePhoneSplitWithReceiptsAndNo
         EXPECT_NE(std::string(e.what()).find("policy_denied"), std::string::npos) << e.what();
     }
 
-    // 4. Consent withdrawn: the reply is refused at send time and no SMS goes out.
+    // 4a. Inside her quiet hours: refused with the reason, no SMS.
+    {
+        auto h = (std::time(nullptr) / 3600) % 24;
+        char quiet[16];
+        std::snprintf(quiet, sizeof quiet, "%02ld:00-%02ld:59", static_cast<long>(h),
+                      static_cast<long>(h));
+        s.admin({"policy-set", "--quiet-hours", quiet});
+        try {
+            console->send_text(s.survivor, "CANARYQH3 during quiet hours");
+            ADD_FAILURE() << "a reply inside quiet hours was accepted";
+        } catch (const std::runtime_error& e) {
+            EXPECT_NE(std::string(e.what()).find("quiet_hours"), std::string::npos) << e.what();
+        }
+        auto far = (h + 12) % 24;
+        std::snprintf(quiet, sizeof quiet, "%02ld:00-%02ld:30", static_cast<long>(far),
+                      static_cast<long>(far));
+        s.admin({"policy-set", "--quiet-hours", quiet});
+    }
+
+    // 4b. Consent withdrawn: the reply is refused at send time and no SMS goes out.
     s.consent("consent-withdraw", kHerNumber);
     try {
         console->send_text(s.survivor, "CANARYWD9 after withdrawal");
@@ -483,7 +502,7 @@ TEST(SmsKannel, InboundIsEdgeEncryptedRepliesReachThePhoneSplitWithReceiptsAndNo
     for (const std::string& canary :
          {std::string("CANARYIN7731"), std::string("CANARYOUT4410"), std::string("call me when"),
           std::string("CANARYUNK5521"), std::string("CANARYBLOCK1"), std::string("CANARYWD9"),
-          std::string("393331234567"), std::string("393339876543")}) {
+          std::string("CANARYQH3"), std::string("393331234567"), std::string("393339876543")}) {
         EXPECT_EQ(all.find(canary), std::string::npos) << "found " << canary;
     }
 }
