@@ -454,13 +454,29 @@ TEST(SmsKannel, InboundIsEdgeEncryptedRepliesReachThePhoneSplitWithReceiptsAndNo
         if (a.kind == gateway::AlertKind::unverified_channel) alerted = true;
     }
     EXPECT_TRUE(alerted) << "no unverified_channel alert for the on-duty caseworker";
-    const std::size_t before = s.phone_texts().size();
+    std::size_t before = s.phone_texts().size();
     try {
         console->send_text(first->from, "CANARYBLOCK1 reply to unverified");
         ADD_FAILURE() << "a reply to an unverified number was accepted";
     } catch (const std::runtime_error& e) {
         EXPECT_NE(std::string(e.what()).find("policy_denied"), std::string::npos) << e.what();
     }
+
+    std::this_thread::sleep_for(1s);
+    EXPECT_EQ(s.phone_texts().size(), before);
+
+    // 3b. Verified: after checking who she is, a caseworker records her SMS consent with the
+    // number for the new case; replies now reach her.
+    std::string pending_case;
+    for (const Json& c : contacts_after.at("contacts")) {
+        if (c.at("account") == first->from) pending_case = c.value("case_code", "");
+    }
+    ASSERT_FALSE(pending_case.empty());
+    s.consent("consent-record", kUnknownNumber, pending_case);
+    console->send_text(first->from, "CANARYVER2 now verified");
+    ASSERT_TRUE(eventually([&] { return s.phone_texts().size() == before + 1; }, 20s));
+    EXPECT_EQ(s.phone_texts().back(), "CANARYVER2 now verified");
+    before = s.phone_texts().size();
 
     // 4a. Inside her quiet hours: refused with the reason, no SMS.
     {
@@ -502,7 +518,8 @@ TEST(SmsKannel, InboundIsEdgeEncryptedRepliesReachThePhoneSplitWithReceiptsAndNo
     for (const std::string& canary :
          {std::string("CANARYIN7731"), std::string("CANARYOUT4410"), std::string("call me when"),
           std::string("CANARYUNK5521"), std::string("CANARYBLOCK1"), std::string("CANARYWD9"),
-          std::string("CANARYQH3"), std::string("393331234567"), std::string("393339876543")}) {
+          std::string("CANARYQH3"), std::string("CANARYVER2"), std::string("393331234567"),
+          std::string("393339876543")}) {
         EXPECT_EQ(all.find(canary), std::string::npos) << "found " << canary;
     }
 }
