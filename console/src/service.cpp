@@ -171,8 +171,9 @@ void ConsoleService::run() {
                 next_contacts = now + std::chrono::seconds(5);
             }
             if (now >= next_housekeeping) {
+                refresh_settings();
                 history_->purge_older_than(now_ms() -
-                                           std::int64_t{settings_.retention_days} * 86'400'000);
+                                           std::int64_t{effective_retention_days()} * 86'400'000);
                 messenger_->top_up_pre_keys();
                 next_housekeeping = now + std::chrono::minutes(10);
             }
@@ -202,14 +203,19 @@ void ConsoleService::receive_one() {
             // Never silently dropped: the caseworker learns a message could not be read.
             bool identity = m.decrypt_error->find("identity") != std::string::npos;
             std::lock_guard lock(mu_);
+            if (identity &&
+                std::find(untrusted_.begin(), untrusted_.end(), m.from) == untrusted_.end()) {
+                untrusted_.push_back(m.from);
+            }
             device_alerts_.push_back(
                 {{"kind", identity ? "identity_changed" : "undecryptable"},
                  {"account", m.from},
                  {"urgent", identity},
                  {"time_ms", m.server_time},
-                 {"sentence", identity ? "A message arrived from a new or changed device for this "
-                                         "person. Verify her with the agreed safe word before "
-                                         "sharing anything."
+                 {"sentence", identity ? "A message arrived from a new identity for this person; "
+                                         "it cannot be read. Verify her with the agreed safe "
+                                         "word before sharing anything, compare and accept her "
+                                         "new safety number, then ask her to write again."
                                        : "A message from this person could not be decrypted. "
                                          "Ask her to send it again."}});
             return;
@@ -221,8 +227,18 @@ void ConsoleService::receive_one() {
 
 void ConsoleService::refresh_contacts() {
     Json answer = messenger_->connection().call({{"type", "contacts"}});
+    Json open_alerts = Json::array();
+    bool known = true;
+    try {
+        Json a = messenger_->connection().call({{"type", "alerts"}});
+        if (a.contains("alerts") && a["alerts"].is_array()) open_alerts = a["alerts"];
+    } catch (const client::ServerError&) {
+        known = false;  // an older gateway: fall back to the flags in `contacts`
+    }
     std::lock_guard lock(mu_);
     contacts_ = answer.value("contacts", Json::array());
+    gateway_alerts_ = std::move(open_alerts);
+    gateway_alerts_known_ = known;
 }
 
 namespace {
@@ -232,6 +248,29 @@ std::string text_field(const Json& c, const char* key) {
     if (!c.is_object()) return {};
     auto it = c.find(key);
     return it != c.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// What the caseworker should do about a gateway alert (docs/caseworker-guide.md).
+std::string gateway_alert_sentence(const std::string& kind) {
+    if (kind == "duress") {
+        return "Danger signal: she used her duress code or word. Follow the safety plan she "
+               "chose and do not reply with anything revealing. Replies and check-ins are "
+               "stopped until you clear this alert after checking on her by another agreed "
+               "means.";
+    }
+    if (kind == "missed_checkin") {
+        return "She did not answer her last check-in (she asked to be looked after when that "
+               "happens).";
+    }
+    if (kind == "identity_changed" || kind == "new_device") {
+        return "She is writing from a new device or her identity changed. Verify her with the "
+               "agreed safe word before sharing anything, then compare the safety number.";
+    }
+    if (kind == "unverified_channel") {
+        return "A message arrived on a channel or number not verified as hers. Verify who "
+               "wrote with the agreed safe word before sharing anything.";
+    }
+    return "The gateway raised an alert for this case. Check on her before sharing anything.";
 }
 
 // `channel` is {"kind": ..., "label": ...} (docs/protocol.md); a bare string is accepted too.
@@ -344,13 +383,50 @@ Json ConsoleService::thread(const std::string& account) {
     out["messages"] = msgs;
     out["safety_number"] = number;
     out["verified"] = !verified.empty() && crypto::safety_numbers_match(verified, number);
+    out["identity_pending"] = identity_pending(account);
+    // The verified mark belongs to her old number while a new one waits for acceptance.
+    if (out["identity_pending"].get<bool>()) out["verified"] = false;
     out["identity_changed"] =
-        !verified.empty() && !number.empty() && !crypto::safety_numbers_match(verified, number);
+        out["identity_pending"].get<bool>() ||
+        (!verified.empty() && !number.empty() && !crypto::safety_numbers_match(verified, number));
     return out;
+}
+
+bool ConsoleService::was_cleared_locked(const Json& alert) const {
+    auto it = alert.find("alert_id");
+    return it != alert.end() && it->is_number_integer() &&
+           std::find(cleared_alerts_.begin(), cleared_alerts_.end(), it->get<std::int64_t>()) !=
+               cleared_alerts_.end();
+}
+
+bool ConsoleService::identity_pending(const std::string& account) {
+    std::lock_guard lock(mu_);
+    if (std::find(untrusted_.begin(), untrusted_.end(), account) != untrusted_.end()) return true;
+    for (const Json& g : gateway_alerts_) {
+        if (text_field(g, "kind") == "identity_changed" && text_field(g, "account") == account &&
+            !was_cleared_locked(g)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 Json ConsoleService::reply(const std::string& account, const std::string& text) {
     std::int64_t id = history_->add_outbound(account, now_ms(), text);
+    if (identity_pending(account)) {
+        // Encrypting now would go to her old identity (or to someone else's): held here.
+        const std::string sentence =
+            "Held, not sent: her safety number changed (a new phone or a new recovery code). "
+            "Compare the new safety number with her in person and accept it, then send "
+            "again.";
+        history_->set_not_sent(id, DeliveryState::refused, sentence);
+        return {{"sent", false},
+                {"id", id},
+                {"state", "held"},
+                {"code", "identity_changed"},
+                {"reason", "identity_changed"},
+                {"sentence", sentence}};
+    }
     try {
         client::SendReceipt receipt = messenger_->send_text(account, text, true);
         std::vector<std::int64_t> ids;
@@ -413,7 +489,26 @@ Json ConsoleService::alerts() {
     }
     {
         std::lock_guard lock(mu_);
+        for (const Json& g : gateway_alerts_) {
+            if (!g.is_object() || !g.contains("alert_id") || !g["alert_id"].is_number_integer() ||
+                was_cleared_locked(g)) {
+                continue;
+            }
+            std::string kind = text_field(g, "kind");
+            Json who = {{"case_code", text_field(g, "case_code")},
+                        {"initials", text_field(g, "initials")},
+                        {"account", text_field(g, "account")}};
+            Json entry = {{"kind", kind},
+                          {"alert_id", g["alert_id"]},
+                          {"account", text_field(g, "account")},
+                          {"who", who},
+                          {"time_ms", g.value("raised_at", std::int64_t{0})},
+                          {"clearable", true},
+                          {"sentence", gateway_alert_sentence(kind)}};
+            (g.value("urgent", false) ? urgent : other).push_back(entry);
+        }
         for (const Json& c : contacts_) {
+            if (gateway_alerts_known_) break;  // the gateway's alerts replace these flags
             std::string a = c.value("account", "");
             if (c.value("duress", false)) {
                 urgent.push_back({{"kind", "duress"},
@@ -448,6 +543,97 @@ Json ConsoleService::alerts() {
     return {{"alerts", all}};
 }
 
+Json ConsoleService::new_identity(const std::string& account) {
+    if (!identity_pending(account)) {
+        throw std::invalid_argument("Her identity has not changed: nothing to accept.");
+    }
+    std::vector<std::uint8_t> key;
+    try {
+        key = messenger_->listed_identity(account);
+    } catch (const std::exception&) {
+        throw std::invalid_argument(
+            "Her new identity is not at the gateway yet: she has to log in on her new phone "
+            "with her new recovery code first.");
+    }
+    std::string number =
+        crypto::safety_number(messenger_->account(), messenger_->identity_key(), account, key);
+    return {{"account", account}, {"new_safety_number", number}};
+}
+
+Json ConsoleService::accept_identity(const std::string& account, const std::string& safety_number,
+                                     bool verified) {
+    if (!identity_pending(account)) {
+        throw std::invalid_argument("Her identity has not changed: nothing to accept.");
+    }
+    std::vector<std::uint8_t> key;
+    try {
+        key = messenger_->listed_identity(account);
+    } catch (const std::exception&) {
+        throw std::invalid_argument("Her new identity is not at the gateway yet.");
+    }
+    std::string number =
+        crypto::safety_number(messenger_->account(), messenger_->identity_key(), account, key);
+    if (!crypto::safety_numbers_match(number, safety_number)) {
+        throw std::invalid_argument(
+            "Not accepted: her safety number changed again since you compared it. Compare the "
+            "new one first.");
+    }
+    {
+        std::lock_guard lock(identities_mu_);
+        messenger_->accept_identity(account, key);
+    }
+    // The old verified number no longer applies; the new one only if she compared it.
+    history_->set_verified(account, verified ? number : "");
+    std::vector<std::int64_t> to_clear;
+    {
+        std::lock_guard lock(mu_);
+        untrusted_.erase(std::remove(untrusted_.begin(), untrusted_.end(), account),
+                         untrusted_.end());
+        device_alerts_.erase(std::remove_if(device_alerts_.begin(), device_alerts_.end(),
+                                            [&](const Json& d) {
+                                                return d.value("account", "") == account &&
+                                                       d.value("kind", "") == "identity_changed";
+                                            }),
+                             device_alerts_.end());
+        for (const Json& g : gateway_alerts_) {
+            if (text_field(g, "kind") == "identity_changed" &&
+                text_field(g, "account") == account && g["alert_id"].is_number_integer()) {
+                to_clear.push_back(g["alert_id"].get<std::int64_t>());
+            }
+        }
+    }
+    for (std::int64_t id : to_clear) clear_alert(id);
+    return {{"account", account},
+            {"accepted", true},
+            {"verified", verified},
+            {"safety_number", number}};
+}
+
+Json ConsoleService::clear_alert(std::int64_t alert_id) {
+    Json answer;
+    try {
+        answer = messenger_->connection().call({{"type", "alert_clear"}, {"alert_id", alert_id}});
+    } catch (const client::ServerError& e) {
+        if (e.server_code() == "forbidden") {
+            throw std::invalid_argument(
+                "Not cleared: only a caseworker assigned to this case may clear its alert.");
+        }
+        if (e.server_code() == "not_found") {
+            throw std::invalid_argument("Not cleared: the gateway has no such alert.");
+        }
+        throw std::invalid_argument("Not cleared: the gateway refused (" + e.server_code() + ").");
+    }
+    {
+        std::lock_guard lock(mu_);
+        cleared_alerts_.push_back(alert_id);
+    }
+    refresh_contacts();
+    Json a = answer.value("alert", Json::object());
+    return {{"alert_id", alert_id},
+            {"cleared", true},
+            {"already_cleared", a.value("already_cleared", false)}};
+}
+
 Json ConsoleService::set_verified(const std::string& account, bool verified) {
     std::string number = safety_number_of(account);
     if (verified && number.empty()) {
@@ -459,15 +645,56 @@ Json ConsoleService::set_verified(const std::string& account, bool verified) {
     return {{"account", account}, {"verified", verified}, {"safety_number", number}};
 }
 
-Json ConsoleService::canned() const { return {{"replies", settings_.canned}}; }
+void ConsoleService::refresh_settings() {
+    Json answer;
+    try {
+        answer = messenger_->connection().call({{"type", "settings"}});
+    } catch (const client::ServerError&) {
+        return;  // an older gateway: the console's own settings apply
+    }
+    std::lock_guard lock(mu_);
+    auto days = answer.find("retention_days");
+    if (days != answer.end() && days->is_number_integer() && days->get<int>() >= 1 &&
+        days->get<int>() <= 36500) {
+        org_retention_days_ = days->get<int>();
+    }
+    auto replies = answer.find("canned_replies");
+    if (replies != answer.end() && replies->is_array()) {
+        Json clean = Json::array();
+        for (const Json& r : *replies) {
+            std::string text = text_field(r, "text");
+            if (text.empty() || text.size() > 1000) continue;
+            std::string label = text_field(r, "label");
+            clean.push_back(
+                {{"label", label.empty() ? text.substr(0, 24) : label}, {"text", text}});
+        }
+        org_canned_ = std::move(clean);
+    }
+}
+
+int ConsoleService::effective_retention_days() {
+    std::lock_guard lock(mu_);
+    int local = settings_.retention_days;
+    if (org_retention_days_ > 0) {
+        return local > 0 ? std::min(local, org_retention_days_) : org_retention_days_;
+    }
+    return local > 0 ? local : 365;
+}
+
+Json ConsoleService::canned() {
+    std::lock_guard lock(mu_);
+    return {{"replies", org_canned_.is_array() ? org_canned_ : settings_.canned}};
+}
 
 Json ConsoleService::status() {
+    int retention = effective_retention_days();
     std::lock_guard lock(mu_);
     return {{"account", messenger_->account()},
             {"device_id", messenger_->device_id()},
             {"connection_problem", connection_problem_},
             {"last_sync_ms", last_sync_ms_},
-            {"retention_days", settings_.retention_days}};
+            {"retention_days", retention},
+            {"retention_from", org_retention_days_ > 0 ? "organisation" : "console"}};
 }
 
 HttpResponse ConsoleService::handle(const HttpRequest& request) {
@@ -497,6 +724,41 @@ HttpResponse ConsoleService::handle(const HttpRequest& request) {
             if (what == "alerts") return json_response(alerts());
             if (what == "canned") return json_response(canned());
             if (what == "status") return json_response(status());
+        }
+        if (what == "alerts" && request.method == "POST" && parts.size() == 3 &&
+            parts[2] == "clear") {
+            const std::string& id_text = parts[1];
+            if (id_text.empty() || id_text.size() > 15 ||
+                id_text.find_first_not_of("0123456789") != std::string::npos) {
+                return error_response(400, "That is not an alert id.");
+            }
+            Json body = Json::parse(request.body.empty() ? "{}" : request.body, nullptr, false);
+            if (!body.is_object() || !body.contains("confirm") || !body["confirm"].is_boolean() ||
+                !body["confirm"].get<bool>()) {
+                return error_response(
+                    400, "Clearing an alert needs your explicit confirmation ('confirm': true).");
+            }
+            std::int64_t id = std::stoll(id_text);
+            if (id < 1) return error_response(400, "That is not an alert id.");
+            return json_response(clear_alert(id));
+        }
+        if (what == "identity" && parts.size() >= 2) {
+            const std::string& account = parts[1];
+            if (!valid_account(account)) return error_response(400, "That is not an account id.");
+            if (get && parts.size() == 2) return json_response(new_identity(account));
+            if (request.method == "POST" && parts.size() == 3 && parts[2] == "accept") {
+                Json body = Json::parse(request.body.empty() ? "{}" : request.body, nullptr, false);
+                if (!body.is_object() || !body.contains("safety_number") ||
+                    !body["safety_number"].is_string() ||
+                    body["safety_number"].get<std::string>().size() > 200) {
+                    return error_response(
+                        400, "Accepting needs the 'safety_number' you compared with her.");
+                }
+                bool verified = body.contains("verified") && body["verified"].is_boolean() &&
+                                body["verified"].get<bool>();
+                return json_response(
+                    accept_identity(account, body["safety_number"].get<std::string>(), verified));
+            }
         }
         if (parts.size() >= 2 && (what == "thread" || what == "verify")) {
             const std::string& account = parts[1];

@@ -67,24 +67,66 @@ async function refreshStatus() {
   }
 }
 
+let confirmingAlert = null;  // the alert id whose clearing waits for confirmation
+
+const alertTitles = {
+  duress: 'Urgent: danger signal',
+  identity_changed: 'Check her identity',
+  new_device: 'New device',
+  unverified_channel: 'Unverified channel',
+  unverified: 'Not verified yet',
+  missed_checkin: 'Missed check-in',
+  undecryptable: 'A message could not be read',
+};
+
+async function clearAlert(id) {
+  try {
+    await api('/api/alerts/' + id + '/clear', { confirm: true });
+    confirmingAlert = null;
+    $('status').textContent = 'Alert cleared.';
+  } catch (e) {
+    $('status').textContent = e.message;
+  }
+  await refreshAlerts();
+}
+
+function alertControls(a) {
+  if (!a.clearable) return [];
+  if (confirmingAlert !== a.alert_id) {
+    return [el('button', { type: 'button', class: 'clear', 'data-alert': a.alert_id, onclick: () => {
+      confirmingAlert = a.alert_id;
+      refreshAlerts().then(() => document.querySelector('[data-confirm="' + a.alert_id + '"]')?.focus());
+    } }, 'Clear alert…')];
+  }
+  const warning = a.kind === 'duress'
+    ? 'Clear only after you have checked on her safety by another agreed means. Replies and check-ins to her resume.'
+    : 'Clear only after you have dealt with it.';
+  return [el('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm clearing this alert' },
+    el('p', {}, warning),
+    el('button', { type: 'button', 'data-confirm': a.alert_id, onclick: () => clearAlert(a.alert_id) }, 'Yes, clear this alert'),
+    el('button', { type: 'button', class: 'secondary', onclick: () => { confirmingAlert = null; refreshAlerts(); } }, 'Cancel'))];
+}
+
 async function refreshAlerts() {
   const box = $('alerts');
   let data;
   try { data = await api('/api/alerts'); } catch (e) { return; }
+  // Keep the keyboard focus where it was across the refresh.
+  const focused = document.activeElement && box.contains(document.activeElement)
+    ? (document.activeElement.getAttribute('data-confirm') ? '[data-confirm="' + document.activeElement.getAttribute('data-confirm') + '"]'
+      : document.activeElement.getAttribute('data-alert') ? '[data-alert="' + document.activeElement.getAttribute('data-alert') + '"]' : null)
+    : null;
   box.replaceChildren();
   for (const a of data.alerts) {
-    const link = el('a', { href: '#/thread/' + a.account }, 'Open conversation with ' + who(a.who || { account: a.account }));
-    const title = {
-      duress: 'Urgent: danger signal',
-      identity_changed: 'Check her identity',
-      unverified: 'Not verified yet',
-      missed_checkin: 'Missed check-in',
-      undecryptable: 'A message could not be read',
-    }[a.kind] || 'Alert';
+    const whoText = who(a.who || { account: a.account });
+    const parts = [el('strong', {}, (alertTitles[a.kind] || 'Alert') + ' — ' + whoText),
+      el('span', {}, a.sentence + ' ')];
+    if (a.account) parts.push(el('a', { href: '#/thread/' + a.account }, 'Open conversation with ' + whoText));
+    if (a.time_ms) parts.push(el('span', { class: 'meta' }, ' · raised ' + when(a.time_ms)));
     box.append(el('div', { class: 'alert' + (a.urgent ? ' urgent' : ''), role: a.urgent ? 'alert' : 'note',
-      'data-kind': a.kind }, el('strong', {}, title + ' — ' + who(a.who || { account: a.account })),
-    el('span', {}, a.sentence + ' '), link));
+      'data-kind': a.kind }, ...parts, ...alertControls(a)));
   }
+  if (focused) box.querySelector(focused)?.focus();
 }
 
 async function refreshInbox() {
@@ -113,11 +155,22 @@ function renderThread(t) {
   $('handover').hidden = !t.handover_note;
   $('handover-text').textContent = t.handover_note || '';
   $('safety-number').textContent = t.safety_number || 'Not available yet: it appears after her first message.';
-  $('safety-state').textContent = t.identity_changed ? 'CHANGED since you verified it'
-    : (t.verified ? 'verified' : 'not verified');
+  $('safety-state').textContent = t.identity_pending ? 'CHANGED: compare and accept the new one above'
+    : (t.identity_changed ? 'CHANGED since you verified it' : (t.verified ? 'verified' : 'not verified'));
+  $('identity').hidden = !t.identity_pending;
+  if (!t.identity_pending) {
+    $('identity-number').hidden = true;
+    $('identity-confirm').hidden = true;
+    $('identity-error').hidden = true;
+  }
+  const advice = $('verify-advice');
+  advice.hidden = !!t.verified && !t.identity_changed;
+  advice.textContent = t.identity_changed
+    ? 'Her safety number changed (a new phone or a new recovery code). Verify her with the agreed safe word before sharing anything, then compare the new safety number with her in person.'
+    : 'Not verified yet: verify her with the agreed safe word before sharing anything, then compare the safety number with her.';
   const toggle = $('verified-toggle');
   toggle.checked = !!t.verified;
-  toggle.disabled = !t.safety_number;
+  toggle.disabled = !t.safety_number || !!t.identity_pending;
   const list = $('messages');
   const atBottom = list.children.length === 0 || window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
   list.replaceChildren();
@@ -187,6 +240,40 @@ async function toggleVerified() {
   refreshInbox();
 }
 
+let shownSafetyNumber = '';
+
+async function showNewIdentity() {
+  const error = $('identity-error');
+  error.hidden = true;
+  try {
+    const r = await api('/api/identity/' + encodeURIComponent(currentAccount));
+    shownSafetyNumber = r.new_safety_number;
+    $('identity-number').textContent = r.new_safety_number;
+    $('identity-number').hidden = false;
+    $('identity-confirm').hidden = false;
+    $('identity-verified').focus();
+  } catch (e) {
+    error.textContent = e.message;
+    error.hidden = false;
+  }
+}
+
+async function acceptNewIdentity() {
+  const error = $('identity-error');
+  error.hidden = true;
+  try {
+    await api('/api/identity/' + encodeURIComponent(currentAccount) + '/accept',
+      { safety_number: shownSafetyNumber, verified: $('identity-verified').checked });
+    $('status').textContent = 'New safety number accepted: replies to her flow again.';
+    $('reply-text').focus();
+  } catch (e) {
+    error.textContent = e.message;
+    error.hidden = false;
+  }
+  refreshThread();
+  refreshAlerts();
+}
+
 function route() {
   const m = location.hash.match(/^#\/thread\/(a_[A-Za-z0-9_-]{1,62})$/);
   const next = m ? m[1] : null;
@@ -216,6 +303,8 @@ function tick() {
 document.addEventListener('DOMContentLoaded', () => {
   $('reply-form').addEventListener('submit', sendReply);
   $('verified-toggle').addEventListener('change', toggleVerified);
+  $('identity-show').addEventListener('click', showNewIdentity);
+  $('identity-accept').addEventListener('click', acceptNewIdentity);
   $('reply-text').addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) $('reply-form').requestSubmit();
   });

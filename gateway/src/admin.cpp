@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 
 #include <boost/program_options.hpp>
 #include <iostream>
@@ -19,6 +20,7 @@
 #include "ariadne/gateway/config.h"
 #include "ariadne/gateway/consent_policy.h"
 #include "ariadne/gateway/error.h"
+#include "ariadne/gateway/org_settings.h"
 #include "ariadne/gateway/server_key.h"
 #include "ariadne/gateway/sms_numbers.h"
 #include "ariadne/gateway/store.h"
@@ -62,6 +64,7 @@ const char* kUsage =
     "  ariadne admin policy-show\n"
     "  ariadne admin policy-set [--quiet-hours HH:MM-HH:MM] [--retention-days N]\n"
     "                 [--ban CLASS ...] [--unban CLASS ...] [--consent-recorders WHO]\n"
+    "                 [--canned-replies-file FILE]\n"
     "  ariadne admin checkin-plan-set --case CODE --by CASEWORKER_ID [--every-days N]\n"
     "                 [--window HH:MM-HH:MM] [--channel KIND ...] [--grace-minutes N]\n"
     "                 [--alert nobody|caseworker]\n"
@@ -347,8 +350,21 @@ int policy_show(const std::vector<std::string>& args, std::ostream& out) {
     po::options_description options;
     options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "");
     parse(args, options);
-    out << policy_json(open_policies(data_dir)->org_policy()).dump() << std::endl;
+    auto store = open_policies(data_dir);
+    auto line = policy_json(store->org_policy());
+    line["canned_replies"] = canned_replies_json(canned_replies(*store));
+    out << line.dump() << std::endl;
     return 0;
+}
+
+/// --canned-replies-file: a JSON list of {"label", "text"} (org_settings.h); [] = defaults.
+std::vector<CannedReply> read_canned_replies_file(const po::variables_map& vm) {
+    std::string path = vm["canned-replies-file"].as<std::string>();
+    std::ifstream in(path);
+    if (!in) usage_error("--canned-replies-file: " + path + " cannot be read.");
+    auto list = nlohmann::json::parse(in, nullptr, false);
+    if (list.is_discarded()) usage_error("--canned-replies-file: " + path + " is not JSON.");
+    return parse_canned_replies(list);
 }
 
 int policy_set(const std::vector<std::string>& args, std::ostream& out) {
@@ -358,8 +374,9 @@ int policy_set(const std::vector<std::string>& args, std::ostream& out) {
     options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
         "quiet-hours", po::value<std::string>(), "")("retention-days", po::value<int>(), "")(
         "ban", po::value<std::vector<std::string>>(&ban), "")(
-        "unban", po::value<std::vector<std::string>>(&unban), "")("consent-recorders",
-                                                                  po::value<std::string>(), "");
+        "unban", po::value<std::vector<std::string>>(&unban), "")(
+        "consent-recorders", po::value<std::string>(), "")("canned-replies-file",
+                                                           po::value<std::string>(), "");
     auto vm = parse(args, options);
     auto store = open_policies(data_dir);
     policies::OrgPolicy p = store->org_policy();
@@ -371,8 +388,13 @@ int policy_set(const std::vector<std::string>& args, std::ostream& out) {
     if (vm.count("consent-recorders"))
         changes.consent_recorders = vm["consent-recorders"].as<std::string>();
     apply_policy_changes(p, changes);
+    std::optional<std::vector<CannedReply>> replies;
+    if (vm.count("canned-replies-file")) replies = read_canned_replies_file(vm);
     store->set_org_policy(p, cli_admin(), now_utc());
-    out << policy_json(store->org_policy()).dump() << std::endl;
+    if (replies) set_canned_replies(*store, *replies, cli_admin(), now_utc());
+    auto line = policy_json(store->org_policy());
+    line["canned_replies"] = canned_replies_json(canned_replies(*store));
+    out << line.dump() << std::endl;
     return 0;
 }
 

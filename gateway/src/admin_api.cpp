@@ -11,6 +11,7 @@
 #include "ariadne/crypto/totp.h"
 #include "ariadne/gateway/alerts.h"
 #include "ariadne/gateway/codec.h"
+#include "ariadne/gateway/org_settings.h"
 #include "ariadne/gateway/rate_limits.h"
 #include "ariadne/policies/error.h"
 #include "policy_text.h"
@@ -94,8 +95,7 @@ class AdminApi {
                              "'Authorization: Bearer <token>'.");
             }
             if (r.path == "/v1/admin/policy") {
-                if (r.method == "GET")
-                    return HttpResponse::json(200, policy_json(policies_.org_policy()).dump());
+                if (r.method == "GET") return HttpResponse::json(200, policy_with_replies().dump());
                 if (r.method != "PUT") return error(405, "method_not_allowed", "Use GET or PUT.");
                 if (who->role != policies::Role::admin) return forbidden();
                 return set_policy(r, *who);
@@ -263,11 +263,20 @@ class AdminApi {
         if (body.contains("unban")) changes.unban = body["unban"].get<std::vector<std::string>>();
         if (body.contains("consent_recorders"))
             changes.consent_recorders = body["consent_recorders"].get<std::string>();
+        std::optional<std::vector<CannedReply>> replies;
+        if (body.contains("canned_replies")) replies = parse_canned_replies(body["canned_replies"]);
         apply_policy_changes(p, changes);
-        policies_.set_org_policy(p, who,
-                                 policies::Instant(std::chrono::floor<std::chrono::microseconds>(
-                                     std::chrono::system_clock::now())));
-        return HttpResponse::json(200, policy_json(policies_.org_policy()).dump());
+        auto now = policies::Instant(
+            std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now()));
+        policies_.set_org_policy(p, who, now);
+        if (replies) set_canned_replies(policies_, *replies, who, now);
+        return HttpResponse::json(200, policy_with_replies().dump());
+    }
+
+    json policy_with_replies() {
+        json out = policy_json(policies_.org_policy());
+        out["canned_replies"] = canned_replies_json(canned_replies(policies_));
+        return out;
     }
 
     HttpResponse consent(const HttpRequest& r, const policies::Actor& who) {

@@ -312,6 +312,7 @@ RequestBody decode_body(const std::string& type, Fields& f) {
         return r;
     }
     if (type == "alerts") return AlertsRequest{};
+    if (type == "settings") return SettingsRequest{};
     if (type == "alert_clear") {
         AlertClearRequest r;
         r.alert_id = f.integer("alert_id", 1, kMaxRequestId);

@@ -20,6 +20,7 @@
 #include "ariadne/gateway/consent_policy.h"
 #include "ariadne/gateway/error.h"
 #include "ariadne/gateway/gateway.h"
+#include "ariadne/gateway/org_settings.h"
 #include "ariadne/gateway/server.h"
 #include "ariadne/gateway/server_key.h"
 #include "ariadne/gateway/store.h"
@@ -89,6 +90,8 @@ int serve(const std::vector<std::string>& args) {
     gateway_options.send_burst = c.send_burst;
     // Consent decides caseworker → survivor messages at send time; check-ins run beside.
     PolicyService policies(store, server_key, database_path(c.data_dir).string());
+    // Consoles follow the organisation's retention and canned replies (`settings`).
+    gateway_options.console_settings = [&policies] { return console_settings(policies.store()); };
     Gateway gateway(store, server_key, metrics, gateway_options, policies.send_policy(),
                     &policies.alerts());
     policies.alerts().set_listener(

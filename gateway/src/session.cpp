@@ -197,6 +197,10 @@ void Session::dispatch_locked(Request& request, std::uint64_t slot) {
         complete_locked(slot, handle_alerts(id));
         return;
     }
+    if (std::holds_alternative<SettingsRequest>(body)) {
+        complete_locked(slot, handle_settings(id));
+        return;
+    }
     if (auto* clear = std::get_if<AlertClearRequest>(&body)) {
         complete_locked(slot, handle_alert_clear(id, *clear));
         return;
@@ -608,6 +612,22 @@ std::string Session::handle_alert_clear(std::int64_t id, const AlertClearRequest
     } catch (const std::exception&) {
         return storage_unavailable(id);
     }
+}
+
+std::string Session::handle_settings(std::int64_t id) {
+    if (account_.role != Role::caseworker) {
+        return error_frame(id, ErrorCode::forbidden,
+                           "Only a caseworker device may read the organisation's settings.");
+    }
+    json fields = json::object();
+    if (gateway_.options_.console_settings) {
+        try {
+            fields = gateway_.options_.console_settings();
+        } catch (const std::exception&) {
+            return storage_unavailable(id);
+        }
+    }
+    return encode_ok(id, std::move(fields));
 }
 
 void Session::push_frame(const std::string& frame) {

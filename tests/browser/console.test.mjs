@@ -155,7 +155,7 @@ async function main() {
   const k = 12 - new Date().getUTCHours();
   const zone = k === 0 ? 'Etc/GMT' : (k > 0 ? `Etc/GMT-${k}` : `Etc/GMT+${-k}`);
   const enrol = (caseworker) => {
-    const s = JSON.parse(run([GATEWAY, 'admin', 'survivor-enrol', '--data-dir', gwDir, '--caseworker', caseworker, '--initials', 'A.B.', '--language', 'en', '--time-zone', zone, '--recovery-m-kib', '8192', '--insecure-test-params']));
+    const s = JSON.parse(run([GATEWAY, 'admin', 'survivor-enrol', '--data-dir', gwDir, '--caseworker', caseworker, '--initials', 'A.B.', '--language', 'en', '--time-zone', zone, '--with-duress-code', '--recovery-m-kib', '8192', '--insecure-test-params']));
     run([GATEWAY, 'admin', 'consent-record', '--data-dir', gwDir, '--case', s.case_code, '--channel', 'app', '--purpose', 'replies', '--by', caseworker]);
     return s;
   };
@@ -272,6 +272,14 @@ async function main() {
   const refusalText = await refusal.textContent();
   check(/^Not sent: .+\./.test(refusalText), `the refusal says why in a sentence: "${refusalText}"`);
 
+  // 10a. Handover: the colleague's survivor is handed over to us with a note; the note is
+  // shown at the top of her thread.
+  const note = 'Warm handover agreed with her on 3 May; prefers mornings.';
+  run([GATEWAY, 'admin', 'assign', '--data-dir', gwDir, '--survivor', notOurs.account, '--caseworker', cw.account, '--handover-note', note]);
+  await page.goto(`http://127.0.0.1:${port}/#/thread/${notOurs.account}`);
+  await waitFor(async () => (await page.locator('#handover').isVisible()) && (await page.locator('#handover-text').textContent()) === note,
+    'after a handover the new caseworker sees the handover note in the thread', 15000);
+
   // 10b. A policy denial: she withdraws her consent to replies; the next reply is refused at
   // send time, and the box gives the policy's reason and what would allow it.
   run([GATEWAY, 'admin', 'consent-withdraw', '--data-dir', gwDir, '--case', survivor.case_code, '--channel', 'app', '--purpose', 'replies', '--by', cw.account]);
@@ -283,6 +291,37 @@ async function main() {
   check(((await refusal.textContent()) || '').includes('only a new consent from her would allow it'),
     'the refusal says what would allow the reply');
   run([GATEWAY, 'admin', 'consent-record', '--data-dir', gwDir, '--case', survivor.case_code, '--channel', 'app', '--purpose', 'replies', '--by', cw.account]);
+
+  // 10c. Her duress code: the gateway raises an urgent alert, shown at the top with a clear
+  // button; replies are refused until her caseworker clears it, with an explicit confirmation.
+  run([SURVIVOR, '--server', gwUrl, '--fingerprint', fingerprint, '--store', path.join(tmp, 'decoy'), 'recover'], survivor.duress_code + '\n');
+  await page.goto(`http://127.0.0.1:${port}/#/`);
+  const gwAlert = page.locator('#alerts .alert').first();
+  await waitFor(async () => (await gwAlert.getAttribute('data-kind')) === 'duress' &&
+    (await gwAlert.locator('button.clear').count()) === 1, 'her duress login shows an urgent, clearable alert at the top', 15000);
+  check(await gwAlert.evaluate((n) => n.classList.contains('urgent')), 'the gateway duress alert is marked urgent');
+  check(((await gwAlert.textContent()) || '').includes(survivor.case_code), 'the alert names her case code (not her name)');
+  await page.goto(`http://127.0.0.1:${port}/#/thread/${survivor.account}`);
+  await page.locator('#reply-text').fill('Checking in.');
+  await page.locator('#send').click();
+  await waitFor(async () => ((await refusal.textContent()) || '').includes('duress'),
+    'under the duress lock a reply is refused with the reason', 10000);
+  await page.goto(`http://127.0.0.1:${port}/#/`);
+  if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'console-alerts.png') });
+  // Keyboard only: focus the clear button, Enter, then confirm.
+  await gwAlert.locator('button.clear').focus();
+  await page.keyboard.press('Enter');
+  const confirmButton = page.locator('#alerts [data-confirm]');
+  await waitFor(async () => (await confirmButton.count()) === 1, 'clearing asks for an explicit confirmation');
+  await waitFor(async () => page.evaluate(() => document.activeElement?.hasAttribute('data-confirm')), 'the confirmation button has the keyboard focus');
+  if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'console-alert-confirm.png') });
+  await page.keyboard.press('Enter');
+  await waitFor(async () => (await page.locator('#alerts button.clear').count()) === 0, 'the cleared alert disappears', 10000);
+  await page.goto(`http://127.0.0.1:${port}/#/thread/${survivor.account}`);
+  await page.locator('#reply-text').fill('I am here whenever you want to write.');
+  await page.locator('#send').click();
+  await waitFor(async () => (await page.locator('#messages li.out[data-state="committed"], #messages li.out[data-state="delivered"]').count()) === 2,
+    'after the clear, replies flow again', 10000);
 
   // 11. A duress word in her message raises an urgent alert at the top of the page.
   surv('send', `sorry can't talk now, ${DURESS_WORD}`);
@@ -296,7 +335,43 @@ async function main() {
   }), 'alerts sit above the conversations');
   text = await bodyText();
   check(!text.includes(CANARY_NAME) && !text.includes(CANARY_PHONE), 'with alerts shown, still no name or number on the page');
-  if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'console-alerts.png') });
+
+  // 11b. She lost her code: a new one gives her a new identity. The console shows the change,
+  // holds replies with a sentence, and after the caseworker compares and accepts the new
+  // safety number, replies flow to her new phone.
+  const oldNumber = (await page.evaluate(async (a) => (await (await fetch('/api/thread/' + a)).json()).safety_number, survivor.account));
+  const recoded = JSON.parse(run([GATEWAY, 'admin', 'survivor-recode', '--data-dir', gwDir, '--survivor', survivor.account, '--insecure-test-params']));
+  const newPhone = path.join(tmp, 'survivor-new-phone');
+  run([SURVIVOR, '--server', gwUrl, '--fingerprint', fingerprint, '--store', newPhone, 'recover'], recoded.recovery_code + '\n');
+  await page.goto(`http://127.0.0.1:${port}/#/`);
+  await waitFor(async () => (await page.locator('#alerts .alert[data-kind="identity_changed"]').count()) === 1,
+    'an identity_changed alert appears (not urgent)', 15000);
+  check(!(await page.locator('#alerts .alert[data-kind="identity_changed"]').evaluate((n) => n.classList.contains('urgent'))), 'the identity alert is not marked urgent');
+  check(((await page.locator('#alerts .alert[data-kind="identity_changed"]').textContent()) || '').includes('safe word'),
+    'the identity alert advises verifying her with the agreed safe word');
+  await page.goto(`http://127.0.0.1:${port}/#/thread/${survivor.account}`);
+  await waitFor(async () => page.locator('#identity').isVisible(), 'the thread shows that her safety number changed');
+  await page.locator('#reply-text').fill('Is this your new phone?');
+  await page.locator('#send').click();
+  await waitFor(async () => ((await refusal.textContent()) || '').startsWith('Held, not sent: her safety number changed'),
+    'a reply is held with a sentence saying why', 10000);
+  await page.locator('#identity-show').click();
+  await waitFor(async () => page.locator('#identity-number').isVisible(), 'the new safety number is shown');
+  const newNumber = await page.locator('#identity-number').textContent();
+  check(newNumber.replace(/\s/g, '').length === 60 && newNumber !== oldNumber, 'the new safety number differs from the old one');
+  if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'console-identity.png') });
+  await page.locator('#identity-verified').check();
+  await page.locator('#identity-accept').click();
+  await waitFor(async () => !(await page.locator('#identity').isVisible()) &&
+    (await page.locator('#safety-state').textContent()) === 'verified', 'after accepting, the new number is verified and the panel goes');
+  const welcome = 'Welcome back. Write whenever you want.';
+  await page.locator('#reply-text').fill(welcome);
+  await page.locator('#send').click();
+  await waitFor(async () => (await page.locator('#messages li.out .text', { hasText: welcome }).count()) === 1 &&
+    ['committed', 'delivered'].includes(await page.locator('#messages li.out').last().getAttribute('data-state')), 'the reply after accepting is sent', 10000);
+  const onNewPhone = run([SURVIVOR, '--server', gwUrl, '--fingerprint', fingerprint, '--store', newPhone, 'receive', '--wait', '3', '--json']);
+  check(onNewPhone.includes(welcome), 'her new phone decrypts the reply');
+  await waitFor(async () => (await page.locator('#alerts .alert[data-kind="identity_changed"]').count()) === 0, 'the identity alert is cleared by accepting');
 
   // 12. Readable at 200% zoom: nothing overflows sideways.
   await page.setViewportSize({ width: 550, height: 760 });

@@ -6,6 +6,8 @@
 // `duress-clear` does the same on a caseworker's word.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "accounts.h"
 #include "ariadne/client/error.h"
 #include "harness.h"
@@ -212,6 +214,48 @@ TEST_F(Alerts, ANewRecoveryCodeGivesHerANewIdentityAndAlertsHerCaseworkers) {
                                      cw_.account,       "--insecure-test-params",
                                      "--data-dir",      gateway_->data_dir().string()};
     EXPECT_NE(run_process(argv, "").exit_code, 0);
+}
+
+TEST_F(Alerts, SettingsGiveConsolesTheOrganisationsRetentionAndCannedReplies) {
+    gateway_->start();
+    auto cw = caseworker(cw_, 0);
+    Json defaults = cw->call({{"type", "settings"}});
+    EXPECT_EQ(defaults["retention_days"], 365);
+    ASSERT_GE(defaults["canned_replies"].size(), 3u);
+    EXPECT_FALSE(defaults["canned_replies"][0]["text"].get<std::string>().empty());
+
+    auto file = dir("replies.json");
+    std::ofstream(file) << R"([{"label":"Here","text":"I'm here whenever you want to write."}])";
+    gateway_->admin(
+        {"policy-set", "--retention-days", "90", "--canned-replies-file", file.string()});
+    Json set = cw->call({{"type", "settings"}});
+    EXPECT_EQ(set["retention_days"], 90);
+    ASSERT_EQ(set["canned_replies"].size(), 1u);
+    EXPECT_EQ(set["canned_replies"][0]["label"], "Here");
+
+    // Bad replies are refused naming the element, and change nothing.
+    {
+        std::ofstream out(file, std::ios::trunc);
+        out << Json::array({{{"label", "ok"}, {"text", "fine"}},
+                            {{"label", "bad"}, {"text", std::string("a\ab")}}})
+                   .dump();
+    }
+    std::vector<std::string> argv = {server_binary(),
+                                     "admin",
+                                     "policy-set",
+                                     "--canned-replies-file",
+                                     file.string(),
+                                     "--data-dir",
+                                     gateway_->data_dir().string()};
+    auto refused = run_process(argv, "");
+    EXPECT_EQ(refused.exit_code, 2);
+    EXPECT_NE(refused.err.find("canned_replies[1].text"), std::string::npos) << refused.err;
+    EXPECT_EQ(cw->call({{"type", "settings"}})["canned_replies"].size(), 1u);
+
+    auto phone = recover_survivor(*gateway_, real_, dir("phone"));
+    EXPECT_EQ(phone->connection().request({{"type", "settings"}})["code"], "forbidden");
+    auto anonymous = gateway_->connect();
+    EXPECT_EQ(anonymous->request({{"type", "settings"}})["code"], "not_authenticated");
 }
 
 }  // namespace

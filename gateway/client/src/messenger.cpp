@@ -525,4 +525,37 @@ void Messenger::disconnect() {
     if (c) c->close(1000, milliseconds{1000});
 }
 
+std::vector<std::uint8_t> Messenger::listed_identity(const std::string& account) {
+    std::lock_guard lock(impl_->op_mu);
+    auto c = impl_->ensure_connected();
+    Json r = impl_->call(c, {{"type", "keys_fetch"}, {"account", account}});
+    for (const Json& b : r.at("bundles")) return bundle_from_json(b).identity_key;
+    throw Error(ErrorCode::state, "That account has no device listed at the gateway.");
+}
+
+void Messenger::accept_identity(const std::string& account,
+                                const std::vector<std::uint8_t>& identity_key) {
+    std::lock_guard lock(impl_->op_mu);
+    auto c = impl_->ensure_connected();
+    Json r = impl_->call(c, {{"type", "keys_fetch"}, {"account", account}});
+    std::vector<crypto::PreKeyBundle> bundles;
+    for (const Json& b : r.at("bundles")) {
+        bundles.push_back(bundle_from_json(b));
+        // Every device must carry exactly the identity the user compared.
+        if (bundles.back().identity_key != identity_key) {
+            throw Error(ErrorCode::state,
+                        "Her identity changed again since you compared it: compare the new "
+                        "safety number first.");
+        }
+    }
+    if (bundles.empty()) {
+        throw Error(ErrorCode::state, "That account has no device listed at the gateway.");
+    }
+    for (const auto& bundle : bundles) {
+        Address addr{account, bundle.device_id};
+        impl_->party->trust_identity(addr, bundle.identity_key);
+        impl_->party->start_session(addr, bundle);
+    }
+}
+
 }  // namespace ariadne::client

@@ -34,11 +34,15 @@ using Json = nlohmann::json;
 
 /// Organisation settings of a console (console config file, see the caseworker guide).
 struct ConsoleSettings {
-    int retention_days = 365;  // decrypted history older than this is deleted
+    /// Decrypted history older than this is deleted. 0 = not set here: the organisation's
+    /// retention_days from the gateway (`settings`), else 365. When both are set, the
+    /// shorter applies (deleting sooner is always allowed).
+    int retention_days = 0;
     /// Words or phrases agreed with survivors as danger signals: an inbound message holding
     /// one (case-insensitive, whole words) raises an urgent alert at the top of the console.
     std::vector<std::string> duress_keywords;
-    /// Canned replies: [{"label": "...", "text": "..."}]; empty: the built-in defaults.
+    /// Canned replies: [{"label": "...", "text": "..."}], used only when the gateway does not
+    /// give the organisation's (`settings`); empty: the built-in defaults.
     Json canned = Json::array();
 
     /// Reads a settings file (JSON object with optional "retention_days", "duress_keywords",
@@ -82,17 +86,36 @@ class ConsoleService {
     Json thread(const std::string& account);
     Json reply(const std::string& account, const std::string& text);
     Json alerts();
+    /// Clears a gateway alert (docs/protocol.md 4.7) after the caseworker confirmed it.
+    /// Throws std::invalid_argument with a sentence when the gateway refuses.
+    Json clear_alert(std::int64_t alert_id);
     Json set_verified(const std::string& account, bool verified);
-    Json canned() const;
+    /// Her safety number changed (a gateway `identity_changed` alert, or a message from an
+    /// identity this device does not trust): the safety number her account lists now, to
+    /// compare with her in person. Uses up one of her one-time pre-keys.
+    Json new_identity(const std::string& account);
+    /// Accepts the new identity whose safety number the caseworker compared
+    /// (`safety_number` must be the one new_identity() showed, else std::invalid_argument):
+    /// replies flow again; `verified` marks the new number verified.
+    Json accept_identity(const std::string& account, const std::string& safety_number,
+                         bool verified);
+    Json canned();
     Json status();
 
   private:
     void run();
     void receive_one();
     void refresh_contacts();
+    /// Reads the organisation's retention and canned replies (`settings`).
+    void refresh_settings();
+    /// The retention in days that applies now (see ConsoleSettings::retention_days).
+    int effective_retention_days();
     Json contact_json(const std::string& account);
     std::string safety_number_of(const std::string& account);
     bool holds_duress_keyword(const std::string& text) const;
+    /// True while her changed identity waits for the caseworker's acceptance.
+    bool identity_pending(const std::string& account);
+    bool was_cleared_locked(const Json& alert) const;  // mu_ held
 
     std::unique_ptr<client::Messenger> messenger_;
     std::unique_ptr<History> history_;
@@ -100,10 +123,18 @@ class ConsoleService {
     std::mutex identities_mu_;
     ConsoleSettings settings_;
 
-    std::mutex mu_;                    // guards the fields below
-    Json contacts_ = Json::array();    // last `contacts` answer (raw entries)
+    std::mutex mu_;                        // guards the fields below
+    Json contacts_ = Json::array();        // last `contacts` answer (raw entries)
+    Json gateway_alerts_ = Json::array();  // last `alerts` answer (open alerts)
+    bool gateway_alerts_known_ = false;    // false: the gateway does not offer `alerts`
+    std::vector<std::string> untrusted_;   // accounts whose message came from a new identity
+    // Alerts this console cleared: hidden even if a `alerts` answer fetched just before the
+    // clear arrives after it.
+    std::vector<std::int64_t> cleared_alerts_;
     std::vector<Json> device_alerts_;  // undecryptable messages, identity changes
     std::string connection_problem_;   // empty when connected
+    int org_retention_days_ = 0;       // 0: the gateway did not say
+    Json org_canned_;                  // null: the gateway did not say
     std::int64_t last_sync_ms_ = 0;
 
     std::atomic<bool> running_{false};

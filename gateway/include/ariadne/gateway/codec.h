@@ -96,6 +96,7 @@ struct AckRequest {
     std::int64_t server_id = 0;
 };
 struct AlertsRequest {};
+struct SettingsRequest {};
 struct AlertClearRequest {
     std::int64_t alert_id = 0;  // 1..2^53-1
 };
@@ -104,7 +105,7 @@ using RequestBody =
     std::variant<PingRequest, RecoveryParamsRequest, ChallengeRequest, RegisterDeviceRequest,
                  AuthDeviceRequest, AuthSurvivorRequest, KeysUploadRequest, KeysCountRequest,
                  KeysFetchRequest, ContactsRequest, SendRequest, AckRequest, AlertsRequest,
-                 AlertClearRequest>;
+                 AlertClearRequest, SettingsRequest>;
 
 struct Request {
     std::int64_t id = 0;

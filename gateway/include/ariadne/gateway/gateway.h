@@ -63,6 +63,9 @@ struct GatewayOptions {
     std::size_t max_queued_requests = 256;  // decoded requests waiting per connection
     std::size_t max_pending_writes = 32;    // pipelined send/ack awaiting commit per connection
     unsigned totp_window = 1;               // accepted TOTP steps either side of now
+    // The `settings` answer for caseworker consoles (org_settings.h); empty: an empty answer.
+    // Called on a network thread: must be thread-safe.
+    std::function<nlohmann::json()> console_settings;
 };
 
 class Session;
@@ -164,6 +167,7 @@ class Session : public std::enable_shared_from_this<Session> {
     void handle_ack(std::int64_t id, const AckRequest& r, std::uint64_t slot);
     std::string handle_alerts(std::int64_t id);
     std::string handle_alert_clear(std::int64_t id, const AlertClearRequest& r);
+    std::string handle_settings(std::int64_t id);
     /// Sends a server-originated frame (an `alert`) if this session is logged in.
     void push_frame(const std::string& frame);
 

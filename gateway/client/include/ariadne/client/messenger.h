@@ -143,6 +143,18 @@ class Messenger {
     /// than `pre_key_low_water` remain. Called after login and after pre-key messages.
     void top_up_pre_keys();
 
+    /// The identity key (33 bytes) the gateway lists now for `account` (its first device),
+    /// fetched with `keys_fetch` (uses up one of her one-time pre-keys). Used to show the
+    /// new safety number after her identity changed, before it is accepted.
+    /// Throws ServerError (forbidden, ...), Error(state) if she has no device.
+    std::vector<std::uint8_t> listed_identity(const std::string& account);
+
+    /// After the user compared the new safety number in person: trusts `identity_key` for
+    /// every device of `account` and starts fresh sessions from new bundles, so the next
+    /// send_text() reaches her new device. Throws Error(state) when the gateway now lists
+    /// a different identity key than `identity_key` (nothing is trusted then).
+    void accept_identity(const std::string& account, const std::vector<std::uint8_t>& identity_key);
+
     /// The underlying connection (tests; raw frames). Valid until the next reconnect.
     Connection& connection();
 

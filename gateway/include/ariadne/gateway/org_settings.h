@@ -1,0 +1,45 @@
+// What the organisation decides for every caseworker console (issue 5): how long decrypted
+// history may stay on a console (the org policy's retention_days) and the canned replies
+// caseworkers can start a reply from. Consoles read both with the `settings` request
+// (docs/protocol.md 4.8); administrators set the replies with `ariadne admin policy-set
+// --canned-replies-file` or `PUT /v1/admin/policy`.
+//
+// Canned replies are the organisation's own neutral texts, never survivor content; they are
+// stored in `gateway_canned_replies` and every change is audited (`policy.canned_replies`).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ariadne/policies/store.h"
+
+namespace ariadne::gateway {
+
+struct CannedReply {
+    std::string label;  // 1..40 bytes, shown on the button
+    std::string text;   // 1..1000 bytes, no control characters except newlines
+};
+
+inline constexpr std::size_t kMaxCannedReplies = 20;
+
+/// The built-in neutral, non-judgmental replies (used until the organisation sets its own).
+std::vector<CannedReply> default_canned_replies();
+
+/// Parses [{"label": "...", "text": "..."}, ...]. Throws policies::Error{invalid_field}
+/// naming the element ("canned_replies[2].text").
+std::vector<CannedReply> parse_canned_replies(const nlohmann::json& list);
+nlohmann::json canned_replies_json(const std::vector<CannedReply>& replies);
+
+/// The organisation's replies, or the defaults. Throws policies::Error{storage}.
+std::vector<CannedReply> canned_replies(policies::PolicyStore& store);
+/// Replaces them (an empty list restores the defaults); admin only (Error{refused}).
+/// Validates like parse_canned_replies. Audited.
+void set_canned_replies(policies::PolicyStore& store, const std::vector<CannedReply>& replies,
+                        const policies::Actor& actor, policies::Instant at);
+
+/// The answer of the `settings` request: {"retention_days": N, "canned_replies": [...]}.
+nlohmann::json console_settings(policies::PolicyStore& store);
+
+}  // namespace ariadne::gateway
