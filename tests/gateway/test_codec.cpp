@@ -40,6 +40,30 @@ TEST(FrameCodec, DecodesPing) {
     EXPECT_TRUE(std::holds_alternative<PingRequest>(r.body));
 }
 
+TEST(FrameCodec, DecodesAlertsAlertClearAndSettings) {
+    EXPECT_TRUE(std::holds_alternative<AlertsRequest>(
+        request_of(R"({"v":1,"id":1,"type":"alerts"})").body));
+    EXPECT_TRUE(std::holds_alternative<SettingsRequest>(
+        request_of(R"({"v":1,"id":1,"type":"settings"})").body));
+    Request r = request_of(R"({"v":1,"id":2,"type":"alert_clear","alert_id":9007199254740991})");
+    ASSERT_TRUE(std::holds_alternative<AlertClearRequest>(r.body));
+    EXPECT_EQ(std::get<AlertClearRequest>(r.body).alert_id, 9007199254740991);
+    for (const char* bad : {R"({"v":1,"id":3,"type":"alert_clear"})",
+                            R"({"v":1,"id":3,"type":"alert_clear","alert_id":0})",
+                            R"({"v":1,"id":3,"type":"alert_clear","alert_id":"7"})",
+                            R"({"v":1,"id":3,"type":"alert_clear","alert_id":9007199254740992})",
+                            R"({"v":1,"id":3,"type":"alert_clear","alert_id":-5})"}) {
+        auto e = error_of(bad);
+        EXPECT_EQ(e.code, ErrorCode::invalid_frame) << bad;
+        EXPECT_NE(e.message.find("alert_id"), std::string::npos) << e.message;
+        EXPECT_EQ(e.id, 3);
+    }
+    EXPECT_EQ(error_of(R"({"v":1,"id":4,"type":"alerts","case_code":"K7Q-2F9"})").code,
+              ErrorCode::invalid_frame);
+    EXPECT_EQ(error_of(R"({"v":1,"id":4,"type":"settings","retention_days":1})").code,
+              ErrorCode::invalid_frame);
+}
+
 TEST(FrameCodec, NonJsonIsMalformedWithNullId) {
     auto e = error_of("{not json");
     EXPECT_EQ(e.code, ErrorCode::malformed_json);
