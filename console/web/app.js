@@ -118,7 +118,8 @@ async function refreshAlerts() {
     : null;
   box.replaceChildren();
   for (const a of data.alerts) {
-    const whoText = who(a.who || { account: a.account });
+    const w = a.who || { account: a.account };
+    const whoText = (w.initials || w.case_code || w.account) ? who(w) : 'not linked to a case yet';
     const parts = [el('strong', {}, (alertTitles[a.kind] || 'Alert') + ' — ' + whoText),
       el('span', {}, a.sentence + ' ')];
     if (a.account) parts.push(el('a', { href: '#/thread/' + a.account }, 'Open conversation with ' + whoText));
