@@ -288,6 +288,7 @@ function route() {
   $('thread-view').hidden = !currentAccount;
   if (currentAccount) {
     refreshThread();
+    loadCanned();  // the organisation may have changed them
     $('thread-title').setAttribute('tabindex', '-1');
     $('thread-title').focus();
   } else {

@@ -161,11 +161,17 @@ async function main() {
   };
   const survivor = enrol(cw.account);
   const notOurs = enrol(other.account);
+  // The organisation's retention and prepared replies, which the console must follow.
+  const orgReplies = path.join(tmp, 'replies.json');
+  fs.writeFileSync(orgReplies, JSON.stringify([
+    { label: "I'm here", text: "Thank you for writing. I'm here and I'm reading your message." },
+    { label: 'Whenever', text: 'We can talk whenever it suits you.' }]));
+  run([GATEWAY, 'admin', 'policy-set', '--data-dir', gwDir, '--retention-days', '30', '--canned-replies-file', orgReplies]);
 
   // 3. The console: first run registers the device (password + TOTP), then serves the UI.
   const consoleDir = path.join(tmp, 'console');
   const settings = path.join(tmp, 'console-settings.json');
-  fs.writeFileSync(settings, JSON.stringify({ retention_days: 30, duress_keywords: [DURESS_WORD] }));
+  fs.writeFileSync(settings, JSON.stringify({ retention_days: 400, duress_keywords: [DURESS_WORD] }));
   const { child: consoleProc, match: link } = await startProcess(
     [CONSOLE, '--data-dir', consoleDir, '--gateway', gwUrl, '--fingerprint', fingerprint, '--username', 'mara.k', '--settings', settings, '--insecure-test-kdf'],
     `a console passphrase for tests\n${password}\n${totp(cw.totp_secret)}\n`,
@@ -209,6 +215,15 @@ async function main() {
   check((mainResponse.headers()['content-security-policy'] || '').includes("script-src 'self'"), 'the page is served with a strict CSP');
   const cookies = await context.cookies();
   check(cookies.length === 1 && cookies[0].httpOnly && cookies[0].sameSite === 'Strict', 'session cookie is HttpOnly and SameSite=Strict');
+
+  await waitFor(async () => {
+    const st = await page.evaluate(async () => (await fetch('/api/status')).json());
+    return st.retention_days === 30 && st.retention_from === 'organisation';
+  }, "the console follows the organisation's retention (30 days, not its own 400)");
+  await waitFor(async () => {
+    const c = await page.evaluate(async () => (await fetch('/api/canned')).json());
+    return c.replies.length === 2 && c.replies[1].text === 'We can talk whenever it suits you.';
+  }, "the prepared replies are the organisation's");
 
   const row = page.locator(`#inbox-rows tr[data-account="${survivor.account}"]`);
   const t0 = Date.now();
