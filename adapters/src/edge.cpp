@@ -485,6 +485,11 @@ struct EdgeHub::Impl {
             crypto::wipe(reply.text.data(), reply.text.size());
             if (type == crypto::kPreKeyMessage) top_up(d);
             if (decrypted && reply.acknowledge_later) return;
+        } else if (m.value("kind", "") == "notice") {
+            // A check-in or handover notice from the gateway (docs/protocol.md 4.6): shown on
+            // her page like a reply, sealed in her history.
+            history->append(d.account, m.value("server_time", std::int64_t{0}), false,
+                            m.value("text", ""), options.history_limit);
         }
         call(d, {{"type", "ack"}, {"server_id", server_id}});
     }

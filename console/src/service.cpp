@@ -195,6 +195,7 @@ void ConsoleService::run() {
 
 void ConsoleService::receive_one() {
     messenger_->receive(milliseconds(500), [this](const client::ReceivedMessage& m) {
+        if (m.is_notice) return;  // gateway notices (check-ins, handovers) are for survivors
         if (m.is_receipt) {
             history_->mark_delivered(m.ref);
             return;

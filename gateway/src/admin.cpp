@@ -115,13 +115,16 @@ po::variables_map parse(const std::vector<std::string>& args,
 }
 
 int caseworker_add(const std::vector<std::string>& args, std::istream& in, std::ostream& out) {
-    std::string data_dir, username, role = "caseworker";
+    std::string data_dir, username, role = "caseworker", initials;
     po::options_description options;
     options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
         "username", po::value<std::string>(&username)->required(), "")(
-        "role", po::value<std::string>(&role), "");
+        "role", po::value<std::string>(&role), "")("initials", po::value<std::string>(&initials),
+                                                   "");
     parse(args, options);
     if (role != "admin" && role != "caseworker") usage_error("--role must be admin or caseworker.");
+    // Initials name her in handover notices to survivors: validated before anything exists.
+    if (!initials.empty()) policies::Initials(initials, "initials");
     if (username.empty() || username.size() > kMaxUsernameBytes) {
         usage_error("--username must be 1 to 64 bytes long.");
     }
@@ -143,6 +146,10 @@ int caseworker_add(const std::vector<std::string>& args, std::istream& in, std::
     {
         auto policy_store = policies::PolicyStore::open(database_path(data_dir).string());
         set_account_role(*policy_store, account.id, role);
+        if (!initials.empty()) {
+            ensure_survivor_case_table(*policy_store);
+            set_caseworker_initials(*policy_store, account.id, initials);
+        }
     }
     nlohmann::json line = {
         {"account", account.id},
@@ -222,13 +229,24 @@ int assign(const std::vector<std::string>& args, std::ostream& out) {
     store.assign(survivor, caseworker);
     nlohmann::json line = {{"survivor", survivor}, {"caseworker", caseworker}};
     if (auto c = find_survivor_case(*policy_store, survivor)) {
+        bool new_caseworker = false;
         if (auto record = policy_store->find_survivor(c->case_code)) {
             policies::AccountId cw(caseworker, "caseworker");
             if (std::find(record->caseworkers.begin(), record->caseworkers.end(), cw) ==
                 record->caseworkers.end()) {
+                new_caseworker = !record->caseworkers.empty();
                 record->caseworkers.push_back(cw);
                 policy_store->update_survivor(*record, cli_admin(), now_utc());
             }
+        }
+        if (new_caseworker) {
+            // Decided and audited like any outbound message; delivered at her next login
+            // (this process is not the server: it cannot push).
+            auto d = queue_handover_notice(
+                *policy_store, store, survivor, caseworker, "admin-cli",
+                [&store](NewNotice n) { return store_notice_sync(store, std::move(n)); },
+                now_utc());
+            line["handover_notice"] = handover_notice_json(d);
         }
         if (vm.count("handover-note")) {
             ServerKey key = ServerKey::load_or_create(data_dir);

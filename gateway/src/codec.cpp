@@ -402,15 +402,24 @@ std::string encode_error(const ProtocolError& error, nlohmann::json extra) {
 }
 
 std::string encode_deliver(const Delivery& d) {
-    json message = {{"server_id", d.server_id},
-                    {"kind", d.is_receipt ? "receipt" : "message"},
-                    {"from", d.from},
-                    {"from_device", d.from_device}};
-    if (d.is_receipt) {
-        message["ref"] = d.ref;
+    json message = {{"server_id", d.server_id}};
+    if (d.is_notice) {
+        message["kind"] = "notice";
+        message["notice"] = d.notice;
+        if (!d.from.empty()) message["from"] = d.from;
+        message["reference"] = d.reference;
+        message["language"] = d.language;
+        message["text"] = d.text;
     } else {
-        message["type"] = d.type;
-        message["body"] = crypto::base64_encode(d.body);
+        message["kind"] = d.is_receipt ? "receipt" : "message";
+        message["from"] = d.from;
+        message["from_device"] = d.from_device;
+        if (d.is_receipt) {
+            message["ref"] = d.ref;
+        } else {
+            message["type"] = d.type;
+            message["body"] = crypto::base64_encode(d.body);
+        }
     }
     message["server_time"] = d.server_time;
     json frame = {{"v", 1}, {"type", "deliver"}, {"message", std::move(message)}};

@@ -95,7 +95,10 @@ ServeCommand parse_serve_config(const std::vector<std::string>& args) {
         ("send-burst", po::value<std::uint32_t>(&c.send_burst)->default_value(200),
             "sends per account in a burst (token bucket size)")
         ("sms-config", po::value<std::string>(),
-            "enable SMS through Kannel with this JSON file (docs/admin-guide.md)");
+            "enable SMS through Kannel with this JSON file (docs/admin-guide.md)")
+        ("checkin-interval-ms",
+            po::value<std::uint32_t>(&c.checkin_interval_ms)->default_value(15000),
+            "how often due check-ins are sent and retention is applied");
     // clang-format on
     std::ostringstream usage;
     usage << "Usage: ariadne serve [options]\n" << options;
@@ -150,6 +153,7 @@ ServeCommand parse_serve_config(const std::vector<std::string>& args) {
     in_range("worker-threads", c.worker_threads, 1, 64);
     in_range("sends-per-second", c.sends_per_second, 1, 10000000);
     in_range("send-burst", c.send_burst, 1, 10000000);
+    in_range("checkin-interval-ms", c.checkin_interval_ms, 50, 3600000);
     return result;
 }
 

@@ -3,10 +3,12 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <future>
 
 #include <spdlog/spdlog.h>
 
 #include "ariadne/gateway/sms_numbers.h"
+#include "ariadne/gateway/gateway.h"
 #include "ariadne/policies/error.h"
 
 namespace ariadne::gateway {
@@ -70,6 +72,9 @@ CREATE TABLE IF NOT EXISTS gateway_survivor_cases(
   account TEXT PRIMARY KEY, case_code TEXT NOT NULL, duress INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS gateway_survivor_cases_by_case ON gateway_survivor_cases(case_code);
+CREATE TABLE IF NOT EXISTS gateway_caseworker_initials(
+  account TEXT PRIMARY KEY, initials TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS gateway_handover_notes(
   case_code TEXT PRIMARY KEY, sealed BLOB NOT NULL, set_at_us INTEGER NOT NULL
 ) WITHOUT ROWID;
@@ -165,6 +170,28 @@ std::optional<std::string> handover_note(const policies::PolicyStore& store, con
     auto plain = key.open("handover:" + code.str(), s.blob(0));
     auto view = plain.view();
     return std::string(reinterpret_cast<const char*>(view.data()), view.size());
+}
+
+void set_caseworker_initials(policies::PolicyStore& store, const std::string& account_id,
+                             const std::string& initials) {
+    policies::Initials valid(initials, "initials");
+    auto sqlite_guard = store.lock();
+    Statement s(store.connection(),
+                "INSERT INTO gateway_caseworker_initials(account, initials) VALUES(?,?) "
+                "ON CONFLICT(account) DO UPDATE SET initials = excluded.initials");
+    s.bind(1, account_id);
+    s.bind(2, valid.str());
+    s.step();
+}
+
+std::optional<std::string> caseworker_initials(const policies::PolicyStore& store,
+                                               const std::string& account_id) {
+    auto sqlite_guard = store.lock();
+    Statement s(store.connection(),
+                "SELECT initials FROM gateway_caseworker_initials WHERE account = ?");
+    s.bind(1, account_id);
+    if (!s.step()) return std::nullopt;
+    return s.text(0);
 }
 
 ConsentPolicy::ConsentPolicy(const Store& store, policies::PolicyStore& policies,
@@ -278,15 +305,120 @@ void ConsentPolicy::on_login(const Account& account) const {
     }
 }
 
+namespace {
+
+/// Waits for a notice's commit; Unknown (timeout) throws so the slot is never re-sent.
+bool wait_committed(std::future<CommitStatus>& f) {
+    if (f.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+        throw std::runtime_error("the notice's commit did not finish in time");
+    }
+    return f.get() == CommitStatus::committed;
+}
+
+}  // namespace
+
+bool store_notice_sync(Store& store, NewNotice notice) {
+    std::promise<CommitStatus> committed;
+    auto f = committed.get_future();
+    store.store_notice(std::move(notice), [&committed](CommitStatus status, MailboxEntryPtr) {
+        committed.set_value(status);
+    });
+    return wait_committed(f);
+}
+
+nlohmann::json handover_notice_json(const policies::Decision& d) {
+    if (d.allowed) return {{"sent", true}};
+    return {{"sent", false}, {"reason", policies::to_string(d.reason)}, {"message", d.sentence}};
+}
+
+policies::Decision queue_handover_notice(policies::PolicyStore& policies, Store& store,
+                                         const std::string& survivor_account,
+                                         const std::string& caseworker_account,
+                                         const std::string& actor,
+                                         const std::function<bool(NewNotice)>& queue,
+                                         policies::Instant now) {
+    using policies::ReasonCode;
+    policies::Decision denied;
+    auto c = find_survivor_case(policies, survivor_account);
+    auto survivor = store.find_account(survivor_account);
+    auto caseworker = store.find_account(caseworker_account);
+    if (!c || c->duress_account || !survivor || !caseworker) {
+        denied.reason = ReasonCode::unknown_survivor;
+        denied.sentence = policies::reason_sentence(ReasonCode::unknown_survivor);
+        return denied;
+    }
+    auto record = policies.find_survivor(c->case_code);
+    auto initials = caseworker_initials(policies, caseworker_account);
+    // Fail closed: the notice is an outbound message like any other.
+    auto d = policies.decide_and_record(c->case_code,
+                                        policies::ChannelRef::make(policies::ChannelKind::app), "",
+                                        policies::Purpose::case_updates, now, actor);
+    if (!d.allowed) return d;
+    if (!record || !initials) {
+        policies.append_audit(actor, "notice.handover", c->case_code.str(), "deny",
+                              "caseworker_initials_missing", now);
+        denied.reason = ReasonCode::policy_unavailable;
+        denied.sentence =
+            "Not sent: the new caseworker has no initials on record; set them with "
+            "'ariadne admin caseworker-set --initials'.";
+        return denied;
+    }
+    bool queued = false;
+    for (std::uint32_t device : {1u, 2u}) {
+        if (device == 2 && !store.find_device(survivor->key, 2)) continue;
+        NewNotice n{.recipient = survivor->key,
+                    .recipient_device = device,
+                    .sender = caseworker->key,
+                    .notice = "handover",
+                    .reference = "",
+                    .language = record->language.str(),
+                    .template_id = "neutral_handover"};
+        queued = queue(std::move(n)) || queued;
+    }
+    policies.append_audit(actor, "notice.handover", c->case_code.str(), queued ? "sent" : "failed",
+                          "app", now);
+    if (!queued) {
+        denied.reason = ReasonCode::policy_unavailable;
+        denied.sentence = "Not sent: the notice could not be stored; try the assignment again.";
+        return denied;
+    }
+    return d;
+}
+
+NoticeRenderer::NoticeRenderer(const std::string& database)
+    : store_(policies::PolicyStore::open(database)) {
+    ensure_survivor_case_table(*store_);
+}
+
+std::string NoticeRenderer::render(const Delivery& notice) const {
+    std::string text;
+    try {
+        text = store_->template_text(notice.template_id, policies::LanguageTag(notice.language));
+    } catch (const std::exception&) {
+        // An unknown language or a template removed since: the built-in English text.
+        text = store_->template_text(
+            notice.notice == "handover" ? "neutral_handover" : "neutral_checkin",
+            policies::LanguageTag("en"));
+    }
+    if (notice.notice == "handover") {
+        auto initials = caseworker_initials(*store_, notice.from);
+        const std::string placeholder = "{initials}";
+        for (auto at = text.find(placeholder); at != std::string::npos;
+             at = text.find(placeholder)) {
+            text.replace(at, placeholder.size(), initials.value_or(""));
+        }
+    }
+    return text;
+}
+
 PolicyService::PolicyService(const Store& store, const ServerKey& key, const std::string& database,
-                             std::chrono::milliseconds tick)
-    : store_(policies::PolicyStore::open(database)), tick_(tick) {
+                             std::chrono::milliseconds tick, const policies::Clock* clock)
+    : store_(policies::PolicyStore::open(database)),
+      clock_(clock ? *clock : system_clock_),
+      renderer_(std::make_shared<NoticeRenderer>(database)),
+      tick_(tick) {
     policies::CheckinCallbacks callbacks;
-    callbacks.send = [](const policies::CheckinSend& send) {
-        spdlog::info("check-in due for case {} on {}: no content-free notification channel yet",
-                     send.case_code.str(), send.channel.str());
-        return policies::SendOutcome::not_sent;
-    };
+    callbacks.send = [this](const policies::CheckinSend& send) { return dispatch(send); };
     // The scheduler alerts only where she chose so (missed check-ins) or on duress; the board
     // keeps the alert until a caseworker clears it and pushes it to her online devices.
     alerts_ = std::make_unique<AlertBoard>(*store_);
@@ -321,6 +453,87 @@ void PolicyService::raise_duress(const policies::CaseCode& code) {
     }
 }
 
+std::function<std::string(const Delivery&)> PolicyService::notice_renderer() const {
+    auto renderer = renderer_;
+    return [renderer](const Delivery& d) { return renderer->render(d); };
+}
+
+void PolicyService::set_channel_sender(policies::ChannelKind kind, ChannelSender sender) {
+    std::lock_guard lock(senders_mutex_);
+    if (sender) {
+        senders_[kind] = std::move(sender);
+    } else {
+        senders_.erase(kind);
+    }
+}
+
+policies::SendOutcome PolicyService::dispatch(const policies::CheckinSend& send) {
+    ChannelSender sender;
+    {
+        std::lock_guard lock(senders_mutex_);
+        auto it = senders_.find(send.channel.kind);
+        if (it != senders_.end()) sender = it->second;
+    }
+    if (!sender) return policies::SendOutcome::not_sent;  // the next channel is tried
+    return sender(send);
+}
+
+void PolicyService::attach(Gateway& gateway) {
+    gateway_ = &gateway;
+    // Her app is device 1; the gateway's edge device for her (web page, SMS) is device 2.
+    auto mailbox_sender = [this](std::uint32_t device) {
+        return [this, device](const policies::CheckinSend& send) {
+            auto account_id = find_case_account(*store_, send.case_code);
+            if (!account_id) return policies::SendOutcome::not_sent;
+            auto account = gateway_->store().find_account(*account_id);
+            if (!account || !gateway_->store().find_device(account->key, device)) {
+                return policies::SendOutcome::not_sent;  // she has no such device (yet)
+            }
+            NewNotice notice{.recipient = account->key,
+                             .recipient_device = device,
+                             .sender = 0,
+                             .notice = "checkin",
+                             .reference = send.idempotency_key,
+                             .language = send.language.str(),
+                             .template_id = send.template_id};
+            std::promise<CommitStatus> committed;
+            auto f = committed.get_future();
+            gateway_->queue_notice(std::move(notice),
+                                   [&committed](CommitStatus status, MailboxEntryPtr) {
+                                       committed.set_value(status);
+                                   });
+            return wait_committed(f) ? policies::SendOutcome::sent
+                                     : policies::SendOutcome::not_sent;
+        };
+    };
+    set_channel_sender(policies::ChannelKind::app, mailbox_sender(1));
+    set_channel_sender(policies::ChannelKind::web, mailbox_sender(2));
+}
+
+policies::Decision PolicyService::notify_handover(const std::string& survivor_account,
+                                                  const std::string& caseworker_account,
+                                                  const std::string& actor) {
+    if (!gateway_) throw std::logic_error("PolicyService::notify_handover before attach()");
+    Store& store = gateway_->store();
+    return queue_handover_notice(
+        *store_, store, survivor_account, caseworker_account, actor,
+        [this](NewNotice n) {
+            std::promise<CommitStatus> committed;
+            auto f = committed.get_future();
+            gateway_->queue_notice(std::move(n),
+                                   [&committed](CommitStatus status, MailboxEntryPtr) {
+                                       committed.set_value(status);
+                                   });
+            return wait_committed(f);
+        },
+        clock_.now());
+}
+
+void PolicyService::run_once() {
+    std::lock_guard scheduler_lock(scheduler_mutex_);
+    scheduler_->run_due();
+}
+
 void PolicyService::start() {
     thread_ = std::thread([this] { loop(); });
 }
@@ -339,8 +552,7 @@ void PolicyService::loop() {
     while (!stopping_) {
         lock.unlock();
         try {
-            std::lock_guard scheduler_lock(scheduler_mutex_);
-            scheduler_->run_due();
+            run_once();
         } catch (const std::exception& e) {
             spdlog::error("check-in scheduler: {}", e.what());
         }

@@ -65,6 +65,25 @@ void Gateway::unregister_online(DeviceKey device, const Session* session) {
     }
 }
 
+void Gateway::queue_notice(NewNotice notice, Completion<MailboxEntryPtr> done) {
+    store_.store_notice(std::move(notice),
+                        [this, done = std::move(done)](CommitStatus status, MailboxEntryPtr e) {
+                            if (status == CommitStatus::committed && e) notify({e});
+                            if (done) done(status, std::move(e));
+                        });
+}
+
+std::string Gateway::encode_delivery(const Delivery& delivery) const {
+    if (!delivery.is_notice || !options_.render_notice) return encode_deliver(delivery);
+    Delivery rendered = delivery;
+    try {
+        rendered.text = options_.render_notice(delivery);
+    } catch (const std::exception&) {
+        rendered.text.clear();  // the notice still arrives; the client shows its own default
+    }
+    return encode_deliver(rendered);
+}
+
 void Gateway::notify(const std::vector<MailboxEntryPtr>& entries) {
     // Collect first, call sessions without holding online_mutex_ (they take their own lock).
     std::vector<std::pair<std::shared_ptr<Session>, MailboxEntryPtr>> targets;

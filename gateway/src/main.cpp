@@ -89,7 +89,9 @@ int serve(const std::vector<std::string>& args) {
     gateway_options.sends_per_second = c.sends_per_second;
     gateway_options.send_burst = c.send_burst;
     // Consent decides caseworker → survivor messages at send time; check-ins run beside.
-    PolicyService policies(store, server_key, database_path(c.data_dir).string());
+    PolicyService policies(store, server_key, database_path(c.data_dir).string(),
+                           std::chrono::milliseconds(c.checkin_interval_ms));
+    gateway_options.render_notice = policies.notice_renderer();
     // Consoles follow the organisation's retention and canned replies (`settings`).
     gateway_options.console_settings = [&policies] { return console_settings(policies.store()); };
     Gateway gateway(store, server_key, metrics, gateway_options, policies.send_policy(),
@@ -98,6 +100,8 @@ int serve(const std::vector<std::string>& args) {
         [&gateway](const AlertRecord& alert, const std::vector<std::string>& recipients) {
             gateway.push_alert(alert, recipients);
         });
+    // Check-ins on app/web and handover notices go to her mailbox as `notice` entries.
+    policies.attach(gateway);
 
     ServerOptions server_options;
     server_options.host = c.listen_host;

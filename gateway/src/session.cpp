@@ -767,7 +767,7 @@ bool Session::window_full_locked() const {
 }
 
 void Session::push_locked(const MailboxEntryPtr& entry) {
-    std::string frame = encode_deliver(entry->delivery);
+    std::string frame = gateway_.encode_delivery(entry->delivery);
     in_flight_.emplace(entry->delivery.server_id, frame.size());
     in_flight_bytes_ += frame.size();
     cursor_ = entry->delivery.server_id;

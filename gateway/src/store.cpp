@@ -95,6 +95,31 @@ CREATE INDEX IF NOT EXISTS mailbox_by_device ON mailbox(account, device, server_
 
 constexpr int kKindMessage = 0;
 constexpr int kKindReceipt = 1;
+constexpr int kKindNotice = 2;  // body holds "notice\nreference\nlanguage\ntemplate_id"
+
+bool notice_token_ok(const std::string& t, bool may_be_empty) {
+    if (t.empty()) return may_be_empty;
+    if (t.size() > 64) return false;
+    for (char c : t) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '.' || c == ':' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+/// Splits a stored notice body back into its tokens (see kKindNotice).
+void read_notice(const Bytes& body, Delivery& d) {
+    std::string s(body.begin(), body.end());
+    std::string* fields[] = {&d.notice, &d.reference, &d.language, &d.template_id};
+    std::size_t start = 0;
+    for (std::string* f : fields) {
+        std::size_t end = s.find('\n', start);
+        *f = s.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        if (end == std::string::npos) break;
+        start = end + 1;
+    }
+}
 
 Role role_from(std::int64_t v) { return v == 1 ? Role::caseworker : Role::survivor; }
 std::int64_t role_value(Role r) { return r == Role::caseworker ? 1 : 0; }
@@ -630,7 +655,7 @@ namespace {
 
 constexpr const char* kPendingSql =
     "SELECT m.server_id, m.kind, a.id, m.sender_device, m.type, m.body, m.ref, m.created_ms "
-    "FROM mailbox m JOIN accounts a ON a.key = m.sender "
+    "FROM mailbox m LEFT JOIN accounts a ON a.key = m.sender "
     "WHERE m.account = ?1 AND m.device = ?2 AND m.server_id > ?3 ORDER BY m.server_id LIMIT ?4";
 
 }  // namespace
@@ -650,10 +675,15 @@ std::vector<MailboxEntryPtr> Store::pending(AccountKey account, std::uint32_t de
             e->recipient_device = device;
             e->delivery.server_id = s.integer(0);
             e->delivery.is_receipt = s.integer(1) == kKindReceipt;
+            e->delivery.is_notice = s.integer(1) == kKindNotice;
             e->delivery.from = s.text(2);
             e->delivery.from_device = static_cast<std::uint32_t>(s.integer(3));
             e->delivery.type = static_cast<int>(s.integer(4));
             e->delivery.body = s.blob(5);
+            if (e->delivery.is_notice) {
+                read_notice(e->delivery.body, e->delivery);
+                e->delivery.body.clear();
+            }
             e->delivery.ref = s.integer(6);
             e->delivery.server_time = s.integer(7);
             entries.push_back(std::move(e));
@@ -723,6 +753,55 @@ void Store::store_messages(std::vector<NewMessage> messages,
         }
         done(status, status == CommitStatus::committed ? std::move(*entries)
                                                        : std::vector<MailboxEntryPtr>{});
+    };
+    submit(std::move(job));
+}
+
+void Store::store_notice(NewNotice notice, Completion<MailboxEntryPtr> done) {
+    auto job = std::make_shared<Job>();
+    auto entry = std::make_shared<MailboxEntryPtr>();
+    auto input = std::make_shared<NewNotice>(std::move(notice));
+    job->apply = [input, entry](Connection& db) {
+        const NewNotice& n = *input;
+        if (!notice_token_ok(n.notice, false) || !notice_token_ok(n.reference, true) ||
+            !notice_token_ok(n.language, false) || !notice_token_ok(n.template_id, false)) {
+            throw JobRejected();
+        }
+        std::string packed =
+            n.notice + "\n" + n.reference + "\n" + n.language + "\n" + n.template_id;
+        Bytes body(packed.begin(), packed.end());
+        std::string sender_id;
+        if (n.sender != 0) {
+            auto s = db.prepare("SELECT id FROM accounts WHERE key = ?1");
+            s.bind(1, n.sender);
+            if (!s.step()) throw JobRejected();
+            sender_id = s.text(0);
+        }
+        std::int64_t now = unix_ms();
+        auto s = db.prepare(
+            "INSERT INTO mailbox(account, device, kind, sender, sender_device, body, created_ms) "
+            "VALUES (?1, ?2, 2, ?3, 0, ?4, ?5)");
+        s.bind(1, n.recipient)
+            .bind(2, std::int64_t{n.recipient_device})
+            .bind(3, n.sender)
+            .bind(4, ByteView(body))
+            .bind(5, now);
+        s.run();
+        auto e = std::make_shared<MailboxEntry>();
+        e->recipient = n.recipient;
+        e->recipient_device = n.recipient_device;
+        e->delivery.server_id = db.last_insert_rowid();
+        e->delivery.is_notice = true;
+        e->delivery.from = sender_id;
+        e->delivery.notice = n.notice;
+        e->delivery.reference = n.reference;
+        e->delivery.language = n.language;
+        e->delivery.template_id = n.template_id;
+        e->delivery.server_time = now;
+        *entry = std::move(e);
+    };
+    job->done = [entry, done = std::move(done)](CommitStatus status) {
+        done(status, status == CommitStatus::committed ? *entry : MailboxEntryPtr{});
     };
     submit(std::move(job));
 }

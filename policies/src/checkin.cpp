@@ -428,11 +428,21 @@ std::size_t CheckinScheduler::run_due() {
 
 bool CheckinScheduler::process_plan(std::int64_t plan_id, Instant now) {
     sqlite3* db = store_.db_;
-    Stmt q(db, std::string(kPlanColumns) + " WHERE plan_id = ?");
-    q.bind(1, plan_id);
-    if (!q.step() || q.is_null(14) || q.is_null(15) || q.i64(15) > to_micros(now)) return false;
-    CheckinPlan plan = read_plan(q);
-    const local_days slot = from_day_num(q.i64(14));
+    std::optional<CheckinPlan> loaded;
+    local_days slot{};
+    {
+        // Finalised before anything else runs: an open statement would pin this connection's
+        // read snapshot, and the outcome's write transaction would then fail (SQLITE_BUSY_
+        // SNAPSHOT) once the send callback committed through another connection (the mailbox).
+        Stmt q(db, std::string(kPlanColumns) + " WHERE plan_id = ?");
+        q.bind(1, plan_id);
+        if (!q.step() || q.is_null(14) || q.is_null(15) || q.i64(15) > to_micros(now)) {
+            return false;
+        }
+        loaded = read_plan(q);
+        slot = from_day_num(q.i64(14));
+    }
+    CheckinPlan plan = std::move(*loaded);
     const std::string key = std::to_string(plan_id) + ":" + iso(slot);
 
     auto survivor = store_.load_survivor_locked(plan.case_code);
@@ -572,13 +582,19 @@ bool CheckinScheduler::process_plan(std::int64_t plan_id, Instant now) {
 
 bool CheckinScheduler::process_missed(const std::string& key, Instant now) {
     sqlite3* db = store_.db_;
-    Stmt q(db,
-           "SELECT plan_id, case_code, window_start_at, deadline_at FROM "
-           "policies_checkin_occurrences WHERE idempotency_key = ? AND state = 'sent'");
-    q.bind(1, key);
-    if (!q.step() || q.i64(3) > to_micros(now)) return false;
-    const std::int64_t plan_id = q.i64(0);
-    const CaseCode code(q.text(1));
+    std::int64_t plan_id = 0;
+    std::string case_code;
+    {
+        // Finalised before the write transaction (see process_plan: a pinned snapshot).
+        Stmt q(db,
+               "SELECT plan_id, case_code, window_start_at, deadline_at FROM "
+               "policies_checkin_occurrences WHERE idempotency_key = ? AND state = 'sent'");
+        q.bind(1, key);
+        if (!q.step() || q.i64(3) > to_micros(now)) return false;
+        plan_id = q.i64(0);
+        case_code = q.text(1);
+    }
+    const CaseCode code(case_code);
     auto p = plan(plan_id);
     auto survivor = store_.load_survivor_locked(code);
     AlertTarget target = p ? p->alert : AlertTarget::nobody;

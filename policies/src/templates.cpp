@@ -22,12 +22,26 @@ constexpr std::array<std::pair<const char*, const char*>, 7> kNeutralCheckin{{
     {"ar", "مرحباً، أردت فقط أن أسلّم عليكِ. ردّي في أي وقت."},
 }};
 
+// The handover notice names the new caseworker by initials only ("{initials}").
+constexpr std::array<std::pair<const char*, const char*>, 7> kNeutralHandover{{
+    {"en", "Hi, from now on {initials} will be your contact. Reply any time."},
+    {"es", "Hola, a partir de ahora {initials} será tu contacto. Responde cuando quieras."},
+    {"it", "Ciao, da ora in poi {initials} sarà il tuo contatto. Rispondi quando vuoi."},
+    {"ro", "Bună, de acum {initials} va fi persoana ta de contact. Răspunde oricând."},
+    {"el", "Γεια, από τώρα {initials} θα είναι η επαφή σου. Απάντησε όποτε θέλεις."},
+    {"fr", "Bonjour, désormais {initials} sera ton contact. Réponds quand tu veux."},
+    {"ar", "مرحباً، من الآن سيكون {initials} جهة الاتصال الخاصة بكِ. ردّي في أي وقت."},
+}};
+
 }  // namespace
 
 std::optional<std::string> builtin_template(const std::string& template_id,
                                             const std::string& language) {
-    if (template_id != "neutral_checkin") return std::nullopt;
-    for (const auto& [lang, text] : kNeutralCheckin) {
+    const auto* table = template_id == "neutral_checkin"    ? &kNeutralCheckin
+                        : template_id == "neutral_handover" ? &kNeutralHandover
+                                                            : nullptr;
+    if (!table) return std::nullopt;
+    for (const auto& [lang, text] : *table) {
         if (language == lang) return std::string(text);
     }
     return std::nullopt;

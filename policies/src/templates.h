@@ -10,7 +10,8 @@
 namespace ariadne::policies::detail {
 
 /// The built-in text for (template_id, primary language), if any. Built-in id:
-/// "neutral_checkin" in en, es, it, ro, el, fr, ar.
+/// "neutral_checkin" and "neutral_handover" (with an "{initials}" placeholder) in en, es, it,
+/// ro, el, fr, ar.
 std::optional<std::string> builtin_template(const std::string& template_id,
                                             const std::string& language);
 /// Throws Error{invalid_field} for a bad id (1-40 of [a-z0-9_]), an empty text, a text over

@@ -262,5 +262,30 @@ TEST(FrameCodec, EncodesDeliveries) {
     EXPECT_FALSE(j["message"].contains("body"));
 }
 
+TEST(FrameCodec, EncodesNoticesWithTheirTextAndNoMessageFields) {
+    Delivery d;
+    d.server_id = 1950;
+    d.is_notice = true;
+    d.notice = "checkin";
+    d.reference = "12:2026-05-04";
+    d.language = "ro";
+    d.template_id = "neutral_checkin";
+    d.text = "Bun\"a \\ <b>";
+    d.server_time = 1795350002000;
+    json j = json::parse(encode_deliver(d));
+    const json& m = j["message"];
+    EXPECT_EQ(m["kind"], "notice");
+    EXPECT_EQ(m["notice"], "checkin");
+    EXPECT_EQ(m["reference"], "12:2026-05-04");
+    EXPECT_EQ(m["language"], "ro");
+    EXPECT_EQ(m["text"], "Bun\"a \\ <b>");
+    for (const char* absent : {"from", "from_device", "type", "body", "ref", "template_id"}) {
+        EXPECT_FALSE(m.contains(absent)) << absent;
+    }
+    d.notice = "handover";
+    d.from = "a_H1xAAAAAAAAAAAAAAAAAAA";
+    EXPECT_EQ(json::parse(encode_deliver(d))["message"]["from"], d.from);
+}
+
 }  // namespace
 }  // namespace ariadne::gateway

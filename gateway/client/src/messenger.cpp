@@ -447,16 +447,27 @@ bool Messenger::receive(milliseconds timeout,
         ReceivedMessage msg;
         try {
             msg.server_id = m.at("server_id").get<std::int64_t>();
-            msg.from = m.at("from").get<std::string>();
-            msg.from_device = m.at("from_device").get<std::uint32_t>();
             msg.server_time = m.value("server_time", std::int64_t{0});
-            msg.is_receipt = m.value("kind", "") == "receipt";
+            msg.is_notice = m.value("kind", "") == "notice";
+            if (msg.is_notice) {
+                msg.from = m.value("from", "");
+                msg.notice = m.at("notice").get<std::string>();
+                msg.reference = m.value("reference", "");
+                msg.language = m.value("language", "");
+                msg.plaintext = m.value("text", "");
+            } else {
+                msg.from = m.at("from").get<std::string>();
+                msg.from_device = m.at("from_device").get<std::uint32_t>();
+                msg.is_receipt = m.value("kind", "") == "receipt";
+            }
         } catch (const Json::exception&) {
             throw Error(ErrorCode::protocol, "The gateway pushed a malformed delivery.");
         }
         std::lock_guard lock(impl_->op_mu);
         bool duplicate = impl_->recent_set.count(msg.server_id) != 0;
-        if (msg.is_receipt) {
+        if (msg.is_notice) {
+            if (!duplicate) handler(msg);
+        } else if (msg.is_receipt) {
             msg.ref = m.value("ref", std::int64_t{0});
             if (!duplicate) handler(msg);
         } else if (!duplicate) {

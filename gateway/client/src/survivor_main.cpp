@@ -200,7 +200,12 @@ int run(const Args& a) {
                                     {"from", msg.from},
                                     {"from_device", msg.from_device},
                                     {"time", iso_time(msg.server_time)}};
-                if (msg.is_receipt) {
+                if (msg.is_notice) {
+                    j.erase("from_device");
+                    if (msg.from.empty()) j.erase("from");
+                    j["notice"] = msg.notice;
+                    j["text"] = msg.plaintext;
+                } else if (msg.is_receipt) {
                     j["receipt_for"] = msg.ref;
                 } else if (msg.decrypt_error) {
                     j["error"] = *msg.decrypt_error;
@@ -208,6 +213,9 @@ int run(const Args& a) {
                     j["text"] = msg.plaintext;
                 }
                 std::cout << j.dump() << std::endl;
+            } else if (msg.is_notice) {
+                std::cout << iso_time(msg.server_time) << "  notice: " << msg.plaintext
+                          << std::endl;
             } else if (msg.is_receipt) {
                 std::cout << iso_time(msg.server_time) << "  delivered: message " << msg.ref
                           << std::endl;

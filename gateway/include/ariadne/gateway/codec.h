@@ -129,16 +129,26 @@ std::string encode_ok(std::int64_t id, nlohmann::json fields = nullptr);
 /// object or null (e.g. retry_after_ms, missing/extra).
 std::string encode_error(const ProtocolError& error, nlohmann::json extra = nullptr);
 
-/// One mailbox entry as pushed in a `deliver` frame.
+/// One mailbox entry as pushed in a `deliver` frame: a message, a receipt, or a notice (a
+/// server-originated, content-free entry: the stored row holds only `notice`, `reference`,
+/// `language` and `template_id`; `text` is rendered from the organisation's template when
+/// the frame is built, never stored).
 struct Delivery {
     std::int64_t server_id = 0;
     bool is_receipt = false;
-    std::string from;  // account id
+    bool is_notice = false;
+    std::string from;  // account id ("" for a notice with no sender, e.g. a check-in)
     std::uint32_t from_device = 0;
     int type = 0;                  // messages only
     Bytes body;                    // messages only
     std::int64_t ref = 0;          // receipts only
     std::int64_t server_time = 0;  // Unix ms when the server stored it
+    // Notices only.
+    std::string notice;       // "checkin" | "handover"
+    std::string reference;    // check-in: occurrence key "<plan>:<YYYY-MM-DD>"; handover: ""
+    std::string language;     // her language tag
+    std::string template_id;  // the template the text is rendered from
+    std::string text;         // rendered at delivery time (never stored)
 };
 
 std::string encode_deliver(const Delivery& delivery);

@@ -35,6 +35,8 @@ struct ServeConfig {
     std::uint32_t sends_per_second = 50;
     std::uint32_t send_burst = 200;
     std::filesystem::path sms_config;  // empty: no SMS channel (adapters/sms_gateway.h)
+    // How often the policy service runs the check-in scheduler and the retention purge.
+    std::uint32_t checkin_interval_ms = 15000;
 };
 
 /// What `parse_serve_config` found.

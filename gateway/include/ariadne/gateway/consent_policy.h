@@ -21,6 +21,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -30,6 +31,7 @@
 #include "ariadne/gateway/alerts.h"
 #include "ariadne/gateway/send_policy.h"
 #include "ariadne/gateway/server_key.h"
+#include "ariadne/gateway/store.h"
 #include "ariadne/policies/checkin.h"
 #include "ariadne/policies/store.h"
 
@@ -98,18 +100,67 @@ class ConsentPolicy final : public SendPolicy {
     std::function<void(const policies::CaseCode&)> on_duress_;
 };
 
+/// Sets/reads a caseworker's initials (validated as policies::Initials; shown to survivors in
+/// handover notices, never a name). Error{invalid_field, "initials"} for anything else.
+void set_caseworker_initials(policies::PolicyStore& store, const std::string& account_id,
+                             const std::string& initials);
+std::optional<std::string> caseworker_initials(const policies::PolicyStore& store,
+                                               const std::string& account_id);
+
+class Gateway;
+
+/// Stores one notice through `store` and waits for its commit (CLI; no push). True when
+/// committed. Throws std::runtime_error if the commit does not finish within 30 s.
+bool store_notice_sync(Store& store, NewNotice notice);
+/// {"sent":true} or {"sent":false,"reason":CODE,"message":SENTENCE} for admin output.
+nlohmann::json handover_notice_json(const policies::Decision& d);
+
+/// Decides a `handover` notice to her (channel app, purpose case_updates; audited) and, if
+/// allowed, queues it to her device 1 (and edge device 2 if she has one) through `queue`,
+/// which stores one notice and returns true once it is committed. The notice names the new
+/// caseworker by initials only (set_caseworker_initials); without initials nothing is sent.
+/// Returns the decision; `allowed` = queued. Throws policies::Error{storage}.
+policies::Decision queue_handover_notice(policies::PolicyStore& policies, Store& store,
+                                         const std::string& survivor_account,
+                                         const std::string& caseworker_account,
+                                         const std::string& actor,
+                                         const std::function<bool(NewNotice)>& queue,
+                                         policies::Instant now);
+
+/// Renders notice texts at delivery time (GatewayOptions::render_notice) from the
+/// organisation's templates in her language (policies::PolicyStore::template_text) and, for
+/// handovers, the new caseworker's initials. It uses its OWN connection and lock, so a push
+/// never waits for the scheduler (which holds the main policy store while a send commits).
+class NoticeRenderer {
+  public:
+    /// Throws policies::Error{storage} if the database cannot be opened.
+    explicit NoticeRenderer(const std::string& database);
+    /// The text of `notice`; falls back to English, then to the built-in neutral text. Thread-safe.
+    std::string render(const Delivery& notice) const;
+
+  private:
+    std::unique_ptr<policies::PolicyStore> store_;
+};
+
 /// What `ariadne serve` runs for the policies: its own PolicyStore connection on the
 /// database file, the ConsentPolicy, and a check-in scheduler thread that calls run_due()
 /// every `tick` (and record_inbound/raise_duress, all serialised by one mutex).
-/// Check-in sends: the gateway cannot encrypt for her, and the mailbox has no entry kind for
-/// a content-free notification yet, so the send callback answers not_sent (the slot is
-/// recorded, nothing reaches her). Alerts (missed check-in where she chose an alert target,
-/// duress) go to the AlertBoard (alerts.h): durable until a caseworker clears them.
+///
+/// Check-in delivery: the scheduler's send callback looks up the sender registered for the
+/// channel's kind (set_channel_sender); `attach(gateway)` registers `app` (her device 1) and
+/// `web` (her edge device 2) as mailbox notices of kind `checkin` (no text stored; the text is
+/// rendered when pushed). A channel with no sender answers not_sent and the scheduler tries
+/// the next consented channel in her order. Alerts (missed check-in where she chose an alert
+/// target, duress) go to the AlertBoard (alerts.h): durable until a caseworker clears them.
 class PolicyService {
   public:
-    /// Opens the policy tables in `database`. Throws policies::Error{storage}.
+    using ChannelSender = std::function<policies::SendOutcome(const policies::CheckinSend&)>;
+
+    /// Opens the policy tables in `database`. `clock` (optional, must outlive the service)
+    /// replaces the system clock for the scheduler (tests). Throws policies::Error{storage}.
     PolicyService(const Store& store, const ServerKey& key, const std::string& database,
-                  std::chrono::milliseconds tick = std::chrono::seconds(15));
+                  std::chrono::milliseconds tick = std::chrono::seconds(15),
+                  const policies::Clock* clock = nullptr);
     /// Stops the scheduler thread.
     ~PolicyService();
     PolicyService(const PolicyService&) = delete;
@@ -123,6 +174,28 @@ class PolicyService {
     /// A duress signal for her case from elsewhere (her duress code on the survivor page):
     /// duress lock + urgent alert, as her duress login in the app does. Never throws.
     void raise_duress(const policies::CaseCode& code);
+    /// For GatewayOptions::render_notice.
+    std::function<std::string(const Delivery&)> notice_renderer() const;
+
+    /// Registers (or, with an empty function, removes) the sender for one channel kind.
+    /// It runs on the scheduler thread with the policy store locked: return `sent` only once
+    /// the check-in is durably handed over, `not_sent` if it certainly was not; throwing
+    /// means "unknown" (the slot is recorded send_failed, never re-sent). Thread-safe.
+    void set_channel_sender(policies::ChannelKind kind, ChannelSender sender);
+    /// Delivers check-ins on `app` and `web` and handover notices through `gateway`'s
+    /// mailbox. `gateway` must outlive the service (or stop() must run first). Call once,
+    /// before start().
+    void attach(Gateway& gateway);
+
+    /// Queues a `handover` notice to the survivor account `survivor_account` naming
+    /// `caseworker_account` by initials. Decided first (app, case_updates) and audited;
+    /// returns the decision (allowed = queued and committed). Needs attach().
+    policies::Decision notify_handover(const std::string& survivor_account,
+                                       const std::string& caseworker_account,
+                                       const std::string& actor);
+
+    /// Runs the scheduler once now (tests; serve's thread calls it every tick).
+    void run_once();
     /// Starts the scheduler thread. Call once.
     void start();
     /// Stops it (idempotent).
@@ -130,9 +203,15 @@ class PolicyService {
 
   private:
     void loop();
+    policies::SendOutcome dispatch(const policies::CheckinSend& send);
     std::unique_ptr<policies::PolicyStore> store_;
     std::unique_ptr<AlertBoard> alerts_;
-    policies::SystemClock clock_;
+    policies::SystemClock system_clock_;
+    const policies::Clock& clock_;
+    std::shared_ptr<NoticeRenderer> renderer_;
+    std::mutex senders_mutex_;
+    std::map<policies::ChannelKind, ChannelSender> senders_;
+    Gateway* gateway_ = nullptr;
     std::mutex scheduler_mutex_;
     std::unique_ptr<policies::CheckinScheduler> scheduler_;
     std::shared_ptr<const SendPolicy> policy_;

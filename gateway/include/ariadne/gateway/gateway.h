@@ -66,6 +66,10 @@ struct GatewayOptions {
     // The `settings` answer for caseworker consoles (org_settings.h); empty: an empty answer.
     // Called on a network thread: must be thread-safe.
     std::function<nlohmann::json()> console_settings;
+    /// Renders a notice's text (organisation template in her language) when it is pushed.
+    /// Called with the session's lock held: must not block on the store's writer or take
+    /// locks the policy scheduler holds while it waits for a commit. Empty: no text.
+    std::function<std::string(const Delivery&)> render_notice;
 };
 
 class Session;
@@ -93,6 +97,12 @@ class Gateway {
     /// acknowledged, what was not is re-sent by clients after reconnecting). Thread-safe.
     void stop_accepting() noexcept;
     bool accepting() const noexcept;
+
+    /// Stores a notice (durably, group-committed) and pushes it to her online device. The
+    /// completion runs on the store's writer thread after the commit (or failure).
+    void queue_notice(NewNotice notice, Completion<MailboxEntryPtr> done);
+    /// The `deliver` frame of an entry (notices rendered with options.render_notice).
+    std::string encode_delivery(const Delivery& delivery) const;
 
     Metrics& metrics() noexcept { return metrics_; }
     Store& store() noexcept { return store_; }

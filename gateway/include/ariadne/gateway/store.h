@@ -96,6 +96,19 @@ struct NewMessage {
     bool receipt_requested = false;
 };
 
+/// A server-originated notice for one device of a survivor (docs/protocol.md 4.6). Only
+/// tokens are stored (kind, reference, language, template id): the text is rendered when it
+/// is delivered. Each token: 1..64 of [A-Za-z0-9_.:-] (reference may be empty).
+struct NewNotice {
+    AccountKey recipient = 0;
+    std::uint32_t recipient_device = 0;
+    AccountKey sender = 0;  // 0: from the organisation (no `from`); handover: the new caseworker
+    std::string notice;     // "checkin" | "handover"
+    std::string reference;
+    std::string language;
+    std::string template_id;
+};
+
 enum class CommitStatus {
     committed,  // durable
     rejected,   // the job refused itself (e.g. replayed TOTP step); nothing of it was stored
@@ -151,6 +164,10 @@ class Store {
     /// the order given.
     void store_messages(std::vector<NewMessage> messages,
                         Completion<std::vector<MailboxEntryPtr>> done);
+
+    /// Stores one notice (group-committed like messages); the completion gets the stored
+    /// entry. Rejected (nothing stored) if a token is malformed.
+    void store_notice(NewNotice notice, Completion<MailboxEntryPtr> done);
 
     struct AckOutcome {
         bool found = false;       // false: unknown or already acknowledged

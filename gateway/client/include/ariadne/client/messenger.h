@@ -68,7 +68,14 @@ struct ReceivedMessage {
     std::int64_t server_time = 0;  // Unix ms when the gateway stored it
     bool is_receipt = false;       // a delivery receipt: `ref` is set, `plaintext` empty
     std::int64_t ref = 0;          // the server_id of our message that was delivered
-    std::string plaintext;         // UTF-8 text as sent by send_text()
+    /// A notice from the gateway itself (check-in reminder, handover): not end-to-end
+    /// encrypted, no reply expected. `notice` is its kind ("checkin", "handover"),
+    /// `reference` its reference, `language` her language, `plaintext` the gateway's text.
+    bool is_notice = false;
+    std::string notice;
+    std::string reference;
+    std::string language;
+    std::string plaintext;  // UTF-8 text as sent by send_text() (notices: the gateway's text)
     /// Set when the ciphertext could not be decrypted (tampered, duplicate, unknown
     /// session): the message is still acknowledged (it can never be read) and the caller
     /// is told, never silently dropped.

@@ -1,0 +1,155 @@
+// Check-in reminders delivered through the real server: the scheduler in `ariadne serve`
+// decides a due slot, queues a content-free `notice` to her mailbox, and her app receives the
+// organisation's neutral text rendered in her language; her reply answers the check-in.
+// Outside the plan's window nothing is sent, and a withdrawal recorded just before the slot
+// is due stops it (denied consent_withdrawn, audited). The server runs its scheduler every
+// --checkin-interval-ms.
+#include <gtest/gtest.h>
+
+#include "accounts.h"
+#include "harness.h"
+
+namespace ariadne::e2e {
+namespace {
+
+using client::Messenger;
+using client::ReceivedMessage;
+
+class CheckinDelivery : public ::testing::Test {
+  protected:
+    void start(const std::string& interval_ms) {
+        gateway_ = std::make_unique<Gateway>(
+            tmp_.path() / "data", std::vector<std::string>{"--checkin-interval-ms", interval_ms});
+        cw_ = gateway_->add_caseworker("mara.k");
+        gateway_->start();
+    }
+    void TearDown() override {
+        if (HasFailure() && gateway_) std::cerr << "server log:\n" << gateway_->log();
+    }
+    std::filesystem::path dir(const std::string& name) { return tmp_.path() / name; }
+    std::filesystem::path db() const { return gateway_->data_dir() / "ariadne.db"; }
+
+    /// Enrols her in Romanian, in a zone where it is about noon, with app consent for
+    /// replies and check-ins.
+    Gateway::Survivor enrol_romanian() {
+        Json out =
+            gateway_->admin({"survivor-enrol", "--caseworker", cw_.account, "--initials", "M.K.",
+                             "--language", "ro", "--time-zone", Gateway::daytime_zone(),
+                             "--recovery-m-kib", "8192", "--insecure-test-params"});
+        Gateway::Survivor s{out.at("account").get<std::string>(),
+                            out.at("recovery_code").get<std::string>(),
+                            out.at("case_code").get<std::string>()};
+        for (const char* purpose : {"replies", "check_ins"}) {
+            gateway_->admin({"consent-record", "--case", s.case_code, "--channel", "app",
+                             "--purpose", purpose, "--by", cw_.account});
+        }
+        return s;
+    }
+
+    void set_plan(const Gateway::Survivor& s, const std::string& window) {
+        gateway_->admin({"checkin-plan-set", "--case", s.case_code, "--by", cw_.account,
+                         "--every-days", "1", "--window", window, "--channel", "app"});
+    }
+
+    /// The first notice within `timeout` (other deliveries are acknowledged and skipped).
+    static std::optional<ReceivedMessage> next_notice(Messenger& m,
+                                                      std::chrono::milliseconds timeout) {
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (std::chrono::steady_clock::now() < deadline) {
+            auto msg = m.receive(200ms);
+            if (msg && msg->is_notice) return msg;
+        }
+        return std::nullopt;
+    }
+
+    long occurrences(const std::string& where) {
+        return count_rows(db(), "policies_checkin_occurrences", where);
+    }
+
+    TempDir tmp_;
+    std::unique_ptr<Gateway> gateway_;
+    Gateway::Caseworker cw_;
+};
+
+TEST_F(CheckinDelivery, ADueCheckInReachesHerAppInHerLanguageAndHerReplyAnswersIt) {
+    start("200");
+    auto survivor = enrol_romanian();
+    auto phone = recover_survivor(*gateway_, survivor, dir("phone"));  // her device 1 exists
+    set_plan(survivor, "00:00-23:59");
+
+    auto notice = next_notice(*phone, 10s);
+    ASSERT_TRUE(notice) << "no check-in notice arrived";
+    EXPECT_EQ(notice->notice, "checkin");
+    EXPECT_EQ(notice->language, "ro");
+    EXPECT_EQ(notice->plaintext, "Bună, doar voiam să te salut. Răspunde oricând.");
+    EXPECT_TRUE(notice->from.empty());
+    EXPECT_NE(notice->reference.find(':'), std::string::npos) << notice->reference;
+    EXPECT_EQ(occurrences("state = 'sent' AND channel = 'app'"), 1);
+    // Acknowledged, so removed from her mailbox; the row never held text.
+    EXPECT_EQ(count_rows(db(), "mailbox", "kind = 2"), 0);
+
+    auto console = register_console(*gateway_, cw_, dir("console"));
+    phone->send_text(cw_.account, "ok");
+    for (int i = 0; i < 100 && occurrences("state = 'responded'") == 0; ++i) {
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_EQ(occurrences("state = 'responded'"), 1);
+    auto audit = gateway_->admin({"audit-verify"});
+    EXPECT_EQ(audit.value("ok", false), true);
+}
+
+TEST_F(CheckinDelivery, ANoticeQueuedWhileSheIsOfflineWaitsInHerMailboxWithoutText) {
+    start("200");
+    auto survivor = enrol_romanian();
+    recover_survivor(*gateway_, survivor, dir("phone")).reset();  // device 1, then offline
+    set_plan(survivor, "00:00-23:59");
+    for (int i = 0; i < 100 && occurrences("state = 'sent'") == 0; ++i) {
+        std::this_thread::sleep_for(100ms);
+    }
+    ASSERT_EQ(occurrences("state = 'sent'"), 1);
+    ASSERT_EQ(count_rows(db(), "mailbox", "kind = 2"), 1);
+    // The stored row: tokens only (kind, reference, language, template), never the text.
+    EXPECT_EQ(count_rows(db(), "mailbox", "kind = 2 AND instr(CAST(body AS TEXT), 'Bun') > 0"), 0);
+    EXPECT_EQ(count_rows(db(), "mailbox",
+                         "kind = 2 AND CAST(body AS TEXT) LIKE 'checkin%ro%neutral_checkin'"),
+              1);
+    auto phone = Messenger::open(messenger_options(*gateway_, dir("phone")), test_store_key());
+    auto notice = next_notice(*phone, 10s);
+    ASSERT_TRUE(notice);
+    EXPECT_EQ(notice->plaintext, "Bună, doar voiam să te salut. Răspunde oricând.");
+}
+
+TEST_F(CheckinDelivery, OutsideTheWindowNothingIsSent) {
+    start("200");
+    auto survivor = enrol_romanian();
+    auto phone = recover_survivor(*gateway_, survivor, dir("phone"));
+    set_plan(survivor, "01:00-02:00");  // it is about noon in her zone
+    EXPECT_FALSE(next_notice(*phone, 2s));
+    EXPECT_EQ(occurrences(""), 0);
+    EXPECT_EQ(count_rows(db(), "mailbox", "kind = 2"), 0);
+}
+
+TEST_F(CheckinDelivery, AWithdrawalJustBeforeTheSlotIsDueStopsIt) {
+    // The scheduler runs at start and then every 6 s: the plan and the withdrawal land
+    // between two runs, so the run that finds the slot due sees the withdrawal.
+    start("6000");
+    auto survivor = enrol_romanian();
+    auto phone = recover_survivor(*gateway_, survivor, dir("phone"));
+    set_plan(survivor, "00:00-23:59");
+    gateway_->admin({"consent-withdraw", "--case", survivor.case_code, "--channel", "app",
+                     "--purpose", "check_ins", "--by", cw_.account});
+    for (int i = 0; i < 150 && occurrences("state != 'claimed'") == 0; ++i) {
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_EQ(occurrences("state = 'denied' AND reason = 'consent_withdrawn'"), 1);
+    EXPECT_FALSE(next_notice(*phone, 1s));
+    EXPECT_EQ(count_rows(db(), "mailbox", "kind = 2"), 0);
+    auto export_run = run_process(
+        {server_binary(), "admin", "audit-export", "--data-dir", gateway_->data_dir().string()},
+        "");
+    EXPECT_NE(export_run.out.find("\"reason\":\"consent_withdrawn:app\""), std::string::npos)
+        << export_run.out;
+}
+
+}  // namespace
+}  // namespace ariadne::e2e
