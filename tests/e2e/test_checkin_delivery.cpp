@@ -6,6 +6,9 @@
 // --checkin-interval-ms.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "accounts.h"
 #include "harness.h"
 
@@ -149,6 +152,70 @@ TEST_F(CheckinDelivery, AWithdrawalJustBeforeTheSlotIsDueStopsIt) {
         "");
     EXPECT_NE(export_run.out.find("\"reason\":\"consent_withdrawn:app\""), std::string::npos)
         << export_run.out;
+}
+
+TEST_F(CheckinDelivery, AReassignmentSendsAHandoverNoticeByInitialsOnlyAndNoTextReachesTheDisk) {
+    start("200");
+    auto survivor = enrol_romanian();
+    auto phone = recover_survivor(*gateway_, survivor, dir("phone"));
+    // A full name where initials belong is refused before the account exists.
+    auto refused = run_process(
+        {server_binary(), "admin", "caseworker-add", "--data-dir", gateway_->data_dir().string(),
+         "--username", "rosa.t", "--initials", "Rosalind Travers"},
+        "a long passphrase\n");
+    EXPECT_EQ(refused.exit_code, 2) << refused.err;
+    EXPECT_NE(refused.err.find("initials"), std::string::npos) << refused.err;
+    Json cw2 = gateway_->admin({"caseworker-add", "--username", "rosa.t", "--initials", "R.T."},
+                               "a long passphrase\n");
+    const std::string cw2_account = cw2.at("account").get<std::string>();
+
+    // Without her case_updates consent the notice is denied (fail closed), the team still grows.
+    Json denied =
+        gateway_->admin({"assign", "--survivor", survivor.account, "--caseworker", cw2_account});
+    EXPECT_EQ(denied["handover_notice"]["sent"], false) << denied.dump();
+    EXPECT_EQ(denied["handover_notice"]["reason"], "no_consent") << denied.dump();
+
+    // With it, a third caseworker's assignment queues the notice in her language.
+    gateway_->admin({"consent-record", "--case", survivor.case_code, "--channel", "app",
+                     "--purpose", "case_updates", "--by", cw_.account});
+    Json cw3 = gateway_->admin({"caseworker-add", "--username", "ion.p", "--initials", "I.P."},
+                               "a long passphrase\n");
+    const std::string cw3_account = cw3.at("account").get<std::string>();
+    Json sent =
+        gateway_->admin({"assign", "--survivor", survivor.account, "--caseworker", cw3_account});
+    EXPECT_EQ(sent["handover_notice"]["sent"], true) << sent.dump();
+    phone->disconnect();  // the CLI cannot push: it arrives on her next connection
+    auto notice = next_notice(*phone, 10s);
+    ASSERT_TRUE(notice);
+    EXPECT_EQ(notice->notice, "handover");
+    EXPECT_EQ(notice->from, cw3_account);
+    EXPECT_EQ(notice->plaintext,
+              "Bună, de acum I.P. va fi persoana ta de contact. Răspunde oricând.");
+
+    // A check-in delivered too, then the canary: neither text is on disk or in the log.
+    set_plan(survivor, "00:00-23:59");
+    ASSERT_TRUE(next_notice(*phone, 10s));
+    phone.reset();
+    ASSERT_EQ(gateway_->stop(), 0);
+    auto bytes = [](const std::filesystem::path& p) {
+        std::ifstream in(p, std::ios::binary);
+        std::stringstream out;
+        out << in.rdbuf();
+        return out.str();
+    };
+    for (const auto& [where, content] :
+         std::vector<std::pair<std::string, std::string>>{{"database", bytes(db())},
+                                                          {"wal", bytes(db().string() + "-wal")},
+                                                          {"server log", gateway_->log()}}) {
+        for (const char* secret : {"Rosalind", "Travers", "va fi persoana", "voiam s"}) {
+            EXPECT_EQ(content.find(secret), std::string::npos) << secret << " in " << where;
+        }
+    }
+    auto audit = run_process(
+        {server_binary(), "admin", "audit-export", "--data-dir", gateway_->data_dir().string()},
+        "");
+    EXPECT_NE(audit.out.find("notice.handover"), std::string::npos);
+    EXPECT_NE(audit.out.find("no_consent:app"), std::string::npos);
 }
 
 }  // namespace
