@@ -7,8 +7,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "ariadne/gateway/sms_numbers.h"
 #include "ariadne/gateway/gateway.h"
+#include "ariadne/gateway/sms_numbers.h"
 #include "ariadne/policies/error.h"
 
 namespace ariadne::gateway {
@@ -534,6 +534,43 @@ void PolicyService::run_once() {
     scheduler_->run_due();
 }
 
+PolicyService::Purged PolicyService::apply_retention() {
+    Purged purged;
+    const policies::Instant now = clock_.now();
+    const int days = store_->org_policy().retention_days;
+    const policies::Instant cutoff = now - std::chrono::days(days);
+    {
+        auto sqlite_guard = store_->lock();
+        // Open slots (claimed, sent and waiting for her answer) are never purged.
+        Statement s(store_->connection(),
+                    "DELETE FROM policies_checkin_occurrences WHERE window_end_at < ? AND "
+                    "state NOT IN ('claimed', 'sent')");
+        s.bind(1, policies::to_micros(cutoff));
+        s.step();
+        purged.occurrences = sqlite3_changes(store_->connection());
+    }
+    if (gateway_) {
+        std::promise<std::int64_t> done;
+        auto f = done.get_future();
+        const auto cutoff_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(cutoff.time_since_epoch())
+                .count();
+        gateway_->store().purge_expired(cutoff_ms, [&done](CommitStatus status, std::int64_t n) {
+            done.set_value(status == CommitStatus::committed ? n : 0);
+        });
+        if (f.wait_for(std::chrono::seconds(30)) == std::future_status::ready) {
+            purged.mailbox = f.get();
+        }
+    }
+    if (purged.occurrences > 0 || purged.mailbox > 0) {
+        store_->append_audit("system", "retention.purge", "", "",
+                             "occurrences:" + std::to_string(purged.occurrences) +
+                                 "/mailbox:" + std::to_string(purged.mailbox),
+                             now);
+    }
+    return purged;
+}
+
 void PolicyService::start() {
     thread_ = std::thread([this] { loop(); });
 }
@@ -555,6 +592,18 @@ void PolicyService::loop() {
             run_once();
         } catch (const std::exception& e) {
             spdlog::error("check-in scheduler: {}", e.what());
+        }
+        if (std::chrono::steady_clock::now() >= next_retention_) {
+            next_retention_ = std::chrono::steady_clock::now() + std::chrono::hours(1);
+            try {
+                auto p = apply_retention();
+                if (p.occurrences > 0 || p.mailbox > 0) {
+                    spdlog::info("retention: purged {} check-in slots and {} mailbox entries",
+                                 p.occurrences, p.mailbox);
+                }
+            } catch (const std::exception& e) {
+                spdlog::error("retention: {}", e.what());
+            }
         }
         lock.lock();
         stop_cv_.wait_for(lock, tick_, [this] { return stopping_; });

@@ -196,6 +196,17 @@ class PolicyService {
 
     /// Runs the scheduler once now (tests; serve's thread calls it every tick).
     void run_once();
+
+    struct Purged {
+        std::int64_t occurrences =
+            0;                     // settled check-in slots whose window ended before the cutoff
+        std::int64_t mailbox = 0;  // undelivered mailbox entries stored before the cutoff
+    };
+    /// Applies the organisation policy's retention_days at clock.now(): deletes settled
+    /// check-in occurrences and (once attached) undelivered mailbox entries older than it, and
+    /// audits `retention.purge` with the counts only. The audit chain itself is kept (it is
+    /// metadata only and must stay verifiable). serve's thread runs it once an hour.
+    Purged apply_retention();
     /// Starts the scheduler thread. Call once.
     void start();
     /// Stops it (idempotent).
@@ -203,6 +214,7 @@ class PolicyService {
 
   private:
     void loop();
+    std::chrono::steady_clock::time_point next_retention_{};
     policies::SendOutcome dispatch(const policies::CheckinSend& send);
     std::unique_ptr<policies::PolicyStore> store_;
     std::unique_ptr<AlertBoard> alerts_;
