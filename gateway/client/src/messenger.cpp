@@ -445,10 +445,12 @@ bool Messenger::receive(milliseconds timeout,
         if (!frame->is_object() || frame->value("type", "") != "deliver") continue;
         const Json& m = (*frame)["message"];
         ReceivedMessage msg;
+        std::string kind;
         try {
             msg.server_id = m.at("server_id").get<std::int64_t>();
             msg.server_time = m.value("server_time", std::int64_t{0});
-            msg.is_notice = m.value("kind", "") == "notice";
+            kind = m.value("kind", std::string("message"));
+            msg.is_notice = kind == "notice";
             if (msg.is_notice) {
                 msg.from = m.value("from", "");
                 msg.notice = m.at("notice").get<std::string>();
@@ -462,6 +464,17 @@ bool Messenger::receive(milliseconds timeout,
             }
         } catch (const Json::exception&) {
             throw Error(ErrorCode::protocol, "The gateway pushed a malformed delivery.");
+        }
+        if (kind != "message" && kind != "receipt" && kind != "notice") {
+            // A kind this client does not know (a newer gateway): acknowledged and skipped,
+            // never shown as an unreadable message (docs/protocol.md).
+            try {
+                c->call({{"type", "ack"}, {"server_id", msg.server_id}},
+                        impl_->options.request_timeout);
+            } catch (const Error&) {
+                // Delivered again later and skipped again.
+            }
+            continue;
         }
         std::lock_guard lock(impl_->op_mu);
         bool duplicate = impl_->recent_set.count(msg.server_id) != 0;
