@@ -146,6 +146,14 @@ int serve(const std::vector<std::string>& args) {
         sms->on_unverified([&policies](const ariadne::policies::CaseCode& code) {
             policies.alerts().raise(code, AlertKind::unverified_channel);
         });
+        // Check-ins on `sms` (when she consented): the scheduler decided; the neutral template
+        // in her language goes to her verified number. Her SMS answer is her response.
+        policies.set_channel_sender(ariadne::policies::ChannelKind::sms,
+                                    [sms = sms.get()](const ariadne::policies::CheckinSend& send) {
+                                        return sms->send_notice(send.case_code, send.text)
+                                                   ? ariadne::policies::SendOutcome::sent
+                                                   : ariadne::policies::SendOutcome::not_sent;
+                                    });
         spdlog::info("SMS channel enabled (Kannel)");
     }
     server_options.routes = routes;

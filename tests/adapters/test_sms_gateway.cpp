@@ -223,6 +223,12 @@ class SmsStack {
         sms =
             std::make_unique<SmsGateway>(*store, policies->store(), *server_key, *hub, sms_options);
         sms->register_routes(*routes);
+        policies->set_channel_sender(ariadne::policies::ChannelKind::sms,
+                                     [this](const ariadne::policies::CheckinSend& c) {
+                                         return sms->send_notice(c.case_code, c.text)
+                                                    ? ariadne::policies::SendOutcome::sent
+                                                    : ariadne::policies::SendOutcome::not_sent;
+                                     });
         sms->on_unverified([this](const policies::CaseCode& code) {
             policies->alerts().raise(code, gateway::AlertKind::unverified_channel);
         });
@@ -230,6 +236,7 @@ class SmsStack {
     }
 
     ~SmsStack() {
+        policies->stop();  // no check-in sender runs while the rest is torn down
         kannel_children.clear();
         server->stop();
         server_thread.join();
@@ -323,6 +330,18 @@ class SmsStack {
         ASSERT_TRUE(eventually(
             [&] { return slurp(log).find("sent message 1") != std::string::npos; }, 10s));
         std::this_thread::sleep_for(300ms);  // let bearerbox read it before the socket closes
+    }
+
+    /// (receiver, text) of every text SMS the phone received, in order.
+    std::vector<std::pair<std::string, std::string>> phone_messages() const {
+        std::vector<std::pair<std::string, std::string>> out;
+        std::string all = slurp(phone_log());
+        std::regex line("Got message [0-9]+: <[^ ]+ ([^ ]+) text ([^>]*)>");
+        for (auto it = std::sregex_iterator(all.begin(), all.end(), line);
+             it != std::sregex_iterator(); ++it) {
+            out.emplace_back((*it)[1], (*it)[2]);
+        }
+        return out;
     }
 
     /// Texts the phone received ("Got message N: <from to text TEXT>"), in order.
@@ -634,6 +653,59 @@ TEST(SmsConfig, RefusesBadSettingsNamingThem) {
     expect_refused("{" + good_tail + R"(,"sender":"Safe House Org"})", "sender");
     expect_refused("{" + good_tail + R"(,"default_time_zone":"Mars/Base"})", "default_time_zone");
     expect_refused("not json", "JSON");
+}
+
+TEST(SmsKannel, CheckInReminderGoesOutBySmsInsideItsWindowOnlyAndHerReplyIsRecorded) {
+    if (!kannel_installed()) {
+        GTEST_SKIP() << "Kannel is not installed (apt-get install kannel kannel-extras; "
+                        "deploy/install-deps does it): the real-Kannel SMS tests are skipped";
+    }
+    SmsStack s;
+    auto console = s.console();
+    s.start_kannel();
+    // Her SMS consent for check-ins (same number), and a plan whose window is open now.
+    s.admin({"consent-record", "--case", s.case_code, "--channel", "sms", "--purpose", "check_ins",
+             "--by", s.caseworker, "--address-stdin"},
+            kHerNumber + "\n");
+    const long now_min = static_cast<long>((std::time(nullptr) / 60) % (24 * 60));
+    auto hhmm = [](long m) {
+        char b[8];
+        std::snprintf(b, sizeof b, "%02ld:%02ld", (m / 60) % 24, m % 60);
+        return std::string(b);
+    };
+    // A second survivor (another number) whose window is closed now: nothing goes to her.
+    Json other = Json::parse(s.admin({"survivor-enrol", "--caseworker", s.caseworker, "--initials",
+                                      "R.T.", "--language", "en", "--time-zone", "UTC",
+                                      "--recovery-m-kib", "8192", "--insecure-test-params"}));
+    const std::string other_case = other.at("case_code");
+    s.admin({"consent-record", "--case", other_case, "--channel", "sms", "--purpose", "check_ins",
+             "--by", s.caseworker, "--address-stdin"},
+            std::string("+393330000111\n"));
+    if (now_min < 10 || now_min > 24 * 60 - 15) {
+        GTEST_SKIP() << "too close to midnight UTC for a same-day window";
+    }
+    s.admin({"checkin-plan-set", "--case", s.case_code, "--by", s.caseworker, "--every-days", "1",
+             "--window", hhmm(now_min - 5) + "-" + hhmm(now_min + 10), "--channel", "sms"});
+    s.admin({"checkin-plan-set", "--case", other_case, "--by", s.caseworker, "--every-days", "1",
+             "--window", hhmm(now_min - 9) + "-" + hhmm(now_min - 2), "--channel", "sms"});
+    s.policies->start();
+    ASSERT_TRUE(eventually([&] { return s.phone_messages().size() >= 1; }, 20s))
+        << slurp(s.root / "gateway.log");
+    std::this_thread::sleep_for(1500ms);
+    auto got = s.phone_messages();
+    ASSERT_EQ(got.size(), 1u) << "only her check-in, inside its window, goes out";
+    EXPECT_EQ(got[0].first, kHerNumberNormal);
+    EXPECT_FALSE(got[0].second.empty());
+    // Her SMS answer counts as the response.
+    s.inject(kHerNumberNormal, "ok thanks");
+    ASSERT_TRUE(console->receive(30s));
+    EXPECT_TRUE(eventually([&] {
+        const Json contacts = console->contacts();
+        for (const Json& c : contacts.at("contacts")) {
+            if (c.at("account") == s.survivor) return c.value("checkin", "") == "responded";
+        }
+        return false;
+    }));
 }
 
 }  // namespace
