@@ -76,10 +76,12 @@ std::string role_of(const policies::PolicyStore& store, const std::string& accou
 
 class AdminApi {
   public:
-    AdminApi(const Store& store, const ServerKey& key, policies::PolicyStore& policies)
+    AdminApi(const Store& store, const ServerKey& key, policies::PolicyStore& policies,
+             AssignHandler assign)
         : store_(store),
           key_(key),
           policies_(policies),
+          assign_(std::move(assign)),
           dummy_hash_(crypto::hash_password(crypto::base64_encode(crypto::random_bytes(18)))) {}
 
     HttpResponse handle(const HttpRequest& r) {
@@ -104,6 +106,11 @@ class AdminApi {
                 if (r.method != "POST") return error(405, "method_not_allowed", "Use POST.");
                 return consent(r, *who);
             }
+            if (r.path == "/v1/admin/assign" && assign_) {
+                if (r.method != "POST") return error(405, "method_not_allowed", "Use POST.");
+                if (who->role != policies::Role::admin) return forbidden();
+                return assign(r, *who);
+            }
             if (r.path == "/v1/admin/duress-clear") {
                 if (r.method != "POST") return error(405, "method_not_allowed", "Use POST.");
                 return duress_clear(r, *who);
@@ -125,6 +132,46 @@ class AdminApi {
     }
 
   private:
+    /// POST /v1/admin/assign {"survivor", "caseworker"} (admin): adds the caseworker to her
+    /// team; a handover notice is decided and queued when she already had one.
+    HttpResponse assign(const HttpRequest& r, const policies::Actor& who) {
+        json body = json::parse(r.body);
+        if (!body.is_object()) {
+            return error(400, "invalid_field", "body: must be a JSON object.", "body");
+        }
+        for (auto& [k, v] : body.items()) {
+            if (k != "survivor" && k != "caseworker") {
+                return error(400, "invalid_field",
+                             k.size() <= 32 ? k + ": unknown field." : "body: unknown field.",
+                             k.size() <= 32 ? k : "body");
+            }
+        }
+        std::string ids[2];
+        const char* fields[2] = {"survivor", "caseworker"};
+        for (int i = 0; i < 2; ++i) {
+            auto it = body.find(fields[i]);
+            if (it == body.end() || !it->is_string() || !is_account_id(it->get<std::string>())) {
+                return error(400, "invalid_field",
+                             std::string(fields[i]) +
+                                 ": must be an account id (a_ + 22 "
+                                 "characters).",
+                             fields[i]);
+            }
+            ids[i] = it->get<std::string>();
+        }
+        auto survivor = store_.find_account(ids[0]);
+        if (!survivor || survivor->role != Role::survivor) {
+            return error(404, "not_found", "survivor: no survivor account has this id.",
+                         "survivor");
+        }
+        auto caseworker = store_.find_account(ids[1]);
+        if (!caseworker || caseworker->role != Role::caseworker) {
+            return error(404, "not_found", "caseworker: no caseworker account has this id.",
+                         "caseworker");
+        }
+        return HttpResponse::json(200, assign_(ids[0], ids[1], who.account.str()).dump());
+    }
+
     /// POST /v1/admin/duress-clear {"case_code", "by"}: lifts her duress lock and clears her
     /// open duress alerts on behalf of a caseworker assigned to her (a caseworker's own token
     /// may omit "by" or must name herself).
@@ -369,6 +416,7 @@ class AdminApi {
     const Store& store_;
     const ServerKey& key_;
     policies::PolicyStore& policies_;
+    AssignHandler assign_;
     std::string dummy_hash_;
     AuthThrottle throttle_;
     std::mutex mutex_;
@@ -407,8 +455,8 @@ void set_account_role(policies::PolicyStore& store, const std::string& account,
 }
 
 void add_admin_api(HttpRoutes& routes, const Store& store, const ServerKey& key,
-                   policies::PolicyStore& policies) {
-    auto api = std::make_shared<AdminApi>(store, key, policies);
+                   policies::PolicyStore& policies, AssignHandler assign) {
+    auto api = std::make_shared<AdminApi>(store, key, policies, std::move(assign));
     routes.add("/v1/admin/", [api](const HttpRequest& r) { return api->handle(r); });
 }
 

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 
@@ -527,6 +528,33 @@ policies::Decision PolicyService::notify_handover(const std::string& survivor_ac
             return wait_committed(f);
         },
         clock_.now());
+}
+
+nlohmann::json PolicyService::assign(const std::string& survivor, const std::string& caseworker,
+                                     const std::string& actor) {
+    if (!gateway_) throw std::logic_error("PolicyService::assign before attach()");
+    gateway_->store().assign(survivor, caseworker);
+    nlohmann::json line = {{"survivor", survivor}, {"caseworker", caseworker}};
+    auto c = find_survivor_case(*store_, survivor);
+    if (!c) return line;
+    bool new_caseworker = false;
+    if (auto record = store_->find_survivor(c->case_code)) {
+        policies::AccountId cw(caseworker, "caseworker");
+        if (std::find(record->caseworkers.begin(), record->caseworkers.end(), cw) ==
+            record->caseworkers.end()) {
+            new_caseworker = !record->caseworkers.empty();
+            record->caseworkers.push_back(cw);
+            store_->update_survivor(*record,
+                                    {policies::AccountId(actor, "actor"), policies::Role::admin},
+                                    clock_.now());
+        }
+    }
+    if (new_caseworker) {
+        line["handover_notice"] =
+            handover_notice_json(notify_handover(survivor, caseworker, actor));
+    }
+    line["case_code"] = c->case_code.str();
+    return line;
 }
 
 void PolicyService::run_once() {

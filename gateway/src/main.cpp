@@ -112,7 +112,11 @@ int serve(const std::vector<std::string>& args) {
     server_options.io_threads = c.io_threads;
     server_options.log_ip = c.log_ip;
     auto routes = std::make_shared<HttpRoutes>();
-    add_admin_api(*routes, store, server_key, policies.store());
+    add_admin_api(*routes, store, server_key, policies.store(),
+                  [&policies](const std::string& survivor, const std::string& caseworker,
+                              const std::string& actor) {
+                      return policies.assign(survivor, caseworker, actor);
+                  });
     // Survivors without the app: her edge device (in process) and the web page at /notes.
     ariadne::adapters::EdgeOptions edge_options;
     edge_options.data_dir = c.data_dir;

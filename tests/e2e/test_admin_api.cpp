@@ -190,3 +190,58 @@ TEST_F(AdminApi, DuressClearIsDoneInTheNameOfAnAssignedCaseworkerOnly) {
 
 }  // namespace
 }  // namespace ariadne::e2e
+
+namespace ariadne::e2e {
+namespace {
+
+TEST_F(AdminApi, AssignAddsTheCaseworkerAndSendsTheHandoverNoticeAdminOnlyWithNamedFields) {
+    Json r2 = gateway_->admin({"caseworker-add", "--username", "rosa.t", "--initials", "R.T."},
+                              "a long passphrase\n");
+    const std::string cw2 = r2.at("account").get<std::string>();
+    gateway_->admin({"consent-record", "--case", survivor_.case_code, "--channel", "app",
+                     "--purpose", "case_updates", "--by", cw_.account});
+    const std::string body = Json({{"survivor", survivor_.account}, {"caseworker", cw2}}).dump();
+
+    EXPECT_EQ(http("POST", "/v1/admin/assign", body).status, 401);
+    std::string cw_token = login(cw_, 0);
+    EXPECT_EQ(http("POST", "/v1/admin/assign", body, cw_token).status, 403);
+    std::string token = login(admin_, 0);
+    EXPECT_EQ(http("GET", "/v1/admin/assign", "", token).status, 405);
+    auto bad_json = http("POST", "/v1/admin/assign", "{\"survivor\":", token);
+    EXPECT_EQ(bad_json.status, 400);
+    for (const std::string& hostile :
+         {std::string("'; DROP TABLE accounts; --"), std::string("<script>alert(1)</script>"),
+          std::string("a_\u202eAAAAAAAAAAAAAAAAAAAAA"), std::string(5000, 'a')}) {
+        auto r = http("POST", "/v1/admin/assign",
+                      Json({{"survivor", hostile}, {"caseworker", cw2}}).dump(), token);
+        EXPECT_EQ(r.status, 400) << hostile;
+        EXPECT_EQ(r.body.value("field", ""), "survivor") << r.body.dump();
+        r = http("POST", "/v1/admin/assign",
+                 Json({{"survivor", survivor_.account}, {"caseworker", hostile}}).dump(), token);
+        EXPECT_EQ(r.status, 400);
+        EXPECT_EQ(r.body.value("field", ""), "caseworker") << r.body.dump();
+    }
+    auto unknown =
+        http("POST", "/v1/admin/assign",
+             Json({{"survivor", survivor_.account}, {"caseworker", cw2}, {"x", 1}}).dump(), token);
+    EXPECT_EQ(unknown.status, 400);
+    EXPECT_EQ(unknown.body.value("field", ""), "x");
+    auto wrong_role = http("POST", "/v1/admin/assign",
+                           Json({{"survivor", cw2}, {"caseworker", cw_.account}}).dump(), token);
+    EXPECT_EQ(wrong_role.status, 404);
+    EXPECT_EQ(wrong_role.body.value("field", ""), "survivor");
+
+    auto ok = http("POST", "/v1/admin/assign", body, token);
+    ASSERT_EQ(ok.status, 200) << ok.body.dump();
+    EXPECT_EQ(ok.body["case_code"], survivor_.case_code);
+    EXPECT_EQ(ok.body["handover_notice"]["sent"], true) << ok.body.dump();
+    EXPECT_EQ(count_rows(gateway_->data_dir() / "ariadne.db", "mailbox", "kind = 2"), 1);
+    // Assigning again is a no-op: no second notice.
+    auto again = http("POST", "/v1/admin/assign", body, token);
+    EXPECT_EQ(again.status, 200);
+    EXPECT_FALSE(again.body.contains("handover_notice"));
+    EXPECT_EQ(count_rows(gateway_->data_dir() / "ariadne.db", "mailbox", "kind = 2"), 1);
+}
+
+}  // namespace
+}  // namespace ariadne::e2e

@@ -37,9 +37,15 @@ namespace ariadne::gateway {
 void set_account_role(policies::PolicyStore& store, const std::string& account,
                       const std::string& role);
 
+/// Adds caseworker `caseworker` to survivor `survivor`'s team and returns the JSON answer
+/// (with "handover_notice" when she already had a caseworker). `serve` passes
+/// PolicyService::assign. Throws GatewayError(not_found) / policies::Error.
+using AssignHandler = std::function<nlohmann::json(
+    const std::string& survivor, const std::string& caseworker, const std::string& actor)>;
+
 /// Registers the /v1/admin/ routes on `routes`. `store`, `key` and `policies` must outlive
-/// the routes.
+/// the routes. Without `assign`, POST /v1/admin/assign answers 404.
 void add_admin_api(HttpRoutes& routes, const Store& store, const ServerKey& key,
-                   policies::PolicyStore& policies);
+                   policies::PolicyStore& policies, AssignHandler assign = {});
 
 }  // namespace ariadne::gateway

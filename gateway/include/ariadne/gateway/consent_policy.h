@@ -194,6 +194,13 @@ class PolicyService {
                                        const std::string& caseworker_account,
                                        const std::string& actor);
 
+    /// Adds `caseworker` to survivor account `survivor`'s team (gateway and her record) and,
+    /// when she already had a caseworker, sends the handover notice (notify_handover).
+    /// Returns {"survivor","caseworker"[,"case_code"][,"handover_notice"]}. Needs attach().
+    /// Throws GatewayError(not_found) for unknown accounts.
+    nlohmann::json assign(const std::string& survivor, const std::string& caseworker,
+                          const std::string& actor);
+
     /// Runs the scheduler once now (tests; serve's thread calls it every tick).
     void run_once();
 
