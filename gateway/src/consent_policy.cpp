@@ -360,8 +360,8 @@ policies::Decision queue_handover_notice(policies::PolicyStore& policies, Store&
                               "caseworker_initials_missing", now);
         denied.reason = ReasonCode::policy_unavailable;
         denied.sentence =
-            "Not sent: the new caseworker has no initials on record; set them with "
-            "'ariadne admin caseworker-set --initials'.";
+            "Not sent: the new caseworker has no initials on record (they are given with "
+            "'ariadne admin caseworker-add --initials'), so the notice could not name her.";
         return denied;
     }
     bool queued = false;
