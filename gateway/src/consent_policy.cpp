@@ -222,6 +222,41 @@ policies::ChannelKind ConsentPolicy::thread_channel(const Account& survivor,
     return policies::ChannelKind::app;
 }
 
+ConsentPolicy::~ConsentPolicy() {
+    auto sqlite_guard = policies_.lock();
+    sqlite3_finalize(case_statement_);
+}
+
+std::optional<SurvivorCase> ConsentPolicy::survivor_case(const std::string& account_id) const {
+    auto sqlite_guard = policies_.lock();
+    if (case_statement_ == nullptr &&
+        sqlite3_prepare_v3(policies_.connection(),
+                           "SELECT case_code, duress FROM gateway_survivor_cases WHERE account = ?",
+                           -1, SQLITE_PREPARE_PERSISTENT, &case_statement_, nullptr) != SQLITE_OK) {
+        case_statement_ = nullptr;
+        throw policies::Error(policies::ErrorCode::storage, "gateway_survivor_cases",
+                              "Cannot read the survivor case links.");
+    }
+    struct Reset {
+        sqlite3_stmt* s;
+        ~Reset() {
+            sqlite3_reset(s);
+            sqlite3_clear_bindings(s);
+        }
+    } reset{case_statement_};
+    sqlite3_bind_text(case_statement_, 1, account_id.data(), static_cast<int>(account_id.size()),
+                      SQLITE_STATIC);
+    int rc = sqlite3_step(case_statement_);
+    if (rc == SQLITE_DONE) return std::nullopt;
+    if (rc != SQLITE_ROW) {
+        throw policies::Error(policies::ErrorCode::storage, "gateway_survivor_cases",
+                              "Cannot read the survivor case links.");
+    }
+    auto text = reinterpret_cast<const char*>(sqlite3_column_text(case_statement_, 0));
+    return SurvivorCase{policies::CaseCode(text ? text : ""),
+                        sqlite3_column_int64(case_statement_, 1) != 0};
+}
+
 SendDecision ConsentPolicy::decide(const Account& sender, std::uint32_t sender_device,
                                    const Account& recipient) const {
     return assignment_.decide(sender, sender_device, recipient);
@@ -232,7 +267,7 @@ SendDecision ConsentPolicy::decide_message(const Account& sender, std::uint32_t,
     using policies::ReasonCode;
     if (recipient.role == Role::survivor && sender.role != Role::survivor) {
         try {
-            auto c = find_survivor_case(policies_, recipient.id);
+            auto c = survivor_case(recipient.id);
             if (!c) {
                 return SendDecision::deny_policy(
                     "unknown_survivor", policies::reason_sentence(ReasonCode::unknown_survivor));
@@ -250,7 +285,7 @@ SendDecision ConsentPolicy::decide_message(const Account& sender, std::uint32_t,
     if (sender.role == Role::survivor && on_inbound_) {
         // Any message from her counts as a check-in response; never blocks her.
         try {
-            auto c = find_survivor_case(policies_, sender.id);
+            auto c = survivor_case(sender.id);
             if (c && !c->duress_account) on_inbound_(c->case_code);
         } catch (const std::exception&) {
         }
@@ -433,8 +468,18 @@ PolicyService::PolicyService(const Store& store, const ServerKey& key, const std
     };
     scheduler_ = std::make_unique<policies::CheckinScheduler>(*store_, clock_, callbacks);
     auto on_inbound = [this](const policies::CaseCode& code) {
-        std::lock_guard lock(scheduler_mutex_);
-        scheduler_->record_inbound(code, clock_.now());
+        auto at = clock_.now();
+        {
+            std::lock_guard lock(stop_mutex_);
+            if (running_ && !stopping_) {
+                auto [it, fresh] = noted_inbound_.try_emplace(code.str(), at);
+                if (!fresh && it->second < at) it->second = at;
+                if (fresh && noted_inbound_.size() == 1) stop_cv_.notify_all();
+                return;
+            }
+        }
+        std::lock_guard lock(scheduler_mutex_);  // no scheduler thread: record right here
+        scheduler_->record_inbound(code, at);
     };
     auto on_duress = [this](const policies::CaseCode& code) {
         std::lock_guard lock(scheduler_mutex_);
@@ -558,6 +603,7 @@ nlohmann::json PolicyService::assign(const std::string& survivor, const std::str
 }
 
 void PolicyService::run_once() {
+    record_noted_inbound();  // "she wrote first" must see every message noted so far
     std::lock_guard scheduler_lock(scheduler_mutex_);
     scheduler_->run_due();
 }
@@ -600,6 +646,8 @@ PolicyService::Purged PolicyService::apply_retention() {
 }
 
 void PolicyService::start() {
+    std::lock_guard lock(stop_mutex_);
+    running_ = true;
     thread_ = std::thread([this] { loop(); });
 }
 
@@ -612,30 +660,75 @@ void PolicyService::stop() {
     if (thread_.joinable()) thread_.join();
 }
 
+void PolicyService::record_noted_inbound() {
+    std::map<std::string, policies::Instant> noted;
+    {
+        std::lock_guard lock(stop_mutex_);
+        noted.swap(noted_inbound_);
+    }
+    if (noted.empty()) return;
+    std::lock_guard scheduler_lock(scheduler_mutex_);
+    // One transaction for all of them (record_inbound nests as a savepoint).
+    auto sqlite_guard = store_->lock();
+    sqlite3* db = store_->connection();
+    bool open = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK;
+    try {
+        for (const auto& [code, at] : noted)
+            scheduler_->record_inbound(policies::CaseCode(code), at);
+        if (open && sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+            throw std::runtime_error(sqlite3_errmsg(db));
+        }
+    } catch (const std::exception& e) {
+        if (open) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        spdlog::error("check-in responses of {} case(s) not recorded: {}", noted.size(), e.what());
+    }
+}
+
 void PolicyService::loop() {
+    // Noted messages are recorded at most every 200 ms: each transaction takes the database
+    // write lock from the mailbox writer (the same file), which then waits in SQLite's busy
+    // handler. Check-ins are scheduled in minutes; run_due sees every note (recorded first).
+    constexpr auto kInboundEvery = std::chrono::milliseconds(200);
+    auto next_run = std::chrono::steady_clock::now();
+    auto next_inbound = next_run;
     std::unique_lock lock(stop_mutex_);
     while (!stopping_) {
-        lock.unlock();
-        try {
-            run_once();
-        } catch (const std::exception& e) {
-            spdlog::error("check-in scheduler: {}", e.what());
+        auto now = std::chrono::steady_clock::now();
+        bool due = now >= next_run;
+        if (!due && now < next_inbound) {
+            stop_cv_.wait_until(lock, std::min(next_run, next_inbound),
+                                [this] { return stopping_; });
+            continue;
         }
-        if (std::chrono::steady_clock::now() >= next_retention_) {
-            next_retention_ = std::chrono::steady_clock::now() + std::chrono::hours(1);
+        lock.unlock();
+        record_noted_inbound();  // always before run_due: "she wrote first" must be seen
+        next_inbound = std::chrono::steady_clock::now() + kInboundEvery;
+        if (due) {
             try {
-                auto p = apply_retention();
-                if (p.occurrences > 0 || p.mailbox > 0) {
-                    spdlog::info("retention: purged {} check-in slots and {} mailbox entries",
-                                 p.occurrences, p.mailbox);
-                }
+                run_once();
             } catch (const std::exception& e) {
-                spdlog::error("retention: {}", e.what());
+                spdlog::error("check-in scheduler: {}", e.what());
             }
+            if (std::chrono::steady_clock::now() >= next_retention_) {
+                next_retention_ = std::chrono::steady_clock::now() + std::chrono::hours(1);
+                try {
+                    auto p = apply_retention();
+                    if (p.occurrences > 0 || p.mailbox > 0) {
+                        spdlog::info("retention: purged {} check-in slots and {} mailbox entries",
+                                     p.occurrences, p.mailbox);
+                    }
+                } catch (const std::exception& e) {
+                    spdlog::error("retention: {}", e.what());
+                }
+            }
+            next_run = std::chrono::steady_clock::now() + tick_;
         }
         lock.lock();
-        stop_cv_.wait_for(lock, tick_, [this] { return stopping_; });
+        stop_cv_.wait_until(lock, next_run,
+                            [this] { return stopping_ || !noted_inbound_.empty(); });
     }
+    lock.unlock();
+    record_noted_inbound();
 }
 
 }  // namespace ariadne::gateway

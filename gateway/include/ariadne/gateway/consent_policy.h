@@ -35,6 +35,8 @@
 #include "ariadne/policies/checkin.h"
 #include "ariadne/policies/store.h"
 
+struct sqlite3_stmt;
+
 namespace ariadne::gateway {
 
 /// The case a survivor account belongs to.
@@ -84,6 +86,9 @@ class ConsentPolicy final : public SendPolicy {
                                 const Account& recipient) const override;
     nlohmann::json contact_details(const Account& viewer, const Account& other) const override;
     void on_login(const Account& account) const override;
+    ~ConsentPolicy() override;
+    ConsentPolicy(const ConsentPolicy&) = delete;
+    ConsentPolicy& operator=(const ConsentPolicy&) = delete;
 
     /// The channel a reply to `survivor` is decided as: when she has an edge device (device
     /// 2), `sms` if her case has a linked SMS number, else `web` (the survivor page); without
@@ -92,12 +97,17 @@ class ConsentPolicy final : public SendPolicy {
                                          const policies::CaseCode& code) const;
 
   private:
+    /// find_survivor_case with a statement prepared once: it runs for every message, and
+    /// preparing it each time was ~10 % of the gateway's CPU at saturation.
+    std::optional<SurvivorCase> survivor_case(const std::string& account_id) const;
+
     AssignmentPolicy assignment_;
     const Store& store_;
     policies::PolicyStore& policies_;
     const ServerKey& key_;
     std::function<void(const policies::CaseCode&)> on_inbound_;
     std::function<void(const policies::CaseCode&)> on_duress_;
+    mutable sqlite3_stmt* case_statement_ = nullptr;  // used under policies_.lock()
 };
 
 /// Sets/reads a caseworker's initials (validated as policies::Initials; shown to survivors in
@@ -152,6 +162,14 @@ class NoticeRenderer {
 /// rendered when pushed). A channel with no sender answers not_sent and the scheduler tries
 /// the next consented channel in her order. Alerts (missed check-in where she chose an alert
 /// target, duress) go to the AlertBoard (alerts.h): durable until a caseworker clears them.
+/// Her messages count as check-in responses through record_inbound; the sending thread only
+/// notes the case and the time, and the scheduler thread records everything noted since its
+/// last turn in ONE transaction, within 200 ms (and always before run_due). One fsync'd
+/// transaction per message on the sending thread, contending with the mailbox writer for the
+/// database's write lock, capped the gateway at ~1,000 survivor messages/s
+/// (docs/benchmarks.md). A crash can lose the notes of the last milliseconds: her message
+/// itself is committed (that is what `ok` promises), but a check-in it answered may then be
+/// sent anyway or settled as missed (an alert to her caseworker), never the reverse.
 class PolicyService {
   public:
     using ChannelSender = std::function<policies::SendOutcome(const policies::CheckinSend&)>;
@@ -235,9 +253,12 @@ class PolicyService {
     std::unique_ptr<policies::CheckinScheduler> scheduler_;
     std::shared_ptr<const SendPolicy> policy_;
     std::chrono::milliseconds tick_;
-    std::mutex stop_mutex_;
+    void record_noted_inbound();
+    std::mutex stop_mutex_;  // also guards noted_inbound_
     std::condition_variable stop_cv_;
     bool stopping_ = false;
+    bool running_ = false;  // the scheduler thread records noted messages
+    std::map<std::string, policies::Instant> noted_inbound_;  // case code -> latest message
     std::thread thread_;
 };
 
