@@ -716,12 +716,11 @@ void Session::handle_send(std::int64_t id, SendRequest r, std::uint64_t slot) {
                 self->complete(slot, storage_unavailable(id), false, true);
                 return;
             }
-            json ids = json::array();
-            for (const auto& e : entries) {
-                ids.push_back(
-                    {{"device_id", e->recipient_device}, {"server_id", e->delivery.server_id}});
-            }
-            self->complete(slot, encode_ok(id, {{"server_ids", std::move(ids)}}), false, true);
+            std::vector<std::pair<std::uint32_t, std::int64_t>> ids;
+            ids.reserve(entries.size());
+            for (const auto& e : entries)
+                ids.emplace_back(e->recipient_device, e->delivery.server_id);
+            self->complete(slot, encode_send_ok(id, ids), false, true);
             self->gateway_.notify(entries);
         });
 }
@@ -746,7 +745,7 @@ void Session::handle_ack(std::int64_t id, const AckRequest& r, std::uint64_t slo
                 }
                 self->complete_locked(
                     slot, outcome.found
-                              ? encode_ok(id)
+                              ? encode_ok_plain(id)
                               : error_frame(
                                     id, ErrorCode::not_found,
                                     "No message with that server_id is waiting for this device."));

@@ -287,5 +287,201 @@ TEST(FrameCodec, EncodesNoticesWithTheirTextAndNoMessageFields) {
     EXPECT_EQ(json::parse(encode_deliver(d))["message"]["from"], d.from);
 }
 
+// ---- the hot-path codec must agree with the full one ----
+
+bool same_request(const Request& a, const Request& b) {
+    if (a.id != b.id || a.body.index() != b.body.index()) return false;
+    if (auto* x = std::get_if<AckRequest>(&a.body)) {
+        return x->server_id == std::get<AckRequest>(b.body).server_id;
+    }
+    if (auto* x = std::get_if<SendRequest>(&a.body)) {
+        const auto& y = std::get<SendRequest>(b.body);
+        if (x->to != y.to || x->receipt != y.receipt || x->messages.size() != y.messages.size())
+            return false;
+        for (std::size_t i = 0; i < x->messages.size(); ++i) {
+            const auto &m = x->messages[i], &n = y.messages[i];
+            if (m.device_id != n.device_id || m.type != n.type || m.body != n.body) return false;
+        }
+        return true;
+    }
+    return false;  // the fast decoder takes nothing else
+}
+
+// Whatever the fast decoder accepts, the full decoder decodes to the same request.
+void expect_agreement(std::string_view frame, bool* fast_took = nullptr) {
+    auto fast = decode_request_fast(frame);
+    if (fast_took) *fast_took = fast.has_value();
+    if (!fast) return;
+    auto full = decode_request_full(frame);
+    ASSERT_TRUE(std::holds_alternative<Request>(full))
+        << "fast accepted what the full decoder refuses (" << std::get<ProtocolError>(full).message
+        << "): " << frame;
+    EXPECT_TRUE(same_request(*fast, std::get<Request>(full))) << frame;
+}
+
+std::vector<std::string> hot_frames() {
+    return {
+        R"({"v":1,"id":7,"type":"send","to":"a_AAAAAAAAAAAAAAAAAAAAAA","messages":[{"device_id":1,"type":3,"body":")" +
+            b64(200) + R"("}]})",
+        R"({"type":"send","messages":[{"body":")" + b64(5) +
+            R"(","type":2,"device_id":4},{"device_id":2,"type":3,"body":"AQID"}],"receipt":true,"to":"a_-_zZ09AAAAAAAAAAAAAAAA","id":0,"v":1})",
+        " {\n\t\"v\" : 1 , \"id\" : 9007199254740991 , \"type\" : \"send\" , \"receipt\" : false, "
+        "\"to\" : \"a_AAAAAAAAAAAAAAAAAAAAAA\" , \"messages\" : [ { \"device_id\" : 2147483647 , "
+        "\"type\" : 2 , \"body\" : \"AA==\" } ] }\r\n",
+        R"({"v":1,"id":12,"type":"ack","server_id":1841})",
+        R"({"server_id":9007199254740991,"type":"ack","id":1,"v":1})",
+    };
+}
+
+TEST(FastCodec, TakesTheHotFramesAndAgreesWithTheFullDecoder) {
+    for (const auto& frame : hot_frames()) {
+        bool took = false;
+        expect_agreement(frame, &took);
+        EXPECT_TRUE(took) << "the fast path should take " << frame;
+    }
+}
+
+TEST(FastCodec, LeavesEverythingUnusualToTheFullDecoder) {
+    const std::string to = R"("to":"a_AAAAAAAAAAAAAAAAAAAAAA")";
+    const std::string msgs = R"("messages":[{"device_id":1,"type":3,"body":"AQID"}])";
+    const std::vector<std::string> odd = {
+        // repeated keys, at the top and inside a message
+        R"({"v":1,"id":1,"id":2,"type":"ack","server_id":5})",
+        R"({"v":1,"id":1,"type":"send",)" + to +
+            R"(,"messages":[{"device_id":1,"device_id":2,"type":3,"body":"AQID"}]})",
+        // numbers the full decoder must judge: leading zeros, fractions, exponents, signs, 2^53
+        R"({"v":1,"id":01,"type":"ack","server_id":5})",
+        R"({"v":1,"id":1.0,"type":"ack","server_id":5})",
+        R"({"v":1,"id":1e2,"type":"ack","server_id":5})",
+        R"({"v":1,"id":-1,"type":"ack","server_id":5})",
+        R"({"v":1,"id":9007199254740992,"type":"ack","server_id":5})",
+        R"({"v":1,"id":1,"type":"ack","server_id":0})",
+        R"({"v":1.0,"id":1,"type":"ack","server_id":5})",
+        R"({"v":2,"id":1,"type":"ack","server_id":5})",
+        // escapes and non-ASCII in strings (the full decoder unescapes and checks UTF-8)
+        R"({"v":1,"id":1,"type":"send","to":"\u0061_AAAAAAAAAAAAAAAAAAAAAA",)" + msgs + "}",
+        "{\"v\":1,\"id\":1,\"type\":\"send\",\"to\":\"a_AAAAAAAAAAAAAAAAAAAAA\xc3\xa9\"," + msgs +
+            "}",
+        // missing, unknown and misplaced fields
+        R"({"v":1,"id":1,"type":"ack"})",
+        R"({"v":1,"id":1,"type":"ack","server_id":5,"extra":1})",
+        R"({"v":1,"id":1,"type":"send",)" + to + R"(,"server_id":5,)" + msgs + "}",
+        R"({"v":1,"id":1,"type":"send",)" + to + "}",
+        R"({"v":1,"id":1,"type":"send",)" + to + R"(,"messages":[]})",
+        R"({"v":1,"id":1,"type":"send",)" + to +
+            R"(,"messages":[{"device_id":1,"type":3,"body":"AQID"},{"device_id":1,"type":2,"body":"AQID"}]})",
+        R"({"v":1,"id":1,"type":"send",)" + to +
+            R"(,"messages":[{"device_id":1,"type":4,"body":"AQID"}]})",
+        R"({"v":1,"id":1,"type":"send",)" + to +
+            R"(,"messages":[{"device_id":1,"type":3,"body":""}]})",
+        R"({"v":1,"id":1,"type":"send",)" + to +
+            R"(,"messages":[{"device_id":1,"type":3,"body":"AQI"}]})",
+        R"({"v":1,"id":1,"type":"send",)" + to +
+            R"(,"messages":[{"device_id":1,"type":3,"body":")" + b64(kMaxBodyBytes + 1) + R"("}]})",
+        R"({"v":1,"id":1,"type":"send","receipt":1,)" + to + "," + msgs + "}",
+        R"({"v":1,"id":1,"type":"send","to":"b_AAAAAAAAAAAAAAAAAAAAAA",)" + msgs + "}",
+        R"({"v":1,"id":1,"type":"ping"})",
+        // trailing garbage, two objects, truncation
+        R"({"v":1,"id":1,"type":"ack","server_id":5}x)",
+        R"({"v":1,"id":1,"type":"ack","server_id":5}{})",
+        R"({"v":1,"id":1,"type":"ack","server_id":5)",
+        R"({"v":1,"id":1,"type":"ack","server_id":5,})",
+    };
+    for (const auto& frame : odd) {
+        bool took = true;
+        expect_agreement(frame, &took);
+        EXPECT_FALSE(took) << "the fast path should leave this to the full decoder: " << frame;
+    }
+    // 65 messages: over the limit.
+    std::string many = R"({"v":1,"id":1,"type":"send",)" + to + R"(,"messages":[)";
+    for (int i = 1; i <= 65; ++i) {
+        many += (i > 1 ? "," : "") + std::string(R"({"device_id":)") + std::to_string(i) +
+                R"(,"type":3,"body":"AQID"})";
+    }
+    many += "]}";
+    bool took = true;
+    expect_agreement(many, &took);
+    EXPECT_FALSE(took);
+}
+
+TEST(FastCodec, MutatedHotFramesNeverMakeTheTwoDecodersDisagree) {
+    // Deterministic single and double mutations of each hot frame: replaced, deleted and
+    // inserted bytes, with characters JSON cares about.
+    const std::string alphabet = "{}[]:,\"\\ 0129.-eE+atfnulx\x01\xc3\xa9";
+    std::uint64_t state = 0x9E3779B97F4A7C15ull;
+    auto next = [&state] {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        return state;
+    };
+    int taken = 0;
+    for (const auto& base : hot_frames()) {
+        for (int round = 0; round < 3000; ++round) {
+            std::string f = base;
+            int edits = 1 + static_cast<int>(next() % 2);
+            for (int e = 0; e < edits; ++e) {
+                std::size_t at = next() % (f.size() + 1);
+                char c = alphabet[next() % alphabet.size()];
+                switch (next() % 3) {
+                    case 0:
+                        if (at < f.size()) f[at] = c;
+                        break;
+                    case 1:
+                        if (at < f.size()) f.erase(at, 1);
+                        break;
+                    default:
+                        f.insert(at, 1, c);
+                }
+            }
+            bool took = false;
+            expect_agreement(f, &took);
+            taken += took ? 1 : 0;
+            if (HasFailure()) return;
+        }
+    }
+    // Some mutations keep the frame valid (whitespace, digits in ids): both paths were used.
+    EXPECT_GT(taken, 0);
+}
+
+TEST(FastCodec, EncodersWriteWhatNlohmannWrites) {
+    std::uint64_t state = 12345;
+    auto next = [&state] {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        return state >> 11;
+    };
+    for (int i = 0; i < 500; ++i) {
+        Delivery d;
+        d.server_id = static_cast<std::int64_t>(next() % kMaxRequestId) + 1;
+        d.is_receipt = (i % 3) == 0;
+        d.from = "a_" + std::string(22, "AZaz09-_"[i % 8]);
+        d.from_device = static_cast<std::uint32_t>(next() % kMaxDeviceId);
+        d.type = 2 + (i % 2);
+        d.body = crypto::Bytes(next() % 300, static_cast<std::uint8_t>(i));
+        d.ref = static_cast<std::int64_t>(next() % kMaxRequestId);
+        d.server_time = static_cast<std::int64_t>(next() % 4102444800000ull);
+        ASSERT_EQ(encode_deliver(d), encode_deliver_json(d));
+        std::int64_t id = static_cast<std::int64_t>(next() % kMaxRequestId);
+        ASSERT_EQ(encode_ok_plain(id), encode_ok(id));
+        std::vector<std::pair<std::uint32_t, std::int64_t>> ids;
+        json list = json::array();
+        for (std::size_t k = 0; k < next() % 4; ++k) {
+            ids.emplace_back(static_cast<std::uint32_t>(next() % kMaxDeviceId), d.server_id + k);
+            list.push_back({{"device_id", ids.back().first}, {"server_id", ids.back().second}});
+        }
+        ASSERT_EQ(encode_send_ok(id, ids), encode_ok(id, {{"server_ids", list}}));
+    }
+    // A sender id that needs escaping goes through nlohmann (never produced, but safe).
+    Delivery odd;
+    odd.from = "a\"b\\c\x01";
+    EXPECT_EQ(encode_deliver(odd), encode_deliver_json(odd));
+    // Notices keep the nlohmann path.
+    Delivery notice;
+    notice.is_notice = true;
+    notice.notice = "checkin";
+    notice.text = "Hi";
+    EXPECT_EQ(encode_deliver(notice), encode_deliver_json(notice));
+}
+
 }  // namespace
 }  // namespace ariadne::gateway

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -117,6 +118,13 @@ struct Request {
 /// field values.
 std::variant<Request, ProtocolError> decode_request(std::string_view frame);
 
+/// The two halves of decode_request, exposed for tests: the fast decoder takes only
+/// well-formed `send` and `ack` frames in a strict subset of JSON (nullopt for anything
+/// else); the full decoder takes everything and names what is wrong. Whatever the fast one
+/// accepts, the full one decodes to the same request.
+std::optional<Request> decode_request_fast(std::string_view frame);
+std::variant<Request, ProtocolError> decode_request_full(std::string_view frame);
+
 /// True if `s` is a well-formed account id: "a_" followed by 22 base64url characters.
 bool is_account_id(std::string_view s) noexcept;
 
@@ -152,5 +160,13 @@ struct Delivery {
 };
 
 std::string encode_deliver(const Delivery& delivery);
+/// The same frame built through nlohmann::json (reference for tests; used for odd `from`).
+std::string encode_deliver_json(const Delivery& delivery);
+
+/// encode_ok(id) without fields, and the answer to a `send` ({device_id, server_id} pairs):
+/// the same bytes as encode_ok, without building a JSON document.
+std::string encode_ok_plain(std::int64_t id);
+std::string encode_send_ok(std::int64_t id,
+                           const std::vector<std::pair<std::uint32_t, std::int64_t>>& ids);
 
 }  // namespace ariadne::gateway
