@@ -5,18 +5,20 @@
 // its own strand; the core calls back through SessionOutput, which posts to that strand.
 #include "ariadne/gateway/server.h"
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <condition_variable>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -85,10 +87,336 @@ std::string endpoint_text(const tcp::socket& socket) {
 }
 
 // ---------------------------------------------------------------------------------------
+// TLS directly on the socket (SSL_set_fd), instead of asio::ssl::stream.
+//
+// Why: asio's ssl::stream keeps two zero-filled 17 KB vectors and a 2 x 17 KB BIO pair per
+// connection whatever OpenSSL holds, ~50-70 KB of the 75 KB an idle connection cost; with
+// the socket as OpenSSL's BIO, SSL_MODE_RELEASE_BUFFERS frees OpenSSL's record buffers
+// whenever a connection is idle. And writes are coalesced: a write only appends plaintext
+// to `out`, and one flush per strand turn encrypts everything queued (SSL_write in records
+// of up to 16 KB) and sends it, instead of one SSL_write and one send(2) per frame.
+//
+// All calls happen on the connection's strand (the socket's executor), so the SSL object is
+// never used by two threads at once. Reads and writes may be outstanding together: OpenSSL
+// allows interleaving SSL_read and a retried SSL_write on one non-blocking SSL.
+struct TlsCore : std::enable_shared_from_this<TlsCore> {
+    TlsCore(tcp::socket&& s, SSL_CTX* ctx) : socket(std::move(s)), ssl(SSL_new(ctx)) {
+        if (ssl == nullptr) throw std::bad_alloc();
+        beast::error_code ec;
+        socket.non_blocking(true, ec);
+        SSL_set_fd(ssl, static_cast<int>(socket.native_handle()));
+    }
+    ~TlsCore() { SSL_free(ssl); }
+    TlsCore(const TlsCore&) = delete;
+    TlsCore& operator=(const TlsCore&) = delete;
+
+    enum class Want { done, read, write };
+
+    /// Maps the outcome of an SSL call; `ret` is its return value.
+    Want check(int ret, beast::error_code& ec) {
+        int err = SSL_get_error(ssl, ret);
+        switch (err) {
+            case SSL_ERROR_WANT_READ:
+                return Want::read;
+            case SSL_ERROR_WANT_WRITE:
+                return Want::write;
+            case SSL_ERROR_ZERO_RETURN:
+                ec = net::error::eof;
+                return Want::done;
+            case SSL_ERROR_SYSCALL:
+                // errno 0: the peer closed the TCP connection without close_notify.
+                ec = errno != 0 ? beast::error_code(errno, beast::system_category())
+                                : beast::error_code(net::error::eof);
+                ERR_clear_error();
+                return Want::done;
+            default:
+                ec = beast::error_code(static_cast<int>(ERR_get_error()),
+                                       net::error::get_ssl_category());
+                if (!ec) ec = net::error::connection_aborted;
+                ERR_clear_error();
+                return Want::done;
+        }
+    }
+
+    /// Appends plaintext to send; a flush is scheduled on the strand.
+    void append(const void* data, std::size_t size) {
+        if (dead) return;
+        if (out.size() == out_pos && out_pos > 0) {
+            out.clear();
+            out_pos = 0;
+        }
+        out.append(static_cast<const char*>(data), size);
+        schedule_flush();
+    }
+
+    std::size_t unsent() const noexcept { return out.size() - out_pos; }
+
+    void schedule_flush() {
+        if (flush_scheduled || waiting_writable) return;
+        flush_scheduled = true;
+        net::post(socket.get_executor(), [self = shared_from_this()] {
+            self->flush_scheduled = false;
+            self->flush();
+        });
+    }
+
+    void flush() {
+        if (dead || waiting_writable) return;
+        while (out_pos < out.size()) {
+            ERR_clear_error();
+            std::size_t n = 0;
+            int r = SSL_write_ex(ssl, out.data() + out_pos, out.size() - out_pos, &n);
+            if (r == 1) {
+                out_pos += n;
+                continue;
+            }
+            beast::error_code ec;
+            Want want = check(r, ec);
+            if (want == Want::done) {
+                fail();
+                return;
+            }
+            // WANT_READ cannot happen while writing (renegotiation is off); wait either way.
+            waiting_writable = true;
+            socket.async_wait(
+                want == Want::write ? tcp::socket::wait_write : tcp::socket::wait_read,
+                [self = shared_from_this()](beast::error_code ec) {
+                    self->waiting_writable = false;
+                    if (ec) {
+                        self->fail();
+                        return;
+                    }
+                    self->flush();
+                });
+            return;
+        }
+        out.clear();
+        out_pos = 0;
+        // A burst may have grown the buffer; an idle connection keeps none of it.
+        if (out.capacity() > 4096) std::string().swap(out);
+        auto waiters = std::move(drained);
+        drained.clear();
+        for (auto& w : waiters) w();
+    }
+
+    /// Runs `f` on the strand once everything appended so far was handed to the kernel (or
+    /// the connection failed).
+    void when_drained(std::function<void()> f) {
+        if (dead || unsent() == 0) {
+            net::post(socket.get_executor(), std::move(f));
+        } else {
+            drained.push_back(std::move(f));
+        }
+    }
+
+    void fail() {
+        if (dead) return;
+        dead = true;
+        beast::error_code ignored;
+        socket.close(ignored);
+        out.clear();
+        out_pos = 0;
+        auto waiters = std::move(drained);
+        drained.clear();
+        for (auto& w : waiters) net::post(socket.get_executor(), std::move(w));
+    }
+
+    tcp::socket socket;
+    SSL* ssl;
+    std::string out;  // plaintext not yet accepted by SSL_write, from out_pos on
+    std::size_t out_pos = 0;
+    bool flush_scheduled = false;
+    bool waiting_writable = false;
+    bool dead = false;
+    std::vector<std::function<void()>> drained;
+};
+
+/// The AsyncStream Beast's HTTP and WebSocket code run on. Movable handle to a TlsCore.
+class TlsStream {
+  public:
+    using executor_type = tcp::socket::executor_type;
+    using next_layer_type = tcp::socket;
+    using lowest_layer_type = tcp::socket;
+
+    TlsStream(tcp::socket&& socket, SSL_CTX* ctx)
+        : core_(std::make_shared<TlsCore>(std::move(socket), ctx)) {}
+    TlsStream(TlsStream&&) noexcept = default;
+    TlsStream& operator=(TlsStream&&) noexcept = default;
+    ~TlsStream() {
+        // Pending waits hold the core; closing the socket ends them.
+        if (core_) close();
+    }
+
+    executor_type get_executor() noexcept { return core_->socket.get_executor(); }
+    tcp::socket& next_layer() noexcept { return core_->socket; }
+    tcp::socket& lowest_layer() noexcept { return core_->socket; }
+    TlsCore& core() noexcept { return *core_; }
+
+    void close() {
+        beast::error_code ignored;
+        core_->socket.close(ignored);
+    }
+
+    template <class Handler>
+    class HandshakeOp : public beast::async_base<Handler, executor_type> {
+      public:
+        HandshakeOp(Handler&& h, std::shared_ptr<TlsCore> core)
+            : beast::async_base<Handler, executor_type>(std::move(h), core->socket.get_executor()),
+              core_(std::move(core)) {
+            (*this)({}, false);
+        }
+        void operator()(beast::error_code ec, bool cont = true) {
+            if (!ec) {
+                ERR_clear_error();
+                int r = SSL_accept(core_->ssl);
+                if (r != 1) {
+                    auto want = core_->check(r, ec);
+                    if (want != TlsCore::Want::done) {
+                        auto& socket = core_->socket;
+                        return socket.async_wait(want == TlsCore::Want::read
+                                                     ? tcp::socket::wait_read
+                                                     : tcp::socket::wait_write,
+                                                 std::move(*this));
+                    }
+                }
+            }
+            this->complete(cont, ec);
+        }
+
+      private:
+        std::shared_ptr<TlsCore> core_;
+    };
+
+    template <class Token>
+    auto async_handshake(Token&& token) {
+        return net::async_initiate<Token, void(beast::error_code)>(
+            [](auto&& handler, std::shared_ptr<TlsCore> core) {
+                using H = std::decay_t<decltype(handler)>;
+                HandshakeOp<H>(std::forward<decltype(handler)>(handler), std::move(core));
+            },
+            token, core_);
+    }
+
+    template <class Handler, class Buffers>
+    class ReadOp : public beast::async_base<Handler, executor_type> {
+      public:
+        ReadOp(Handler&& h, std::shared_ptr<TlsCore> core, const Buffers& buffers)
+            : beast::async_base<Handler, executor_type>(std::move(h), core->socket.get_executor()),
+              core_(std::move(core)),
+              buffers_(buffers) {
+            (*this)({}, false);
+        }
+        void operator()(beast::error_code ec, bool cont = true) {
+            std::size_t n = 0;
+            if (!ec && !core_->dead) {
+                net::mutable_buffer target;
+                for (auto it = net::buffer_sequence_begin(buffers_);
+                     it != net::buffer_sequence_end(buffers_); ++it) {
+                    net::mutable_buffer b(*it);
+                    if (b.size() > 0) {
+                        target = b;
+                        break;
+                    }
+                }
+                if (target.size() > 0) {
+                    ERR_clear_error();
+                    int r = SSL_read_ex(core_->ssl, target.data(), target.size(), &n);
+                    if (r != 1) {
+                        n = 0;
+                        auto want = core_->check(r, ec);
+                        if (want != TlsCore::Want::done) {
+                            auto& socket = core_->socket;
+                            return socket.async_wait(want == TlsCore::Want::read
+                                                         ? tcp::socket::wait_read
+                                                         : tcp::socket::wait_write,
+                                                     std::move(*this));
+                        }
+                    }
+                }
+            } else if (!ec) {
+                ec = net::error::connection_aborted;
+            }
+            this->complete(cont, ec, n);
+        }
+
+      private:
+        std::shared_ptr<TlsCore> core_;
+        Buffers buffers_;
+    };
+
+    template <class MutableBuffers, class Token>
+    auto async_read_some(const MutableBuffers& buffers, Token&& token) {
+        return net::async_initiate<Token, void(beast::error_code, std::size_t)>(
+            [](auto&& handler, std::shared_ptr<TlsCore> core, const MutableBuffers& b) {
+                using H = std::decay_t<decltype(handler)>;
+                ReadOp<H, MutableBuffers>(std::forward<decltype(handler)>(handler), std::move(core),
+                                          b);
+            },
+            token, core_, buffers);
+    }
+
+    /// Accepts everything at once (copied into the write queue); completes on the strand.
+    template <class ConstBuffers, class Token>
+    auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+        return net::async_initiate<Token, void(beast::error_code, std::size_t)>(
+            [](auto&& handler, std::shared_ptr<TlsCore> core, const ConstBuffers& b) {
+                std::size_t n = 0;
+                beast::error_code ec;
+                if (core->dead) {
+                    ec = net::error::connection_aborted;
+                } else {
+                    for (auto it = net::buffer_sequence_begin(b); it != net::buffer_sequence_end(b);
+                         ++it) {
+                        net::const_buffer chunk(*it);
+                        core->append(chunk.data(), chunk.size());
+                        n += chunk.size();
+                    }
+                }
+                auto ex = net::get_associated_executor(handler, core->socket.get_executor());
+                net::post(ex, beast::bind_front_handler(std::move(handler), ec, n));
+            },
+            token, core_, buffers);
+    }
+
+    /// Sends close_notify once everything queued is out, then closes the socket.
+    template <class Token>
+    auto async_shutdown(Token&& token) {
+        return net::async_initiate<Token, void(beast::error_code)>(
+            [](auto&& handler, std::shared_ptr<TlsCore> core) {
+                auto work = std::make_shared<std::decay_t<decltype(handler)>>(
+                    std::forward<decltype(handler)>(handler));
+                core->when_drained([core, work] {
+                    if (!core->dead) {
+                        ERR_clear_error();
+                        SSL_shutdown(core->ssl);  // one attempt: no wait for the peer's reply
+                        ERR_clear_error();
+                        beast::error_code ignored;
+                        core->socket.shutdown(tcp::socket::shutdown_both, ignored);
+                        core->socket.close(ignored);
+                        core->dead = true;
+                    }
+                    (*work)(beast::error_code{});
+                });
+            },
+            token, core_);
+    }
+
+  private:
+    std::shared_ptr<TlsCore> core_;
+};
+
+// Beast's WebSocket close ends with a teardown of the next layer (found by ADL; only the
+// asynchronous close is used).
+template <class TeardownHandler>
+void async_teardown(beast::role_type, TlsStream& stream, TeardownHandler&& handler) {
+    stream.async_shutdown(std::forward<TeardownHandler>(handler));
+}
+
+// ---------------------------------------------------------------------------------------
 
 class WsSession : public std::enable_shared_from_this<WsSession> {
   public:
-    WsSession(beast::ssl_stream<beast::tcp_stream>&& stream, Shared& shared, ConnectionSlot slot)
+    WsSession(TlsStream&& stream, Shared& shared, ConnectionSlot slot)
         : ws_(std::move(stream)),
           shared_(shared),
           slot_(std::move(slot)),
@@ -96,7 +424,6 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
           close_timer_(ws_.get_executor()) {}
 
     void run(http::request<http::string_body> request) {
-        beast::get_lowest_layer(ws_).expires_never();
         websocket::stream_base::timeout timeouts{};
         timeouts.handshake_timeout = kHandshakeTimeout;
         timeouts.idle_timeout = kIdleTimeout;
@@ -113,25 +440,30 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
                          beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
     }
 
-    /// Graceful shutdown: send what is queued, then close with 1001.
+    /// Graceful shutdown: close with 1001 after what is queued (the close frame is written
+    /// after every queued frame, and the teardown waits until all of it is sent).
     void close_when_drained() {
         net::post(ws_.get_executor(), [self = shared_from_this()] {
             if (!self->accepted_ || self->ended_) return;
-            self->drain_then_close_ = true;
-            if (!self->writing_) self->start_close(kCloseGoingAway, "server shutting down");
+            self->start_close(kCloseGoingAway, "server shutting down");
         });
     }
 
   private:
-    /// The core's view of this connection: posts everything onto the strand.
+    /// The core's view of this connection. Frames from any thread collect in an outbox;
+    /// one strand turn writes all of them (one flush, so one TLS write for the lot).
     class Output : public SessionOutput {
       public:
         explicit Output(std::weak_ptr<WsSession> ws) : ws_(std::move(ws)) {}
         void send_text(std::string frame) override {
             if (auto ws = ws_.lock()) {
-                net::post(ws->ws_.get_executor(), [ws, frame = std::move(frame)]() mutable {
-                    ws->enqueue(std::move(frame));
-                });
+                bool first;
+                {
+                    std::lock_guard lock(ws->outbox_mutex_);
+                    first = ws->outbox_.empty();
+                    ws->outbox_.push_back(std::move(frame));
+                }
+                if (first) net::post(ws->ws_.get_executor(), [ws] { ws->drain_outbox(); });
             }
         }
         void close(std::uint16_t code, std::string reason) override {
@@ -185,71 +517,63 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
         }
         buffer_.consume(buffer_.size());
         // Keep idle connections small: give back space a large message needed.
-        if (buffer_.capacity() > 8192) buffer_.shrink_to_fit();
+        if (buffer_.capacity() > 4096) buffer_.shrink_to_fit();
         if (!closing_) do_read();
     }
 
-    void enqueue(std::string frame) {
+    /// Writes every frame in the outbox as WebSocket text frames (server frames are not
+    /// masked and this server negotiates no extension, so the framing is just a header).
+    void drain_outbox() {
+        std::vector<std::string> frames;
+        {
+            std::lock_guard lock(outbox_mutex_);
+            frames.swap(outbox_);
+        }
         if (closing_ || ended_) return;
-        queued_bytes_ += frame.size();
-        if (queued_bytes_ > kMaxQueuedBytes) {
-            // A client that does not read is closed; its mailbox keeps what it missed.
-            shared_.metrics.slow_consumers_closed.fetch_add(1, std::memory_order_relaxed);
-            queue_.clear();
-            queue_.shrink_to_fit();
-            head_ = 0;
-            queued_bytes_ = 0;
-            start_close(kClosePolicy, "slow consumer");
-            return;
-        }
-        queue_.push_back(std::move(frame));
-        if (!writing_) do_write();
-    }
-
-    void do_write() {
-        // The frame being written lives outside the vector, which may reallocate.
-        current_ = std::move(queue_[head_]);
-        if (++head_ == queue_.size()) {
-            queue_.clear();
-            head_ = 0;
-            if (queue_.capacity() > 64) queue_.shrink_to_fit();
-        }
-        writing_ = true;
-        ws_.text(true);
-        ws_.async_write(net::buffer(current_),
-                        beast::bind_front_handler(&WsSession::on_write, shared_from_this()));
-    }
-
-    void on_write(beast::error_code ec, std::size_t) {
-        writing_ = false;
-        if (ec) {
-            end();
-            return;
-        }
-        queued_bytes_ -= std::min(queued_bytes_, current_.size());
-        std::string().swap(current_);
-        if (!queue_.empty() && !closing_) {
-            do_write();
-        } else if (queue_.empty() && drain_then_close_) {
-            start_close(kCloseGoingAway, "server shutting down");
+        TlsCore& tls = ws_.next_layer().core();
+        for (const auto& frame : frames) {
+            if (tls.unsent() + frame.size() > kMaxQueuedBytes) {
+                // A client that does not read is closed; its mailbox keeps what it missed.
+                shared_.metrics.slow_consumers_closed.fetch_add(1, std::memory_order_relaxed);
+                start_close(kClosePolicy, "slow consumer", false);
+                return;
+            }
+            unsigned char header[10];
+            std::size_t n = frame.size(), h = 0;
+            header[h++] = 0x81;  // FIN + text
+            if (n < 126) {
+                header[h++] = static_cast<unsigned char>(n);
+            } else if (n <= 0xFFFF) {
+                header[h++] = 126;
+                header[h++] = static_cast<unsigned char>(n >> 8);
+                header[h++] = static_cast<unsigned char>(n);
+            } else {
+                header[h++] = 127;
+                for (int shift = 56; shift >= 0; shift -= 8) {
+                    header[h++] = static_cast<unsigned char>(std::uint64_t{n} >> shift);
+                }
+            }
+            tls.append(header, h);
+            tls.append(frame.data(), n);
         }
     }
 
-    void start_close(std::uint16_t code, const std::string& reason) {
+    void start_close(std::uint16_t code, const std::string& reason, bool drain = true) {
+        if (closing_ || ended_) return;
+        if (drain) drain_outbox();  // frames the core produced before the close go first
         if (closing_ || ended_) return;
         closing_ = true;
         auth_timer_.cancel();
         websocket::close_reason why;
         why.code = code;
         why.reason = reason;
-        // Beast suspends the close until a pending write finishes; a peer that never reads
-        // would keep it waiting, so the socket is torn down after a grace period.
+        // Beast waits for the peer's close frame; a peer that never answers (or never
+        // reads) would keep it waiting, so the socket is torn down after a grace period.
         ws_.async_close(why, [self = shared_from_this()](beast::error_code) { self->end(); });
         close_timer_.expires_after(kCloseGrace);
         close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
             if (ec) return;
-            beast::error_code ignored;
-            beast::get_lowest_layer(self->ws_).socket().close(ignored);
+            self->ws_.next_layer().close();
         });
     }
 
@@ -259,28 +583,26 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
         auth_timer_.cancel();
         close_timer_.cancel();
         if (core_) core_->on_closed();
-        queue_.clear();
-        head_ = 0;
+        {
+            std::lock_guard lock(outbox_mutex_);
+            std::vector<std::string>().swap(outbox_);
+        }
         std::lock_guard lock(shared_.sessions_mutex);
         shared_.sessions.erase(this);
         shared_.sessions_cv.notify_all();
     }
 
-    websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws_;
+    websocket::stream<TlsStream> ws_;
     Shared& shared_;
     ConnectionSlot slot_;
     beast::flat_buffer buffer_;
     net::steady_timer auth_timer_;
     net::steady_timer close_timer_;
     std::shared_ptr<Session> core_;
-    std::vector<std::string> queue_;  // frames to write, from head_ on (no deque: see Session)
-    std::size_t head_ = 0;
-    std::string current_;  // the frame async_write is sending
-    std::size_t queued_bytes_ = 0;
+    std::mutex outbox_mutex_;
+    std::vector<std::string> outbox_;  // frames from the core, not yet on the strand
     bool accepted_ = false;
-    bool writing_ = false;
     bool closing_ = false;
-    bool drain_then_close_ = false;
     bool ended_ = false;
 };
 
@@ -289,18 +611,29 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
   public:
     HttpSession(tcp::socket&& socket, ssl::context& ctx, Shared& shared)
-        : stream_(std::move(socket), ctx), shared_(shared), slot_(shared.metrics) {}
+        : stream_(std::move(socket), ctx.native_handle()),
+          shared_(shared),
+          slot_(shared.metrics),
+          deadline_(stream_.get_executor()) {}
 
     void run() {
         net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-            beast::get_lowest_layer(self->stream_).expires_after(kHandshakeTimeout);
+            self->expires_after(kHandshakeTimeout);
             self->stream_.async_handshake(
-                ssl::stream_base::server,
                 beast::bind_front_handler(&HttpSession::on_handshake, self));
         });
     }
 
   private:
+    /// Closes the socket (failing whatever waits on it) unless re-armed or cancelled first.
+    void expires_after(std::chrono::seconds d) {
+        deadline_.expires_after(d);
+        deadline_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+            if (ec) return;
+            if (auto self = weak.lock()) self->stream_.close();
+        });
+    }
+
     void on_handshake(beast::error_code ec) {
         if (ec) return;
         do_read();
@@ -310,7 +643,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         parser_.emplace();
         parser_->header_limit(8192);
         parser_->body_limit(kMaxHttpBody);
-        beast::get_lowest_layer(stream_).expires_after(kHandshakeTimeout);
+        expires_after(kHandshakeTimeout);
         http::async_read(stream_, buffer_, *parser_,
                          beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
     }
@@ -329,6 +662,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         auto& request = parser_->get();
         if (websocket::is_upgrade(request)) {
             if (request.target() == "/v1/ws" && !shared_.stopping.load()) {
+                deadline_.cancel();  // the WebSocket keeps its own timeouts
                 std::make_shared<WsSession>(std::move(stream_), shared_, std::move(slot_))
                     ->run(parser_->release());
                 return;
@@ -372,14 +706,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         }
         r.body = std::move(request.body());
         beast::error_code ec;
-        auto peer = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+        auto peer = stream_.next_layer().remote_endpoint(ec);
         if (!ec) {
             r.peer_address = peer.address().to_string();
             r.peer_is_loopback = peer.address().is_loopback();
         }
         bool keep_alive = request.keep_alive();
         // No read timeout while the handler runs; respond() sets the next one.
-        beast::get_lowest_layer(stream_).expires_never();
+        deadline_.cancel();
         shared_.http_workers->post([self = shared_from_this(), &handler, r = std::move(r),
                                     keep_alive]() mutable {
             HttpResponse out;
@@ -420,13 +754,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
 
     void do_shutdown() {
-        beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+        expires_after(std::chrono::seconds(5));
         stream_.async_shutdown([self = shared_from_this()](beast::error_code) {});
     }
 
-    beast::ssl_stream<beast::tcp_stream> stream_;
+    TlsStream stream_;
     Shared& shared_;
     ConnectionSlot slot_;
+    net::steady_timer deadline_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
 };
@@ -486,8 +821,16 @@ struct Server::Impl {
                                 "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
                                 "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
                                 "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
-        // ~34 KB of OpenSSL buffers per idle connection otherwise.
-        SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+        // OpenSSL frees a connection's record buffers while it is idle (~34 KB otherwise);
+        // writes resume from a moved buffer (TlsCore::flush appends behind them).
+        SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+                                  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+        // One read takes whatever the socket holds (fewer recv calls under load).
+        SSL_CTX_set_read_ahead(ctx, 1);
+        // No resumption: clients reconnect rarely, and a session cache or tickets cost
+        // memory per connection and CPU per handshake.
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+        SSL_CTX_set_num_tickets(ctx, 0);
         beast::error_code ec;
         tls.use_certificate_chain_file(options.certificate_chain.string(), ec);
         if (!ec) tls.use_private_key_file(options.private_key.string(), ssl::context::pem, ec);
