@@ -53,29 +53,6 @@ std::size_t fill(const std::filesystem::path& file) {
     return total;
 }
 
-/// One send of (sender 0, seq) on `conn`, recorded in `ledger`; returns the error code or
-/// "ok". A `rate_limited` answer is retried after its delay under a new sequence number.
-std::string send_one(client::Connection& conn, const Cluster& cluster, Ledger& ledger,
-                     std::uint32_t& seq) {
-    for (;;) {
-        ledger.sent(0, seq);
-        Json answer = conn.request(
-            numbered_send(cluster.caseworker.account, cluster.console_ids, 0, seq), 30s);
-        if (answer["type"] == "ok") {
-            std::map<std::uint32_t, std::int64_t> ids;
-            for (const auto& s : answer.at("server_ids")) {
-                ids[s.at("device_id").get<std::uint32_t>()] = s.at("server_id").get<std::int64_t>();
-            }
-            ledger.acked(0, seq++, ids);
-            return "ok";
-        }
-        std::string code = answer.value("code", "?");
-        ledger.refused(0, seq++, code);
-        if (code != "rate_limited") return code;
-        std::this_thread::sleep_for(std::chrono::milliseconds(answer.value("retry_after_ms", 100)));
-    }
-}
-
 TEST(DiskFull, SendsAreRefusedWithStorageUnavailableAndSucceedAgainWhenSpaceReturns) {
     if (geteuid() != 0) {
         GTEST_SKIP() << "needs root to mount a small tmpfs as the data directory";
@@ -90,7 +67,7 @@ TEST(DiskFull, SendsAreRefusedWithStorageUnavailableAndSucceedAgainWhenSpaceRetu
     Ledger ledger;
     std::uint32_t seq = 0;
     auto sender = cluster.survivor(0);
-    for (int i = 0; i < 20; ++i) ASSERT_EQ(send_one(*sender, cluster, ledger, seq), "ok");
+    for (int i = 0; i < 20; ++i) ASSERT_EQ(send_numbered(*sender, cluster, ledger, seq), "ok");
 
     // Fill the disk. SQLite may still reuse free space in the WAL for a while; it must
     // refuse as soon as it cannot write, and never acknowledge what it could not store.
@@ -98,7 +75,7 @@ TEST(DiskFull, SendsAreRefusedWithStorageUnavailableAndSucceedAgainWhenSpaceRetu
     ASSERT_GT(fill(filler), 0u);
     std::size_t refused = 0, accepted_while_full = 0;
     for (int i = 0; i < 400 && refused < 5; ++i) {
-        auto code = send_one(*sender, cluster, ledger, seq);
+        auto code = send_numbered(*sender, cluster, ledger, seq);
         if (code == "ok") {
             ++accepted_while_full;
         } else {
@@ -117,12 +94,12 @@ TEST(DiskFull, SendsAreRefusedWithStorageUnavailableAndSucceedAgainWhenSpaceRetu
     std::filesystem::remove(filler);
     std::string code;
     auto deadline = std::chrono::steady_clock::now() + 10s;
-    while ((code = send_one(*sender, cluster, ledger, seq)) != "ok" &&
+    while ((code = send_numbered(*sender, cluster, ledger, seq)) != "ok" &&
            std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(100ms);
     }
     ASSERT_EQ(code, "ok") << "the gateway did not recover when space returned";
-    for (int i = 0; i < 20; ++i) EXPECT_EQ(send_one(*sender, cluster, ledger, seq), "ok");
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(send_numbered(*sender, cluster, ledger, seq), "ok");
 
     // Nothing acknowledged was lost, nothing refused was stored; also across a kill -9.
     cluster.gateway.stop(SIGKILL);

@@ -305,4 +305,25 @@ void run_receiver(client::Connection& conn, const Cluster& cluster, std::size_t 
     }
 }
 
+std::string send_numbered(client::Connection& conn, const Cluster& cluster, Ledger& ledger,
+                          std::uint32_t& seq) {
+    for (;;) {
+        ledger.sent(0, seq);
+        Json answer = conn.request(
+            numbered_send(cluster.caseworker.account, cluster.console_ids, 0, seq), 30s);
+        if (answer["type"] == "ok") {
+            std::map<std::uint32_t, std::int64_t> ids;
+            for (const auto& s : answer.at("server_ids")) {
+                ids[s.at("device_id").get<std::uint32_t>()] = s.at("server_id").get<std::int64_t>();
+            }
+            ledger.acked(0, seq++, ids);
+            return "ok";
+        }
+        std::string code = answer.value("code", "?");
+        ledger.refused(0, seq++, code);
+        if (code != "rate_limited") return code;
+        std::this_thread::sleep_for(std::chrono::milliseconds(answer.value("retry_after_ms", 100)));
+    }
+}
+
 }  // namespace ariadne::durability

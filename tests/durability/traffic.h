@@ -117,4 +117,9 @@ void run_receiver(client::Connection& conn, const Cluster& cluster, std::size_t 
                   Ledger& ledger, const std::atomic<bool>& stop,
                   std::optional<std::chrono::milliseconds> idle_exit = std::nullopt);
 
+/// One send of (sender 0, seq) on `conn`, recorded in `ledger`; returns the error code or
+/// "ok". A `rate_limited` answer is retried after its delay under a new sequence number.
+std::string send_numbered(client::Connection& conn, const Cluster& cluster, Ledger& ledger,
+                          std::uint32_t& seq);
+
 }  // namespace ariadne::durability
