@@ -285,8 +285,11 @@ SendDecision ConsentPolicy::decide_message(const Account& sender, std::uint32_t,
     if (sender.role == Role::survivor && on_inbound_) {
         // Any message from her counts as a check-in response; never blocks her.
         try {
-            auto c = survivor_case(sender.id);
-            if (c && !c->duress_account) on_inbound_(c->case_code);
+            // The store's read pool, not the policy connection: under load the policy
+            // thread's transaction may wait for the write lock while holding that
+            // connection, and her send must not wait behind it.
+            auto link = store_.survivor_case_link(sender.id);
+            if (link && !link->second) on_inbound_(policies::CaseCode(link->first));
         } catch (const std::exception&) {
         }
     }

@@ -537,6 +537,17 @@ auto Store::read(F&& f) const {
     return f(*conn);
 }
 
+std::optional<std::pair<std::string, bool>> Store::survivor_case_link(
+    std::string_view account_id) const {
+    return read([&](Connection& db) -> std::optional<std::pair<std::string, bool>> {
+        auto s =
+            db.prepare("SELECT case_code, duress FROM gateway_survivor_cases WHERE account = ?1");
+        s.bind(1, account_id);
+        if (!s.step()) return std::nullopt;
+        return std::make_pair(s.text(0), s.integer(1) != 0);
+    });
+}
+
 std::optional<Account> Store::find_account(std::string_view id) const {
     return read([&](Connection& db) -> std::optional<Account> {
         auto s = db.prepare("SELECT key, role FROM accounts WHERE id = ?1");

@@ -27,6 +27,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "ariadne/crypto/bytes.h"
@@ -158,6 +159,12 @@ class Store {
     /// Rows in the mailbox (all devices).
     std::int64_t mailbox_size() const;
     std::optional<std::string> setting(std::string_view name) const;
+    /// The link of a survivor account to her case in `gateway_survivor_cases` (created by
+    /// the consent policy, consent_policy.h): case code and whether it is her duress
+    /// account. On the read pool, so a survivor's send never waits for the policy store's
+    /// connection (whose writer may sit in SQLite's busy handler).
+    std::optional<std::pair<std::string, bool>> survivor_case_link(
+        std::string_view account_id) const;
 
     // ---- writes (group-committed; completions run on the writer thread) ----
     /// Stores messages; the completion gets the stored entries (server ids assigned) in
