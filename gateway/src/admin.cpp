@@ -54,6 +54,7 @@ const char* kUsage =
     "Usage (every command takes --data-dir DIR and prints one JSON line):\n"
     "  ariadne admin caseworker-add --username NAME [--role admin|caseworker]  (password on "
     "stdin)\n"
+    "  ariadne admin caseworker-disable|caseworker-enable --id ACCOUNT --by ADMIN_ID\n"
     "  ariadne admin survivor-enrol --caseworker ID [--caseworker ID ...] --initials I\n"
     "                 --language L --time-zone ZONE [--with-duress-code]\n"
     "                 [--recovery-m-kib N [--insecure-test-params]]\n"
@@ -156,6 +157,31 @@ int caseworker_add(const std::vector<std::string>& args, std::istream& in, std::
         {"role", role},
         {"totp_secret", crypto::base32_encode(secret.view())},
         {"otpauth_uri", crypto::otpauth_uri("Ariadne", account.id, secret.view())}};
+    out << line.dump() << std::endl;
+    return 0;
+}
+
+/// Disables (or enables again) a caseworker account in the name of an admin account. The
+/// running server refuses her logins at once and ends her live sessions at their next request.
+int caseworker_disable(const std::vector<std::string>& args, std::ostream& out, bool disabled) {
+    std::string data_dir, id, by;
+    po::options_description options;
+    options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
+        "id", po::value<std::string>(&id)->required(), "")(
+        "by", po::value<std::string>(&by)->required(), "");
+    parse(args, options);
+    auto policy_store = open_policies(data_dir);
+    Store store(admin_store_options(data_dir));
+    auto admin = is_account_id(by) ? store.find_account(by) : std::nullopt;
+    if (!admin || admin->role != Role::caseworker || !is_admin_account(*policy_store, by)) {
+        throw GatewayError(GatewayErrorCode::not_found,
+                           "--by: no admin account has the id " + by + ".");
+    }
+    if (disabled && id == by) {
+        throw policies::Error(policies::ErrorCode::refused, "id",
+                              "--id: an admin cannot disable her own account.");
+    }
+    auto line = set_caseworker_disabled(store, *policy_store, id, disabled, by, "--id");
     out << line.dump() << std::endl;
     return 0;
 }
@@ -648,6 +674,8 @@ int run_admin(const std::vector<std::string>& args, std::istream& in, std::ostre
     std::vector<std::string> rest(args.begin() + 1, args.end());
     try {
         if (args[0] == "caseworker-add") return caseworker_add(rest, in, out);
+        if (args[0] == "caseworker-disable") return caseworker_disable(rest, out, true);
+        if (args[0] == "caseworker-enable") return caseworker_disable(rest, out, false);
         if (args[0] == "survivor-enrol") return survivor_enrol(rest, out);
         if (args[0] == "assign") return assign(rest, out);
         if (args[0] == "consent-record")

@@ -76,7 +76,7 @@ std::string role_of(const policies::PolicyStore& store, const std::string& accou
 
 class AdminApi {
   public:
-    AdminApi(const Store& store, const ServerKey& key, policies::PolicyStore& policies,
+    AdminApi(Store& store, const ServerKey& key, policies::PolicyStore& policies,
              AssignHandler assign)
         : store_(store),
           key_(key),
@@ -110,6 +110,12 @@ class AdminApi {
                 if (r.method != "POST") return error(405, "method_not_allowed", "Use POST.");
                 if (who->role != policies::Role::admin) return forbidden();
                 return assign(r, *who);
+            }
+            if (r.path == "/v1/admin/caseworker/disable" ||
+                r.path == "/v1/admin/caseworker/enable") {
+                if (r.method != "POST") return error(405, "method_not_allowed", "Use POST.");
+                if (who->role != policies::Role::admin) return forbidden();
+                return caseworker_disable(r, *who, r.path == "/v1/admin/caseworker/disable");
             }
             if (r.path == "/v1/admin/duress-clear") {
                 if (r.method != "POST") return error(405, "method_not_allowed", "Use POST.");
@@ -170,6 +176,35 @@ class AdminApi {
                          "caseworker");
         }
         return HttpResponse::json(200, assign_(ids[0], ids[1], who.account.str()).dump());
+    }
+
+    /// POST /v1/admin/caseworker/disable|enable {"caseworker"} (admin).
+    HttpResponse caseworker_disable(const HttpRequest& r, const policies::Actor& who,
+                                    bool disabled) {
+        json body = json::parse(r.body);
+        if (!body.is_object()) {
+            return error(400, "invalid_field", "body: must be a JSON object.", "body");
+        }
+        for (auto& [k, v] : body.items()) {
+            if (k != "caseworker") {
+                return error(400, "invalid_field",
+                             k.size() <= 32 ? k + ": unknown field." : "body: unknown field.",
+                             k.size() <= 32 ? k : "body");
+            }
+        }
+        auto it = body.find("caseworker");
+        if (it == body.end() || !it->is_string()) {
+            return error(400, "invalid_field",
+                         "caseworker: must be an account id (a_ + 22 characters).", "caseworker");
+        }
+        std::string id = it->get<std::string>();
+        if (disabled && id == who.account.str()) {
+            return error(422, "refused", "caseworker: an admin cannot disable her own account.",
+                         "caseworker");
+        }
+        return HttpResponse::json(200, set_caseworker_disabled(store_, policies_, id, disabled,
+                                                               who.account.str(), "caseworker")
+                                           .dump());
     }
 
     /// POST /v1/admin/duress-clear {"case_code", "by"}: lifts her duress lock and clears her
@@ -242,6 +277,11 @@ class AdminApi {
             } catch (const std::exception&) {
             }
         }
+        // Said only to someone holding her password and a valid code (no account oracle).
+        if (ok && creds && step && store_.is_disabled(creds->account.key)) {
+            return error(403, "account_disabled",
+                         "This account is disabled; ask your organisation's administrator.");
+        }
         std::lock_guard lock(mutex_);
         if (ok && creds && step) {
             auto& last = last_step_[creds->account.id];
@@ -266,7 +306,7 @@ class AdminApi {
         }
         while (!token.empty() && token.back() == '=') token.pop_back();
         std::string role = role_of(policies_, creds->account.id);
-        Token t{creds->account.id,
+        Token t{creds->account.id, creds->account.key,
                 role == "admin" ? policies::Role::admin : policies::Role::caseworker,
                 std::chrono::steady_clock::now() + kTokenLifetime};
         // Drop expired tokens (the map stays small: staff sessions).
@@ -283,6 +323,7 @@ class AdminApi {
 
     struct Token {
         std::string account;
+        AccountKey key = 0;
         policies::Role role;
         std::chrono::steady_clock::time_point expires;
     };
@@ -293,6 +334,16 @@ class AdminApi {
         std::lock_guard lock(mutex_);
         auto it = tokens_.find(h.substr(7));
         if (it == tokens_.end() || it->second.expires < std::chrono::steady_clock::now()) {
+            return std::nullopt;
+        }
+        // A token of an account disabled since (here or by the CLI) ends now (fail closed).
+        bool disabled = true;
+        try {
+            disabled = store_.is_disabled(it->second.key);
+        } catch (const std::exception&) {
+        }
+        if (disabled) {
+            tokens_.erase(it);
             return std::nullopt;
         }
         return policies::Actor{policies::AccountId(it->second.account), it->second.role};
@@ -413,7 +464,7 @@ class AdminApi {
         return res;
     }
 
-    const Store& store_;
+    Store& store_;
     const ServerKey& key_;
     policies::PolicyStore& policies_;
     AssignHandler assign_;
@@ -454,7 +505,31 @@ void set_account_role(policies::PolicyStore& store, const std::string& account,
     }
 }
 
-void add_admin_api(HttpRoutes& routes, const Store& store, const ServerKey& key,
+bool is_admin_account(const policies::PolicyStore& store, const std::string& account) {
+    return role_of(store, account) == "admin";
+}
+
+nlohmann::json set_caseworker_disabled(Store& store, policies::PolicyStore& policies,
+                                       const std::string& id, bool disabled,
+                                       const std::string& actor, const std::string& field) {
+    if (!is_account_id(id)) {
+        throw policies::Error(policies::ErrorCode::invalid_field, field,
+                              field + ": must be an account id (a_ + 22 characters).");
+    }
+    auto account = store.find_account(id);
+    if (!account || account->role != Role::caseworker) {
+        throw policies::Error(policies::ErrorCode::not_found, field,
+                              field + ": no caseworker account has this id.");
+    }
+    bool changed = store.set_caseworker_disabled(id, disabled);
+    auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
+    // Metadata only: who, which account (as the reason token), what.
+    policies.append_audit(actor, disabled ? "caseworker.disabled" : "caseworker.enabled", "",
+                          changed ? "done" : "unchanged", id, now);
+    return json({{"account", id}, {"disabled", disabled}, {"changed", changed}});
+}
+
+void add_admin_api(HttpRoutes& routes, Store& store, const ServerKey& key,
                    policies::PolicyStore& policies, AssignHandler assign) {
     auto api = std::make_shared<AdminApi>(store, key, policies, std::move(assign));
     routes.add("/v1/admin/", [api](const HttpRequest& r) { return api->handle(r); });

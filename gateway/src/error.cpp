@@ -36,6 +36,8 @@ const char* to_string(ErrorCode code) noexcept {
             return "internal";
         case ErrorCode::policy_denied:
             return "policy_denied";
+        case ErrorCode::account_disabled:
+            return "account_disabled";
     }
     return "internal";
 }

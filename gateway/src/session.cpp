@@ -18,6 +18,8 @@ using nlohmann::json;
 
 constexpr std::int64_t kChallengeLifetimeMs = 60000;
 constexpr const char* kAuthFailedMessage = "The credentials are not valid.";
+constexpr const char* kDisabledMessage =
+    "This account is disabled; ask your organisation's administrator.";
 
 std::string error_frame(std::int64_t id, ErrorCode code, std::string message,
                         json extra = nullptr) {
@@ -177,6 +179,22 @@ void Session::dispatch_locked(Request& request, std::uint64_t slot) {
                                           "This connection is already logged in."));
         return;
     }
+    // An administrator may disable a caseworker while she is connected (possibly from the
+    // CLI, another process): every request of hers checks the flag (one indexed read), and
+    // the first one after the change ends the connection.
+    if (authenticated_ && account_.role == Role::caseworker) {
+        bool disabled = true;  // fail closed when the flag cannot be read
+        try {
+            disabled = gateway_.store_.is_disabled(account_.key);
+        } catch (const std::exception&) {
+        }
+        if (disabled) {
+            spdlog::info("session of disabled account {} closed", account_.id);
+            complete_locked(slot, error_frame(id, ErrorCode::account_disabled, kDisabledMessage));
+            if (output_) output_->close(kClosePolicy, "account disabled");
+            return;
+        }
+    }
     if (std::holds_alternative<ChallengeRequest>(body)) {
         handle_challenge(id, slot);
         return;
@@ -293,6 +311,21 @@ void Session::auth_success(std::int64_t id, const std::string& key, Account acco
     pump_locked();
 }
 
+bool Session::refuse_disabled(std::int64_t id, const Account& account, std::uint64_t slot) {
+    if (account.role != Role::caseworker) return false;
+    bool disabled = true;  // fail closed
+    try {
+        disabled = gateway_.store_.is_disabled(account.key);
+    } catch (const std::exception&) {
+        complete(slot, storage_unavailable(id), true, false);
+        return true;
+    }
+    if (!disabled) return false;
+    spdlog::info("login refused: account {} is disabled", account.id);
+    complete(slot, error_frame(id, ErrorCode::account_disabled, kDisabledMessage), true, false);
+    return true;
+}
+
 void Session::handle_register(std::int64_t id, RegisterDeviceRequest r, std::uint64_t slot) {
     auto self = shared_from_this();
     gateway_.workers_.post([self, id, r = std::move(r), slot]() mutable {
@@ -341,6 +374,8 @@ void Session::handle_register(std::int64_t id, RegisterDeviceRequest r, std::uin
             self->complete(slot, self->auth_failure(id, key), true, false);
             return;
         }
+        // Said only to someone holding her password and a fresh code (no account oracle).
+        if (self->refuse_disabled(id, creds->account, slot)) return;
         Account account = creds->account;
         Bytes identity_key = r.identity_key;
         g.store_.add_caseworker_device(
@@ -389,6 +424,7 @@ void Session::handle_auth_device(std::int64_t id, AuthDeviceRequest r, std::uint
             self->complete(slot, self->auth_failure(id, key), true, false);
             return;
         }
+        if (self->refuse_disabled(id, *account, slot)) return;
         self->auth_success(id, key, *account, device->device_id, device->identity_key, slot);
     });
 }

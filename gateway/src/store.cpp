@@ -43,6 +43,9 @@ CREATE TABLE IF NOT EXISTS caseworkers(
   password_hash TEXT NOT NULL,
   totp_sealed BLOB NOT NULL,
   last_totp_step INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS disabled_accounts(
+  account INTEGER PRIMARY KEY REFERENCES accounts(key),
+  since_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS survivors(
   account INTEGER PRIMARY KEY REFERENCES accounts(key),
   locator BLOB NOT NULL UNIQUE,
@@ -1121,6 +1124,38 @@ Account Store::create_survivor(ByteView locator, ByteView auth_public_key) {
         s.bind(1, account.key).bind(2, locator).bind(3, auth_public_key).run();
     });
     return account;
+}
+
+bool Store::set_caseworker_disabled(std::string_view caseworker, bool disabled) {
+    bool changed = false;
+    run_sync([&](Connection& db) {
+        auto s = db.prepare("SELECT key FROM accounts WHERE id = ?1 AND role = ?2");
+        s.bind(1, caseworker).bind(2, role_value(Role::caseworker));
+        if (!s.step()) {
+            throw GatewayError(GatewayErrorCode::not_found,
+                               "No caseworker account has the id " + std::string(caseworker) + ".");
+        }
+        std::int64_t key = s.integer(0);
+        if (disabled) {
+            auto w = db.prepare(
+                "INSERT OR IGNORE INTO disabled_accounts(account, since_ms) VALUES (?1, ?2)");
+            w.bind(1, key).bind(2, unix_ms()).run();
+            changed = w.changes() > 0;
+        } else {
+            auto w = db.prepare("DELETE FROM disabled_accounts WHERE account = ?1");
+            w.bind(1, key).run();
+            changed = w.changes() > 0;
+        }
+    });
+    return changed;
+}
+
+bool Store::is_disabled(AccountKey account) const {
+    return read([&](Connection& db) {
+        auto s = db.prepare("SELECT 1 FROM disabled_accounts WHERE account = ?1");
+        s.bind(1, account);
+        return s.step();
+    });
 }
 
 void Store::assign(std::string_view survivor, std::string_view caseworker) {

@@ -8,6 +8,8 @@
 //                                               admin only
 //   POST /v1/admin/consent   {"case_code","channel","purpose","action","evidence","language"}
 //                                               caseworker (or admin if the policy allows)
+//   POST /v1/admin/caseworker/disable {"caseworker"}   admin only
+//   POST /v1/admin/caseworker/enable  {"caseworker"}   admin only
 //   GET  /v1/admin/audit/verify                 admin only
 //   GET  /v1/admin/audit?from=N&limit=M         admin only (metadata, JSON lines)
 //
@@ -43,9 +45,20 @@ void set_account_role(policies::PolicyStore& store, const std::string& account,
 using AssignHandler = std::function<nlohmann::json(
     const std::string& survivor, const std::string& caseworker, const std::string& actor)>;
 
+/// Disables (`disabled` = true) or enables again caseworker account `id`, audits
+/// "caseworker.disabled"/"caseworker.enabled" in `actor`'s name (ids only) and returns
+/// {"account", "disabled", "changed"}. The CLI and the API share it. Throws
+/// policies::Error{invalid_field|not_found, field} naming `field`.
+nlohmann::json set_caseworker_disabled(Store& store, policies::PolicyStore& policies,
+                                       const std::string& id, bool disabled,
+                                       const std::string& actor, const std::string& field);
+
+/// Whether staff account `account` has the admin role (gateway_account_roles).
+bool is_admin_account(const policies::PolicyStore& store, const std::string& account);
+
 /// Registers the /v1/admin/ routes on `routes`. `store`, `key` and `policies` must outlive
 /// the routes. Without `assign`, POST /v1/admin/assign answers 404.
-void add_admin_api(HttpRoutes& routes, const Store& store, const ServerKey& key,
+void add_admin_api(HttpRoutes& routes, Store& store, const ServerKey& key,
                    policies::PolicyStore& policies, AssignHandler assign = {});
 
 }  // namespace ariadne::gateway

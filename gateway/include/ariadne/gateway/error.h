@@ -30,7 +30,8 @@ enum class ErrorCode {
     storage_unavailable,
     overloaded,
     internal,
-    policy_denied,  // the consent policy refused this message (carries reason + message)
+    policy_denied,     // the consent policy refused this message (carries reason + message)
+    account_disabled,  // an administrator disabled this caseworker account
 };
 
 /// The wire name of a code ("invalid_frame", ...).

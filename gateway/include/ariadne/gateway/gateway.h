@@ -185,6 +185,8 @@ class Session : public std::enable_shared_from_this<Session> {
     std::optional<Bytes> take_challenge();
     std::int64_t throttled_for(const std::string& key);
     std::string auth_failure(std::int64_t id, const std::string& key);
+    /// Answers account_disabled (and returns true) when `account` is a disabled caseworker.
+    bool refuse_disabled(std::int64_t id, const Account& account, std::uint64_t slot);
     void auth_success(std::int64_t id, const std::string& key, Account account,
                       std::uint32_t device, Bytes identity_key, std::uint64_t slot);
 

@@ -235,6 +235,12 @@ class Store {
     /// Throws GatewayError(not_found) unless `survivor` is a survivor and `caseworker` a
     /// caseworker. Assigning twice is a no-op.
     void assign(std::string_view survivor, std::string_view caseworker);
+    /// Disables (or enables again) a caseworker account: a disabled account's logins are
+    /// refused and its live sessions end at their next request. Returns whether anything
+    /// changed. Throws GatewayError(not_found) unless `caseworker` is a caseworker.
+    bool set_caseworker_disabled(std::string_view caseworker, bool disabled);
+    /// Whether the account is disabled (one indexed read).
+    bool is_disabled(AccountKey account) const;
     /// Stores `value` under `name` unless a value exists; returns the value now stored.
     std::string setting_or_insert(std::string_view name, std::string_view value);
 
