@@ -443,51 +443,22 @@ int policy_set(const std::vector<std::string>& args, std::ostream& out) {
 }
 
 int checkin_plan_set(const std::vector<std::string>& args, std::ostream& out) {
-    std::string data_dir, case_code, by, window = "10:00-18:00", alert = "nobody";
-    std::vector<std::string> channels;
-    int every_days = 7, grace = 24 * 60;
+    std::string data_dir, by;
+    CheckinPlanArgs plan;
     po::options_description options;
     options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
-        "case", po::value<std::string>(&case_code)->required(), "")(
-        "by", po::value<std::string>(&by)->required(), "")(
-        "every-days", po::value<int>(&every_days), "")("window", po::value<std::string>(&window),
-                                                       "")(
-        "channel", po::value<std::vector<std::string>>(&channels), "")(
-        "grace-minutes", po::value<int>(&grace), "")("alert", po::value<std::string>(&alert), "");
+        "case", po::value<std::string>(&plan.case_code)->required(), "")(
+        "by", po::value<std::string>(&by)->required(), "")("every-days",
+                                                           po::value<int>(&plan.every_days), "")(
+        "window", po::value<std::string>(&plan.window), "")(
+        "channel", po::value<std::vector<std::string>>(&plan.channels), "")(
+        "grace-minutes", po::value<int>(&plan.grace_minutes), "")(
+        "alert", po::value<std::string>(&plan.alert), "");
     parse(args, options);
     auto store = open_policies(data_dir);
     Store gw(admin_store_options(data_dir));
     auto actor = caseworker_actor(gw, by);
-    policies::CaseCode code(case_code, "case");
-    auto survivor = store->find_survivor(code);
-    if (!survivor) {
-        throw policies::Error(policies::ErrorCode::not_found, "case",
-                              "case: no survivor has this case code.");
-    }
-    if (channels.empty()) channels.push_back("app");
-    policies::CheckinPlan plan{.case_code = code};
-    plan.every_days = every_days;
-    plan.window = parse_window(window, "plan.window", false);
-    for (std::size_t i = 0; i < channels.size(); ++i) {
-        plan.channels.push_back(
-            parse_channel_arg(channels[i], "plan.channels[" + std::to_string(i) + "]"));
-    }
-    plan.grace_minutes = grace;
-    if (alert == "nobody") {
-        plan.alert = policies::AlertTarget::nobody;
-    } else if (alert == "caseworker") {
-        plan.alert = policies::AlertTarget::caseworker;
-    } else {
-        throw policies::Error(policies::ErrorCode::invalid_field, "plan.alert",
-                              "plan.alert: must be nobody or caseworker.");
-    }
-    // The first cadence day is her local today.
-    auto zone = policies::TimeZone::load(survivor->time_zone);
-    plan.first_day = zone->to_local(now_utc()).date;
-    policies::SystemClock clock;
-    policies::CheckinScheduler scheduler(*store, clock, {});
-    auto id = scheduler.set_plan(plan, actor);
-    out << nlohmann::json({{"plan_id", id}, {"case_code", code.str()}}).dump() << std::endl;
+    out << set_checkin_plan(*store, plan, actor, "case").dump() << std::endl;
     return 0;
 }
 
@@ -500,24 +471,14 @@ int checkin_plan_status(const std::vector<std::string>& args, std::ostream& out)
         "status", po::value<std::string>(&status)->required(), "")(
         "by", po::value<std::string>(&by)->required(), "");
     parse(args, options);
-    policies::PlanStatus s;
-    if (status == "active") {
-        s = policies::PlanStatus::active;
-    } else if (status == "paused") {
-        s = policies::PlanStatus::paused;
-    } else if (status == "stopped") {
-        s = policies::PlanStatus::stopped;
-    } else {
+    if (status != "active" && status != "paused" && status != "stopped") {
         throw policies::Error(policies::ErrorCode::invalid_field, "status",
                               "status: must be active, paused or stopped.");
     }
     auto store = open_policies(data_dir);
     Store gw(admin_store_options(data_dir));
     auto actor = caseworker_actor(gw, by);
-    policies::SystemClock clock;
-    policies::CheckinScheduler scheduler(*store, clock, {});
-    scheduler.set_plan_status(plan_id, s, actor);
-    out << nlohmann::json({{"plan_id", plan_id}, {"status", status}}).dump() << std::endl;
+    out << set_checkin_plan_status(*store, plan_id, status, actor).dump() << std::endl;
     return 0;
 }
 

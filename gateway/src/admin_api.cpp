@@ -11,9 +11,12 @@
 #include "ariadne/crypto/totp.h"
 #include "ariadne/gateway/alerts.h"
 #include "ariadne/gateway/codec.h"
+#include "ariadne/gateway/consent_policy.h"
 #include "ariadne/gateway/org_settings.h"
 #include "ariadne/gateway/rate_limits.h"
+#include "ariadne/policies/checkin.h"
 #include "ariadne/policies/error.h"
+#include "ariadne/policies/time_zone.h"
 #include "policy_text.h"
 
 namespace ariadne::gateway {
@@ -117,6 +120,11 @@ class AdminApi {
                 if (who->role != policies::Role::admin) return forbidden();
                 return caseworker_disable(r, *who, r.path == "/v1/admin/caseworker/disable");
             }
+            if (r.path == "/v1/admin/checkin-plan" || r.path == "/v1/admin/checkin-plan/status") {
+                if (r.method != "POST") return error(405, "method_not_allowed", "Use POST.");
+                return r.path == "/v1/admin/checkin-plan" ? checkin_plan(r, *who)
+                                                          : checkin_plan_status(r, *who);
+            }
             if (r.path == "/v1/admin/duress-clear") {
                 if (r.method != "POST") return error(405, "method_not_allowed", "Use POST.");
                 return duress_clear(r, *who);
@@ -205,6 +213,106 @@ class AdminApi {
         return HttpResponse::json(200, set_caseworker_disabled(store_, policies_, id, disabled,
                                                                who.account.str(), "caseworker")
                                            .dump());
+    }
+
+    /// The body as an object with only `allowed` fields, or the error naming the first other.
+    static std::optional<HttpResponse> check_fields(const json& body,
+                                                    std::initializer_list<const char*> allowed) {
+        if (!body.is_object()) {
+            return error(400, "invalid_field", "body: must be a JSON object.", "body");
+        }
+        for (auto& [k, v] : body.items()) {
+            if (std::none_of(allowed.begin(), allowed.end(),
+                             [&](const char* a) { return k == a; })) {
+                return error(400, "invalid_field",
+                             k.size() <= 32 ? k + ": unknown field." : "body: unknown field.",
+                             k.size() <= 32 ? k : "body");
+            }
+        }
+        return std::nullopt;
+    }
+
+    /// "by": the caseworker in whose name a plan is changed. A caseworker's own token may
+    /// omit it (herself) and may name only herself; an admin must name one.
+    std::variant<policies::Actor, HttpResponse> plan_actor(const json& body,
+                                                           const policies::Actor& who) {
+        auto it = body.find("by");
+        if (it != body.end() && !it->is_string()) {
+            return error(400, "invalid_field", "by: must be a caseworker account id.", "by");
+        }
+        std::string by = it != body.end()                         ? it->get<std::string>()
+                         : who.role == policies::Role::caseworker ? who.account.str()
+                                                                  : std::string();
+        if (by.empty()) {
+            return error(400, "invalid_field", "by: name the caseworker responsible for the plan.",
+                         "by");
+        }
+        if (who.role == policies::Role::caseworker && by != who.account.str()) {
+            return error(403, "forbidden", "by: a caseworker may act only in her own name.", "by");
+        }
+        auto account = is_account_id(by) ? store_.find_account(by) : std::nullopt;
+        if (!account || account->role != Role::caseworker) {
+            return error(404, "not_found", "by: no caseworker account has this id.", "by");
+        }
+        return policies::Actor{policies::AccountId(by, "by"), policies::Role::caseworker};
+    }
+
+    /// POST /v1/admin/checkin-plan {"case_code","by","every_days","window","channels",
+    /// "grace_minutes","alert"}: like `ariadne admin checkin-plan-set`.
+    HttpResponse checkin_plan(const HttpRequest& r, const policies::Actor& who) {
+        json body = json::parse(r.body);
+        if (auto bad = check_fields(body, {"case_code", "by", "every_days", "window", "channels",
+                                           "grace_minutes", "alert"})) {
+            return *bad;
+        }
+        auto actor = plan_actor(body, who);
+        if (auto* bad = std::get_if<HttpResponse>(&actor)) return *bad;
+        CheckinPlanArgs args;
+        auto field = [&](const char* name, auto& out) -> std::optional<HttpResponse> {
+            if (!body.contains(name)) return std::nullopt;
+            using T = std::decay_t<decltype(out)>;
+            try {
+                out = body[name].template get<T>();
+            } catch (const json::exception&) {
+                return error(400, "invalid_field",
+                             std::string(name) + ": has the wrong type (see the admin guide).",
+                             name);
+            }
+            return std::nullopt;
+        };
+        if (!body.contains("case_code")) {
+            return error(400, "invalid_field", "case_code: is required.", "case_code");
+        }
+        for (auto bad : {field("case_code", args.case_code), field("every_days", args.every_days),
+                         field("window", args.window), field("channels", args.channels),
+                         field("grace_minutes", args.grace_minutes), field("alert", args.alert)}) {
+            if (bad) return *bad;
+        }
+        return HttpResponse::json(
+            200, set_checkin_plan(policies_, args, std::get<policies::Actor>(actor), "case_code")
+                     .dump());
+    }
+
+    /// POST /v1/admin/checkin-plan/status {"plan_id","status","by"}: pause (paused), resume
+    /// (active) or stop (stopped); like `ariadne admin checkin-plan-status`.
+    HttpResponse checkin_plan_status(const HttpRequest& r, const policies::Actor& who) {
+        json body = json::parse(r.body);
+        if (auto bad = check_fields(body, {"plan_id", "status", "by"})) return *bad;
+        auto actor = plan_actor(body, who);
+        if (auto* bad = std::get_if<HttpResponse>(&actor)) return *bad;
+        auto id = body.find("plan_id");
+        if (id == body.end() || !id->is_number_integer() || id->get<std::int64_t>() <= 0) {
+            return error(400, "invalid_field", "plan_id: must be a positive integer.", "plan_id");
+        }
+        auto st = body.find("status");
+        if (st == body.end() || !st->is_string()) {
+            return error(400, "invalid_field", "status: must be active, paused or stopped.",
+                         "status");
+        }
+        return HttpResponse::json(
+            200, set_checkin_plan_status(policies_, id->get<std::int64_t>(), st->get<std::string>(),
+                                         std::get<policies::Actor>(actor))
+                     .dump());
     }
 
     /// POST /v1/admin/duress-clear {"case_code", "by"}: lifts her duress lock and clears her
@@ -503,6 +611,60 @@ void set_account_role(policies::PolicyStore& store, const std::string& account,
     if (rc != SQLITE_DONE) {
         throw policies::Error(policies::ErrorCode::storage, "role", "role: cannot be stored.");
     }
+}
+
+nlohmann::json set_checkin_plan(policies::PolicyStore& policies, const CheckinPlanArgs& args,
+                                const policies::Actor& by, const std::string& case_field) {
+    policies::CaseCode code(args.case_code, case_field);
+    auto survivor = policies.find_survivor(code);
+    if (!survivor) {
+        throw policies::Error(policies::ErrorCode::not_found, case_field,
+                              case_field + ": no survivor has this case code.");
+    }
+    std::vector<std::string> channels = args.channels;
+    if (channels.empty()) channels.push_back("app");
+    policies::CheckinPlan plan{.case_code = code};
+    plan.every_days = args.every_days;
+    plan.window = parse_window(args.window, "plan.window", false);
+    for (std::size_t i = 0; i < channels.size(); ++i) {
+        plan.channels.push_back(
+            parse_channel_arg(channels[i], "plan.channels[" + std::to_string(i) + "]"));
+    }
+    plan.grace_minutes = args.grace_minutes;
+    if (args.alert == "nobody") {
+        plan.alert = policies::AlertTarget::nobody;
+    } else if (args.alert == "caseworker") {
+        plan.alert = policies::AlertTarget::caseworker;
+    } else {
+        throw policies::Error(policies::ErrorCode::invalid_field, "plan.alert",
+                              "plan.alert: must be nobody or caseworker.");
+    }
+    // The first cadence day is her local today.
+    auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
+    plan.first_day = policies::TimeZone::load(survivor->time_zone)->to_local(now).date;
+    policies::SystemClock clock;
+    policies::CheckinScheduler scheduler(policies, clock, {});
+    auto id = scheduler.set_plan(plan, by);
+    return json({{"plan_id", id}, {"case_code", code.str()}});
+}
+
+nlohmann::json set_checkin_plan_status(policies::PolicyStore& policies, std::int64_t plan_id,
+                                       const std::string& status, const policies::Actor& by) {
+    policies::PlanStatus s;
+    if (status == "active") {
+        s = policies::PlanStatus::active;
+    } else if (status == "paused") {
+        s = policies::PlanStatus::paused;
+    } else if (status == "stopped") {
+        s = policies::PlanStatus::stopped;
+    } else {
+        throw policies::Error(policies::ErrorCode::invalid_field, "status",
+                              "status: must be active, paused or stopped.");
+    }
+    policies::SystemClock clock;
+    policies::CheckinScheduler scheduler(policies, clock, {});
+    scheduler.set_plan_status(plan_id, s, by);
+    return json({{"plan_id", plan_id}, {"status", status}});
 }
 
 bool is_admin_account(const policies::PolicyStore& store, const std::string& account) {

@@ -245,3 +245,101 @@ TEST_F(AdminApi, AssignAddsTheCaseworkerAndSendsTheHandoverNoticeAdminOnlyWithNa
 
 }  // namespace
 }  // namespace ariadne::e2e
+
+namespace ariadne::e2e {
+namespace {
+
+TEST_F(AdminApi, CheckinPlansAreSetPausedResumedAndStoppedThroughTheApiWithNamedFields) {
+    gateway_->admin({"consent-record", "--case", survivor_.case_code, "--channel", "app",
+                     "--purpose", "check_ins", "--by", cw_.account});
+    Json plan = {{"case_code", survivor_.case_code},
+                 {"every_days", 3},
+                 {"window", "10:00-18:00"},
+                 {"channels", {"app"}},
+                 {"grace_minutes", 120},
+                 {"alert", "caseworker"}};
+    EXPECT_EQ(http("POST", "/v1/admin/checkin-plan", plan.dump()).status, 401);
+    std::string cw_token = login(cw_, 0);
+    std::string token = login(admin_, 0);
+    EXPECT_EQ(http("GET", "/v1/admin/checkin-plan", "", cw_token).status, 405);
+    auto bad = http("POST", "/v1/admin/checkin-plan", "{\"case_code\":", cw_token);
+    EXPECT_EQ(bad.status, 400);
+    EXPECT_EQ(bad.body.value("field", ""), "body");
+    // An admin names the responsible caseworker; a caseworker acts only in her own name.
+    auto no_by = http("POST", "/v1/admin/checkin-plan", plan.dump(), token);
+    EXPECT_EQ(no_by.status, 400);
+    EXPECT_EQ(no_by.body.value("field", ""), "by");
+    Json other = plan;
+    other["by"] = admin_.account;
+    EXPECT_EQ(http("POST", "/v1/admin/checkin-plan", other.dump(), cw_token).status, 403);
+    // Every field is checked and named; nothing is stored on a bad one.
+    const std::vector<std::pair<std::string, Json>> wrong = {
+        {"case_code", "'; DROP TABLE policies_checkin_plans; --"},
+        {"case_code", 7},
+        {"every_days", "three"},
+        {"window", "25:00-18:00"},
+        {"window", "<script>alert(1)</script>"},
+        {"channels", {"messenger:telegram"}},
+        {"channels", "app"},
+        {"grace_minutes", -5},
+        {"alert", "everyone"},
+        {"x", 1}};
+    for (const auto& [field, value] : wrong) {
+        Json b = plan;
+        b[field] = value;
+        auto r = http("POST", "/v1/admin/checkin-plan", b.dump(), cw_token);
+        EXPECT_GE(r.status, 400) << field << " " << value.dump();
+        EXPECT_LT(r.status, 500) << field << " " << value.dump();
+        EXPECT_NE(r.body.value("field", "").find(field == "channels" ? "channels" : field),
+                  std::string::npos)
+            << field << " " << r.body.dump();
+    }
+    EXPECT_EQ(count_rows(gateway_->data_dir() / "ariadne.db", "policies_checkin_plans", "1"), 0);
+    Json unknown_case = plan;
+    unknown_case["case_code"] = "ZZZ-ZZZ";
+    EXPECT_EQ(http("POST", "/v1/admin/checkin-plan", unknown_case.dump(), cw_token).status, 404);
+
+    auto set = http("POST", "/v1/admin/checkin-plan", plan.dump(), cw_token);
+    ASSERT_EQ(set.status, 200) << set.body.dump();
+    EXPECT_EQ(set.body["case_code"], survivor_.case_code);
+    std::int64_t id = set.body["plan_id"];
+    EXPECT_EQ(count_rows(gateway_->data_dir() / "ariadne.db", "policies_checkin_plans",
+                         "status = 'active'"),
+              1);
+
+    auto status = [&](const Json& body, const std::string& t) {
+        return http("POST", "/v1/admin/checkin-plan/status", body.dump(), t);
+    };
+    auto r = status({{"plan_id", id}, {"status", "sleeping"}}, cw_token);
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.body.value("field", ""), "status");
+    r = status({{"plan_id", "1; DROP"}, {"status", "paused"}}, cw_token);
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.body.value("field", ""), "plan_id");
+    r = status({{"plan_id", id + 100}, {"status", "paused"}}, cw_token);
+    EXPECT_EQ(r.status, 404);
+    r = status({{"plan_id", id}, {"status", "paused"}}, "");
+    EXPECT_EQ(r.status, 401);
+
+    r = status({{"plan_id", id}, {"status", "paused"}}, cw_token);
+    ASSERT_EQ(r.status, 200) << r.body.dump();
+    EXPECT_EQ(count_rows(gateway_->data_dir() / "ariadne.db", "policies_checkin_plans",
+                         "status = 'paused'"),
+              1);
+    r = status({{"plan_id", id}, {"status", "active"}, {"by", cw_.account}}, token);
+    ASSERT_EQ(r.status, 200) << r.body.dump();
+    EXPECT_EQ(count_rows(gateway_->data_dir() / "ariadne.db", "policies_checkin_plans",
+                         "status = 'active'"),
+              1);
+    r = status({{"plan_id", id}, {"status", "stopped"}}, cw_token);
+    ASSERT_EQ(r.status, 200) << r.body.dump();
+    // A stopped plan stays stopped.
+    r = status({{"plan_id", id}, {"status", "active"}}, cw_token);
+    EXPECT_EQ(r.status, 422) << r.body.dump();
+    EXPECT_EQ(count_rows(gateway_->data_dir() / "ariadne.db", "policies_checkin_plans",
+                         "status = 'stopped'"),
+              1);
+}
+
+}  // namespace
+}  // namespace ariadne::e2e

@@ -10,6 +10,9 @@
 //                                               caseworker (or admin if the policy allows)
 //   POST /v1/admin/caseworker/disable {"caseworker"}   admin only
 //   POST /v1/admin/caseworker/enable  {"caseworker"}   admin only
+//   POST /v1/admin/checkin-plan {"case_code","by","every_days","window","channels",
+//                                "grace_minutes","alert"}   caseworker (herself) or admin
+//   POST /v1/admin/checkin-plan/status {"plan_id","status","by"}   likewise
 //   GET  /v1/admin/audit/verify                 admin only
 //   GET  /v1/admin/audit?from=N&limit=M         admin only (metadata, JSON lines)
 //
@@ -52,6 +55,29 @@ using AssignHandler = std::function<nlohmann::json(
 nlohmann::json set_caseworker_disabled(Store& store, policies::PolicyStore& policies,
                                        const std::string& id, bool disabled,
                                        const std::string& actor, const std::string& field);
+
+/// A check-in plan as the CLI options / API fields give it (defaults: every 7 days,
+/// 10:00-18:00 her local time, channel app, 24 h grace, alert nobody).
+struct CheckinPlanArgs {
+    std::string case_code;
+    int every_days = 7;
+    std::string window = "10:00-18:00";
+    std::vector<std::string> channels;  // empty = {"app"}
+    int grace_minutes = 24 * 60;
+    std::string alert = "nobody";
+};
+
+/// Creates a plan for her case in `by`'s name (the same code path for CLI and API); the first
+/// cadence day is her local today. Returns {"plan_id","case_code"}. Throws policies::Error
+/// naming the field (`case_field` for the case code, "plan.window", "plan.channels[i]", ...).
+nlohmann::json set_checkin_plan(policies::PolicyStore& policies, const CheckinPlanArgs& args,
+                                const policies::Actor& by, const std::string& case_field);
+
+/// Pauses ("paused"), resumes ("active") or stops ("stopped") a plan in `by`'s name.
+/// Returns {"plan_id","status"}. Throws policies::Error{invalid_field, "status"},
+/// {not_found, "plan.plan_id"}, {refused, "plan.status"} (a stopped plan stays stopped).
+nlohmann::json set_checkin_plan_status(policies::PolicyStore& policies, std::int64_t plan_id,
+                                       const std::string& status, const policies::Actor& by);
 
 /// Whether staff account `account` has the admin role (gateway_account_roles).
 bool is_admin_account(const policies::PolicyStore& store, const std::string& account);
