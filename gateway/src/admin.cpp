@@ -55,6 +55,7 @@ const char* kUsage =
     "  ariadne admin caseworker-add --username NAME [--role admin|caseworker]  (password on "
     "stdin)\n"
     "  ariadne admin caseworker-disable|caseworker-enable --id ACCOUNT --by ADMIN_ID\n"
+    "  ariadne admin caseworker-reset --id ACCOUNT --by ADMIN_ID  (new password on stdin)\n"
     "  ariadne admin survivor-enrol --caseworker ID [--caseworker ID ...] --initials I\n"
     "                 --language L --time-zone ZONE [--with-duress-code]\n"
     "                 [--recovery-m-kib N [--insecure-test-params]]\n"
@@ -182,6 +183,36 @@ int caseworker_disable(const std::vector<std::string>& args, std::ostream& out, 
                               "--id: an admin cannot disable her own account.");
     }
     auto line = set_caseworker_disabled(store, *policy_store, id, disabled, by, "--id");
+    out << line.dump() << std::endl;
+    return 0;
+}
+
+/// A forgotten password or a lost authenticator: a new password (stdin) and a new TOTP
+/// secret, shown once; the old ones stop working at once.
+int caseworker_reset(const std::vector<std::string>& args, std::istream& in, std::ostream& out) {
+    std::string data_dir, id, by;
+    po::options_description options;
+    options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
+        "id", po::value<std::string>(&id)->required(), "")(
+        "by", po::value<std::string>(&by)->required(), "");
+    parse(args, options);
+    std::string password;
+    std::getline(in, password);
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    if (password.empty() || password.size() > kMaxPasswordBytes) {
+        crypto::wipe(password.data(), password.size());
+        usage_error("The password (first line of standard input) must be 1 to 1024 bytes long.");
+    }
+    auto policy_store = open_policies(data_dir);
+    Store store(admin_store_options(data_dir));
+    auto admin = is_account_id(by) ? store.find_account(by) : std::nullopt;
+    if (!admin || admin->role != Role::caseworker || !is_admin_account(*policy_store, by)) {
+        crypto::wipe(password.data(), password.size());
+        throw GatewayError(GatewayErrorCode::not_found,
+                           "--by: no admin account has the id " + by + ".");
+    }
+    ServerKey key = ServerKey::load_or_create(data_dir);
+    auto line = reset_caseworker(store, key, *policy_store, id, std::move(password), by, "--id");
     out << line.dump() << std::endl;
     return 0;
 }
@@ -637,6 +668,7 @@ int run_admin(const std::vector<std::string>& args, std::istream& in, std::ostre
         if (args[0] == "caseworker-add") return caseworker_add(rest, in, out);
         if (args[0] == "caseworker-disable") return caseworker_disable(rest, out, true);
         if (args[0] == "caseworker-enable") return caseworker_disable(rest, out, false);
+        if (args[0] == "caseworker-reset") return caseworker_reset(rest, in, out);
         if (args[0] == "survivor-enrol") return survivor_enrol(rest, out);
         if (args[0] == "assign") return assign(rest, out);
         if (args[0] == "consent-record")

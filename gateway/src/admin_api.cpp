@@ -7,6 +7,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "ariadne/crypto/bytes.h"
 #include "ariadne/crypto/password.h"
 #include "ariadne/crypto/totp.h"
 #include "ariadne/gateway/alerts.h"
@@ -120,6 +121,11 @@ class AdminApi {
                 if (who->role != policies::Role::admin) return forbidden();
                 return caseworker_disable(r, *who, r.path == "/v1/admin/caseworker/disable");
             }
+            if (r.path == "/v1/admin/caseworker/reset") {
+                if (r.method != "POST") return error(405, "method_not_allowed", "Use POST.");
+                if (who->role != policies::Role::admin) return forbidden();
+                return caseworker_reset(r, *who);
+            }
             if (r.path == "/v1/admin/checkin-plan" || r.path == "/v1/admin/checkin-plan/status") {
                 if (r.method != "POST") return error(405, "method_not_allowed", "Use POST.");
                 return r.path == "/v1/admin/checkin-plan" ? checkin_plan(r, *who)
@@ -213,6 +219,31 @@ class AdminApi {
         return HttpResponse::json(200, set_caseworker_disabled(store_, policies_, id, disabled,
                                                                who.account.str(), "caseworker")
                                            .dump());
+    }
+
+    /// POST /v1/admin/caseworker/reset {"caseworker","password"} (admin): the new TOTP
+    /// secret is in the answer once; her admin-API tokens end now.
+    HttpResponse caseworker_reset(const HttpRequest& r, const policies::Actor& who) {
+        json body = json::parse(r.body);
+        if (auto bad = check_fields(body, {"caseworker", "password"})) return *bad;
+        auto id = body.find("caseworker");
+        if (id == body.end() || !id->is_string()) {
+            return error(400, "invalid_field",
+                         "caseworker: must be an account id (a_ + 22 characters).", "caseworker");
+        }
+        auto pw = body.find("password");
+        if (pw == body.end() || !pw->is_string()) {
+            return error(400, "invalid_field", "password: must be 1 to 1024 bytes long.",
+                         "password");
+        }
+        std::string account = id->get<std::string>();
+        auto out = reset_caseworker(store_, key_, policies_, account, pw->get<std::string>(),
+                                    who.account.str(), "caseworker");
+        std::lock_guard lock(mutex_);
+        for (auto it = tokens_.begin(); it != tokens_.end();) {
+            it = it->second.account == account ? tokens_.erase(it) : std::next(it);
+        }
+        return HttpResponse::json(200, out.dump());
     }
 
     /// The body as an object with only `allowed` fields, or the error naming the first other.
@@ -611,6 +642,35 @@ void set_account_role(policies::PolicyStore& store, const std::string& account,
     if (rc != SQLITE_DONE) {
         throw policies::Error(policies::ErrorCode::storage, "role", "role: cannot be stored.");
     }
+}
+
+nlohmann::json reset_caseworker(Store& store, const ServerKey& key, policies::PolicyStore& policies,
+                                const std::string& id, std::string password,
+                                const std::string& actor, const std::string& field) {
+    if (!is_account_id(id)) {
+        throw policies::Error(policies::ErrorCode::invalid_field, field,
+                              field + ": must be an account id (a_ + 22 characters).");
+    }
+    if (password.empty() || password.size() > 1024) {
+        crypto::wipe(password.data(), password.size());
+        throw policies::Error(policies::ErrorCode::invalid_field, "password",
+                              "password: must be 1 to 1024 bytes long.");
+    }
+    auto account = store.find_account(id);
+    if (!account || account->role != Role::caseworker) {
+        crypto::wipe(password.data(), password.size());
+        throw policies::Error(policies::ErrorCode::not_found, field,
+                              field + ": no caseworker account has this id.");
+    }
+    std::string hash = crypto::hash_password(password);
+    crypto::wipe(password.data(), password.size());
+    auto secret = crypto::generate_totp_secret();
+    store.replace_caseworker_credentials(id, hash, key.seal(id, secret.view()));
+    auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
+    policies.append_audit(actor, "caseworker.reset", "", "done", id, now);
+    return json({{"account", id},
+                 {"totp_secret", crypto::base32_encode(secret.view())},
+                 {"otpauth_uri", crypto::otpauth_uri("Ariadne", id, secret.view())}});
 }
 
 nlohmann::json set_checkin_plan(policies::PolicyStore& policies, const CheckinPlanArgs& args,

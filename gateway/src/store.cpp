@@ -1150,6 +1150,25 @@ bool Store::set_caseworker_disabled(std::string_view caseworker, bool disabled) 
     return changed;
 }
 
+void Store::replace_caseworker_credentials(std::string_view caseworker,
+                                           std::string_view password_hash,
+                                           ByteView sealed_totp_secret) {
+    run_sync([&](Connection& db) {
+        auto s = db.prepare(
+            "UPDATE caseworkers SET password_hash = ?2, totp_sealed = ?3 "
+            "WHERE account = (SELECT key FROM accounts WHERE id = ?1 AND role = ?4)");
+        s.bind(1, caseworker)
+            .bind(2, password_hash)
+            .bind(3, sealed_totp_secret)
+            .bind(4, role_value(Role::caseworker));
+        s.run();
+        if (s.changes() == 0) {
+            throw GatewayError(GatewayErrorCode::not_found,
+                               "No caseworker account has the id " + std::string(caseworker) + ".");
+        }
+    });
+}
+
 bool Store::is_disabled(AccountKey account) const {
     return read([&](Connection& db) {
         auto s = db.prepare("SELECT 1 FROM disabled_accounts WHERE account = ?1");

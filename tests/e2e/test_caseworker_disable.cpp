@@ -64,11 +64,12 @@ class CaseworkerDisable : public ::testing::Test {
     }
 
     /// `ariadne admin <args>` expected to fail: returns stderr, checks the exit code.
-    std::string admin_fails(std::vector<std::string> args, int exit_code) {
+    std::string admin_fails(std::vector<std::string> args, int exit_code,
+                            const std::string& input = "") {
         std::vector<std::string> argv = {server_binary(), "admin"};
         argv.insert(argv.end(), args.begin(), args.end());
         argv.insert(argv.end(), {"--data-dir", gateway_->data_dir().string()});
-        auto r = run_process(argv, "");
+        auto r = run_process(argv, input);
         EXPECT_EQ(r.exit_code, exit_code) << r.out << r.err;
         EXPECT_TRUE(r.out.empty()) << r.out;
         return r.err;
@@ -229,6 +230,97 @@ TEST_F(CaseworkerDisable, TheApiIsAdminOnlyNamesTheFieldAndEndsHerTokenAtOnce) {
     EXPECT_EQ(api_login(cw_, 1).status, 200);
     auto conn2 = gateway_->connect();
     EXPECT_EQ(register_raw(*conn2, cw_, device_, totp_for(cw_, 1))["type"], "ok");
+}
+
+TEST_F(CaseworkerDisable, AResetGivesANewPasswordAndTotpSecretOnceAndTheOldOnesStopWorking) {
+    auto first = gateway_->connect();
+    ASSERT_EQ(register_raw(*first, cw_, device_, totp_for(cw_, 0))["type"], "ok");
+
+    // Refusals first: nothing changes.
+    EXPECT_NE(admin_fails({"caseworker-reset", "--id", cw_.account, "--by", admin_.account}, 2)
+                  .find("password"),
+              std::string::npos);
+    EXPECT_NE(
+        admin_fails({"caseworker-reset", "--id", cw_.account, "--by", cw_.account}, 1, "not used\n")
+            .find("--by: no admin account"),
+        std::string::npos);
+
+    Json r = gateway_->admin({"caseworker-reset", "--id", cw_.account, "--by", admin_.account},
+                             "a new passphrase\n");
+    EXPECT_EQ(r["account"], cw_.account);
+    ASSERT_TRUE(r["totp_secret"].is_string()) << r.dump();
+    EXPECT_EQ(r["otpauth_uri"].get<std::string>().rfind("otpauth://totp/", 0), 0u) << r.dump();
+    EXPECT_NE(r["totp_secret"], cw_.totp_secret);
+    Gateway::Caseworker renewed{cw_.account, cw_.username, "a new passphrase", r["totp_secret"]};
+    Gateway::Caseworker old_password = renewed;
+    old_password.password = cw_.password;
+    Gateway::Caseworker old_totp = renewed;
+    old_totp.totp_secret = cw_.totp_secret;
+
+    RawDevice other = make_raw_device(tmp_.path() / "other");
+    for (const auto* who : {&old_password, &old_totp}) {
+        auto conn = gateway_->connect();
+        Json f = register_raw(*conn, *who, other, totp_for(*who, 1));
+        EXPECT_EQ(f["code"], "auth_failed") << f.dump();
+        std::this_thread::sleep_for(std::chrono::milliseconds(f.value("retry_after_ms", 0) + 30));
+    }
+    auto conn = gateway_->connect();
+    Json ok = register_raw(*conn, renewed, other, totp_for(renewed, 1));
+    EXPECT_EQ(ok["type"], "ok") << ok.dump();
+    // The admin API follows the same credentials.
+    EXPECT_EQ(api_login(renewed, 0).status, 200);
+    EXPECT_EQ(api_login(old_password, 1).status, 401);
+
+    auto audit = gateway_->admin({"audit-export"});
+    std::string text = audit.is_string() ? audit.get<std::string>() : audit.dump();
+    EXPECT_NE(text.find("caseworker.reset"), std::string::npos) << text;
+    EXPECT_EQ(text.find("new passphrase"), std::string::npos);
+    EXPECT_EQ(gateway_->log().find("new passphrase"), std::string::npos);
+}
+
+TEST_F(CaseworkerDisable, TheApiResetIsAdminOnlyNamesTheFieldAndEndsHerTokens) {
+    auto cw_login = api_login(cw_, 0);
+    ASSERT_EQ(cw_login.status, 200);
+    std::string cw_token = cw_login.body["token"];
+    const std::string body =
+        Json({{"caseworker", cw_.account}, {"password", "api passphrase"}}).dump();
+    EXPECT_EQ(http("POST", "/v1/admin/caseworker/reset", body).status, 401);
+    EXPECT_EQ(http("POST", "/v1/admin/caseworker/reset", body, cw_token).status, 403);
+    auto admin_login = api_login(admin_, 0);
+    ASSERT_EQ(admin_login.status, 200);
+    std::string token = admin_login.body["token"];
+    for (const auto& [b, field] : std::vector<std::pair<Json, std::string>>{
+             {Json({{"caseworker", cw_.account}}), "password"},
+             {Json({{"caseworker", cw_.account}, {"password", ""}}), "password"},
+             {Json({{"caseworker", cw_.account}, {"password", std::string(2000, 'p')}}),
+              "password"},
+             {Json({{"caseworker", cw_.account}, {"password", 7}}), "password"},
+             {Json({{"caseworker", "'; DROP TABLE caseworkers; --"}, {"password", "x"}}),
+              "caseworker"},
+             {Json({{"caseworker", "<script>"}, {"password", "x"}}), "caseworker"},
+             {Json({{"caseworker", cw_.account}, {"password", "x"}, {"totp", "1"}}), "totp"}}) {
+        auto r = http("POST", "/v1/admin/caseworker/reset", b.dump(), token);
+        EXPECT_EQ(r.status, 400) << b.dump().substr(0, 80);
+        EXPECT_EQ(r.body.value("field", ""), field) << r.body.dump();
+    }
+    auto survivor =
+        http("POST", "/v1/admin/caseworker/reset",
+             Json({{"caseworker", survivor_.account}, {"password", "x"}}).dump(), token);
+    EXPECT_EQ(survivor.status, 404);
+    EXPECT_EQ(http("GET", "/v1/admin/policy", "", cw_token).status, 200);
+
+    auto r = http("POST", "/v1/admin/caseworker/reset", body, token);
+    ASSERT_EQ(r.status, 200) << r.body.dump();
+    EXPECT_EQ(r.body["otpauth_uri"].get<std::string>().rfind("otpauth://totp/", 0), 0u);
+    // Her token ends; the old credentials fail; the new ones work.
+    EXPECT_EQ(http("GET", "/v1/admin/policy", "", cw_token).status, 401);
+    Gateway::Caseworker renewed{cw_.account, cw_.username, "api passphrase", r.body["totp_secret"]};
+    EXPECT_EQ(api_login(renewed, 1).status, 200);
+    Gateway::Caseworker old = renewed;
+    old.totp_secret = cw_.totp_secret;
+    EXPECT_EQ(api_login(old, 1).status, 401);
+    auto conn = gateway_->connect();
+    EXPECT_EQ(register_raw(*conn, renewed, device_, totp_for(renewed, 0))["type"], "ok");
 }
 
 }  // namespace

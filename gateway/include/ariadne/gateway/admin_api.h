@@ -13,6 +13,7 @@
 //   POST /v1/admin/checkin-plan {"case_code","by","every_days","window","channels",
 //                                "grace_minutes","alert"}   caseworker (herself) or admin
 //   POST /v1/admin/checkin-plan/status {"plan_id","status","by"}   likewise
+//   POST /v1/admin/caseworker/reset {"caseworker","password"}   admin only
 //   GET  /v1/admin/audit/verify                 admin only
 //   GET  /v1/admin/audit?from=N&limit=M         admin only (metadata, JSON lines)
 //
@@ -78,6 +79,14 @@ nlohmann::json set_checkin_plan(policies::PolicyStore& policies, const CheckinPl
 /// {not_found, "plan.plan_id"}, {refused, "plan.status"} (a stopped plan stays stopped).
 nlohmann::json set_checkin_plan_status(policies::PolicyStore& policies, std::int64_t plan_id,
                                        const std::string& status, const policies::Actor& by);
+
+/// Resets caseworker `id`: a new password (`password`, 1 to 1024 bytes) and a new TOTP
+/// secret, returned once as {"account","totp_secret","otpauth_uri"}; audited
+/// "caseworker.reset" in `actor`'s name (ids only). Her devices stay registered. Throws
+/// policies::Error naming `field` (the id) or "password".
+nlohmann::json reset_caseworker(Store& store, const ServerKey& key, policies::PolicyStore& policies,
+                                const std::string& id, std::string password,
+                                const std::string& actor, const std::string& field);
 
 /// Whether staff account `account` has the admin role (gateway_account_roles).
 bool is_admin_account(const policies::PolicyStore& store, const std::string& account);

@@ -239,6 +239,10 @@ class Store {
     /// refused and its live sessions end at their next request. Returns whether anything
     /// changed. Throws GatewayError(not_found) unless `caseworker` is a caseworker.
     bool set_caseworker_disabled(std::string_view caseworker, bool disabled);
+    /// A new password hash and sealed TOTP secret for a caseworker (a reset): the old ones
+    /// stop working at once. Her devices stay registered. Throws GatewayError(not_found).
+    void replace_caseworker_credentials(std::string_view caseworker, std::string_view password_hash,
+                                        ByteView sealed_totp_secret);
     /// Whether the account is disabled (one indexed read).
     bool is_disabled(AccountKey account) const;
     /// Stores `value` under `name` unless a value exists; returns the value now stored.
