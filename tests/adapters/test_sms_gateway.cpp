@@ -499,10 +499,14 @@ TEST(SmsKannel, InboundIsEdgeEncryptedRepliesReachThePhoneSplitWithReceiptsAndNo
 
     // 4a. Inside her quiet hours: refused with the reason, no SMS.
     {
-        auto h = (std::time(nullptr) / 3600) % 24;
+        // One hour either side of now (UTC, her zone), so the test never straddles the edge
+        // of the window (it did when it ran at hh:59 with "hh:00-hh:59").
+        const long m = static_cast<long>((std::time(nullptr) / 60) % (24 * 60));
+        const long from = (m + 24 * 60 - 60) % (24 * 60), to = (m + 60) % (24 * 60);
+        const long h = m / 60;
         char quiet[16];
-        std::snprintf(quiet, sizeof quiet, "%02ld:00-%02ld:59", static_cast<long>(h),
-                      static_cast<long>(h));
+        std::snprintf(quiet, sizeof quiet, "%02ld:%02ld-%02ld:%02ld", from / 60, from % 60,
+                      to == 0 ? 24L : to / 60, to % 60);
         s.admin({"policy-set", "--quiet-hours", quiet});
         try {
             console->send_text(s.survivor, "CANARYQH3 during quiet hours");
