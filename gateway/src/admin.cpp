@@ -124,40 +124,15 @@ int caseworker_add(const std::vector<std::string>& args, std::istream& in, std::
         "role", po::value<std::string>(&role), "")("initials", po::value<std::string>(&initials),
                                                    "");
     parse(args, options);
-    if (role != "admin" && role != "caseworker") usage_error("--role must be admin or caseworker.");
-    // Initials name her in handover notices to survivors: validated before anything exists.
-    if (!initials.empty()) policies::Initials(initials, "initials");
-    if (username.empty() || username.size() > kMaxUsernameBytes) {
-        usage_error("--username must be 1 to 64 bytes long.");
-    }
     std::string password;
     std::getline(in, password);
     if (!password.empty() && password.back() == '\r') password.pop_back();
-    if (password.empty() || password.size() > kMaxPasswordBytes) {
-        usage_error("The password (first line of standard input) must be 1 to 1024 bytes long.");
-    }
     ensure_data_dir(data_dir);
     ServerKey key = ServerKey::load_or_create(data_dir);
     Store store(admin_store_options(data_dir));
-    std::string hash = crypto::hash_password(password);
-    crypto::wipe(password.data(), password.size());
-    auto secret = crypto::generate_totp_secret();
-    std::string account_id = new_account_id();
-    Account account =
-        store.create_caseworker(account_id, username, hash, key.seal(account_id, secret.view()));
-    {
-        auto policy_store = policies::PolicyStore::open(database_path(data_dir).string());
-        set_account_role(*policy_store, account.id, role);
-        if (!initials.empty()) {
-            ensure_survivor_case_table(*policy_store);
-            set_caseworker_initials(*policy_store, account.id, initials);
-        }
-    }
-    nlohmann::json line = {
-        {"account", account.id},
-        {"role", role},
-        {"totp_secret", crypto::base32_encode(secret.view())},
-        {"otpauth_uri", crypto::otpauth_uri("Ariadne", account.id, secret.view())}};
+    auto policy_store = policies::PolicyStore::open(database_path(data_dir).string());
+    auto line = create_caseworker_account(store, key, *policy_store,
+                                          {username, std::move(password), role, initials});
     out << line.dump() << std::endl;
     return 0;
 }
@@ -233,42 +208,13 @@ int survivor_enrol(const std::vector<std::string>& args, std::ostream& out) {
                                                                 po::bool_switch(&insecure), "");
     parse(args, options);
     check_recovery_m_kib(m_kib, insecure);
-    // Validate her record before anything is created (initials only, a real time zone).
-    policies::Survivor record{policies::CaseCode::generate(), policies::Initials(initials),
-                              policies::LanguageTag(language), time_zone};
-    for (const auto& id : caseworkers) record.caseworkers.emplace_back(id, "caseworker");
-    record.validate();
     ensure_data_dir(data_dir);
     Store store(admin_store_options(data_dir));
-    for (const auto& id : caseworkers) {
-        auto account = is_account_id(id) ? store.find_account(id) : std::nullopt;
-        if (!account || account->role != Role::caseworker) {
-            throw GatewayError(GatewayErrorCode::not_found,
-                               "No caseworker account has the id " + id + ".");
-        }
-    }
-    auto params = load_or_create_recovery_params(store, m_kib, insecure);
-    std::string code = crypto::generate_recovery_code();
-    auto stored = crypto::make_recovery_verifier(code, params);
     auto policy_store = policies::PolicyStore::open(database_path(data_dir).string());
-    ensure_survivor_case_table(*policy_store);
-    Account account = store.create_survivor(stored.locator, stored.auth_public_key);
-    for (const auto& id : caseworkers) store.assign(account.id, id);
-    auto enrolled = policy_store->enrol_survivor(record, cli_admin(), now_utc());
-    link_survivor_case(*policy_store, account.id, enrolled.case_code, false);
-    nlohmann::json line = {
-        {"account", account.id}, {"case_code", enrolled.case_code.str()}, {"recovery_code", code}};
-    crypto::wipe(code.data(), code.size());
-    if (with_duress) {
-        // Her duress login: a second account without caseworkers (an empty-looking view)
-        // whose login raises the duress alert on her case.
-        std::string duress = crypto::generate_recovery_code();
-        auto dv = crypto::make_recovery_verifier(duress, params);
-        Account decoy = store.create_survivor(dv.locator, dv.auth_public_key);
-        link_survivor_case(*policy_store, decoy.id, enrolled.case_code, true);
-        line["duress_code"] = duress;
-        crypto::wipe(duress.data(), duress.size());
-    }
+    auto params = [&] { return load_or_create_recovery_params(store, m_kib, insecure); };
+    auto line = enrol_survivor_account(store, *policy_store,
+                                       {caseworkers, initials, language, time_zone, with_duress},
+                                       params, cli_admin());
     out << line.dump() << std::endl;
     return 0;
 }

@@ -10,6 +10,7 @@
 #include "ariadne/crypto/bytes.h"
 #include "ariadne/crypto/password.h"
 #include "ariadne/crypto/totp.h"
+#include "ariadne/gateway/admin.h"
 #include "ariadne/gateway/alerts.h"
 #include "ariadne/gateway/codec.h"
 #include "ariadne/gateway/consent_policy.h"
@@ -125,6 +126,12 @@ class AdminApi {
                 if (r.method != "POST") return error(405, "method_not_allowed", "Use POST.");
                 if (who->role != policies::Role::admin) return forbidden();
                 return caseworker_reset(r, *who);
+            }
+            if (r.path == "/v1/admin/caseworker" || r.path == "/v1/admin/survivor") {
+                if (r.method != "POST") return error(405, "method_not_allowed", "Use POST.");
+                if (who->role != policies::Role::admin) return forbidden();
+                return r.path == "/v1/admin/caseworker" ? caseworker_create(r)
+                                                        : survivor_enrol(r, *who);
             }
             if (r.path == "/v1/admin/checkin-plan" || r.path == "/v1/admin/checkin-plan/status") {
                 if (r.method != "POST") return error(405, "method_not_allowed", "Use POST.");
@@ -243,6 +250,79 @@ class AdminApi {
         for (auto it = tokens_.begin(); it != tokens_.end();) {
             it = it->second.account == account ? tokens_.erase(it) : std::next(it);
         }
+        return HttpResponse::json(200, out.dump());
+    }
+
+    /// POST /v1/admin/caseworker {"username","password","role","initials"} (admin): the TOTP
+    /// secret is in the answer once.
+    HttpResponse caseworker_create(const HttpRequest& r) {
+        json body = json::parse(r.body);
+        if (auto bad = check_fields(body, {"username", "password", "role", "initials"})) {
+            return *bad;
+        }
+        CaseworkerArgs args;
+        const std::pair<const char*, std::string*> fields[] = {{"username", &args.username},
+                                                               {"password", &args.password},
+                                                               {"role", &args.role},
+                                                               {"initials", &args.initials}};
+        for (const auto& [name, out] : fields) {
+            auto it = body.find(name);
+            bool required =
+                std::string_view(name) == "username" || std::string_view(name) == "password";
+            if (it == body.end() && !required) continue;
+            if (it == body.end() || !it->is_string()) {
+                crypto::wipe(args.password.data(), args.password.size());
+                return error(400, "invalid_field", std::string(name) + ": must be a string.", name);
+            }
+            *out = it->get<std::string>();
+        }
+        return HttpResponse::json(
+            200, create_caseworker_account(store_, key_, policies_, std::move(args)).dump());
+    }
+
+    /// POST /v1/admin/survivor {"caseworker","initials","language","time_zone",
+    /// "with_duress_code"} (admin): her recovery (and duress) code is in the answer once.
+    HttpResponse survivor_enrol(const HttpRequest& r, const policies::Actor& who) {
+        json body = json::parse(r.body);
+        if (auto bad = check_fields(
+                body, {"caseworker", "initials", "language", "time_zone", "with_duress_code"})) {
+            return *bad;
+        }
+        SurvivorEnrolArgs args;
+        auto cw = body.find("caseworker");
+        if (cw != body.end() && cw->is_string()) {
+            args.caseworkers.push_back(cw->get<std::string>());
+        } else if (cw != body.end() && cw->is_array() && !cw->empty() &&
+                   std::all_of(cw->begin(), cw->end(),
+                               [](const json& v) { return v.is_string(); })) {
+            args.caseworkers = cw->get<std::vector<std::string>>();
+        } else {
+            return error(
+                400, "invalid_field",
+                "caseworker: must be an account id (a_ + 22 characters) or a list of them.",
+                "caseworker");
+        }
+        const std::pair<const char*, std::string*> fields[] = {{"initials", &args.initials},
+                                                               {"language", &args.language},
+                                                               {"time_zone", &args.time_zone}};
+        for (const auto& [name, out] : fields) {
+            auto it = body.find(name);
+            if (it == body.end() || !it->is_string()) {
+                return error(400, "invalid_field", std::string(name) + ": must be a string.", name);
+            }
+            *out = it->get<std::string>();
+        }
+        if (auto d = body.find("with_duress_code"); d != body.end()) {
+            if (!d->is_boolean()) {
+                return error(400, "invalid_field", "with_duress_code: must be true or false.",
+                             "with_duress_code");
+            }
+            args.with_duress_code = d->get<bool>();
+        }
+        // The server checked the deployment's recovery parameters when it started (test
+        // parameters only with --insecure-test-params), so they are taken as stored here.
+        auto params = [this] { return load_or_create_recovery_params(store_, 65536, true); };
+        auto out = enrol_survivor_account(store_, policies_, args, params, who);
         return HttpResponse::json(200, out.dump());
     }
 
@@ -671,6 +751,100 @@ nlohmann::json reset_caseworker(Store& store, const ServerKey& key, policies::Po
     return json({{"account", id},
                  {"totp_secret", crypto::base32_encode(secret.view())},
                  {"otpauth_uri", crypto::otpauth_uri("Ariadne", id, secret.view())}});
+}
+
+nlohmann::json create_caseworker_account(Store& store, const ServerKey& key,
+                                         policies::PolicyStore& policies, CaseworkerArgs args) {
+    auto fail = [&](const char* field, const std::string& message) {
+        crypto::wipe(args.password.data(), args.password.size());
+        throw policies::Error(policies::ErrorCode::invalid_field, field, message);
+    };
+    if (args.role != "admin" && args.role != "caseworker") {
+        fail("role", "role: must be admin or caseworker.");
+    }
+    // Initials name her in handover notices to survivors: validated before anything exists.
+    if (!args.initials.empty()) {
+        try {
+            policies::Initials(args.initials, "initials");
+        } catch (const policies::Error&) {
+            crypto::wipe(args.password.data(), args.password.size());
+            throw;
+        }
+    }
+    if (args.username.empty() || args.username.size() > kMaxUsernameBytes) {
+        fail("username", "username: must be 1 to 64 bytes long.");
+    }
+    if (args.password.empty() || args.password.size() > 1024) {
+        fail("password", "password: must be 1 to 1024 bytes long.");
+    }
+    std::string hash = crypto::hash_password(args.password);
+    crypto::wipe(args.password.data(), args.password.size());
+    auto secret = crypto::generate_totp_secret();
+    std::string account_id = new_account_id();
+    try {
+        store.create_caseworker(account_id, args.username, hash,
+                                key.seal(account_id, secret.view()));
+    } catch (const GatewayError& e) {
+        if (e.code() != GatewayErrorCode::conflict) throw;
+        throw policies::Error(policies::ErrorCode::conflict, "username",
+                              "username: is already taken.");
+    }
+    set_account_role(policies, account_id, args.role);
+    if (!args.initials.empty()) {
+        ensure_survivor_case_table(policies);
+        set_caseworker_initials(policies, account_id, args.initials);
+    }
+    return json({{"account", account_id},
+                 {"role", args.role},
+                 {"totp_secret", crypto::base32_encode(secret.view())},
+                 {"otpauth_uri", crypto::otpauth_uri("Ariadne", account_id, secret.view())}});
+}
+
+nlohmann::json enrol_survivor_account(Store& store, policies::PolicyStore& policies,
+                                      const SurvivorEnrolArgs& args,
+                                      const std::function<crypto::RecoveryParams()>& params,
+                                      const policies::Actor& by) {
+    // Validate her record before anything is created (initials only, a real time zone).
+    if (args.caseworkers.empty()) {
+        throw policies::Error(policies::ErrorCode::invalid_field, "caseworker",
+                              "caseworker: at least one caseworker account id is required.");
+    }
+    policies::Survivor record{policies::CaseCode::generate(),
+                              policies::Initials(args.initials, "initials"),
+                              policies::LanguageTag(args.language, "language"), args.time_zone};
+    for (const auto& id : args.caseworkers) record.caseworkers.emplace_back(id, "caseworker");
+    policies::TimeZone::load(args.time_zone, "time_zone");  // names the field as given
+    record.validate();
+    for (const auto& id : args.caseworkers) {
+        auto account = is_account_id(id) ? store.find_account(id) : std::nullopt;
+        if (!account || account->role != Role::caseworker) {
+            throw policies::Error(policies::ErrorCode::not_found, "caseworker",
+                                  "caseworker: no caseworker account has the id " + id + ".");
+        }
+    }
+    auto recovery = params();
+    std::string code = crypto::generate_recovery_code();
+    auto stored = crypto::make_recovery_verifier(code, recovery);
+    ensure_survivor_case_table(policies);
+    Account account = store.create_survivor(stored.locator, stored.auth_public_key);
+    for (const auto& id : args.caseworkers) store.assign(account.id, id);
+    auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
+    auto enrolled = policies.enrol_survivor(record, by, now);
+    link_survivor_case(policies, account.id, enrolled.case_code, false);
+    json line = {
+        {"account", account.id}, {"case_code", enrolled.case_code.str()}, {"recovery_code", code}};
+    crypto::wipe(code.data(), code.size());
+    if (args.with_duress_code) {
+        // Her duress login: a second account without caseworkers (an empty-looking view)
+        // whose login raises the duress alert on her case.
+        std::string duress = crypto::generate_recovery_code();
+        auto dv = crypto::make_recovery_verifier(duress, recovery);
+        Account decoy = store.create_survivor(dv.locator, dv.auth_public_key);
+        link_survivor_case(policies, decoy.id, enrolled.case_code, true);
+        line["duress_code"] = duress;
+        crypto::wipe(duress.data(), duress.size());
+    }
+    return line;
 }
 
 nlohmann::json set_checkin_plan(policies::PolicyStore& policies, const CheckinPlanArgs& args,

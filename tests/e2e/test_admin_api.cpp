@@ -4,6 +4,8 @@
 // and headers every HTTPS route gets.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "accounts.h"
 #include "harness.h"
 
@@ -339,6 +341,142 @@ TEST_F(AdminApi, CheckinPlansAreSetPausedResumedAndStoppedThroughTheApiWithNamed
     EXPECT_EQ(count_rows(gateway_->data_dir() / "ariadne.db", "policies_checkin_plans",
                          "status = 'stopped'"),
               1);
+}
+
+}  // namespace
+}  // namespace ariadne::e2e
+
+namespace ariadne::e2e {
+namespace {
+
+TEST_F(AdminApi, CaseworkerCreateIsAdminOnlyNamesEveryBadFieldAndTheNewAccountLogsIn) {
+    std::string cw_token = login(cw_, 0);
+    std::string admin_token = login(admin_, 0);
+    ASSERT_FALSE(admin_token.empty());
+    Json good = {{"username", "lena.o"},
+                 {"password", "lena passphrase"},
+                 {"role", "caseworker"},
+                 {"initials", "LO"}};
+    EXPECT_EQ(http("POST", "/v1/admin/caseworker", good.dump()).status, 401);
+    EXPECT_EQ(http("POST", "/v1/admin/caseworker", good.dump(), cw_token).status, 403);
+    long before = count_rows(gateway_->data_dir() / "ariadne.db", "accounts");
+
+    auto r = http("POST", "/v1/admin/caseworker", "{\"username\": ", admin_token);
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.body["field"], "body");
+    const std::string hostile = "'; DROP TABLE accounts; --";
+    std::vector<std::pair<Json, std::string>> bad = {
+        {{{"password", "x"}}, "username"},
+        {{{"username", "u1"}}, "password"},
+        {{{"username", 7}, {"password", "x"}}, "username"},
+        {{{"username", std::string(65, 'u')}, {"password", "x"}}, "username"},
+        {{{"username", "u1"}, {"password", ""}}, "password"},
+        {{{"username", "u1"}, {"password", std::string(1025, 'p')}}, "password"},
+        {{{"username", "u1"}, {"password", "x"}, {"role", "root"}}, "role"},
+        {{{"username", "u1"}, {"password", "x"}, {"role", hostile}}, "role"},
+        {{{"username", "u1"}, {"password", "x"}, {"initials", "Lena Olsen"}}, "initials"},
+        {{{"username", "u1"}, {"password", "x"}, {"initials", "42"}}, "initials"},
+        {{{"username", "u1"}, {"password", "x"}, {"initials", hostile}}, "initials"},
+        {{{"username", "u1"}, {"password", "x"}, {"admin", true}}, "admin"},
+        {{{"username", "mara.k"}, {"password", "x"}}, "username"},  // taken
+    };
+    for (const auto& [body, field] : bad) {
+        r = http("POST", "/v1/admin/caseworker", body.dump(), admin_token);
+        EXPECT_GE(r.status, 400) << body.dump();
+        EXPECT_EQ(r.body["field"], field) << body.dump() << r.body.dump();
+        EXPECT_NE(r.body.value("message", "").find(field), std::string::npos) << r.body.dump();
+    }
+    EXPECT_EQ(count_rows(gateway_->data_dir() / "ariadne.db", "accounts"), before);
+
+    r = http("POST", "/v1/admin/caseworker", good.dump(), admin_token);
+    ASSERT_EQ(r.status, 200) << r.body.dump();
+    EXPECT_EQ(r.body["role"], "caseworker");
+    EXPECT_EQ(r.body["otpauth_uri"].get<std::string>().rfind("otpauth://totp/", 0), 0u);
+    Gateway::Caseworker lena = {r.body["account"], "lena.o", "lena passphrase",
+                                r.body["totp_secret"]};
+    EXPECT_EQ(count_rows(gateway_->data_dir() / "ariadne.db", "accounts"), before + 1);
+    EXPECT_FALSE(login(lena, 0).empty());
+    EXPECT_EQ(gateway_->log().find("lena passphrase"), std::string::npos);
+}
+
+TEST_F(AdminApi, SurvivorEnrolIsAdminOnlyNamesEveryBadFieldAndTheCodeIsShownOnceOnly) {
+    std::string cw_token = login(cw_, 0);
+    std::string admin_token = login(admin_, 0);
+    ASSERT_FALSE(admin_token.empty());
+    Json good = {{"caseworker", cw_.account},
+                 {"initials", "C.D."},
+                 {"language", "en"},
+                 {"time_zone", "Europe/Berlin"},
+                 {"with_duress_code", true}};
+    EXPECT_EQ(http("POST", "/v1/admin/survivor", good.dump()).status, 401);
+    EXPECT_EQ(http("POST", "/v1/admin/survivor", good.dump(), cw_token).status, 403);
+    auto db = gateway_->data_dir() / "ariadne.db";
+    long before = count_rows(db, "accounts");
+
+    auto r = http("POST", "/v1/admin/survivor", "[1,", admin_token);
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.body["field"], "body");
+    const std::string hostile = "'; DROP TABLE accounts; --";
+    auto with = [&](const std::string& k, Json v) {
+        Json b = good;
+        if (v.is_null()) {
+            b.erase(k);
+        } else {
+            b[k] = v;
+        }
+        return b;
+    };
+    std::vector<std::pair<Json, std::string>> bad = {
+        {with("caseworker", nullptr), "caseworker"},
+        {with("caseworker", 7), "caseworker"},
+        {with("caseworker", hostile), "caseworker"},
+        {with("caseworker", "a_AAAAAAAAAAAAAAAAAAAAAA"), "caseworker"},
+        {with("caseworker", Json::array()), "caseworker"},
+        {with("initials", nullptr), "initials"},
+        {with("initials", "Anna Berg"), "initials"},
+        {with("initials", "12"), "initials"},
+        {with("initials", hostile), "initials"},
+        {with("language", nullptr), "language"},
+        {with("language", hostile), "language"},
+        {with("time_zone", nullptr), "time_zone"},
+        {with("time_zone", "Mars/Olympus"), "time_zone"},
+        {with("time_zone", hostile), "time_zone"},
+        {with("with_duress_code", "yes"), "with_duress_code"},
+        {with("name", "Anna Berg"), "name"},
+    };
+    for (const auto& [body, field] : bad) {
+        r = http("POST", "/v1/admin/survivor", body.dump(), admin_token);
+        EXPECT_GE(r.status, 400) << body.dump();
+        EXPECT_EQ(r.body["field"], field) << body.dump() << r.body.dump();
+        EXPECT_NE(r.body.value("message", "").find(field), std::string::npos) << r.body.dump();
+    }
+    EXPECT_EQ(count_rows(db, "accounts"), before);
+
+    r = http("POST", "/v1/admin/survivor", good.dump(), admin_token);
+    ASSERT_EQ(r.status, 200) << r.body.dump();
+    std::string code = r.body["recovery_code"];
+    std::string duress = r.body["duress_code"];
+    EXPECT_EQ(r.body["case_code"].get<std::string>().size() > 0, true);
+    EXPECT_EQ(count_rows(db, "accounts"), before + 2);  // her account and the duress decoy
+
+    auto conn = gateway_->connect();
+    SurvivorLogin sl = derive_survivor_login(*conn, code, tmp_.path() / "s");
+    Json ok = auth_survivor_raw(*conn, sl);
+    ASSERT_EQ(ok["type"], "ok") << ok.dump();
+    EXPECT_EQ(ok["account"], r.body["account"]);
+
+    // Shown once: never in the server's log, never in the database file.
+    gateway_->stop();
+    std::string log = gateway_->log();
+    std::string file;
+    for (auto suffix : {"", "-wal"}) {
+        std::ifstream f(db.string() + suffix, std::ios::binary);
+        file += std::string(std::istreambuf_iterator<char>(f), {});
+    }
+    for (const auto& c : {code, duress}) {
+        EXPECT_EQ(log.find(c), std::string::npos);
+        EXPECT_EQ(file.find(c), std::string::npos);
+    }
 }
 
 }  // namespace

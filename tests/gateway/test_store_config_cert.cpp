@@ -217,7 +217,7 @@ TEST(Admin, CaseworkerSurvivorAndAssignmentFromTheCommandLine) {
                          "--insecure-test-params"},
                         none, out3, err3),
               1);
-    EXPECT_NE(err3.str().find("No caseworker"), std::string::npos) << err3.str();
+    EXPECT_NE(err3.str().find("no caseworker account"), std::string::npos) << err3.str();
     std::ostringstream out4, err4;
     EXPECT_EQ(run_admin({"assign", "--data-dir", data, "--survivor", sv["account"], "--caseworker",
                          cw["account"]},

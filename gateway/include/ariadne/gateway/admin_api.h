@@ -14,6 +14,9 @@
 //                                "grace_minutes","alert"}   caseworker (herself) or admin
 //   POST /v1/admin/checkin-plan/status {"plan_id","status","by"}   likewise
 //   POST /v1/admin/caseworker/reset {"caseworker","password"}   admin only
+//   POST /v1/admin/caseworker {"username","password","role","initials"}   admin only
+//   POST /v1/admin/survivor {"caseworker","initials","language","time_zone",
+//                            "with_duress_code"}   admin only
 //   GET  /v1/admin/audit/verify                 admin only
 //   GET  /v1/admin/audit?from=N&limit=M         admin only (metadata, JSON lines)
 //
@@ -29,7 +32,10 @@
 // Thread-safe: handlers run concurrently on the server's HTTP workers.
 #pragma once
 
+#include <functional>
 #include <memory>
+
+#include "ariadne/crypto/recovery.h"
 
 #include "ariadne/gateway/http_routes.h"
 #include "ariadne/gateway/server_key.h"
@@ -87,6 +93,42 @@ nlohmann::json set_checkin_plan_status(policies::PolicyStore& policies, std::int
 nlohmann::json reset_caseworker(Store& store, const ServerKey& key, policies::PolicyStore& policies,
                                 const std::string& id, std::string password,
                                 const std::string& actor, const std::string& field);
+
+/// A new caseworker account as `caseworker-add` / POST /v1/admin/caseworker give it.
+struct CaseworkerArgs {
+    std::string username;
+    std::string password;  // wiped by create_caseworker_account
+    std::string role = "caseworker";
+    std::string initials;  // optional
+};
+
+/// Validates every field before anything is stored (role admin|caseworker, initials,
+/// username 1 to 64 bytes, password 1 to 1024 bytes), then creates the account with a new
+/// TOTP secret. Returns {"account","role","totp_secret","otpauth_uri"} (shown once). The CLI
+/// and the API share it. Throws policies::Error naming the field ({conflict, "username"}
+/// when the username is taken).
+nlohmann::json create_caseworker_account(Store& store, const ServerKey& key,
+                                         policies::PolicyStore& policies, CaseworkerArgs args);
+
+/// A survivor's enrolment as `survivor-enrol` / POST /v1/admin/survivor give it.
+struct SurvivorEnrolArgs {
+    std::vector<std::string> caseworkers;  // at least one
+    std::string initials;
+    std::string language;
+    std::string time_zone;
+    bool with_duress_code = false;
+};
+
+/// Validates her record and her caseworkers before anything is stored, then enrols her in
+/// `by`'s name: returns {"account","case_code","recovery_code"[,"duress_code"]}; the codes
+/// exist only in this answer (never stored, never logged). `params` is called only once the
+/// input is valid (it may create the deployment's recovery parameters). The CLI and the API
+/// share it. Throws policies::Error naming the field ("caseworker", "initials", "language",
+/// "time_zone").
+nlohmann::json enrol_survivor_account(Store& store, policies::PolicyStore& policies,
+                                      const SurvivorEnrolArgs& args,
+                                      const std::function<crypto::RecoveryParams()>& params,
+                                      const policies::Actor& by);
 
 /// Whether staff account `account` has the admin role (gateway_account_roles).
 bool is_admin_account(const policies::PolicyStore& store, const std::string& account);
