@@ -199,7 +199,9 @@ struct EdgeDevice {
     std::unique_ptr<crypto::Party> party;
     std::shared_ptr<LocalLink> link;
     std::shared_ptr<gateway::Session> session;
-    std::mutex mutex;  // serialises requests of this device (send vs. ack vs. top-up)
+    // Serialises requests of this device (send vs. ack vs. top-up). Recursive: a reply
+    // handler (holding it) may settle its own reply through EdgeHub::acknowledge.
+    std::recursive_mutex mutex;
 };
 
 struct EdgeHub::Impl {
@@ -514,7 +516,8 @@ void EdgeHub::notify_team(const std::string& survivor_account, std::string_view 
     impl_->send_to_team(survivor_account, text);
 }
 
-bool EdgeHub::acknowledge(const std::string& survivor_account, std::int64_t server_id) {
+bool EdgeHub::acknowledge(const std::string& survivor_account, std::int64_t server_id,
+                          std::string_view failure) {
     std::shared_ptr<EdgeDevice> d;
     {
         std::lock_guard lock(impl_->devices_mutex);
@@ -525,7 +528,12 @@ bool EdgeHub::acknowledge(const std::string& survivor_account, std::int64_t serv
         d = it->second;
     }
     std::lock_guard lock(d->mutex);
-    return impl_->call(*d, {{"type", "ack"}, {"server_id", server_id}}).value("type", "") == "ok";
+    Json ack = {{"type", "ack"}, {"server_id", server_id}};
+    if (!failure.empty()) {
+        ack["status"] = "failed";
+        ack["reason"] = std::string(failure);
+    }
+    return impl_->call(*d, std::move(ack)).value("type", "") == "ok";
 }
 
 void EdgeHub::on_reply(std::function<void(EdgeReply&)> handler) {

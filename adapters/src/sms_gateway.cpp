@@ -293,6 +293,8 @@ struct SmsGateway::Impl {
     std::mutex hooks_mutex;
     std::function<void(const policies::CaseCode&, std::string_view)> inbound_hook;
     std::function<void(const policies::CaseCode&)> unverified_hook;
+    std::mutex settling_mutex;  // never held while calling into the hub
+    std::set<std::int64_t> settling;
 
     Impl(gateway::Store& s, policies::PolicyStore& p, const gateway::ServerKey& k, EdgeHub& h,
          SmsGatewayOptions o)
@@ -377,28 +379,67 @@ struct SmsGateway::Impl {
         if (rc != SQLITE_DONE) throw AdapterError(Code::storage, "the SMS outbox cannot be used");
     }
 
+    /// A part's state is "sent" (handed to Kannel), "delivered", or the reason code of its
+    /// failure (kFailureReasons).
     struct OutboxState {
         std::string account;
-        int parts = 0, delivered = 0, failed = 0;
+        int parts = 0, delivered = 0;
+        std::string failure;  // the first failed part's reason, or ""
     };
     OutboxState outbox(std::int64_t server_id) {
         auto guard = policies.lock();
         sqlite3_stmt* s = nullptr;
         OutboxState st;
         if (sqlite3_prepare_v2(policies.connection(),
-                               "SELECT account, state FROM gateway_sms_outbox WHERE server_id = ?1",
+                               "SELECT account, state FROM gateway_sms_outbox WHERE server_id = ?1 "
+                               "ORDER BY part",
                                -1, &s, nullptr) == SQLITE_OK) {
             sqlite3_bind_int64(s, 1, server_id);
             while (sqlite3_step(s) == SQLITE_ROW) {
                 st.account = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
                 std::string state = reinterpret_cast<const char*>(sqlite3_column_text(s, 1));
                 ++st.parts;
-                if (state == "delivered") ++st.delivered;
-                if (state == "failed") ++st.failed;
+                if (state == "delivered") {
+                    ++st.delivered;
+                } else if (state != "sent" && st.failure.empty()) {
+                    st.failure = state;
+                }
             }
         }
         sqlite3_finalize(s);
         return st;
+    }
+
+    /// Settles a reply once: acknowledges it at the gateway (`failure` empty: delivered, the
+    /// caseworker's normal receipt; else a failed receipt with that reason) and forgets its
+    /// parts. Never sends anything again. Safe from the reply handler and from a delivery
+    /// report racing it: one of them settles, the other finds nothing to do. If the gateway
+    /// cannot take the ack now, the parts stay (with their states) and the next report or
+    /// the redelivery after a restart settles it.
+    void settle(std::int64_t server_id, const std::string& account, const std::string& failure) {
+        {
+            std::lock_guard lock(settling_mutex);
+            if (!settling.insert(server_id).second) return;
+        }
+        if (outbox(server_id).parts > 0) {
+            if (hub.acknowledge(account, server_id, failure)) {
+                exec_outbox(
+                    "DELETE FROM gateway_sms_outbox WHERE server_id = ?1 AND ?2 >= 0 AND "
+                    "account = ?3 AND ?4 = ?4",
+                    server_id, 0, account, "");
+                if (!failure.empty()) {
+                    spdlog::warn(
+                        "sms: a reply to account {} was not delivered ({}); the caseworker got a "
+                        "failed receipt",
+                        account, failure);
+                }
+            } else {
+                spdlog::warn("sms: the reply {} to account {} could not be settled yet", server_id,
+                             account);
+            }
+        }
+        std::lock_guard lock(settling_mutex);
+        settling.erase(server_id);
     }
 
     // ---- inbound ----
@@ -529,29 +570,29 @@ struct SmsGateway::Impl {
         const std::int64_t part = std::stoll(ref.substr(dash + 1));
         const int t = std::stoi(type);
         std::string state;
-        if (t & 1)
+        if (t & 1) {
             state = "delivered";
-        else if (t & (2 | 16))
-            state = "failed";
-        if (state.empty()) return text(200, "");
+        } else if (t & 2) {
+            state = "sms_not_delivered";  // the network could not deliver it to her phone
+        } else if (t & 16) {
+            state = "sms_rejected";  // the SMS centre refused it
+        }
         OutboxState before = outbox(server_id);
-        if (before.parts == 0) return text(404, "ref: no SMS is waiting for this report.\n");
+        if (before.parts == 0 || part >= before.parts) {
+            return text(404, "ref: no SMS is waiting for this report.\n");
+        }
+        if (state.empty()) return text(200, "");  // buffered / accepted by the SMSC: not final
+        // The first final report of a part counts; a repeated or contradicting one is ignored.
         exec_outbox(
             "UPDATE gateway_sms_outbox SET state = ?4 WHERE server_id = ?1 AND part = ?2 "
-            "AND account = ?3",
+            "AND account = ?3 AND state = 'sent'",
             server_id, part, before.account, state);
         OutboxState after = outbox(server_id);
-        if (after.delivered == after.parts) {
-            // Every part reached her phone: acknowledge → the caseworker's receipt.
-            if (hub.acknowledge(after.account, server_id)) {
-                exec_outbox(
-                    "DELETE FROM gateway_sms_outbox WHERE server_id = ?1 AND ?2 >= 0 AND "
-                    "account = ?3 AND ?4 = ?4",
-                    server_id, 0, after.account, "");
-            }
-        } else if (state == "failed") {
-            spdlog::warn("sms: a reply to account {} was not delivered (report type {})",
-                         after.account, t);
+        if (!after.failure.empty()) {
+            // One part lost is the reply lost: the caseworker learns it now, nothing is resent.
+            settle(server_id, after.account, after.failure);
+        } else if (after.parts > 0 && after.delivered == after.parts) {
+            settle(server_id, after.account, "");
         }
         return text(200, "");
     }
@@ -598,10 +639,13 @@ struct SmsGateway::Impl {
                     "(HTTP {})",
                     i + 1, account, result.error, result.status);
                 if (server_id > 0) {
+                    // 403 is Kannel's "Not routable. Do not try again.": the network side
+                    // refused it (as a DLR 16 would say); anything else: Kannel not usable now.
                     exec_outbox(
                         "UPDATE gateway_sms_outbox SET state = ?4 WHERE server_id = ?1 "
-                        "AND part >= ?2 AND account = ?3",
-                        server_id, static_cast<std::int64_t>(i), account, "failed");
+                        "AND part >= ?2 AND account = ?3 AND state = 'sent'",
+                        server_id, static_cast<std::int64_t>(i), account,
+                        result.status == 403 ? "sms_rejected" : "sms_unavailable");
                 }
                 break;
             }
@@ -616,28 +660,50 @@ struct SmsGateway::Impl {
         if (!c || c->duress_account) return;
         auto verified = gateway::sms_thread_verified(policies, c->case_code);
         if (!verified) return;  // not an SMS thread (the web page reads her history)
+        // From here on this handler settles the reply itself (EdgeHub::acknowledge, through
+        // settle()) or leaves it for the delivery reports: never a "delivered" receipt for an
+        // SMS that did not reach her phone.
+        reply.acknowledge_later = true;
         OutboxState already = outbox(reply.server_id);
         if (already.parts > 0) {
-            // Handed to Kannel before a restart: never twice. Wait for its reports.
-            reply.acknowledge_later = already.delivered != already.parts;
+            // Handed to Kannel before a restart: never twice. Settle what the reports said,
+            // or keep waiting for them.
+            if (!already.failure.empty()) {
+                settle(reply.server_id, reply.survivor_account, already.failure);
+            } else if (already.delivered == already.parts) {
+                settle(reply.server_id, reply.survivor_account, "");
+            }
             return;
         }
+        auto not_sent = [&](const std::string& reason) {
+            // Refused as it was about to leave: the caseworker gets a failed receipt with
+            // the reason instead of silence; nothing is retried.
+            if (!hub.acknowledge(reply.survivor_account, reply.server_id, reason)) {
+                spdlog::warn("sms: the refused reply {} to account {} could not be settled yet",
+                             reply.server_id, reply.survivor_account);
+            }
+        };
         if (!*verified) {
             spdlog::warn("sms: reply for case {} not sent: the number is not verified",
                          c->case_code.str());
+            not_sent(policies::to_string(policies::ReasonCode::no_consent));
             return;
         }
         auto number = gateway::verified_sms_number(policies, key, c->case_code);
-        if (!number) return;
+        if (!number) {
+            not_sent(policies::to_string(policies::ReasonCode::no_consent));
+            return;
+        }
         // Decided again at the moment it leaves for the carrier (consent for sms/replies,
         // withdrawal, quiet hours, duress lock), audited without content.
         auto d = policies.decide_and_record(
             c->case_code, policies::ChannelRef::make(policies::ChannelKind::sms),
             number->address_ref, policies::Purpose::replies, now_utc(), reply.from_account);
         if (!d.allowed) {
+            crypto::wipe(number->number.data(), number->number.size());
             spdlog::warn("sms: reply for case {} not sent: {}", c->case_code.str(),
                          policies::to_string(d.reason));
-            crypto::wipe(number->number.data(), number->number.size());
+            not_sent(policies::to_string(d.reason));
             return;
         }
         std::size_t sent =
@@ -647,9 +713,14 @@ struct SmsGateway::Impl {
             spdlog::info("sms: reply for case {} handed to Kannel ({} part(s))", c->case_code.str(),
                          sent);
         }
-        // Acknowledged when the delivery reports say every part reached her phone; a refused
-        // part keeps it unacknowledged (no receipt: the caseworker sees it was not delivered).
-        reply.acknowledge_later = true;
+        // Acknowledged when the delivery reports say every part reached her phone; a part
+        // Kannel did not take, or a failed report, settles it as not delivered.
+        OutboxState now = outbox(reply.server_id);
+        if (now.parts == 0 && sent == 0) {
+            not_sent("sms_too_long");  // over kMaxReplyParts: nothing was handed to Kannel
+        } else if (!now.failure.empty()) {
+            settle(reply.server_id, reply.survivor_account, now.failure);
+        }
     }
 };
 

@@ -37,6 +37,8 @@ const char* to_string(DeliveryState s) noexcept {
             return "refused";
         case DeliveryState::failed:
             return "failed";
+        case DeliveryState::not_delivered:
+            return "not_delivered";
     }
     return "unknown";
 }
@@ -45,7 +47,8 @@ namespace {
 
 DeliveryState state_from(const std::string& s) {
     for (auto st : {DeliveryState::received, DeliveryState::sending, DeliveryState::committed,
-                    DeliveryState::delivered, DeliveryState::refused, DeliveryState::failed}) {
+                    DeliveryState::delivered, DeliveryState::refused, DeliveryState::failed,
+                    DeliveryState::not_delivered}) {
         if (s == to_string(st)) return st;
     }
     return DeliveryState::failed;
@@ -452,7 +455,28 @@ bool History::mark_delivered(std::int64_t server_id) {
             if (!st.step()) return false;
             id = st.i64(0);
         }
-        return impl_->update(id, [](Json& j) { j["state"] = "delivered"; });
+        return impl_->update(id, [](Json& j) {
+            j["state"] = "delivered";
+            j.erase("refusal");
+        });
+    });
+}
+
+bool History::mark_not_delivered(std::int64_t server_id, std::string_view sentence) {
+    std::lock_guard lock(impl_->mu);
+    return impl_->transaction([&] {
+        std::int64_t id = 0;
+        {
+            Impl::Stmt st(*impl_, "SELECT message_id FROM sent_ids WHERE server_id = ?");
+            st.bind(1, server_id);
+            if (!st.step()) return false;
+            id = st.i64(0);
+        }
+        return impl_->update(id, [&](Json& j) {
+            if (j.value("state", "") == "delivered") return;
+            j["state"] = "not_delivered";
+            j["refusal"] = std::string(sentence);
+        });
     });
 }
 

@@ -137,6 +137,35 @@ Refusal explain_refusal(const std::string& code, const std::string& message, con
     return r;
 }
 
+namespace {
+
+/// What the caseworker sees on a reply the gateway reported as not delivered (a failed
+/// receipt, docs/protocol.md 4.6): why, in plain words, and neutral advice. Never the number.
+std::string explain_not_delivered(const std::string& reason) {
+    std::string why;
+    if (reason == "sms_not_delivered") {
+        why =
+            "the mobile network could not deliver the SMS to her phone (switched off, out of "
+            "coverage or the number no longer works).";
+    } else if (reason == "sms_rejected") {
+        why = "the mobile network refused the SMS.";
+    } else if (reason == "sms_too_long") {
+        why =
+            "it is longer than one SMS thread can carry (10 parts, about 1,500 letters); "
+            "send it in shorter pieces.";
+    } else if (reason == "sms_unavailable") {
+        why = "the organisation's SMS gateway could not send it just now.";
+    } else {
+        why = "the consent policy did not allow it to leave when it was about to be sent (" +
+              reason + ").";
+    }
+    return "Not delivered (SMS): " + why +
+           " It will not be sent again by itself. Try again later, or reach her on another "
+           "channel she has consented to.";
+}
+
+}  // namespace
+
 ConsoleService::ConsoleService(std::unique_ptr<client::Messenger> messenger,
                                std::unique_ptr<History> history,
                                std::unique_ptr<crypto::SealedStore> identities,
@@ -197,7 +226,11 @@ void ConsoleService::receive_one() {
     messenger_->receive(milliseconds(500), [this](const client::ReceivedMessage& m) {
         if (m.is_notice) return;  // gateway notices (check-ins, handovers) are for survivors
         if (m.is_receipt) {
-            history_->mark_delivered(m.ref);
+            if (m.failure.empty()) {
+                history_->mark_delivered(m.ref);
+            } else {
+                history_->mark_not_delivered(m.ref, explain_not_delivered(m.failure));
+            }
             return;
         }
         if (m.decrypt_error) {

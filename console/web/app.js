@@ -52,6 +52,7 @@ const stateText = {
   delivered: 'delivered to her phone',
   refused: 'not sent',
   failed: 'not sent — connection problem',
+  not_delivered: 'Not delivered (SMS)',
 };
 
 function channelText(c) {

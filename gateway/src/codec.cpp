@@ -310,6 +310,19 @@ RequestBody decode_body(const std::string& type, Fields& f) {
     if (type == "ack") {
         AckRequest r;
         r.server_id = f.integer("server_id", 1, kMaxRequestId);
+        if (f.find("status") != nullptr) {
+            const std::string status = f.text("status", 16);
+            if (status == "failed") {
+                r.failure = f.text("reason", kMaxFailureReason);
+                if (!std::all_of(r.failure.begin(), r.failure.end(), [](char c) {
+                        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                    })) {
+                    fail("field 'reason' must be a reason code of a-z, 0-9 and '_'");
+                }
+            } else if (status != "delivered") {
+                fail("field 'status' must be \"delivered\" or \"failed\"");
+            }
+        }
         return r;
     }
     if (type == "alerts") return AlertsRequest{};
@@ -422,6 +435,10 @@ std::string encode_deliver_json(const Delivery& d) {
         message["from_device"] = d.from_device;
         if (d.is_receipt) {
             message["ref"] = d.ref;
+            if (!d.failure.empty()) {
+                message["status"] = "failed";
+                message["reason"] = d.failure;
+            }
         } else {
             message["type"] = d.type;
             message["body"] = crypto::base64_encode(d.body);
@@ -684,7 +701,8 @@ std::string encode_send_ok(std::int64_t id,
 }
 
 std::string encode_deliver(const Delivery& d) {
-    if (d.is_notice || !plain_text(d.from)) return encode_deliver_json(d);  // rare kinds
+    // Rare kinds: notices, failed receipts, odd account ids.
+    if (d.is_notice || !d.failure.empty() || !plain_text(d.from)) return encode_deliver_json(d);
     std::string out;
     out.reserve(160 + (d.is_receipt ? 0 : (d.body.size() + 2) / 3 * 4));
     out = "{\"message\":{";

@@ -762,6 +762,14 @@ void Session::handle_send(std::int64_t id, SendRequest r, std::uint64_t slot) {
 }
 
 void Session::handle_ack(std::int64_t id, const AckRequest& r, std::uint64_t slot) {
+    // Only a survivor's edge device (device >= 2, its key held by this gateway's adapters)
+    // can say a reply did not reach her: a failed receipt from anyone else would be a lie.
+    if (!r.failure.empty() && (account_.role != Role::survivor || device_ < 2)) {
+        complete_locked(slot, error_frame(id, ErrorCode::forbidden,
+                                          "Only the gateway's SMS/web adapter may report a "
+                                          "message as not delivered ('status': 'failed')."));
+        return;
+    }
     ++pending_writes_;
     auto self = shared_from_this();
     std::int64_t server_id = r.server_id;
@@ -789,7 +797,8 @@ void Session::handle_ack(std::int64_t id, const AckRequest& r, std::uint64_t slo
                 self->pump_locked();
             }
             if (outcome.receipt) self->gateway_.notify({outcome.receipt});
-        });
+        },
+        r.failure);
 }
 
 // ---- delivery ----

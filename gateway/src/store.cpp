@@ -697,6 +697,9 @@ std::vector<MailboxEntryPtr> Store::pending(AccountKey account, std::uint32_t de
             if (e->delivery.is_notice) {
                 read_notice(e->delivery.body, e->delivery);
                 e->delivery.body.clear();
+            } else if (e->delivery.is_receipt) {
+                e->delivery.failure.assign(e->delivery.body.begin(), e->delivery.body.end());
+                e->delivery.body.clear();
             }
             e->delivery.ref = s.integer(6);
             e->delivery.server_time = s.integer(7);
@@ -821,7 +824,7 @@ void Store::store_notice(NewNotice notice, Completion<MailboxEntryPtr> done) {
 }
 
 void Store::acknowledge(AccountKey account, std::uint32_t device, std::int64_t server_id,
-                        Completion<AckOutcome> done) {
+                        Completion<AckOutcome> done, std::string failure) {
     auto job = std::make_shared<Job>();
     auto outcome = std::make_shared<AckOutcome>();
     job->apply = [=](Connection& db) {
@@ -849,11 +852,18 @@ void Store::acknowledge(AccountKey account, std::uint32_t device, std::int64_t s
             acker_id = s.text(0);
         }
         std::int64_t now = unix_ms();
+        // A receipt's body holds its failure reason code (no body: delivered).
         auto s = db.prepare(
-            "INSERT INTO mailbox(account, device, kind, sender, sender_device, ref, created_ms) "
-            "VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6)");
+            "INSERT INTO mailbox(account, device, kind, sender, sender_device, ref, created_ms, "
+            "body) VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7)");
         s.bind(1, sender).bind(2, sender_device).bind(3, account).bind(4, std::int64_t{device});
-        s.bind(5, server_id).bind(6, now).run();
+        s.bind(5, server_id).bind(6, now);
+        if (failure.empty()) {
+            s.bind_null(7);
+        } else {
+            s.bind(7, ByteView(crypto::as_bytes(failure)));
+        }
+        s.run();
         auto e = std::make_shared<MailboxEntry>();
         e->recipient = sender;
         e->recipient_device = static_cast<std::uint32_t>(sender_device);
@@ -862,6 +872,7 @@ void Store::acknowledge(AccountKey account, std::uint32_t device, std::int64_t s
         e->delivery.from = acker_id;
         e->delivery.from_device = device;
         e->delivery.ref = server_id;
+        e->delivery.failure = failure;
         e->delivery.server_time = now;
         outcome->receipt = std::move(e);
     };

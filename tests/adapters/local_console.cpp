@@ -106,6 +106,7 @@ std::optional<Received> LocalConsole::receive(std::chrono::milliseconds timeout)
     r.from_device = m.at("from_device");
     r.receipt = m.value("kind", "") == "receipt";
     r.ref = m.value("ref", std::int64_t{0});
+    if (m.value("status", "") == "failed") r.failure = m.value("reason", "?");
     if (m.value("kind", "") == "message") {
         auto plain = party_->decrypt({r.from, static_cast<std::int32_t>(r.from_device)},
                                      m.at("type").get<int>(),

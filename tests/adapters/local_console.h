@@ -27,6 +27,7 @@ struct Received {
     std::string plaintext;
     bool receipt = false;  // a delivery receipt (no plaintext)
     std::int64_t ref = 0;  // receipts: the server_id of the delivered message
+    std::string failure;   // receipts: "" delivered, else the reason of a failed receipt
 };
 
 class LocalConsole {

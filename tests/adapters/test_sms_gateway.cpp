@@ -237,6 +237,7 @@ class SmsStack {
 
     ~SmsStack() {
         policies->stop();  // no check-in sender runs while the rest is torn down
+        phone.reset();
         kannel_children.clear();
         server->stop();
         server_thread.join();
@@ -309,13 +310,29 @@ class SmsStack {
             std::vector<std::string>{kSmsbox, "-v", "3", conf_path.string()},
             kannel_dir / "sb.out"));
         ASSERT_TRUE(eventually([&] { return port_open(kannel_sendsms_port); }, 15s));
-        kannel_children.push_back(std::make_unique<Child>(
+        start_phone();
+    }
+
+    /// The fake phone network: a fakesmsc printing every SMS Kannel sends out.
+    void start_phone() {
+        const std::size_t before = count_of(slurp(phone_log()), "Connecting");
+        phone = std::make_unique<Child>(
             std::vector<std::string>{kFakesmsc, "-H", "127.0.0.1", "-r", std::to_string(phone_port),
                                      "-i", "1", "-m", "0", "1 2 text unused"},
-            phone_log()));
-        ASSERT_TRUE(eventually(
-            [&] { return slurp(phone_log()).find("Connecting") != std::string::npos; }, 10s));
+            phone_log());
+        ASSERT_TRUE(
+            eventually([&] { return count_of(slurp(phone_log()), "Connecting") > before; }, 10s));
         std::this_thread::sleep_for(500ms);
+    }
+    /// Takes the phone network away: Kannel queues what it is given (202) until it is back.
+    void stop_phone() {
+        phone.reset();
+        std::this_thread::sleep_for(1500ms);
+    }
+    static std::size_t count_of(const std::string& all, const std::string& what) {
+        std::size_t n = 0;
+        for (auto p = all.find(what); p != std::string::npos; p = all.find(what, p + 1)) ++n;
+        return n;
     }
 
     std::filesystem::path phone_log() const { return kannel_dir / "phone.out"; }
@@ -392,6 +409,7 @@ class SmsStack {
     std::uint16_t kannel_sendsms_port = 0, admin_port = 0, smsbox_port = 0, phone_port = 0,
                   inject_port = 0;
     std::vector<std::unique_ptr<Child>> kannel_children;
+    std::unique_ptr<Child> phone;
     int consoles = 0, injected = 0;
 };
 
@@ -543,6 +561,106 @@ TEST(SmsKannel, InboundIsEdgeEncryptedRepliesReachThePhoneSplitWithReceiptsAndNo
           std::string("CANARYUNK5521"), std::string("CANARYBLOCK1"), std::string("CANARYWD9"),
           std::string("CANARYQH3"), std::string("CANARYVER2"), std::string("393331234567"),
           std::string("393339876543")}) {
+        EXPECT_EQ(all.find(canary), std::string::npos) << "found " << canary;
+    }
+}
+
+// Kannel's fake SMSC always reports "delivered" (DLR 1) for what reaches the fake phone; it
+// cannot say "not delivered to the phone" (DLR 2). So: (a) a REAL failure from real Kannel —
+// a number no SMSC may take (denied-prefix in kannel-test.conf.in) gives "Not routable" and a
+// real DLR 16; (b) DLR 2 is driven at /sms/dlr exactly as Kannel calls it (GET, HTTP Basic
+// with the token, ref and type in the query) while the real SMS waits in Kannel's queue.
+TEST(SmsKannel, FailedDeliveryGivesTheCaseworkerAFailedReceiptAndNothingIsResent) {
+    if (!kannel_installed()) {
+        GTEST_SKIP() << "Kannel is not installed (apt-get install kannel kannel-extras; "
+                        "deploy/install-deps does it): the real-Kannel SMS tests are skipped";
+    }
+    SmsStack s;
+    auto console = s.console();
+    s.start_kannel();
+    const auto kannel = std::map<std::string, std::string>{
+        {"authorization", "Basic " + crypto::base64_encode(crypto::as_bytes("kannel:" + kToken))}};
+
+    // (a) A second survivor whose number no route takes.
+    Json other = Json::parse(s.admin({"survivor-enrol", "--caseworker", s.caseworker, "--initials",
+                                      "R.T.", "--language", "en", "--time-zone", "UTC",
+                                      "--recovery-m-kib", "8192", "--insecure-test-params"}));
+    s.consent("consent-record", "+44 999 0001111", other.at("case_code"));
+    s.hub->attach(other.at("account"));
+    auto ids = console->send_text(other.at("account"), "CANARYFAIL61 are you safe", true);
+    ASSERT_EQ(ids.size(), 1u);
+    auto failed = console->receive(20s);
+    ASSERT_TRUE(failed) << "no receipt for a reply Kannel refused: "
+                        << slurp(s.root / "gateway.log");
+    EXPECT_TRUE(failed->receipt);
+    EXPECT_EQ(failed->ref, ids[0]);
+    EXPECT_EQ(failed->failure, "sms_rejected");
+    // If Kannel also reports a DLR 16 for it, nothing waits for it: the reply is settled once.
+    EXPECT_FALSE(console->receive(3s)) << "a second receipt for the same reply";
+    EXPECT_TRUE(s.phone_texts().empty());
+
+    // (b) Her number, phone network down: Kannel takes the SMS and queues it.
+    s.inject(kHerNumberNormal, "hello");  // her thread exists
+    ASSERT_TRUE(console->receive(30s));
+    s.stop_phone();
+    ids = console->send_text(s.survivor, "CANARYLATE62 call me", true);
+    ASSERT_EQ(ids.size(), 1u);
+    const std::string ref = std::to_string(ids[0]) + "-0";
+    ASSERT_TRUE(eventually([&] {
+        // Waiting in the outbox: a not-final report (8, accepted by the SMSC) is taken.
+        return s.call("GET", "/sms/dlr?ref=" + ref + "&type=8", kannel).status == 200;
+    }));
+    // Adversarial: wrong token, unknown part, unknown reply, injection: refused, nothing changes.
+    auto wrong = kannel;
+    wrong["authorization"] = "Basic " + crypto::base64_encode(crypto::as_bytes("kannel:guess"));
+    EXPECT_EQ(s.call("GET", "/sms/dlr?ref=" + ref + "&type=2", wrong).status, 401);
+    EXPECT_EQ(s.call("GET", "/sms/dlr?ref=" + ref + "&type=2", {}).status, 401);
+    EXPECT_EQ(s.call("GET", "/sms/dlr?ref=" + std::to_string(ids[0]) + "-7&type=2", kannel).status,
+              404);
+    EXPECT_EQ(
+        s.call("GET", "/sms/dlr?ref=" + std::to_string(ids[0] + 1000) + "-0&type=2", kannel).status,
+        404);
+    EXPECT_EQ(s.call("GET", "/sms/dlr?ref=" + ref + "%27--&type=2", kannel).status, 400);
+    EXPECT_EQ(s.call("GET", "/sms/dlr?ref=" + ref + "&type=2%20OR%201", kannel).status, 400);
+    EXPECT_FALSE(console->receive(1s)) << "a receipt before any final report";
+    // The network says: not delivered to her phone.
+    EXPECT_EQ(s.call("GET", "/sms/dlr?ref=" + ref + "&type=2", kannel).status, 200);
+    auto late = console->receive(10s);
+    ASSERT_TRUE(late);
+    EXPECT_TRUE(late->receipt);
+    EXPECT_EQ(late->ref, ids[0]);
+    EXPECT_EQ(late->failure, "sms_not_delivered");
+    // Replayed or contradicting reports for a settled reply: nothing waits for them.
+    EXPECT_EQ(s.call("GET", "/sms/dlr?ref=" + ref + "&type=2", kannel).status, 404);
+    EXPECT_EQ(s.call("GET", "/sms/dlr?ref=" + ref + "&type=1", kannel).status, 404);
+    // The network comes back: Kannel hands over what it had queued and reports DLR 1; the
+    // reply is not sent again by Ariadne and the caseworker gets no second receipt.
+    s.start_phone();
+    ASSERT_TRUE(eventually([&] { return s.phone_texts().size() == 1; }, 20s))
+        << slurp(s.phone_log());
+    std::this_thread::sleep_for(2s);
+    EXPECT_EQ(s.phone_texts().size(), 1u);
+    EXPECT_FALSE(console->receive(2s));
+
+    // A failed receipt can come only from an edge device: the caseworker's own ack with
+    // "status":"failed" is refused (her app device 1 alike: gateway test).
+    // Kannel unreachable: the reply is settled as not delivered at once.
+    s.kannel_children.clear();
+    s.stop_phone();
+    ids = console->send_text(s.survivor, "CANARYDOWN63 later", true);
+    auto down = console->receive(20s);
+    ASSERT_TRUE(down);
+    EXPECT_EQ(down->ref, ids[0]);
+    EXPECT_EQ(down->failure, "sms_unavailable");
+
+    s.hub->drain(5s);
+    s.store->flush();
+    std::string all = read_all_files(s.data) + slurp(s.root / "gateway.log") +
+                      slurp(s.kannel_dir / "bearerbox.log") + slurp(s.kannel_dir / "smsbox.log") +
+                      slurp(s.kannel_dir / "bb.out") + slurp(s.kannel_dir / "sb.out");
+    for (const std::string& canary :
+         {std::string("CANARYFAIL61"), std::string("CANARYLATE62"), std::string("CANARYDOWN63"),
+          std::string("449990001111"), std::string("393331234567")}) {
         EXPECT_EQ(all.find(canary), std::string::npos) << "found " << canary;
     }
 }

@@ -9,6 +9,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -137,18 +139,28 @@ async function waitFor(fn, what, timeoutMs = 10000) {
 }
 
 async function main() {
-  // 1. Gateway on an ephemeral port with a temporary data directory.
+  // 1. Gateway on an ephemeral port with a temporary data directory. Our caseworker exists
+  // first: she is the SMS channel's on-duty caseworker. The SMS config points at a Kannel
+  // port nobody listens on (section 11c: a reply the SMS gateway cannot take).
   const gwDir = path.join(tmp, 'gateway');
+  const password = 'correct horse battery staple';
+  const cw = JSON.parse(run([GATEWAY, 'admin', 'caseworker-add', '--data-dir', gwDir, '--username', 'mara.k'], password + '\n'));
+  const deadKannelPort = await new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => { const p = srv.address().port; srv.close(() => resolve(p)); });
+  });
+  const smsToken = 'browser_test_token_0123456789abcdefghij';
+  const smsConfig = path.join(tmp, 'sms.json');
+  fs.writeFileSync(smsConfig, JSON.stringify({
+    kannel_port: deadKannelPort, kannel_username: 'ariadne', kannel_password: 'pw_unused', sender: '7000',
+    inbound_token: smsToken, callback_base: 'https://127.0.0.1:1', on_duty: [cw.account] }));
   const { match: gw } = await startProcess(
-    [GATEWAY, 'serve', '--data-dir', gwDir, '--listen', '127.0.0.1:0', '--insecure-test-params', '--recovery-m-kib', '8192', '--log-level', 'warn'],
+    [GATEWAY, 'serve', '--data-dir', gwDir, '--listen', '127.0.0.1:0', '--insecure-test-params', '--recovery-m-kib', '8192', '--log-level', 'warn', '--sms-config', smsConfig],
     null, /listening on https:\/\/127\.0\.0\.1:(\d+)\/ \(certificate sha256 ([0-9A-Fa-f:]+)\)/);
   const gwUrl = `wss://127.0.0.1:${gw[1]}`;
   const fingerprint = gw[2];
   console.log(`gateway at ${gwUrl}`);
 
-  // 2. Accounts: our caseworker, a colleague, a survivor assigned to us and one who is not.
-  const password = 'correct horse battery staple';
-  const cw = JSON.parse(run([GATEWAY, 'admin', 'caseworker-add', '--data-dir', gwDir, '--username', 'mara.k'], password + '\n'));
+  // 2. Accounts: a colleague, a survivor assigned to us and one who is not.
   const other = JSON.parse(run([GATEWAY, 'admin', 'caseworker-add', '--data-dir', gwDir, '--username', 'colleague.b'], password + '\n'));
   // Her record needs initials, language and time zone (a zone where it is about noon now, so
   // quiet hours never interfere); replies need her recorded consent (docs/policies.md).
@@ -388,6 +400,34 @@ async function main() {
   check(onNewPhone.includes(welcome), 'her new phone decrypts the reply');
   await waitFor(async () => (await page.locator('#alerts .alert[data-kind="identity_changed"]').count()) === 0, 'the identity alert is cleared by accepting');
 
+  // 11c. SMS: she writes in by SMS (posted to /sms/inbound exactly as Kannel's smsbox does);
+  // the reply cannot be handed to Kannel (nothing listens on its port), so the gateway sends
+  // a failed receipt and the thread shows "Not delivered (SMS)" with neutral advice.
+  const smsSurvivor = JSON.parse(run([GATEWAY, 'admin', 'survivor-enrol', '--data-dir', gwDir, '--caseworker', cw.account, '--initials', 'S.M.', '--language', 'en', '--time-zone', zone, '--recovery-m-kib', '8192', '--insecure-test-params']));
+  const SMS_NUMBER = '+39 333 555 0177';
+  run([GATEWAY, 'admin', 'consent-record', '--data-dir', gwDir, '--case', smsSurvivor.case_code, '--channel', 'sms', '--purpose', 'replies', '--by', cw.account, '--address-stdin'], SMS_NUMBER + '\n');
+  const inbound = await new Promise((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port: Number(gw[1]), method: 'POST', path: '/sms/inbound', rejectUnauthorized: false,
+      headers: { Authorization: `Basic ${Buffer.from(`kannel:${smsToken}`).toString('base64')}`, 'X-Kannel-From': SMS_NUMBER.replace(/ /g, ''),
+        'Content-Type': 'text/plain; charset=UTF-8' } }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+    req.on('error', reject);
+    req.end('Can you call me tomorrow?');
+  });
+  check(inbound === 202, `her SMS is accepted (${inbound})`);
+  await page.goto(`http://127.0.0.1:${port}/#/thread/${smsSurvivor.account}`);
+  await waitFor(async () => (await page.locator('#messages li.in').count()) === 1, 'her SMS shows in the thread', 20000);
+  await page.locator('#reply-text').fill('Yes, at ten.');
+  await page.locator('#send').click();
+  const smsReply = page.locator('#messages li.out').last();
+  await waitFor(async () => (await smsReply.getAttribute('data-state')) === 'not_delivered',
+    'a reply the SMS gateway could not take is marked not delivered', 20000);
+  const smsReplyText = (await smsReply.textContent()) || '';
+  check(smsReplyText.includes('Not delivered (SMS)'), 'the thread says "Not delivered (SMS)" on that reply');
+  check(smsReplyText.includes('another channel she has consented to') && smsReplyText.includes('not be sent again'),
+    'with neutral advice: not resent by itself, try later or another consented channel');
+  check(!(await bodyText()).includes('555 0177') && !(await bodyText()).includes('5550177'), 'her number is not on the page');
+  if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'console-sms-not-delivered.png') });
+
   // 12. Readable at 200% zoom: nothing overflows sideways.
   await page.setViewportSize({ width: 550, height: 760 });
   check(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no horizontal scrolling at 200% zoom (550 px wide)');
@@ -404,7 +444,7 @@ async function main() {
   // 14. Nothing readable left behind: no canary in the console's output or files.
   consoleProc.kill('SIGTERM');
   await new Promise((r) => consoleProc.once('exit', r));
-  for (const needle of [CANARY_NAME, CANARY_PHONE, 'Marchetti', reply]) {
+  for (const needle of [CANARY_NAME, CANARY_PHONE, 'Marchetti', reply, '3335550177']) {
     check(!consoleProc.output.includes(needle) && !consoleProc.errors.includes(needle), `console output holds no "${needle}"`);
     check(filesContain(consoleDir, needle).length === 0, `console files hold no "${needle}" in clear`);
   }

@@ -113,6 +113,43 @@ TEST(FrameCodec, UnknownFieldsAreRefusedByName) {
     EXPECT_NE(e.message.find("'sever_id'"), std::string::npos) << e.message;
 }
 
+TEST(FrameCodec, AFailedAckCarriesAReasonCodeAndAFailedReceiptSaysSo) {
+    auto ack = std::get<AckRequest>(
+        request_of(
+            R"({"v":1,"id":3,"type":"ack","server_id":4,"status":"failed","reason":"sms_rejected"})")
+            .body);
+    EXPECT_EQ(ack.server_id, 4);
+    EXPECT_EQ(ack.failure, "sms_rejected");
+    EXPECT_TRUE(
+        std::get<AckRequest>(
+            request_of(R"({"v":1,"id":3,"type":"ack","server_id":4,"status":"delivered"})").body)
+            .failure.empty());
+    for (const char* frame :
+         {R"({"v":1,"id":3,"type":"ack","server_id":4,"status":"failed"})",
+          R"({"v":1,"id":3,"type":"ack","server_id":4,"status":"failed","reason":""})",
+          R"({"v":1,"id":3,"type":"ack","server_id":4,"status":"failed","reason":"SMS lost"})",
+          R"({"v":1,"id":3,"type":"ack","server_id":4,"status":"failed","reason":7})",
+          R"({"v":1,"id":3,"type":"ack","server_id":4,"status":"gone","reason":"x"})",
+          R"({"v":1,"id":3,"type":"ack","server_id":4,"status":"delivered","reason":"x"})",
+          R"({"v":1,"id":3,"type":"ack","server_id":4,"reason":"x"})"}) {
+        EXPECT_EQ(error_of(frame).code, ErrorCode::invalid_frame) << frame;
+    }
+    Delivery d;
+    d.server_id = 9;
+    d.is_receipt = true;
+    d.from = "a_AAAAAAAAAAAAAAAAAAAAAA";
+    d.from_device = 2;
+    d.ref = 7;
+    d.server_time = 1;
+    json plain = json::parse(encode_deliver(d));
+    EXPECT_FALSE(plain["message"].contains("status"));
+    d.failure = "sms_not_delivered";
+    json failed = json::parse(encode_deliver(d));
+    EXPECT_EQ(failed["message"]["status"], "failed");
+    EXPECT_EQ(failed["message"]["reason"], "sms_not_delivered");
+    EXPECT_EQ(failed["message"]["ref"], 7);
+}
+
 TEST(FrameCodec, UnknownFieldNamesAreNotEchoedWhenUnprintable) {
     auto e = error_of(R"({"v":1,"id":3,"type":"ping","<script>alert(1)</script>":1})");
     EXPECT_EQ(e.code, ErrorCode::invalid_frame);

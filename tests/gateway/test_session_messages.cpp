@@ -296,6 +296,69 @@ TEST(SessionMessages, ReceiptReachesTheSenderAfterTheAck) {
     EXPECT_EQ(h.store->mailbox_size(), 0);
 }
 
+TEST(SessionMessages, OnlyAnEdgeDeviceCanReportAMessageNotDeliveredAndTheReceiptSaysSo) {
+    Harness h;
+    Team t(h);
+    // Her edge device (device 2, the gateway's SMS/web adapter), bound as the adapter does.
+    Device edge;
+    std::promise<CommitStatus> bound;
+    h.store->bind_edge_device(t.amina.account.key, 2, edge.identity->public_key(), 99,
+                              [&](CommitStatus status, bool) { bound.set_value(status); });
+    ASSERT_EQ(bound.get_future().get(), CommitStatus::committed);
+    edge.client = h.connect();
+    ASSERT_EQ(h.auth_device(edge.client, t.amina.account.id, 2, *edge.identity)["type"], "ok");
+    ASSERT_EQ(h.upload_keys(edge.client, *edge.identity, 3)["type"], "ok");
+
+    json r = send(t.mara_device.client, t.amina.account.id,
+                  {message(1, "are you ok?"), message(2, "are you ok?")}, true);
+    ASSERT_EQ(r["type"], "ok") << r.dump();
+    std::int64_t to_app = r["server_ids"][0]["server_id"],
+                 to_edge = r["server_ids"][1]["server_id"];
+    const json failed_ack = {{"type", "ack"},
+                             {"server_id", to_app},
+                             {"status", "failed"},
+                             {"reason", "sms_not_delivered"}};
+    // Her own app (device 1) and a caseworker cannot claim "not delivered".
+    (void)t.amina_device.client.out->next_push();
+    EXPECT_EQ(t.amina_device.client.call(failed_ack)["code"], "forbidden");
+    json cw_ack = failed_ack;
+    cw_ack["server_id"] = to_edge;
+    EXPECT_EQ(t.jo_device.client.call(cw_ack)["code"], "forbidden");
+    EXPECT_TRUE(t.mara_device.client.out->no_push_for(std::chrono::milliseconds(100)));
+    // Malformed: unknown status, missing or non-code reason.
+    json bad = cw_ack;
+    bad["status"] = "lost";
+    EXPECT_EQ(edge.client.call(bad)["code"], "invalid_frame");
+    bad["status"] = "failed";
+    bad.erase("reason");
+    EXPECT_NE(edge.client.call(bad)["message"].get<std::string>().find("'reason'"),
+              std::string::npos);
+    bad["reason"] = "<script>x</script>";
+    EXPECT_EQ(edge.client.call(bad)["code"], "invalid_frame");
+    bad["reason"] = std::string(41, 'a');
+    EXPECT_EQ(edge.client.call(bad)["code"], "invalid_frame");
+    // The edge device's failed ack: the entry is gone, the sender gets a failed receipt.
+    (void)edge.client.out->next_push();
+    EXPECT_EQ(edge.client.call(cw_ack)["type"], "ok");
+    json receipt = t.mara_device.client.out->next_push();
+    EXPECT_EQ(receipt["message"]["kind"], "receipt");
+    EXPECT_EQ(receipt["message"]["ref"], to_edge);
+    EXPECT_EQ(receipt["message"]["from_device"], 2);
+    EXPECT_EQ(receipt["message"]["status"], "failed");
+    EXPECT_EQ(receipt["message"]["reason"], "sms_not_delivered");
+    EXPECT_EQ(edge.client.call(cw_ack)["code"], "not_found");  // replay
+    // Stored as such: after a restart it is delivered again with the same status.
+    h.restart();
+    Client again = h.connect();
+    ASSERT_EQ(h.auth_device(again, t.mara.account.id, t.mara_device.device_id,
+                            *t.mara_device.identity)["type"],
+              "ok");
+    json later = again.out->next_push();
+    EXPECT_EQ(later["message"]["ref"], to_edge);
+    EXPECT_EQ(later["message"]["status"], "failed");
+    EXPECT_EQ(later["message"]["reason"], "sms_not_delivered");
+}
+
 TEST(SessionMessages, AnotherDevicesMessageCannotBeAcked) {
     Harness h;
     Team t(h);

@@ -461,6 +461,10 @@ bool Messenger::receive(milliseconds timeout,
                 msg.from = m.at("from").get<std::string>();
                 msg.from_device = m.at("from_device").get<std::uint32_t>();
                 msg.is_receipt = m.value("kind", "") == "receipt";
+                if (msg.is_receipt && m.value("status", "") == "failed") {
+                    msg.failure = m.value("reason", "");
+                    if (msg.failure.empty()) msg.failure = "unknown";
+                }
             }
         } catch (const Json::exception&) {
             throw Error(ErrorCode::protocol, "The gateway pushed a malformed delivery.");

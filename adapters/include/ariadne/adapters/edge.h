@@ -126,9 +126,13 @@ class EdgeHub {
     void on_reply(std::function<void(EdgeReply&)> handler);
 
     /// Acknowledges a reply whose handler set acknowledge_later (queues the sender's receipt
-    /// if one was asked for). Returns false if her edge device is not attached or the gateway
-    /// refused (unknown or already acknowledged entry).
-    bool acknowledge(const std::string& survivor_account, std::int64_t server_id);
+    /// if one was asked for). `failure` non-empty: the reply did NOT reach her; the entry is
+    /// removed all the same and the sender's receipt says "failed" with this reason code
+    /// (docs/protocol.md 4.6). May be called from inside the reply handler. Returns false if
+    /// her edge device is not attached or the gateway refused (unknown or already
+    /// acknowledged entry).
+    bool acknowledge(const std::string& survivor_account, std::int64_t server_id,
+                     std::string_view failure = {});
 
     /// Her conversation as the edge knows it, oldest first (at most history_limit rows).
     std::vector<HistoryEntry> history(const std::string& survivor_account);

@@ -25,12 +25,14 @@ namespace ariadne::console {
 
 /// Delivery state of a message, in the order it progresses.
 enum class DeliveryState {
-    received,   // inbound: decrypted and kept here
-    sending,    // outbound: handed to the gateway, no answer yet
-    committed,  // outbound: the gateway stored it durably (it acknowledged the send)
-    delivered,  // outbound: the survivor's device acknowledged it (delivery receipt)
-    refused,    // outbound: the gateway refused it; `refusal` says why
-    failed,     // outbound: the connection failed; it may not have been stored
+    received,       // inbound: decrypted and kept here
+    sending,        // outbound: handed to the gateway, no answer yet
+    committed,      // outbound: the gateway stored it durably (it acknowledged the send)
+    delivered,      // outbound: the survivor's device acknowledged it (delivery receipt)
+    refused,        // outbound: the gateway refused it; `refusal` says why
+    failed,         // outbound: the connection failed; it may not have been stored
+    not_delivered,  // outbound: stored, but the gateway reported it did not reach her
+                    // (a failed receipt, e.g. SMS); `refusal` says why and what to do
 };
 const char* to_string(DeliveryState state) noexcept;
 
@@ -81,6 +83,10 @@ class History {
     /// A delivery receipt for `server_id`: marks its message delivered. Returns false if no
     /// message of ours carries that server id (e.g. already purged).
     bool mark_delivered(std::int64_t server_id);
+    /// A failed receipt for `server_id`: marks its message not_delivered with `sentence`,
+    /// unless another of her devices already acknowledged it (delivered stays delivered).
+    /// Returns false if no message of ours carries that server id.
+    bool mark_not_delivered(std::int64_t server_id, std::string_view sentence);
 
     /// Messages of one conversation, oldest first.
     std::vector<StoredMessage> conversation(const std::string& account);

@@ -26,6 +26,8 @@ inline constexpr std::size_t kMaxFrameBytes = 65536;
 // 65,536-byte frame limit. With Ariadne's padding buckets the longest plaintext that fits
 // is 32,767 bytes (padded to 32,768, plus ~53 bytes of Signal framing).
 inline constexpr std::size_t kMaxBodyBytes = 40960;
+/// Longest reason code of a failed `ack` / receipt.
+inline constexpr std::size_t kMaxFailureReason = 40;
 inline constexpr std::size_t kMaxMessagesPerSend = 64;
 inline constexpr std::size_t kMaxPreKeysPerUpload = 200;
 inline constexpr std::size_t kMaxUsernameBytes = 64;
@@ -95,6 +97,9 @@ struct SendRequest {
 };
 struct AckRequest {
     std::int64_t server_id = 0;
+    /// Empty: delivered. Otherwise the reason code of a "status":"failed" ack (a survivor's
+    /// edge device saying the reply did not reach her on her plaintext channel).
+    std::string failure;
 };
 struct AlertsRequest {};
 struct SettingsRequest {};
@@ -150,6 +155,7 @@ struct Delivery {
     int type = 0;                  // messages only
     Bytes body;                    // messages only
     std::int64_t ref = 0;          // receipts only
+    std::string failure;           // receipts only: "" delivered, else the reason code
     std::int64_t server_time = 0;  // Unix ms when the server stored it
     // Notices only.
     std::string notice;       // "checkin" | "handover"

@@ -181,8 +181,10 @@ class Store {
         MailboxEntryPtr receipt;  // the receipt queued for the sender, if one was asked for
     };
     /// Deletes one mailbox entry of this device; queues a receipt if the sender asked.
+    /// `failure` non-empty: the entry did not reach her (an edge device's failed ack); the
+    /// receipt carries that reason code instead of "delivered".
     void acknowledge(AccountKey account, std::uint32_t device, std::int64_t server_id,
-                     Completion<AckOutcome> done);
+                     Completion<AckOutcome> done, std::string failure = {});
 
     /// Stores validated keys (ids/sizes/signature already checked by the caller).
     /// Rejected (nothing stored) if the device would hold more than

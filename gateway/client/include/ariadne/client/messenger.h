@@ -68,6 +68,9 @@ struct ReceivedMessage {
     std::int64_t server_time = 0;  // Unix ms when the gateway stored it
     bool is_receipt = false;       // a delivery receipt: `ref` is set, `plaintext` empty
     std::int64_t ref = 0;          // the server_id of our message that was delivered
+    /// Receipts only: empty when delivered; otherwise the reason code of a receipt with
+    /// "status":"failed" (the message did NOT reach her, e.g. "sms_not_delivered").
+    std::string failure;
     /// A notice from the gateway itself (check-in reminder, handover): not end-to-end
     /// encrypted, no reply expected. `notice` is its kind ("checkin", "handover"),
     /// `reference` its reference, `language` her language, `plaintext` the gateway's text.
