@@ -2,7 +2,10 @@
 // and the connection stays usable; the transport limits close with the documented codes.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <iostream>
 #include <string>
+#include <thread>
 
 #include "harness.h"
 
@@ -147,6 +150,65 @@ TEST_F(Frames, AFrameOverTheSizeLimitClosesTheConnectionWith1009) {
     // The server itself is fine.
     auto again = gateway_->connect();
     EXPECT_EQ(again->request({{"type", "ping"}})["type"], "ok");
+}
+
+// The close frame must reach a client that is behind on reading and still sending when the
+// server gives up on it. Closing a socket with unread input makes the kernel answer with an
+// RST and drop what it had not sent yet (the answers and the close frame): the client then
+// sees 1006. The server closes with a lingering close (stop writing, discard input, close on
+// the client's EOF or after a bound) so the client reads everything and then 1009.
+TEST_F(Frames, ACloseFrameReachesAClientThatIsBehindOnReadingAndStillSending) {
+    client::ConnectionOptions small;
+    small.socket_receive_buffer = 4096;
+    auto conn = gateway_->connect(small);
+    conn->pause_reading();
+    // ~16 KB of answers: more than the client's receive buffer, so the rest (and the close
+    // frame after it) waits in the server's send queue when the server closes.
+    for (int i = 0; i < 300; ++i) conn->send_text(R"({"v":1,"id":1,"type":"ping"})");
+    std::string big = R"({"v":1,"id":2,"type":"ping","pad":")" + std::string(70000, 'x') + "\"}";
+    conn->send_text(big);
+    conn->send_text(big);  // still sending after the limit: unread input at the server
+    std::this_thread::sleep_for(1s);
+    conn->resume_reading();
+    auto closed = conn->wait_closed(10s);
+    ASSERT_TRUE(closed.has_value());
+    EXPECT_EQ(closed->code, 1009) << closed->reason;
+    int pongs = 0;
+    while (auto f = conn->next_unsolicited(0s)) pongs += (*f)["type"] == "ok";
+    EXPECT_EQ(pongs, 300) << "answers sent before the close were lost";
+}
+
+// A peer that neither reads nor closes cannot hold a descriptor: the lingering close is
+// bounded (2 s after the close frame is out; docs/protocol.md).
+TEST_F(Frames, ALingeringCloseIsBoundedForAPeerThatNeitherReadsNorCloses) {
+    auto fds = [&] {
+        auto dir = std::filesystem::path("/proc") / std::to_string(gateway_->pid()) / "fd";
+        return std::distance(std::filesystem::directory_iterator(dir),
+                             std::filesystem::directory_iterator{});
+    };
+    auto before = fds();
+    client::ConnectionOptions small;
+    small.socket_receive_buffer = 4096;
+    auto conn = gateway_->connect(small);
+    conn->pause_reading();
+    // The read in progress when pausing takes one more frame: let it take this answer, so
+    // that the close frame is never read.
+    conn->send_text(R"({"v":1,"id":1,"type":"ping"})");
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(fds(), before + 1);
+    std::string big = R"({"v":1,"id":2,"type":"ping","pad":")" + std::string(70000, 'x') + "\"}";
+    for (int i = 0; i < 3; ++i) conn->send_text(big);
+    auto started = std::chrono::steady_clock::now();
+    while (fds() > before && std::chrono::steady_clock::now() - started < 15s) {
+        std::this_thread::sleep_for(50ms);
+    }
+    auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_EQ(fds(), before) << "the server still holds the connection";
+    EXPECT_GT(took, 1s) << "closed without lingering";
+    EXPECT_LT(took, 10s);
+    std::cout << "[ measured ] descriptor closed "
+              << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+              << " ms after the oversized frame\n";
 }
 
 TEST_F(Frames, AFrameJustUnderTheLimitIsDecodedNotClosed) {

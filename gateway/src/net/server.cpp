@@ -5,8 +5,11 @@
 // its own strand; the core calls back through SessionOutput, which posts to that strand.
 #include "ariadne/gateway/server.h"
 
+#include <linux/sockios.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/signal_set.hpp>
@@ -39,13 +42,24 @@ namespace net = boost::asio;
 namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
 
+// Output queued for one connection, counting what its TCP send buffer holds: a client that
+// does not read is closed once this much waits for it (docs/protocol.md).
 constexpr std::size_t kMaxQueuedBytes = 1024 * 1024;
+// Teardown: everything queued (the close frame last) must reach the kernel within this...
+constexpr auto kTeardownDrain = std::chrono::seconds(5);
+// ...then the server stops writing and reads and discards what the peer still sends, for at
+// most this long or this many bytes, so that closing the descriptor does not answer the
+// peer's unread bytes with an RST that destroys the close frame in its receive buffer.
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr std::size_t kLingerBytes = 1024 * 1024;
 constexpr auto kHandshakeTimeout = std::chrono::seconds(30);
 constexpr auto kAuthDeadline = std::chrono::seconds(60);
 constexpr auto kIdleTimeout = std::chrono::seconds(60);  // Beast pings at half of it
 constexpr auto kCloseGrace = std::chrono::seconds(5);
+constexpr auto kSlowConsumerGrace = std::chrono::seconds(1);
 constexpr auto kShutdownGrace = std::chrono::seconds(5);
 constexpr std::size_t kMaxHttpBody = 64 * 1024;
+constexpr std::size_t kFirstRead = 512;  // WsSession::do_read
 
 class WsSession;
 
@@ -151,6 +165,20 @@ struct TlsCore : std::enable_shared_from_this<TlsCore> {
 
     std::size_t unsent() const noexcept { return out.size() - out_pos; }
 
+    /// At least as much as the socket's send queue holds (bytes not yet acknowledged by the
+    /// peer), and exact when that could exceed `limit`. The queue is asked for (SIOCOUTQ)
+    /// only when what was handed to the kernel since the last question could have taken it
+    /// past `limit`: a client that keeps up costs one ioctl per `limit` bytes sent.
+    std::size_t kernel_queued(std::size_t limit) {
+        std::size_t bound = outq_known + (handed_to_kernel - handed_at_check);
+        if (bound <= limit) return bound;
+        int n = 0;
+        if (::ioctl(static_cast<int>(socket.native_handle()), SIOCOUTQ, &n) != 0 || n < 0) n = 0;
+        outq_known = static_cast<std::size_t>(n);
+        handed_at_check = handed_to_kernel;
+        return outq_known;
+    }
+
     void schedule_flush() {
         if (flush_scheduled || waiting_writable) return;
         flush_scheduled = true;
@@ -168,6 +196,7 @@ struct TlsCore : std::enable_shared_from_this<TlsCore> {
             int r = SSL_write_ex(ssl, out.data() + out_pos, out.size() - out_pos, &n);
             if (r == 1) {
                 out_pos += n;
+                handed_to_kernel += n;
                 continue;
             }
             beast::error_code ec;
@@ -192,8 +221,8 @@ struct TlsCore : std::enable_shared_from_this<TlsCore> {
         }
         out.clear();
         out_pos = 0;
-        // A burst may have grown the buffer; an idle connection keeps none of it.
-        if (out.capacity() > 4096) std::string().swap(out);
+        // An idle connection keeps none of it (~250 bytes per idle connection otherwise).
+        std::string().swap(out);
         auto waiters = std::move(drained);
         drained.clear();
         for (auto& w : waiters) w();
@@ -210,15 +239,69 @@ struct TlsCore : std::enable_shared_from_this<TlsCore> {
     }
 
     void fail() {
-        if (dead) return;
+        if (dead) {
+            close_socket();
+            return;
+        }
         dead = true;
-        beast::error_code ignored;
-        socket.close(ignored);
+        close_socket();
         out.clear();
         out_pos = 0;
         auto waiters = std::move(drained);
         drained.clear();
         for (auto& w : waiters) net::post(socket.get_executor(), std::move(w));
+    }
+
+    void close_socket() {
+        beast::error_code ignored;
+        socket.close(ignored);
+        if (teardown_timer) teardown_timer->cancel();
+    }
+
+    /// Fails the connection (closing its socket) unless re-armed first. Only closing
+    /// connections pay for the timer.
+    void arm_teardown(std::chrono::steady_clock::duration d) {
+        if (!teardown_timer)
+            teardown_timer = std::make_unique<net::steady_timer>(socket.get_executor());
+        teardown_timer->expires_after(d);
+        teardown_timer->async_wait([self = shared_from_this()](beast::error_code ec) {
+            if (!ec) self->fail();
+        });
+    }
+
+    /// Lingering close, after close_notify: no more writes (FIN), read and discard what the
+    /// peer still sends until its EOF, kLingerBytes or kLingerTime, then close.
+    void linger() {
+        dead = true;  // no more TLS reads or writes
+        lingering = true;
+        beast::error_code ignored;
+        socket.shutdown(tcp::socket::shutdown_send, ignored);
+        arm_teardown(kLingerTime);
+        linger_wait();
+    }
+
+    void linger_wait() {
+        socket.async_wait(tcp::socket::wait_read, [self =
+                                                       shared_from_this()](beast::error_code ec) {
+            if (ec) {
+                self->close_socket();
+                return;
+            }
+            char sink[4096];
+            for (;;) {
+                ssize_t n = ::recv(static_cast<int>(self->socket.native_handle()), sink,
+                                   sizeof sink, MSG_DONTWAIT);
+                if (n > 0) {
+                    self->discarded += static_cast<std::size_t>(n);
+                    if (self->discarded <= kLingerBytes) continue;
+                } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+                    self->linger_wait();
+                    return;
+                }
+                self->close_socket();  // EOF, error, or too much
+                return;
+            }
+        });
     }
 
     tcp::socket socket;
@@ -228,6 +311,12 @@ struct TlsCore : std::enable_shared_from_this<TlsCore> {
     bool flush_scheduled = false;
     bool waiting_writable = false;
     bool dead = false;
+    bool lingering = false;
+    std::uint64_t handed_to_kernel = 0;  // plaintext bytes SSL_write took (kernel_queued)
+    std::uint64_t handed_at_check = 0;
+    std::size_t outq_known = 0;
+    std::size_t discarded = 0;  // while lingering
+    std::unique_ptr<net::steady_timer> teardown_timer;
     std::vector<std::function<void()>> drained;
 };
 
@@ -243,8 +332,9 @@ class TlsStream {
     TlsStream(TlsStream&&) noexcept = default;
     TlsStream& operator=(TlsStream&&) noexcept = default;
     ~TlsStream() {
-        // Pending waits hold the core; closing the socket ends them.
-        if (core_) close();
+        // Pending waits hold the core; closing the socket ends them. A lingering close ends
+        // on its own (bounded by kLingerTime).
+        if (core_ && !core_->lingering) close();
     }
 
     executor_type get_executor() noexcept { return core_->socket.get_executor(); }
@@ -378,22 +468,22 @@ class TlsStream {
             token, core_, buffers);
     }
 
-    /// Sends close_notify once everything queued is out, then closes the socket.
+    /// Sends close_notify once everything queued is out (at most kTeardownDrain: a peer that
+    /// does not read is cut off), then closes with a lingering close (TlsCore::linger).
+    /// Completes when the close_notify is sent; the linger goes on without the caller.
     template <class Token>
     auto async_shutdown(Token&& token) {
         return net::async_initiate<Token, void(beast::error_code)>(
             [](auto&& handler, std::shared_ptr<TlsCore> core) {
                 auto work = std::make_shared<std::decay_t<decltype(handler)>>(
                     std::forward<decltype(handler)>(handler));
+                if (!core->dead) core->arm_teardown(kTeardownDrain);
                 core->when_drained([core, work] {
                     if (!core->dead) {
                         ERR_clear_error();
                         SSL_shutdown(core->ssl);  // one attempt: no wait for the peer's reply
                         ERR_clear_error();
-                        beast::error_code ignored;
-                        core->socket.shutdown(tcp::socket::shutdown_both, ignored);
-                        core->socket.close(ignored);
-                        core->dead = true;
+                        core->linger();
                     }
                     (*work)(beast::error_code{});
                 });
@@ -498,8 +588,12 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
         do_read();
     }
 
+    /// Beast reserves room in the buffer before it waits for data (1,536 bytes for a whole
+    /// message), so an idle connection would hold that much; the first read of a message
+    /// asks for kFirstRead bytes (most requests fit), the rest of a longer one follows.
     void do_read() {
-        ws_.async_read(buffer_, beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
+        ws_.async_read_some(buffer_, buffer_.size() == 0 ? kFirstRead : 0,
+                            beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
     }
 
     void on_read(beast::error_code ec, std::size_t) {
@@ -507,6 +601,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
             // Beast already answered a too-big message with close 1009; timeouts and
             // closes end up here too.
             end();
+            return;
+        }
+        if (!ws_.is_message_done()) {
+            do_read();
             return;
         }
         if (ws_.got_text()) {
@@ -517,7 +615,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
         }
         buffer_.consume(buffer_.size());
         // Keep idle connections small: give back space a large message needed.
-        if (buffer_.capacity() > 4096) buffer_.shrink_to_fit();
+        if (buffer_.capacity() > kFirstRead) buffer_.shrink_to_fit();
         if (!closing_) do_read();
     }
 
@@ -530,9 +628,27 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
             frames.swap(outbox_);
         }
         if (closing_ || ended_) return;
+        if (!auth_done_ && core_ && core_->authenticated()) {
+            // The login answer is on its way: the authentication deadline has done its
+            // job, and its pending wait would stay allocated for up to a minute.
+            auth_done_ = true;
+            auth_timer_.cancel();
+        }
         TlsCore& tls = ws_.next_layer().core();
+        // What waits for this client: plaintext not yet encrypted plus what the kernel holds
+        // unacknowledged. Counting only the former, a client that stopped reading got ~3 MB
+        // more into the socket's send buffer (the kernel grows it up to 4 MB) before the cap
+        // counted anything; under a slow server that took ~25 s instead of ~2.
+        std::size_t frames_size = 0;
+        for (const auto& frame : frames) frames_size += frame.size();
+        std::size_t unsent = tls.unsent();
+        std::size_t queued =
+            unsent + (unsent + frames_size > kMaxQueuedBytes
+                          ? 0
+                          : tls.kernel_queued(kMaxQueuedBytes - unsent - frames_size));
         for (const auto& frame : frames) {
-            if (tls.unsent() + frame.size() > kMaxQueuedBytes) {
+            queued += frame.size();
+            if (queued > kMaxQueuedBytes) {
                 // A client that does not read is closed; its mailbox keeps what it missed.
                 shared_.metrics.slow_consumers_closed.fetch_add(1, std::memory_order_relaxed);
                 start_close(kClosePolicy, "slow consumer", false);
@@ -570,7 +686,9 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
         // Beast waits for the peer's close frame; a peer that never answers (or never
         // reads) would keep it waiting, so the socket is torn down after a grace period.
         ws_.async_close(why, [self = shared_from_this()](beast::error_code) { self->end(); });
-        close_timer_.expires_after(kCloseGrace);
+        // A slow consumer is not reading: its close frame waits behind what it did not read,
+        // so there is no point in waiting long for its answer.
+        close_timer_.expires_after(drain ? kCloseGrace : kSlowConsumerGrace);
         close_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
             if (ec) return;
             self->ws_.next_layer().close();
@@ -602,6 +720,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     std::mutex outbox_mutex_;
     std::vector<std::string> outbox_;  // frames from the core, not yet on the strand
     bool accepted_ = false;
+    bool auth_done_ = false;
     bool closing_ = false;
     bool ended_ = false;
 };
