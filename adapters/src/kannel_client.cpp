@@ -78,6 +78,16 @@ SendSmsResult post_sendsms(const KannelEndpoint& endpoint, const SendSms& sms) {
                           "\r\nX-Kannel-To: " + sms.to +
                           "\r\nX-Kannel-Coding: " + (sms.ucs2 ? "2" : "0") + "\r\n";
     if (!sms.from.empty()) request += "X-Kannel-From: " + sms.from + "\r\n";
+    if (!sms.udh.empty()) {
+        // Kannel reads X-Kannel-UDH as hex (every 1.4 release; newer ones also URL-encoding).
+        static constexpr char kHex[] = "0123456789ABCDEF";
+        request += "X-Kannel-UDH: ";
+        for (unsigned char c : sms.udh) {
+            request += kHex[c >> 4];
+            request += kHex[c & 15];
+        }
+        request += "\r\n";
+    }
     if (sms.dlr_mask > 0) {
         request += "X-Kannel-DLR-Mask: " + std::to_string(sms.dlr_mask) +
                    "\r\nX-Kannel-DLR-Url: " + sms.dlr_url + "\r\n";

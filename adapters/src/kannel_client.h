@@ -24,6 +24,7 @@ struct SendSms {
     std::string from;     // sender id; empty = Kannel's default
     std::string text;     // UTF-8, one SMS part
     bool ucs2 = false;    // coding 2 (UCS-2) instead of 0 (GSM 7-bit)
+    std::string udh;      // binary user-data header (concatenation), sent hex-encoded; or ""
     int dlr_mask = 0;     // Kannel dlr-mask; 0 = no delivery report
     std::string dlr_url;  // with %d for the report type
 };

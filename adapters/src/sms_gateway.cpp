@@ -3,10 +3,12 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <random>
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -122,6 +124,18 @@ std::string query_value(const std::string& query, const std::string& name) {
 bool all_digits(std::string_view s, std::size_t max) {
     return !s.empty() && s.size() <= max &&
            std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+/// The user-data header of part `sequence` (1-based) of `total`: one information element,
+/// IEI 0x00 "concatenated short messages, 8-bit reference" (6 octets in all, so a part holds
+/// 153 GSM-7 septets or 67 UCS-2 units: sms_text.h splits accordingly).
+std::string concatenation_udh(unsigned char reference, std::size_t total, std::size_t sequence) {
+    return std::string{0x05,
+                       0x00,
+                       0x03,
+                       static_cast<char>(reference),
+                       static_cast<char>(total),
+                       static_cast<char>(sequence)};
 }
 
 HttpResponse text(int status, std::string body) {
@@ -293,6 +307,7 @@ struct SmsGateway::Impl {
     std::mutex hooks_mutex;
     std::function<void(const policies::CaseCode&, std::string_view)> inbound_hook;
     std::function<void(const policies::CaseCode&)> unverified_hook;
+    std::atomic<unsigned> next_concat_reference{static_cast<unsigned>(std::random_device{}())};
     std::mutex settling_mutex;  // never held while calling into the hub
     std::set<std::int64_t> settling;
 
@@ -620,12 +635,17 @@ struct SmsGateway::Impl {
             }
         }
         std::size_t accepted = 0;
-        for (std::size_t i = 0; i < segments.parts.size(); ++i) {
+        const std::size_t total = segments.parts.size();
+        // One reference number per concatenated message (3GPP TS 23.040 9.2.3.24.1): her phone
+        // joins the parts with the same reference, in sequence order, into one message.
+        const auto reference = static_cast<unsigned char>(next_concat_reference++);
+        for (std::size_t i = 0; i < total; ++i) {
             detail::SendSms sms;
             sms.to = number;
             sms.from = options.sender;
             sms.text = std::move(segments.parts[i]);
             sms.ucs2 = segments.encoding == SmsEncoding::ucs2;
+            if (total > 1) sms.udh = concatenation_udh(reference, total, i + 1);
             if (server_id > 0) {
                 sms.dlr_mask = kDlrMask;
                 sms.dlr_url = dlr_url(server_id, i);

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <ctime>
 #include <fstream>
+#include <map>
 #include <random>
 #include <regex>
 #include <sstream>
@@ -349,26 +350,124 @@ class SmsStack {
         std::this_thread::sleep_for(300ms);  // let bearerbox read it before the socket closes
     }
 
-    /// (receiver, text) of every text SMS the phone received, in order.
-    std::vector<std::pair<std::string, std::string>> phone_messages() const {
-        std::vector<std::pair<std::string, std::string>> out;
-        std::string all = slurp(phone_log());
-        std::regex line("Got message [0-9]+: <[^ ]+ ([^ ]+) text ([^>]*)>");
-        for (auto it = std::sregex_iterator(all.begin(), all.end(), line);
-             it != std::sregex_iterator(); ++it) {
-            out.emplace_back((*it)[1], (*it)[2]);
+    /// One SMS as the fake phone printed it: "Got message N: <from to KIND ...>" where KIND is
+    /// `text TEXT`, `data URLENCODED` (not printable ASCII) or `udh URLENCODED data
+    /// URLENCODED` (with a user-data header).
+    struct PhoneSms {
+        std::string receiver;
+        std::string udh;   // binary user-data header, or ""
+        std::string data;  // the message data: UTF-8 for GSM 7-bit, UTF-16BE for UCS-2
+    };
+    static std::string url_decode(const std::string& in) {
+        std::string out;
+        for (std::size_t i = 0; i < in.size(); ++i) {
+            if (in[i] == '%' && i + 2 < in.size()) {
+                out.push_back(static_cast<char>(std::stoi(in.substr(i + 1, 2), nullptr, 16)));
+                i += 2;
+            } else {
+                out.push_back(in[i] == '+' ? ' ' : in[i]);
+            }
+        }
+        return out;
+    }
+    std::vector<PhoneSms> phone_sms() const {
+        std::vector<PhoneSms> out;
+        std::istringstream all(slurp(phone_log()));
+        std::string line;
+        std::regex shape("Got message [0-9]+: <[^ ]+ ([^ ]+) (text|data|udh) (.*)>");
+        while (std::getline(all, line)) {
+            std::smatch m;
+            if (!std::regex_search(line, m, shape)) continue;
+            PhoneSms sms{m[1], "", m[3]};
+            if (m[2] == "data") sms.data = url_decode(m[3]);
+            if (m[2] == "udh") {
+                // "udh UDH data DATA" (or "udh UDH text TEXT").
+                const std::string rest = m[3];
+                const auto space = rest.find(' ');
+                sms.udh = url_decode(rest.substr(0, space));
+                const auto kind_end = rest.find(' ', space + 1);
+                const std::string kind = rest.substr(space + 1, kind_end - space - 1);
+                const std::string data = rest.substr(kind_end + 1);
+                sms.data = kind == "data" ? url_decode(data) : data;
+            }
+            out.push_back(std::move(sms));
         }
         return out;
     }
 
-    /// Texts the phone received ("Got message N: <from to text TEXT>"), in order.
-    std::vector<std::string> phone_texts() const {
+    /// The messages her phone shows, in order: concatenated parts (UDH IEI 0x00) joined by
+    /// reference and sequence, checking every header. `ucs2`: the data is UTF-16BE.
+    std::vector<std::pair<std::string, std::string>> phone_messages(bool ucs2 = false) const {
+        std::vector<std::pair<std::string, std::string>> out;
+        std::map<std::pair<std::string, int>, std::map<int, std::string>> pending;
+        std::map<std::pair<std::string, int>, int> totals;
+        for (const auto& sms : phone_sms()) {
+            const std::string text = ucs2 ? utf16be_to_utf8_for_test(sms.data) : sms.data;
+            if (sms.udh.empty()) {
+                out.emplace_back(sms.receiver, text);
+                continue;
+            }
+            const auto& u = sms.udh;
+            EXPECT_EQ(u.size(), 6u);
+            if (u.size() != 6 || u[0] != 5 || u[1] != 0 || u[2] != 3) {
+                ADD_FAILURE() << "not a concatenation header";
+                continue;
+            }
+            const int ref = static_cast<unsigned char>(u[3]), total = u[4], seq = u[5];
+            EXPECT_GE(seq, 1);
+            EXPECT_LE(seq, total);
+            auto key = std::make_pair(sms.receiver, ref);
+            if (totals.count(key)) {
+                EXPECT_EQ(totals[key], total) << "parts disagree on the total";
+            }
+            totals[key] = total;
+            EXPECT_FALSE(pending[key].count(seq)) << "a part sent twice";
+            pending[key][seq] = sms.data;
+            if (static_cast<int>(pending[key].size()) == total) {
+                std::string joined;
+                for (auto& [_, part] : pending[key]) joined += part;
+                out.emplace_back(sms.receiver, ucs2 ? utf16be_to_utf8_for_test(joined) : joined);
+                pending.erase(key);
+                totals.erase(key);
+            }
+        }
+        return out;
+    }
+
+    /// Texts of the messages her phone shows, in order.
+    std::vector<std::string> phone_texts(bool ucs2 = false) const {
         std::vector<std::string> out;
-        std::string all = slurp(phone_log());
-        std::regex line("Got message [0-9]+: <[^ ]+ [^ ]+ text ([^>]*)>");
-        for (auto it = std::sregex_iterator(all.begin(), all.end(), line);
-             it != std::sregex_iterator(); ++it) {
-            out.push_back((*it)[1]);
+        for (auto& [_, text] : phone_messages(ucs2)) out.push_back(text);
+        return out;
+    }
+
+    static std::string utf16be_to_utf8_for_test(const std::string& in) {
+        std::u16string u;
+        for (std::size_t i = 0; i + 1 < in.size(); i += 2) {
+            u.push_back(static_cast<char16_t>((static_cast<unsigned char>(in[i]) << 8) |
+                                              static_cast<unsigned char>(in[i + 1])));
+        }
+        std::string out;
+        for (std::size_t i = 0; i < u.size(); ++i) {
+            char32_t c = u[i];
+            if (c >= 0xD800 && c <= 0xDBFF && i + 1 < u.size()) {
+                c = 0x10000 + ((c - 0xD800) << 10) + (u[++i] - 0xDC00);
+            }
+            if (c < 0x80) {
+                out += static_cast<char>(c);
+            } else if (c < 0x800) {
+                out += static_cast<char>(0xC0 | (c >> 6));
+                out += static_cast<char>(0x80 | (c & 0x3F));
+            } else if (c < 0x10000) {
+                out += static_cast<char>(0xE0 | (c >> 12));
+                out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+                out += static_cast<char>(0x80 | (c & 0x3F));
+            } else {
+                out += static_cast<char>(0xF0 | (c >> 18));
+                out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+                out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+                out += static_cast<char>(0x80 | (c & 0x3F));
+            }
         }
         return out;
     }
@@ -462,11 +561,14 @@ TEST(SmsKannel, InboundIsEdgeEncryptedRepliesReachThePhoneSplitWithReceiptsAndNo
     reply.resize(200);
     auto ids = console->send_text(s.survivor, reply, true);
     ASSERT_EQ(ids.size(), 1u);
-    ASSERT_TRUE(eventually([&] { return s.phone_texts().size() >= 2; }, 20s))
+    ASSERT_TRUE(eventually([&] { return s.phone_sms().size() >= 2; }, 20s))
         << slurp(s.phone_log()) << slurp(s.root / "gateway.log");
-    auto texts = s.phone_texts();
-    EXPECT_EQ(texts[0], reply.substr(0, 153));
-    EXPECT_EQ(texts[1], reply.substr(153));
+    auto parts = s.phone_sms();
+    ASSERT_EQ(parts.size(), 2u);
+    EXPECT_EQ(parts[0].data, reply.substr(0, 153));
+    EXPECT_EQ(parts[1].data, reply.substr(153));
+    ASSERT_EQ(s.phone_texts().size(), 1u);
+    EXPECT_EQ(s.phone_texts()[0], reply);  // one message on her phone
     auto receipt = console->receive(20s);
     ASSERT_TRUE(receipt) << "no delivery receipt: " << slurp(s.root / "gateway.log");
     EXPECT_TRUE(receipt->receipt);
@@ -662,6 +764,92 @@ TEST(SmsKannel, FailedDeliveryGivesTheCaseworkerAFailedReceiptAndNothingIsResent
          {std::string("CANARYFAIL61"), std::string("CANARYLATE62"), std::string("CANARYDOWN63"),
           std::string("449990001111"), std::string("393331234567")}) {
         EXPECT_EQ(all.find(canary), std::string::npos) << "found " << canary;
+    }
+}
+
+// Long replies go out as ONE concatenated SMS: every part carries a user-data header (IEI
+// 0x00, 8-bit reference, total, sequence) through Kannel's X-Kannel-UDH, and the fake phone
+// (real fakesmsc, which prints the UDH of each MT SMS) joins them back into the text.
+TEST(SmsKannel, LongRepliesAreConcatenatedSmsThatReassembleExactly) {
+    if (!kannel_installed()) {
+        GTEST_SKIP() << "Kannel is not installed (apt-get install kannel kannel-extras; "
+                        "deploy/install-deps does it): the real-Kannel SMS tests are skipped";
+    }
+    SmsStack s;
+    auto console = s.console();
+    s.start_kannel();
+    s.inject(kHerNumberNormal, "hi");  // her thread exists
+    ASSERT_TRUE(console->receive(30s));
+
+    auto send_and_collect = [&](const std::string& text, bool ucs2, std::size_t want_parts) {
+        const std::size_t before = s.phone_sms().size();
+        auto ids = console->send_text(s.survivor, text, true);
+        EXPECT_TRUE(eventually([&] { return s.phone_sms().size() >= before + want_parts; }, 20s))
+            << slurp(s.phone_log());
+        auto receipt = console->receive(20s);  // every part's DLR 1 → one receipt
+        EXPECT_TRUE(receipt && receipt->receipt && receipt->failure.empty() &&
+                    receipt->ref == ids[0]);
+        auto all = s.phone_sms();
+        std::vector<SmsStack::PhoneSms> parts(all.begin() + static_cast<long>(before), all.end());
+        EXPECT_EQ(parts.size(), want_parts);
+        auto texts = s.phone_texts(ucs2);
+        EXPECT_FALSE(texts.empty());
+        if (!texts.empty()) {
+            EXPECT_EQ(texts.back(), text);
+        }
+        return parts;
+    };
+    auto septets = [](const std::string& utf8) {
+        std::size_t n = 0;
+        for (std::size_t i = 0; i < utf8.size(); ++i) {
+            const auto c = static_cast<unsigned char>(utf8[i]);
+            if ((c & 0xC0) == 0x80) continue;
+            ++n;
+            if (std::string("[]{}^~\\|\f").find(static_cast<char>(c)) != std::string::npos) ++n;
+            if (c == 0xE2 && utf8.compare(i, 3, "\xE2\x82\xAC") == 0) ++n;  // €
+        }
+        return n;
+    };
+
+    // GSM-7: 300 characters → 153 + 147.
+    std::string gsm;
+    while (gsm.size() < 300) gsm += "Take care, we are here. ";
+    gsm.resize(300);
+    auto p1 = send_and_collect(gsm, false, 2);
+    ASSERT_EQ(p1.size(), 2u);
+    EXPECT_EQ(septets(p1[0].data), 153u);
+    EXPECT_EQ(p1[0].udh.substr(0, 3), std::string("\x05\x00\x03", 3));
+    EXPECT_EQ(p1[0].udh[3], p1[1].udh[3]) << "one reference for the whole message";
+    EXPECT_EQ(p1[0].udh[4], 2);
+    EXPECT_EQ(p1[0].udh[5], 1);
+    EXPECT_EQ(p1[1].udh[5], 2);
+
+    // GSM-7 with escapes: 152 letters then "€" (escape + e, 2 septets) must not be split
+    // across the boundary at 153: part 1 holds 152 septets, part 2 starts with the €.
+    std::string esc = std::string(152, 'a') + "\xE2\x82\xAC [x] {y} ~ | ^ \\ ";
+    while (septets(esc) < 200) esc += "[ok] ";
+    auto p2 = send_and_collect(esc, false, 2);
+    ASSERT_EQ(p2.size(), 2u);
+    EXPECT_EQ(p2[0].data, std::string(152, 'a'));
+    EXPECT_EQ(p2[1].data.rfind("\xE2\x82\xAC", 0), 0u);
+    EXPECT_LE(septets(p2[1].data), 153u);
+    EXPECT_NE(p1[0].udh[3], p2[0].udh[3]) << "a new reference for each message";
+
+    // UCS-2: Greek, then an emoji at units 67-68 (must move whole to part 2), then Arabic:
+    // 66 + 2 + 190 units → 66 | 67 | 67 | 58.
+    std::string greek;
+    for (int i = 0; i < 66; ++i) greek += "\xCE\xB1";  // α ×66 (66 units)
+    std::string ucs = greek + "\xF0\x9F\x98\x80";      // 😀 (a surrogate pair)
+    for (int i = 0; i < 38; ++i) ucs += "\xD8\xB3\xD9\x84\xD8\xA7\xD9\x85 ";  // "سلام " ×38
+    auto p3 = send_and_collect(ucs, true, 4);
+    ASSERT_EQ(p3.size(), 4u);
+    EXPECT_EQ(p3[0].data.size(), 66u * 2) << "the pair is not split: 66 units, not 67";
+    EXPECT_EQ(p3[1].data.substr(0, 2), std::string("\xD8\x3D", 2)) << "part 2 starts the pair";
+    for (const auto& p : p3) {
+        EXPECT_LE(p.data.size(), 67u * 2);
+        const auto first = static_cast<unsigned char>(p.data[0]);
+        EXPECT_FALSE(first >= 0xDC && first <= 0xDF) << "a part starts with a low surrogate";
+        EXPECT_EQ(p.udh[4], 4);
     }
 }
 
