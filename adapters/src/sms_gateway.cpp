@@ -138,6 +138,24 @@ std::string concatenation_udh(unsigned char reference, std::size_t total, std::s
                        static_cast<char>(sequence)};
 }
 
+/// What her team sees instead of a code-shaped SMS (codes are never forwarded or stored).
+constexpr const char* kCodeNotForwarded =
+    "[Ariadne: she sent a message that looks like a login or recovery code. It is not shown "
+    "or stored; ask her to send codes only where the app or page asks for them.]";
+
+/// True if the whole text is a recovery code as people type it (16 digits, or 8 words of
+/// the list, with any separators normalize_recovery_code accepts). Cheap: no derivation.
+bool looks_like_code(const std::string& text) {
+    if (text.size() > 200) return false;
+    try {
+        std::string normalised = crypto::normalize_recovery_code(text);
+        crypto::wipe(normalised.data(), normalised.size());
+        return true;
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
 HttpResponse text(int status, std::string body) {
     return HttpResponse::text(status, std::move(body));
 }
@@ -307,6 +325,8 @@ struct SmsGateway::Impl {
     std::mutex hooks_mutex;
     std::function<void(const policies::CaseCode&, std::string_view)> inbound_hook;
     std::function<void(const policies::CaseCode&)> unverified_hook;
+    std::function<void(const policies::CaseCode&)> duress_hook;
+    MinuteLimiter code_limiter;
     std::atomic<unsigned> next_concat_reference{static_cast<unsigned>(std::random_device{}())};
     std::mutex settling_mutex;  // never held while calling into the hub
     std::set<std::int64_t> settling;
@@ -318,7 +338,8 @@ struct SmsGateway::Impl {
           key(k),
           hub(h),
           options(std::move(o)),
-          limiter(options.inbound_per_minute, options.per_number_per_minute) {
+          limiter(options.inbound_per_minute, options.per_number_per_minute),
+          code_limiter(options.code_checks_per_minute, options.code_checks_per_number_per_minute) {
         validate(options);
         for (const auto& id : options.on_duty) {
             auto a = store.find_account(id);
@@ -527,6 +548,14 @@ struct SmsGateway::Impl {
         } catch (const AdapterError&) {
             return fail(400, "body: not valid UTF-8 text.\n");
         }
+        // A message that is nothing but a recovery-code-shaped text is never forwarded (a code
+        // is a login secret) and, within the check budget, is checked against the duress codes.
+        // Every code-shaped SMS gets the same answer (202, empty) and no SMS back, duress or not.
+        if (looks_like_code(body)) {
+            if (duress_code(body, ref)) return fail(202, "");
+            crypto::wipe(body.data(), body.size());
+            body = kCodeNotForwarded;
+        }
         std::string account;
         std::optional<policies::CaseCode> verified_case;
         try {
@@ -566,6 +595,48 @@ struct SmsGateway::Impl {
         // Empty body: Kannel must never turn an answer into an SMS to her (max-messages = 0
         // in the sms-service too).
         return fail(202, "");
+    }
+
+    /// The survivor account a code-shaped SMS is the enrolment duress code of (the second
+    /// account of `survivor-enrol --with-duress-code`): raises her silent duress alert (an
+    /// edge-encrypted alert message to her team + on_duress: duress alert and outbound lock)
+    /// and returns true. The code is only derived in memory and wiped.
+    bool duress_code(const std::string& body, const std::string& number_ref) {
+        if (!code_limiter.allow_total(now_ms()) || !code_limiter.allow_key(number_ref, now_ms())) {
+            spdlog::warn("sms: a code-shaped message was not checked (too many code checks)");
+            return false;
+        }
+        std::optional<std::string> her;
+        try {
+            std::string normalised = crypto::normalize_recovery_code(body);
+            crypto::RecoverySecrets secrets =
+                crypto::derive_recovery_secrets(normalised, options.recovery_params);
+            crypto::wipe(normalised.data(), normalised.size());
+            auto creds = store.find_survivor(secrets.locator);
+            if (creds &&
+                crypto::equal_constant_time(creds->auth_public_key, secrets.auth_public_key)) {
+                her = gateway::duress_login_target(policies, creds->account.id);
+            }
+        } catch (const std::exception&) {
+            return false;
+        }
+        if (!her) return false;
+        auto c = gateway::find_survivor_case(policies, *her);
+        spdlog::warn("sms: duress code received for account {}", *her);
+        try {
+            hub.notify_team(*her,
+                            "ALERT: her duress code was just sent by SMS. Check on her safety by "
+                            "the means agreed with her.");
+        } catch (const std::exception& e) {
+            spdlog::error("sms: duress alert for account {} not delivered: {}", *her, e.what());
+        }
+        std::function<void(const policies::CaseCode&)> hook;
+        {
+            std::lock_guard lock(hooks_mutex);
+            hook = duress_hook;
+        }
+        if (hook && c) hook(c->case_code);
+        return true;
     }
 
     // ---- delivery reports ----
@@ -775,6 +846,11 @@ bool SmsGateway::send_notice(const policies::CaseCode& code, std::string_view te
 void SmsGateway::on_inbound(std::function<void(const policies::CaseCode&, std::string_view)> hook) {
     std::lock_guard lock(impl_->hooks_mutex);
     impl_->inbound_hook = std::move(hook);
+}
+
+void SmsGateway::on_duress(std::function<void(const policies::CaseCode&)> hook) {
+    std::lock_guard lock(impl_->hooks_mutex);
+    impl_->duress_hook = std::move(hook);
 }
 
 void SmsGateway::on_unverified(std::function<void(const policies::CaseCode&)> hook) {

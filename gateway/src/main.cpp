@@ -150,6 +150,9 @@ int serve(const std::vector<std::string>& args) {
         sms->on_unverified([&policies](const ariadne::policies::CaseCode& code) {
             policies.alerts().raise(code, AlertKind::unverified_channel);
         });
+        // Her duress code by SMS: the same silent duress alert and lock as at the page.
+        sms->on_duress(
+            [&policies](const ariadne::policies::CaseCode& code) { policies.raise_duress(code); });
         // Check-ins on `sms` (when she consented): the scheduler decided; the neutral template
         // in her language goes to her verified number. Her SMS answer is her response.
         policies.set_channel_sender(ariadne::policies::ChannelKind::sms,

@@ -161,10 +161,12 @@ class SmsStack {
         Json cw = Json::parse(admin({"caseworker-add", "--username", "cw.sms"}, password + "\n"));
         caseworker = cw.at("account");
         totp_secret = cw.at("totp_secret");
-        Json sv = Json::parse(admin({"survivor-enrol", "--caseworker", caseworker, "--initials",
-                                     "M.K.", "--language", "en", "--time-zone", "UTC",
-                                     "--recovery-m-kib", "8192", "--insecure-test-params"}));
+        Json sv =
+            Json::parse(admin({"survivor-enrol", "--caseworker", caseworker, "--initials", "M.K.",
+                               "--language", "en", "--time-zone", "UTC", "--with-duress-code",
+                               "--recovery-m-kib", "8192", "--insecure-test-params"}));
         survivor = sv.at("account");
+        duress_code = sv.at("duress_code");
         case_code = sv.at("case_code");
         // Quiet hours far from now, so the test passes at any time of day.
         auto h = (std::time(nullptr) / 3600 + 12) % 24;
@@ -233,6 +235,7 @@ class SmsStack {
         sms->on_unverified([this](const policies::CaseCode& code) {
             policies->alerts().raise(code, gateway::AlertKind::unverified_channel);
         });
+        sms->on_duress([this](const policies::CaseCode& code) { policies->raise_duress(code); });
         server_thread = std::thread([this] { server->run(); });
     }
 
@@ -491,7 +494,7 @@ class SmsStack {
     std::filesystem::path root, data, kannel_dir, cert, key, conf_path;
     std::shared_ptr<spdlog::logger> logger, previous_logger;
     std::string password = "correct horse battery staple";
-    std::string caseworker, totp_secret, survivor, case_code;
+    std::string caseworker, totp_secret, survivor, case_code, duress_code;
     std::unique_ptr<gateway::ServerKey> server_key;
     std::unique_ptr<gateway::Metrics> metrics;
     std::unique_ptr<gateway::Store> store;
@@ -853,6 +856,73 @@ TEST(SmsKannel, LongRepliesAreConcatenatedSmsThatReassembleExactly) {
     }
 }
 
+// Her enrolment duress code sent as an SMS behaves as at the page: a silent alert to her team
+// (edge-encrypted, urgent duress alert) and the outbound lock; nothing comes back to the
+// phone, and the code is never forwarded, logged or stored.
+TEST(SmsKannel, HerDuressCodeBySmsSilentlyAlertsAndLocksAndIsNeverKept) {
+    if (!kannel_installed()) {
+        GTEST_SKIP() << "Kannel is not installed (apt-get install kannel kannel-extras; "
+                        "deploy/install-deps does it): the real-Kannel SMS tests are skipped";
+    }
+    SmsStack s;
+    auto console = s.console();
+    s.start_kannel();
+    s.inject(kHerNumberNormal, "hi");
+    ASSERT_TRUE(console->receive(30s));
+    ASSERT_FALSE(s.duress_code.empty());
+    std::string digits;
+    for (char c : s.duress_code) {
+        if (c >= '0' && c <= '9') digits += c;
+    }
+    ASSERT_EQ(digits.size(), 16u);
+
+    // An ordinary code-shaped SMS (not hers): her team is told a code was not forwarded.
+    s.inject(kHerNumberNormal, "1234 5678 9012 3456");
+    auto other = console->receive(30s);
+    ASSERT_TRUE(other);
+    EXPECT_NE(other->plaintext.find("looks like a login or recovery code"), std::string::npos);
+    EXPECT_EQ(other->plaintext.find("1234"), std::string::npos);
+
+    // Her duress code, typed with other separators.
+    s.inject(kHerNumberNormal,
+             digits.substr(0, 4) + "-" + digits.substr(4, 6) + "-" + digits.substr(10));
+    auto alert = console->receive(30s);
+    ASSERT_TRUE(alert) << slurp(s.root / "gateway.log");
+    EXPECT_EQ(alert->from, s.survivor);
+    EXPECT_EQ(alert->plaintext.rfind("ALERT: her duress code was just sent by SMS", 0), 0u)
+        << alert->plaintext;
+    EXPECT_EQ(alert->plaintext.find(digits.substr(0, 5)), std::string::npos);
+    EXPECT_TRUE(eventually([&] {
+        for (const auto& a : s.policies->alerts().open_for(s.caseworker)) {
+            if (a.kind == gateway::AlertKind::duress && a.urgent && a.case_code &&
+                a.case_code->str() == s.case_code) {
+                return true;
+            }
+        }
+        return false;
+    })) << "no urgent duress alert for her case";
+    // Outbound lock: replies are refused with duress_lock; nothing reaches her phone.
+    try {
+        console->send_text(s.survivor, "CANARYLOCK7 are you there?");
+        ADD_FAILURE() << "a reply was accepted under the duress lock";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("duress_lock"), std::string::npos) << e.what();
+    }
+    std::this_thread::sleep_for(1s);
+    EXPECT_TRUE(s.phone_sms().empty()) << "an SMS went back to her phone";
+
+    s.hub->drain(5s);
+    s.store->flush();
+    std::string all = read_all_files(s.data) + slurp(s.root / "gateway.log") +
+                      slurp(s.kannel_dir / "bearerbox.log") + slurp(s.kannel_dir / "smsbox.log") +
+                      slurp(s.kannel_dir / "bb.out") + slurp(s.kannel_dir / "sb.out");
+    for (const std::string& canary :
+         {digits, digits.substr(0, 4) + "-" + digits.substr(4, 6), s.duress_code,
+          std::string("1234567890123456"), std::string("CANARYLOCK7")}) {
+        EXPECT_EQ(all.find(canary), std::string::npos) << "found " << canary;
+    }
+}
+
 // ---- the inbound endpoint, adversarial (no Kannel needed) ----
 
 TEST(SmsEndpoint, RefusesMissingOrWrongTokens) {
@@ -909,6 +979,44 @@ TEST(SmsEndpoint, RefusesMalformedOversizedAndInjectedInputNamingTheField) {
     auto got = console->receive(20s);
     ASSERT_TRUE(got);
     EXPECT_EQ(got->plaintext, evil);
+}
+
+TEST(SmsEndpoint, DuressCodesCannotBeGuessedFromOneNumberAndEveryAnswerIsTheSame) {
+    SmsStack s;  // 3 code checks per number per minute; 5 messages per number per minute
+    auto console = s.console();
+    // Stay inside one rate-limit minute.
+    while (std::time(nullptr) % 60 > 40) std::this_thread::sleep_for(1s);
+    auto duress_alerts = [&] {
+        int n = 0;
+        for (const auto& a : s.policies->alerts().open_for(s.caseworker)) {
+            if (a.kind == gateway::AlertKind::duress) ++n;
+        }
+        return n;
+    };
+    auto status_and_body = [&](const std::string& from, const std::string& text) {
+        auto r = s.call("POST", "/sms/inbound", authed(from), text);
+        return std::to_string(r.status) + "|" + r.body;
+    };
+    // An ordinary message, wrong codes and her real duress code all get "202|" (no SMS back).
+    EXPECT_EQ(status_and_body(kHerNumberNormal, "hello"), "202|");
+    // Three guesses from one number use its code checks; the fourth — her real duress code —
+    // is not even checked.
+    for (const char* guess :
+         {"0000 0000 0000 0001", "0000 0000 0000 0002", "0000 0000 0000 0003"}) {
+        EXPECT_EQ(status_and_body(kUnknownNumber, guess), "202|");
+    }
+    EXPECT_EQ(status_and_body(kUnknownNumber, s.duress_code), "202|");
+    std::this_thread::sleep_for(500ms);
+    EXPECT_EQ(duress_alerts(), 0) << "a code over the per-number budget was checked";
+    // From her number (its own budget) the duress code raises the alert; same answer.
+    EXPECT_EQ(status_and_body(kHerNumberNormal, s.duress_code), "202|");
+    EXPECT_TRUE(eventually([&] { return duress_alerts() == 1; }, 10s));
+    // Nothing forwarded holds a code.
+    for (int i = 0; i < 8; ++i) {
+        auto m = console->receive(2s);
+        if (!m) break;
+        EXPECT_EQ(m->plaintext.find("0000"), std::string::npos) << m->plaintext;
+    }
 }
 
 TEST(SmsEndpoint, RateLimitsPerSender) {

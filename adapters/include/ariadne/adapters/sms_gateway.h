@@ -76,6 +76,11 @@ struct SmsGatewayOptions {
     /// Inbound requests accepted per minute: in total, and per sending number.
     std::uint32_t inbound_per_minute = 120;
     std::uint32_t per_number_per_minute = 10;
+    /// Code-shaped SMS (a recovery / duress code) checked per minute (each check costs one
+    /// Argon2id run): in total, and per sending number. Over the budget a code is not
+    /// checked (and, like every code-shaped SMS, not forwarded). Not in the config file.
+    std::uint32_t code_checks_per_minute = 20;
+    std::uint32_t code_checks_per_number_per_minute = 3;
     std::chrono::milliseconds kannel_timeout{5000};
     /// Recovery parameters (an unverified thread's account gets a verifier nobody knows).
     crypto::RecoveryParams recovery_params;
@@ -120,6 +125,10 @@ class SmsGateway {
     /// Called when an unverified thread is opened, with its new case (`ariadne serve` raises
     /// the `unverified_channel` alert on gateway::AlertBoard). Must not throw.
     void on_unverified(std::function<void(const policies::CaseCode&)> hook);
+
+    /// Called when an SMS holds her enrolment duress code, with her case (`ariadne serve`
+    /// raises the duress alert and lock: PolicyService::raise_duress). Must not throw.
+    void on_duress(std::function<void(const policies::CaseCode&)> hook);
 
     struct Impl;
 
