@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <spdlog/spdlog.h>
@@ -60,6 +61,9 @@ constexpr auto kSlowConsumerGrace = std::chrono::seconds(1);
 constexpr auto kShutdownGrace = std::chrono::seconds(5);
 constexpr std::size_t kMaxHttpBody = 64 * 1024;
 constexpr std::size_t kFirstRead = 512;  // WsSession::do_read
+// Descriptors the server needs besides its connections (databases and their WAL files,
+// read pool, epoll, timers, stdio, the listening socket), with room to spare.
+constexpr rlim_t kSpareDescriptors = 64;
 
 class WsSession;
 
@@ -926,6 +930,29 @@ struct Server::Impl {
                                                          ec.message() + ".");
         }
         port = acceptor.local_endpoint().port();
+        raise_descriptor_limit();
+    }
+
+    /// Each connection is a descriptor: the soft limit is often 1,024 (PAM, systemd's
+    /// default), which stalls the server near 1,000 connections with accept failing. Raise it
+    /// to the hard limit, and say when even that is below --max-connections.
+    void raise_descriptor_limit() const {
+        rlimit lim{};
+        if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+        if (lim.rlim_cur < lim.rlim_max) {
+            rlimit raised = lim;
+            raised.rlim_cur = lim.rlim_max;
+            if (setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+        }
+        const rlim_t needed = rlim_t{options.max_connections} + kSpareDescriptors;
+        if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < needed) {
+            spdlog::warn(
+                "descriptor limit {} allows about {} connections, below --max-connections {}; "
+                "raise it (ulimit -n / LimitNOFILE) to at least {}",
+                lim.rlim_cur,
+                lim.rlim_cur > kSpareDescriptors ? lim.rlim_cur - kSpareDescriptors : 0,
+                options.max_connections, needed);
+        }
     }
 
     void configure_tls() {
