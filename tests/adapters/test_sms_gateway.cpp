@@ -40,6 +40,7 @@
 #include "ariadne/gateway/server_key.h"
 #include "ariadne/gateway/sms_numbers.h"
 #include "ariadne/gateway/store.h"
+#include "kannel_client.h"
 #include "local_console.h"
 #include "stack.h"
 
@@ -243,8 +244,7 @@ class SmsStack {
         policies->stop();  // no check-in sender runs while the rest is torn down
         phone.reset();
         kannel_children.clear();
-        server->stop();
-        server_thread.join();
+        stop_server();
         server.reset();
         sms.reset();
         hub.reset();
@@ -254,6 +254,14 @@ class SmsStack {
         spdlog::set_default_logger(previous_logger);
         std::error_code ec;
         if (!std::getenv("ARIADNE_KEEP_TEST_FILES")) std::filesystem::remove_all(root, ec);
+    }
+
+    /// Stops the Ariadne TLS server (Kannel can no longer reach /sms/*).
+    void stop_server() {
+        if (!server_thread.joinable()) return;
+        server->stop();
+        server_thread.join();
+        server.reset();  // closes the listening socket: connections are refused
     }
 
     std::string admin(std::vector<std::string> args, const std::string& in = "") {
@@ -307,11 +315,11 @@ class SmsStack {
         conf_path = kannel_dir / "kannel.conf";
         std::ofstream(conf_path) << conf;
         kannel_children.push_back(std::make_unique<Child>(
-            std::vector<std::string>{kBearerbox, "-v", "3", conf_path.string()},
+            std::vector<std::string>{kBearerbox, "-v", "4", conf_path.string()},
             kannel_dir / "bb.out"));
         ASSERT_TRUE(eventually([&] { return port_open(smsbox_port); }, 15s));
         kannel_children.push_back(std::make_unique<Child>(
-            std::vector<std::string>{kSmsbox, "-v", "3", conf_path.string()},
+            std::vector<std::string>{kSmsbox, "-v", "4", conf_path.string()},
             kannel_dir / "sb.out"));
         ASSERT_TRUE(eventually([&] { return port_open(kannel_sendsms_port); }, 15s));
         start_phone();
@@ -665,7 +673,8 @@ TEST(SmsKannel, InboundIsEdgeEncryptedRepliesReachThePhoneSplitWithReceiptsAndNo
          {std::string("CANARYIN7731"), std::string("CANARYOUT4410"), std::string("call me when"),
           std::string("CANARYUNK5521"), std::string("CANARYBLOCK1"), std::string("CANARYWD9"),
           std::string("CANARYQH3"), std::string("CANARYVER2"), std::string("393331234567"),
-          std::string("393339876543")}) {
+          std::string("393339876543"), kToken, s.sms_options.kannel_password,
+          std::string("admin_pw_123")}) {
         EXPECT_EQ(all.find(canary), std::string::npos) << "found " << canary;
     }
 }
@@ -673,8 +682,9 @@ TEST(SmsKannel, InboundIsEdgeEncryptedRepliesReachThePhoneSplitWithReceiptsAndNo
 // Kannel's fake SMSC always reports "delivered" (DLR 1) for what reaches the fake phone; it
 // cannot say "not delivered to the phone" (DLR 2). So: (a) a REAL failure from real Kannel —
 // a number no SMSC may take (denied-prefix in kannel-test.conf.in) gives "Not routable" and a
-// real DLR 16; (b) DLR 2 is driven at /sms/dlr exactly as Kannel calls it (GET, HTTP Basic
-// with the token, ref and type in the query) while the real SMS waits in Kannel's queue.
+// real DLR 16; (b) DLR 2 is driven at /sms/dlr exactly as Kannel calls the dlr-url Ariadne
+// gave it (GET, ref, mac and type in the query, no credentials) while the real SMS waits in
+// Kannel's queue.
 TEST(SmsKannel, FailedDeliveryGivesTheCaseworkerAFailedReceiptAndNothingIsResent) {
     if (!kannel_installed()) {
         GTEST_SKIP() << "Kannel is not installed (apt-get install kannel kannel-extras; "
@@ -711,15 +721,34 @@ TEST(SmsKannel, FailedDeliveryGivesTheCaseworkerAFailedReceiptAndNothingIsResent
     ids = console->send_text(s.survivor, "CANARYLATE62 call me", true);
     ASSERT_EQ(ids.size(), 1u);
     const std::string ref = std::to_string(ids[0]) + "-0";
+    // What Kannel calls: the dlr-url with this part's mac, %d filled in.
+    auto report = [&](const std::string& r, const std::string& type) {
+        return s
+            .call("GET", "/sms/dlr?ref=" + r + "&mac=" + dlr_mac(kToken, r) + "&type=" + type, {})
+            .status;
+    };
     ASSERT_TRUE(eventually([&] {
         // Waiting in the outbox: a not-final report (8, accepted by the SMSC) is taken.
-        return s.call("GET", "/sms/dlr?ref=" + ref + "&type=8", kannel).status == 200;
+        return report(ref, "8") == 200;
     }));
-    // Adversarial: wrong token, unknown part, unknown reply, injection: refused, nothing changes.
+    // Adversarial: wrong token, no or wrong mac, another part's mac, unknown part, unknown
+    // reply, injection: refused, nothing changes.
     auto wrong = kannel;
     wrong["authorization"] = "Basic " + crypto::base64_encode(crypto::as_bytes("kannel:guess"));
     EXPECT_EQ(s.call("GET", "/sms/dlr?ref=" + ref + "&type=2", wrong).status, 401);
     EXPECT_EQ(s.call("GET", "/sms/dlr?ref=" + ref + "&type=2", {}).status, 401);
+    EXPECT_EQ(s.call("GET", "/sms/dlr?ref=" + ref + "&mac=00&type=2", {}).status, 401);
+    EXPECT_EQ(s.call("GET",
+                     "/sms/dlr?ref=" + ref +
+                         "&mac=" + dlr_mac(kToken, std::to_string(ids[0]) + "-1") + "&type=2",
+                     {})
+                  .status,
+              401);
+    EXPECT_EQ(
+        s.call("GET", "/sms/dlr?ref=" + ref + "&mac=" + dlr_mac("another_token", ref) + "&type=2",
+               {})
+            .status,
+        401);
     EXPECT_EQ(s.call("GET", "/sms/dlr?ref=" + std::to_string(ids[0]) + "-7&type=2", kannel).status,
               404);
     EXPECT_EQ(
@@ -729,15 +758,15 @@ TEST(SmsKannel, FailedDeliveryGivesTheCaseworkerAFailedReceiptAndNothingIsResent
     EXPECT_EQ(s.call("GET", "/sms/dlr?ref=" + ref + "&type=2%20OR%201", kannel).status, 400);
     EXPECT_FALSE(console->receive(1s)) << "a receipt before any final report";
     // The network says: not delivered to her phone.
-    EXPECT_EQ(s.call("GET", "/sms/dlr?ref=" + ref + "&type=2", kannel).status, 200);
+    EXPECT_EQ(report(ref, "2"), 200);
     auto late = console->receive(10s);
     ASSERT_TRUE(late);
     EXPECT_TRUE(late->receipt);
     EXPECT_EQ(late->ref, ids[0]);
     EXPECT_EQ(late->failure, "sms_not_delivered");
     // Replayed or contradicting reports for a settled reply: nothing waits for them.
-    EXPECT_EQ(s.call("GET", "/sms/dlr?ref=" + ref + "&type=2", kannel).status, 404);
-    EXPECT_EQ(s.call("GET", "/sms/dlr?ref=" + ref + "&type=1", kannel).status, 404);
+    EXPECT_EQ(report(ref, "2"), 404);
+    EXPECT_EQ(report(ref, "1"), 404);
     // The network comes back: Kannel hands over what it had queued and reports DLR 1; the
     // reply is not sent again by Ariadne and the caseworker gets no second receipt.
     s.start_phone();
@@ -765,7 +794,8 @@ TEST(SmsKannel, FailedDeliveryGivesTheCaseworkerAFailedReceiptAndNothingIsResent
                       slurp(s.kannel_dir / "bb.out") + slurp(s.kannel_dir / "sb.out");
     for (const std::string& canary :
          {std::string("CANARYFAIL61"), std::string("CANARYLATE62"), std::string("CANARYDOWN63"),
-          std::string("449990001111"), std::string("393331234567")}) {
+          std::string("449990001111"), std::string("393331234567"), kToken,
+          s.sms_options.kannel_password}) {
         EXPECT_EQ(all.find(canary), std::string::npos) << "found " << canary;
     }
 }
@@ -920,6 +950,51 @@ TEST(SmsKannel, HerDuressCodeBySmsSilentlyAlertsAndLocksAndIsNeverKept) {
          {digits, digits.substr(0, 4) + "-" + digits.substr(4, 6), s.duress_code,
           std::string("1234567890123456"), std::string("CANARYLOCK7")}) {
         EXPECT_EQ(all.find(canary), std::string::npos) << "found " << canary;
+    }
+}
+
+// Kannel's own logs (bearerbox/smsbox log files and their output, at the levels
+// deploy/kannel/ configures) must never hold the shared token (in the post-url and every
+// dlr-url), the sendsms password or the admin password — also when things go wrong: a
+// sendsms with a wrong password, Ariadne refusing an inbound SMS (429), a dlr-url Kannel
+// cannot reach.
+TEST(SmsKannel, KannelsLogsNeverHoldTheTokenOrPasswordsEvenOnErrors) {
+    if (!kannel_installed()) {
+        GTEST_SKIP() << "Kannel is not installed (apt-get install kannel kannel-extras; "
+                        "deploy/install-deps does it): the real-Kannel SMS tests are skipped";
+    }
+    SmsStack s;
+    auto console = s.console();
+    s.start_kannel();
+    // Wrong sendsms password: refused.
+    detail::KannelEndpoint wrong{"127.0.0.1", s.kannel_sendsms_port, "ariadne", "not_the_pw_991",
+                                 5000ms};
+    detail::SendSms sms;
+    sms.to = "+393330000222";
+    sms.text = "x";
+    EXPECT_FALSE(detail::post_sendsms(wrong, sms).accepted());
+    // A URL holding the token that Kannel cannot fetch — what the post-url is whenever
+    // Ariadne is down — as a dlr-url nobody answers: Kannel's gwlib writes "Couldn't fetch
+    // <URL>" as an ERROR (so smsbox must log at level 4; at 3 this test fails). Ariadne's
+    // own dlr-urls hold no token at all, only a per-part mac.
+    detail::KannelEndpoint right{"127.0.0.1", s.kannel_sendsms_port, "ariadne",
+                                 s.sms_options.kannel_password, 5000ms};
+    sms.dlr_mask = 19;
+    sms.dlr_url = "https://kannel:" + kToken + "@127.0.0.1:" + std::to_string(free_port()) +
+                  "/sms/dlr?ref=1-0&type=%d";
+    EXPECT_TRUE(detail::post_sendsms(right, sms).accepted());
+    // Ariadne refuses inbound SMS (over per_number_per_minute = 5): 429 to smsbox.
+    for (int i = 0; i < 7; ++i) s.inject(kUnknownNumber, "m" + std::to_string(i));
+    // Ariadne stopped: smsbox retries the post-url.
+    s.stop_server();
+    s.inject(kHerNumberNormal, "while Ariadne is down");
+    std::this_thread::sleep_for(5s);  // smsbox's retries (http-request-retry, 1 s apart)
+    const std::string logs = slurp(s.kannel_dir / "bearerbox.log") +
+                             slurp(s.kannel_dir / "smsbox.log") + slurp(s.kannel_dir / "bb.out") +
+                             slurp(s.kannel_dir / "sb.out");
+    for (const std::string& secret : {kToken, s.sms_options.kannel_password,
+                                      std::string("not_the_pw_991"), std::string("admin_pw_123")}) {
+        EXPECT_EQ(logs.find(secret), std::string::npos) << "Kannel logged a secret:\n" << logs;
     }
 }
 

@@ -96,6 +96,11 @@ SmsGatewayOptions load_sms_config(const std::filesystem::path& file);
 /// Checks options as load_sms_config does (same errors).
 void validate(const SmsGatewayOptions& options);
 
+/// The `mac` of a delivery-report URL for `ref` ("<server id>-<part>"): 32 hex characters of
+/// HMAC-SHA256 under a key derived from the inbound token. It authorises reports for that
+/// one part, so the URL Kannel may log holds no reusable secret.
+std::string dlr_mac(std::string_view inbound_token, std::string_view ref);
+
 class SmsGateway {
   public:
     /// Everything must outlive the gateway. Installs the reply handler on `hub` (the hub's
