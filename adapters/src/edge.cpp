@@ -96,8 +96,9 @@ class HistoryDb {
              "CREATE TABLE IF NOT EXISTS edge_history(id INTEGER PRIMARY KEY AUTOINCREMENT,"
              " tag TEXT NOT NULL, at_ms INTEGER NOT NULL, sealed BLOB NOT NULL);"
              "CREATE INDEX IF NOT EXISTS edge_history_tag ON edge_history(tag, id);"
-             "CREATE TABLE IF NOT EXISTS edge_duress(locator BLOB PRIMARY KEY,"
-             " account TEXT NOT NULL, verifier BLOB NOT NULL);");
+             // The old page-only duress records: one duress mechanism now (the enrolment
+             // duress code, a second account), so any left are removed.
+             "DROP TABLE IF EXISTS edge_duress;");
     }
     ~HistoryDb() {
         sqlite3_exec(db_, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
@@ -154,34 +155,6 @@ class HistoryDb {
             out.push_back(std::move(e));
         }
         return out;
-    }
-
-    void add_duress(const std::string& account, const crypto::StoredRecovery& r) {
-        std::lock_guard lock(mutex_);
-        Statement s(db_,
-                    "INSERT OR REPLACE INTO edge_duress(locator, account, verifier) "
-                    "VALUES (?1, ?2, ?3)");
-        sqlite3_bind_blob(s.s, 1, r.locator.data(), static_cast<int>(r.locator.size()),
-                          SQLITE_TRANSIENT);
-        sqlite3_bind_text(s.s, 2, account.data(), static_cast<int>(account.size()),
-                          SQLITE_TRANSIENT);
-        sqlite3_bind_blob(s.s, 3, r.verifier.data(), static_cast<int>(r.verifier.size()),
-                          SQLITE_TRANSIENT);
-        if (sqlite3_step(s.s) != SQLITE_DONE) {
-            throw AdapterError(Code::storage, "the duress record could not be written");
-        }
-    }
-
-    std::optional<std::string> find_duress(const crypto::RecoverySecrets& secrets) {
-        std::lock_guard lock(mutex_);
-        Statement s(db_, "SELECT account, verifier FROM edge_duress WHERE locator = ?1");
-        sqlite3_bind_blob(s.s, 1, secrets.locator.data(), static_cast<int>(secrets.locator.size()),
-                          SQLITE_TRANSIENT);
-        if (sqlite3_step(s.s) != SQLITE_ROW) return std::nullopt;
-        auto p = static_cast<const std::uint8_t*>(sqlite3_column_blob(s.s, 1));
-        Bytes verifier(p, p + sqlite3_column_bytes(s.s, 1));
-        if (!crypto::equal_constant_time(verifier, secrets.verifier)) return std::nullopt;
-        return std::string(reinterpret_cast<const char*>(sqlite3_column_text(s.s, 0)));
     }
 
   private:
@@ -543,15 +516,6 @@ void EdgeHub::on_reply(std::function<void(EdgeReply&)> handler) {
 
 std::vector<HistoryEntry> EdgeHub::history(const std::string& survivor_account) {
     return impl_->history->read(survivor_account);
-}
-
-void EdgeHub::add_duress_record(const std::string& survivor_account,
-                                const crypto::StoredRecovery& record) {
-    impl_->history->add_duress(survivor_account, record);
-}
-
-std::optional<std::string> EdgeHub::find_duress(const crypto::RecoverySecrets& secrets) {
-    return impl_->history->find_duress(secrets);
 }
 
 bool EdgeHub::drain(std::chrono::milliseconds timeout) {

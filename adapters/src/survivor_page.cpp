@@ -345,7 +345,6 @@ struct SurvivorPage::Impl {
                 return {creds->account.id, false};
             }
         }
-        if (auto account = hub.find_duress(secrets)) return {*account, true};
         return {"", false};
     }
 
@@ -525,17 +524,6 @@ SurvivorPage::~SurvivorPage() = default;
 
 void SurvivorPage::register_routes(gateway::HttpRoutes& routes) {
     routes.add(impl_->options.path, [this](const HttpRequest& r) { return impl_->handle(r); });
-}
-
-void SurvivorPage::add_duress_code(const std::string& survivor_account,
-                                   std::string_view duress_code) {
-    auto account = impl_->store.find_account(survivor_account);
-    if (!account || account->role != gateway::Role::survivor) {
-        throw AdapterError(AdapterError::Code::not_survivor,
-                           "there is no survivor account with this id");
-    }
-    impl_->hub.add_duress_record(survivor_account,
-                                 crypto::make_recovery_verifier(duress_code, impl_->params));
 }
 
 HttpResponse SurvivorPage::handle(const HttpRequest& request) { return impl_->handle(request); }

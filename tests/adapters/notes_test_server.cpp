@@ -20,8 +20,7 @@ using namespace ariadne;
 int main() {
     adapters::test::Stack stack;
     stack.keep_files = false;
-    const std::string duress = crypto::generate_recovery_code();
-    stack.page->add_duress_code(stack.survivor, duress);
+    const std::string duress = stack.duress_code;  // her enrolment duress code
     auto console = stack.console();
     std::atomic<int> alerts{0}, received{0};
     std::atomic<bool> stopping{false};

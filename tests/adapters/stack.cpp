@@ -10,6 +10,7 @@
 #include "ariadne/crypto/store.h"
 #include "ariadne/crypto/totp.h"
 #include "ariadne/gateway/admin.h"
+#include "ariadne/gateway/consent_policy.h"
 #include "ariadne/gateway/metrics.h"
 #include "ariadne/gateway/server_key.h"
 #include "ariadne/gateway/store.h"
@@ -41,17 +42,19 @@ Stack::Stack(SurvivorPageOptions page_options) {
     totp_secret = cw.at("totp_secret");
     // survivor-enrol gained her record's fields (initials, language, time zone) with the
     // policies; older builds refuse them, so fall back to the plain form.
-    Json sv;
-    try {
-        sv = Json::parse(admin({"survivor-enrol", "--caseworker", caseworker, "--initials", "M.K.",
-                                "--language", "en", "--time-zone", "Europe/Rome",
-                                "--recovery-m-kib", "8192", "--insecure-test-params"}));
-    } catch (const std::runtime_error&) {
-        sv = Json::parse(admin({"survivor-enrol", "--caseworker", caseworker, "--recovery-m-kib",
-                                "8192", "--insecure-test-params"}));
-    }
+    Json sv =
+        Json::parse(admin({"survivor-enrol", "--caseworker", caseworker, "--initials", "M.K.",
+                           "--language", "en", "--time-zone", "Europe/Rome", "--with-duress-code",
+                           "--recovery-m-kib", "8192", "--insecure-test-params"}));
     survivor = sv.at("account");
     code = sv.at("recovery_code");
+    duress_code = sv.at("duress_code");
+    links = policies::PolicyStore::open(gateway::database_path(data).string());
+    if (!page_options.duress_target) {
+        page_options.duress_target = [this](const std::string& account) {
+            return gateway::duress_login_target(*links, account);
+        };
+    }
 
     server_key = std::make_unique<gateway::ServerKey>(gateway::ServerKey::load_or_create(data));
     metrics = std::make_unique<gateway::Metrics>();
@@ -77,6 +80,7 @@ Stack::~Stack() {
     hub.reset();
     gateway.reset();
     store.reset();
+    links.reset();
     std::error_code ec;
     if (!keep_files) std::filesystem::remove_all(root_, ec);
 }

@@ -12,14 +12,16 @@
 #include "ariadne/adapters/survivor_page.h"
 #include "ariadne/gateway/gateway.h"
 #include "ariadne/gateway/http_routes.h"
+#include "ariadne/policies/store.h"
 #include "local_console.h"
 
 namespace ariadne::adapters::test {
 
 class Stack {
   public:
-    /// Enrols one caseworker and one survivor (cheap Argon2id test parameters) and starts
-    /// everything. `page_options.path` defaults to /notes.
+    /// Enrols one caseworker and one survivor with a duress code (cheap Argon2id test
+    /// parameters) and starts everything. `page_options.path` defaults to /notes; an empty
+    /// `duress_target` is wired as `ariadne serve` does (gateway::duress_login_target).
     explicit Stack(SurvivorPageOptions page_options = {});
     ~Stack();
 
@@ -35,8 +37,9 @@ class Stack {
     std::string username = "cw.one";
     std::string password = "correct horse battery staple";
     std::string totp_secret;
-    std::string survivor;  // account id
-    std::string code;      // her recovery code (display form)
+    std::string survivor;     // account id
+    std::string code;         // her recovery code (display form)
+    std::string duress_code;  // her enrolment duress code (survivor-enrol --with-duress-code)
 
     std::unique_ptr<gateway::ServerKey> server_key;
     std::unique_ptr<gateway::Metrics> metrics;
@@ -46,6 +49,7 @@ class Stack {
     std::unique_ptr<SurvivorPage> page;
     std::shared_ptr<gateway::HttpRoutes> routes;
     crypto::RecoveryParams params;
+    std::unique_ptr<policies::PolicyStore> links;  // case links, for duress_target
 
   private:
     std::filesystem::path root_;

@@ -174,10 +174,9 @@ TEST(SurvivorPage, DuressCodeShowsAnOrdinaryEmptyPageAndSilentlyAlertsHerTeam) {
     std::atomic<int> duress_calls{0};
     SurvivorPageOptions o;
     o.on_duress = [&](const std::string&) { ++duress_calls; };
-    Stack stack(o);
+    Stack stack(o);  // her enrolment duress code, wired as `ariadne serve` does
     auto console = stack.console();
-    const std::string duress = crypto::generate_recovery_code();
-    stack.page->add_duress_code(stack.survivor, duress);
+    const std::string duress = stack.duress_code;
     stack.hub->submit_inbound(stack.survivor, EdgeChannel::web, "earlier note");
     ASSERT_TRUE(console->receive(10s).has_value());
 

@@ -29,8 +29,6 @@
 #include <string_view>
 #include <vector>
 
-#include "ariadne/crypto/recovery.h"
-
 namespace ariadne::gateway {
 class Gateway;
 }
@@ -136,14 +134,6 @@ class EdgeHub {
 
     /// Her conversation as the edge knows it, oldest first (at most history_limit rows).
     std::vector<HistoryEntry> history(const std::string& survivor_account);
-
-    /// Records a duress code of hers (the StoredRecovery of crypto::make_recovery_verifier;
-    /// never the code). Throws AdapterError(storage) if it cannot be written.
-    void add_duress_record(const std::string& survivor_account,
-                           const crypto::StoredRecovery& record);
-    /// The account whose duress record matches `secrets` (locator and verifier, compared in
-    /// constant time), if any.
-    std::optional<std::string> find_duress(const crypto::RecoverySecrets& secrets);
 
     /// Blocks until every reply delivered so far has been processed (tests). Returns false
     /// on timeout.

@@ -10,8 +10,8 @@
 // neutral page and ends the session. Texts come from one catalogue (adapters/web/
 // catalogue.json) in en, es, it, ro, el, fr, ar; Arabic renders right-to-left.
 //
-// A duress code (her duress login from `survivor-enrol --with-duress-code`, recognised with
-// options.duress_target; add_duress_code is the older page-only form, kept for tests) signs in
+// Her duress code (her duress login from `survivor-enrol --with-duress-code`, recognised with
+// options.duress_target — the one duress mechanism, the same in her app and by SMS) signs in
 // to an ordinary, empty conversation and silently alerts her team (an edge-encrypted message,
 // plus the duress callback for the policy store).
 // Failed sign-ins are rate limited per code and per client with a doubling delay, and every
@@ -46,7 +46,7 @@ struct SurvivorPageOptions {
     /// duress code is a second survivor account. Given the account a code signed in to, this
     /// returns HER account when that account is her duress login, else nullopt. The page then
     /// treats the sign-in as duress for her (empty view, team alerted, on_duress(her)).
-    /// Empty: only codes recorded with add_duress_code count as duress.
+    /// Empty: no code counts as duress (a duress login then just shows its own empty view).
     std::function<std::optional<std::string>(const std::string& account)> duress_target;
     /// Unix ms clock (tests); empty = system clock.
     std::function<std::int64_t()> clock_ms;
@@ -64,11 +64,6 @@ class SurvivorPage {
 
     /// Registers options.path (page, assets, quick-exit page) on `routes`.
     void register_routes(gateway::HttpRoutes& routes);
-
-    /// Records `duress_code` as her duress code (stored as a recovery verifier in the edge
-    /// directory, never the code). Throws crypto::Error(invalid_argument) for a malformed
-    /// code, AdapterError(not_survivor) for an unknown account.
-    void add_duress_code(const std::string& survivor_account, std::string_view duress_code);
 
     /// Answers one request (what the registered route calls).
     gateway::HttpResponse handle(const gateway::HttpRequest& request);
