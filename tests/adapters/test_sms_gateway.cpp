@@ -1094,6 +1094,39 @@ TEST(SmsEndpoint, DuressCodesCannotBeGuessedFromOneNumberAndEveryAnswerIsTheSame
     }
 }
 
+// Consent is decided again when a reply is about to leave: a reply stored while her edge was
+// down (a restart) and her SMS consent withdrawn meanwhile is not sent, and the caseworker
+// gets a failed receipt naming the policy reason instead of silence.
+TEST(SmsEndpoint, AReplyRefusedByPolicyAsItIsAboutToLeaveGivesAFailedReceiptWithTheReason) {
+    SmsStack s;
+    auto console = s.console();
+    ASSERT_EQ(s.call("POST", "/sms/inbound", authed(), "hello").status, 202);
+    ASSERT_TRUE(console->receive(20s));
+    // The edge (and the SMS adapter) go down; the gateway still takes the reply.
+    s.sms.reset();
+    s.hub.reset();
+    auto ids = console->send_text(s.survivor, "CANARYPOL8 see you at five", true);
+    ASSERT_EQ(ids.size(), 1u);
+    s.consent("consent-withdraw", kHerNumber);
+    // Back up (the old routes are not used: requests go to the new adapter directly).
+    EdgeOptions eo;
+    eo.data_dir = s.data;
+    s.hub = std::make_unique<EdgeHub>(*s.gateway, eo);
+    s.sms = std::make_unique<SmsGateway>(*s.store, s.policies->store(), *s.server_key, *s.hub,
+                                         s.sms_options);
+    s.hub->attach(s.survivor);
+    auto receipt = console->receive(20s);
+    ASSERT_TRUE(receipt) << slurp(s.root / "gateway.log");
+    EXPECT_TRUE(receipt->receipt);
+    EXPECT_EQ(receipt->ref, ids[0]);
+    EXPECT_EQ(receipt->failure, "consent_withdrawn");
+    EXPECT_FALSE(console->receive(2s)) << "settled once";
+    s.hub->drain(5s);
+    s.store->flush();
+    const std::string all = read_all_files(s.data) + slurp(s.root / "gateway.log");
+    EXPECT_EQ(all.find("CANARYPOL8"), std::string::npos);
+}
+
 TEST(SmsEndpoint, RateLimitsPerSender) {
     SmsStack s;  // per_number_per_minute = 5
     auto console = s.console();
