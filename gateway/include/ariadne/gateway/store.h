@@ -275,6 +275,8 @@ class Store {
     std::mutex queue_mutex_;
     std::condition_variable queue_cv_;
     std::deque<std::shared_ptr<Job>> queue_;
+    std::size_t queued_weight_ = 0;   // sum of the weights in queue_
+    std::size_t wake_at_weight_ = 0;  // submit() wakes the writer once queued_weight_ reaches it
     bool stopping_ = false;
     std::atomic<std::uint64_t> commits_{0};
     std::chrono::steady_clock::time_point next_maintenance_;
