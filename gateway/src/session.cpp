@@ -684,6 +684,10 @@ void Session::handle_send(std::int64_t id, SendRequest r, std::uint64_t slot) {
                                           {{"retry_after_ms", wait}}));
         return;
     }
+    // The lookups below (account, assignment, devices, her case) read one snapshot in one
+    // read transaction; consent is still decided here, at send time.
+    std::optional<Store::ReadScope> reads;
+    reads.emplace(g.store_);
     std::optional<Account> target;
     std::vector<std::uint32_t> devices;
     try {
@@ -700,6 +704,11 @@ void Session::handle_send(std::int64_t id, SendRequest r, std::uint64_t slot) {
         complete_locked(slot, storage_unavailable(id));
         return;
     }
+    // A reply to a survivor is decided by the consent policy on its own connection, which
+    // may wait for the database's write lock: no read snapshot is held across that wait
+    // (a checkpoint waiting for readers would wait for this one). A survivor's own send
+    // only reads the store (her case link), so it stays in the scope.
+    if (account_.role != Role::survivor) reads.reset();
     if (target) {
         // Consent decides each message at the moment of sending (docs/policies.md).
         auto decision = g.policy_->decide_message(account_, device_, *target);
@@ -710,6 +719,7 @@ void Session::handle_send(std::int64_t id, SendRequest r, std::uint64_t slot) {
         }
         if (!decision.allowed) target.reset();
     }
+    reads.reset();
     if (!target) {
         complete_locked(slot, error_frame(id, ErrorCode::forbidden,
                                           "This account may not address that account."));

@@ -521,36 +521,89 @@ void Store::run_sync(std::function<void(Connection&)> apply) {
 
 // ---- reads ----
 
-template <class F>
-auto Store::read(F&& f) const {
-    std::unique_ptr<Connection> conn;
+namespace {
+
+// The read scope open on this thread, if any (Store::ReadScope).
+struct PinnedReader {
+    const Store* store = nullptr;
+    Store::Connection* conn = nullptr;
+};
+thread_local PinnedReader pinned_reader;
+
+}  // namespace
+
+std::unique_ptr<Store::Connection> Store::acquire_reader() const {
     {
         std::unique_lock lock(readers_mutex_);
         readers_cv_.wait(lock, [&] {
             return !idle_readers_.empty() || readers_open_ < options_.read_connections;
         });
         if (!idle_readers_.empty()) {
-            conn = std::move(idle_readers_.back());
+            auto conn = std::move(idle_readers_.back());
             idle_readers_.pop_back();
-        } else {
-            ++readers_open_;
+            return conn;
         }
+        ++readers_open_;
     }
+    try {
+        return std::make_unique<Connection>(options_.path, true, options_.synchronous_full);
+    } catch (...) {
+        release_reader(nullptr);
+        throw;
+    }
+}
+
+void Store::release_reader(std::unique_ptr<Connection> conn) const {
+    std::lock_guard lock(readers_mutex_);
+    if (conn) {
+        idle_readers_.push_back(std::move(conn));
+    } else {
+        --readers_open_;
+    }
+    readers_cv_.notify_one();
+}
+
+template <class F>
+auto Store::read(F&& f) const {
+    if (pinned_reader.store == this) return f(*pinned_reader.conn);
     struct Return {
         const Store* store;
-        std::unique_ptr<Connection>& conn;
-        ~Return() {
-            std::lock_guard lock(store->readers_mutex_);
-            if (conn) {
-                store->idle_readers_.push_back(std::move(conn));
-            } else {
-                --store->readers_open_;
-            }
-            store->readers_cv_.notify_one();
+        std::unique_ptr<Connection> conn;
+        ~Return() { store->release_reader(std::move(conn)); }
+    } give_back{this, acquire_reader()};
+    return f(*give_back.conn);
+}
+
+Store::ReadScope::ReadScope(const Store& store) {
+    if (pinned_reader.store == &store) return;  // joins the outer scope
+    try {
+        conn_ = store.acquire_reader();
+    } catch (const std::exception&) {
+        return;  // reads will try the pool themselves and report the failure
+    }
+    try {
+        conn_->prepare("BEGIN").run();
+    } catch (const std::exception&) {
+        store.release_reader(std::move(conn_));
+        return;
+    }
+    store_ = &store;
+    pinned_reader = {store_, conn_.get()};
+}
+
+Store::ReadScope::~ReadScope() {
+    if (store_ == nullptr) return;
+    pinned_reader = {};
+    try {
+        conn_->prepare("COMMIT").run();
+    } catch (const std::exception&) {
+        try {
+            conn_->exec("ROLLBACK");
+        } catch (const std::exception&) {
+            conn_.reset();  // a connection stuck in a transaction is not given back
         }
-    } give_back{this, conn};
-    if (!conn) conn = std::make_unique<Connection>(options_.path, true, options_.synchronous_full);
-    return f(*conn);
+    }
+    store_->release_reader(std::move(conn_));
 }
 
 std::optional<std::pair<std::string, bool>> Store::survivor_case_link(

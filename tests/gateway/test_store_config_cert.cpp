@@ -64,6 +64,48 @@ TEST(Store, FailedCommitReportsFailureAndStoresNothing) {
     EXPECT_GE(h.metrics.commit_failures.load(), 1u);
 }
 
+TEST(Store, ReadScopeReadsOneSnapshotAndReadsAfterItSeeNewCommits) {
+    Harness h;
+    auto cw = h.add_caseworker("mara.k");
+    auto s = h.add_survivor({cw.account});
+    NewMessage m;
+    m.recipient = cw.account.key;
+    m.recipient_device = 1;
+    m.sender = s.account;
+    m.sender_device = 1;
+    m.type = 3;
+    m.body = crypto::to_bytes("x");
+    auto store_one = [&] {
+        std::promise<CommitStatus> status;
+        h.store->store_messages(
+            {m}, [&](CommitStatus st, std::vector<MailboxEntryPtr>) { status.set_value(st); });
+        ASSERT_EQ(status.get_future().get(), CommitStatus::committed);
+    };
+    {
+        Store::ReadScope scope(*h.store);
+        EXPECT_EQ(h.store->mailbox_size(), 0);  // the snapshot starts here
+        store_one();
+        EXPECT_EQ(h.store->mailbox_size(), 0);  // same snapshot: the commit is not seen
+        {
+            Store::ReadScope inner(*h.store);  // joins the outer scope
+            EXPECT_EQ(h.store->mailbox_size(), 0);
+            EXPECT_TRUE(h.store->find_account(cw.account.id).has_value());
+        }
+        EXPECT_EQ(h.store->mailbox_size(), 0);
+    }
+    EXPECT_EQ(h.store->mailbox_size(), 1);  // without a scope: the latest commit
+    {
+        Store::ReadScope scope(*h.store);  // a new scope: a new snapshot
+        EXPECT_EQ(h.store->mailbox_size(), 1);
+    }
+    // Another thread's reads are not in this thread's scope.
+    Store::ReadScope scope(*h.store);
+    EXPECT_EQ(h.store->mailbox_size(), 1);
+    store_one();
+    EXPECT_EQ(std::async(std::launch::async, [&] { return h.store->mailbox_size(); }).get(), 2);
+    EXPECT_EQ(h.store->mailbox_size(), 1);
+}
+
 TEST(Store, AccountIdsAreOpaqueAndWellFormed) {
     std::set<std::string> ids;
     for (int i = 0; i < 100; ++i) {

@@ -133,6 +133,8 @@ struct StoreOptions {
 
 class Store {
   public:
+    class Connection;
+
     /// Opens (creating if needed, file mode 0600) the database and starts the writer.
     /// Throws GatewayError(storage) if the file cannot be opened or the schema set up.
     explicit Store(StoreOptions options);
@@ -165,6 +167,26 @@ class Store {
     /// connection (whose writer may sit in SQLite's busy handler).
     std::optional<std::pair<std::string, bool>> survivor_case_link(
         std::string_view account_id) const;
+
+    /// While it lives, every read this thread makes through `store` runs on one pooled
+    /// connection inside one read transaction (one snapshot): a send's lookups (account,
+    /// assignment, devices, case) cost one lock round on the WAL instead of one each. Keep
+    /// it short (it holds a read connection and pins the WAL against checkpoints), and never
+    /// wait inside it for another connection's write (a checkpoint holding the write lock
+    /// waits for this reader). A scope opened inside another one of the same store joins
+    /// it. If the transaction cannot be begun, reads go to the pool one by one as without
+    /// a scope.
+    class ReadScope {
+      public:
+        explicit ReadScope(const Store& store);
+        ~ReadScope();
+        ReadScope(const ReadScope&) = delete;
+        ReadScope& operator=(const ReadScope&) = delete;
+
+      private:
+        const Store* store_ = nullptr;  // null: joined an outer scope, or not begun
+        std::unique_ptr<Connection> conn_;
+    };
 
     // ---- writes (group-committed; completions run on the writer thread) ----
     /// Stores messages; the completion gets the stored entries (server ids assigned) in
@@ -254,7 +276,6 @@ class Store {
     std::uint64_t commit_count() const noexcept;
 
     struct Job;
-    class Connection;
 
   private:
     void submit(std::shared_ptr<Job> job);
@@ -263,6 +284,8 @@ class Store {
     void maintenance();
     template <class F>
     auto read(F&& f) const;
+    std::unique_ptr<Connection> acquire_reader() const;
+    void release_reader(std::unique_ptr<Connection> conn) const;  // null: it was dropped
     void run_sync(std::function<void(Connection&)> apply);
 
     StoreOptions options_;
