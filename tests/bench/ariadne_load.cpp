@@ -74,6 +74,9 @@ struct Options {
     double duration = 10;
     int server_pid = 0;
     std::size_t idle = 0;
+    std::size_t idle_accounts = 1;      // xmpp: bidle (1) or bidle0..bidle<N-1>
+    std::size_t idle_concurrency = 64;  // logins in progress at once
+    double idle_hold = 0;               // keep the idle connections open this long after
     std::size_t body_size = 200;
     // ariadne
     std::string server_binary;
@@ -90,7 +93,8 @@ struct Options {
     std::cerr << "ariadne_load: " << why << "\n"
               << "usage: ariadne_load --mode ariadne|node-ws|xmpp --port P [--path /ws]\n"
                  "  [--pairs N] [--rate MSG_PER_S|0] [--window W] [--warmup S] [--duration S]\n"
-                 "  [--server-pid PID] [--idle K] [--label TEXT]\n"
+                 "  [--server-pid PID] [--idle K [--idle-accounts N] [--idle-concurrency C] "
+                 "[--idle-hold S]] [--label TEXT]\n"
                  "  ariadne: --server-binary BIN --data-dir D --state-dir S --fingerprint FP\n"
                  "  xmpp: [--domain localhost] [--password benchpass]\n";
     std::exit(2);
@@ -126,6 +130,12 @@ Options parse(int argc, char** argv) {
             o.server_pid = std::stoi(next());
         else if (a == "--idle")
             o.idle = std::stoul(next());
+        else if (a == "--idle-hold")
+            o.idle_hold = std::stod(next());
+        else if (a == "--idle-concurrency")
+            o.idle_concurrency = std::max<std::size_t>(1, std::stoul(next()));
+        else if (a == "--idle-accounts")
+            o.idle_accounts = std::max<std::size_t>(1, std::stoul(next()));
         else if (a == "--body-size")
             o.body_size = std::stoul(next());
         else if (a == "--server-binary")
@@ -813,7 +823,7 @@ class Driver {
         std::vector<std::shared_ptr<WsConn>> conns;
         conns.reserve(o_.idle);
         std::size_t started = 0, ready = 0;
-        const std::size_t concurrency = 64;
+        const std::size_t concurrency = o_.idle_concurrency;
         std::function<void()> start_more;
         start_more = [&] {
             while (started < o_.idle && started - ready < concurrency && connect_failures_ == 0) {
@@ -830,7 +840,12 @@ class Driver {
                     if (o_.mode == "ariadne") {
                         ariadne_login(conn, false, 0, done);
                     } else if (o_.mode == "xmpp") {
-                        xmpp_login(conn, "bidle", "i" + std::to_string(i), done, nullptr);
+                        // One account with thousands of resources is a different workload
+                        // (ejabberd reads every session of the account at each login).
+                        std::string user = o_.idle_accounts > 1
+                                               ? "bidle" + std::to_string(i % o_.idle_accounts)
+                                               : std::string("bidle");
+                        xmpp_login(conn, user, "i" + std::to_string(i), done, nullptr);
                     } else {
                         done();
                     }
@@ -855,6 +870,14 @@ class Driver {
                     {"server_rss_after_kib", after.rss_kib},
                     {"bytes_per_connection",
                      (after.rss_kib - before.rss_kib) * 1024.0 / static_cast<double>(o_.idle)}};
+        if (o_.idle_hold > 0) {
+            // Result first, then keep the connections (e.g. to inspect the server meanwhile).
+            std::cout << out.dump() << std::endl;
+            run_for(std::chrono::duration<double>(o_.idle_hold));
+            std::size_t open = 0;
+            for (auto& c : conns) open += !c->closed();
+            out["still_open_after_hold"] = open;
+        }
         return out;
     }
 

@@ -79,8 +79,8 @@ print("| offered msg/s | commits | mean batch | share of commits by batch size (
 print("|---|---|---|---|")
 for r in rows:
     cb = r.get("commit_batch")
-    if r.get("label") != "ariadne" or not cb:
-        continue
+    if r.get("label") != "ariadne" or not cb or "offered_rate" not in r:
+        continue  # idle runs carry no offered rate
     count = cb.get("ariadne_commit_batch_size_count", 0)
     total = cb.get("ariadne_commit_batch_size_sum", 0)
 
