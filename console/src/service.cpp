@@ -308,8 +308,10 @@ std::string gateway_alert_sentence(const std::string& kind) {
 }
 
 // `channel` is {"kind": ..., "label": ...} (docs/protocol.md); a bare string is accepted too.
+// A contact not (yet) in the list is "unknown", never "app": a new SMS thread opened before
+// the next contacts refresh must not be labelled end-to-end.
 std::string channel_kind(const Json& c) {
-    if (!c.is_object()) return "app";
+    if (!c.is_object() || c.empty()) return "unknown";
     auto it = c.find("channel");
     if (it == c.end()) return "app";
     if (it->is_string()) return it->get<std::string>();

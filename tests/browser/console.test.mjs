@@ -421,6 +421,8 @@ async function main() {
   const smsReply = page.locator('#messages li.out').last();
   await waitFor(async () => (await smsReply.getAttribute('data-state')) === 'not_delivered',
     'a reply the SMS gateway could not take is marked not delivered', 20000);
+  await waitFor(async () => ((await page.locator('#thread-channel').textContent()) || '').includes('sms — carrier plaintext'),
+    'the SMS thread is labelled "sms — carrier plaintext" (never end-to-end)', 15000);
   const smsReplyText = (await smsReply.textContent()) || '';
   check(smsReplyText.includes('Not delivered (SMS)'), 'the thread says "Not delivered (SMS)" on that reply');
   check(smsReplyText.includes('another channel she has consented to') && smsReplyText.includes('not be sent again'),
