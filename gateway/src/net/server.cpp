@@ -608,7 +608,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
             return;
         }
         if (!ws_.is_message_done()) {
-            do_read();
+            if (!closing_) do_read();  // a close in progress reads on its own
             return;
         }
         if (ws_.got_text()) {
