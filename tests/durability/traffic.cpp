@@ -38,8 +38,10 @@ Cluster::Cluster(const std::filesystem::path& d, std::size_t survivor_count,
         auto device_dir = dir / ("console" + std::to_string(i));
         auto device = e2e::make_raw_device(device_dir);
         auto conn = gateway.connect();
-        // Each registration needs a TOTP step not used before by this account.
-        Json reg = e2e::register_raw(*conn, caseworker, device, e2e::totp_for(caseworker, i - 1));
+        // Each registration needs a TOTP step above the last one used by this account; steps 0
+        // and +1 stay inside the server's ±1 window even when the 30-s step turns between
+        // computing the code and the check (step -1 did not: a rare auth_failed).
+        Json reg = e2e::register_raw(*conn, caseworker, device, e2e::totp_for(caseworker, i));
         if (reg["type"] != "ok") throw std::runtime_error("register_device: " + reg.dump());
         auto id = reg["device_id"].get<std::uint32_t>();
         Json up = conn->request(e2e::keys_upload_frame(device_dir, id, 5));
