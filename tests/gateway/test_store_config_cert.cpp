@@ -1,5 +1,6 @@
 // Store durability details, configuration refusal, the development certificate and the
 // server key.
+#include <sched.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -156,6 +157,28 @@ TEST(Config, DefaultsListenOnLoopback8443) {
     EXPECT_TRUE(c.sync_full);
     EXPECT_FALSE(c.log_ip);
     EXPECT_EQ(c.mailbox_ttl_days, 30u);
+}
+
+TEST(Config, IoThreadsDefaultToOneWhenPinnedToOneCpuAndAGivenValueIsKept) {
+    cpu_set_t saved;
+    ASSERT_EQ(sched_getaffinity(0, sizeof(saved), &saved), 0);
+    EXPECT_EQ(parse_serve_config({}).config.io_threads, CPU_COUNT(&saved) == 1 ? 1u : 2u);
+    EXPECT_EQ(parse_serve_config({"--io-threads", "3"}).config.io_threads, 3u);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+        if (CPU_ISSET(cpu, &saved)) {
+            CPU_SET(cpu, &one);
+            break;
+        }
+    }
+    ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);  // this thread only
+    auto pinned = parse_serve_config({}).config.io_threads;
+    auto given = parse_serve_config({"--io-threads", "2"}).config.io_threads;
+    ASSERT_EQ(sched_setaffinity(0, sizeof(saved), &saved), 0);
+    EXPECT_EQ(pinned, 1u);
+    EXPECT_EQ(given, 2u);
+    EXPECT_NE(config_error({"--io-threads", "0"}).find("io-threads"), std::string::npos);
 }
 
 TEST(Config, UnknownOrInvalidSettingsAreRefusedByName) {
