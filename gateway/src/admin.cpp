@@ -16,6 +16,7 @@
 #include "ariadne/crypto/totp.h"
 #include "ariadne/gateway/admin_api.h"
 #include "ariadne/gateway/alerts.h"
+#include "ariadne/gateway/audit_checkpoints.h"
 #include "ariadne/gateway/codec.h"
 #include "ariadne/gateway/config.h"
 #include "ariadne/gateway/consent_policy.h"
@@ -73,7 +74,8 @@ const char* kUsage =
     "  ariadne admin checkin-plan-status --plan ID --status active|paused|stopped --by ID\n"
     "  ariadne admin duress-clear --case CODE --by CASEWORKER_ID\n"
     "  ariadne admin survivor-recode --survivor ID [--insecure-test-params]\n"
-    "  ariadne admin audit-verify\n"
+    "  ariadne admin audit-verify [--checkpoint SEQ:HEAD:MAC ...]\n"
+    "  ariadne admin audit-checkpoint\n"
     "  ariadne admin audit-export [--from SEQ] [--limit N]\n";
 
 policies::Instant now_utc() {
@@ -81,12 +83,16 @@ policies::Instant now_utc() {
 }
 
 /// The policy tables of a data directory (own connection; safe while `serve` runs).
-std::unique_ptr<policies::PolicyStore> open_policies(const std::string& data_dir) {
+/// Its audit chain is keyed (audit_checkpoints.h); `mark` = false for commands that only read
+/// it, so verifying never appends.
+std::unique_ptr<policies::PolicyStore> open_policies(const std::string& data_dir,
+                                                     bool mark = true) {
     if (!std::filesystem::exists(database_path(data_dir))) {
         throw GatewayError(GatewayErrorCode::not_found,
                            "There is no Ariadne database in " + data_dir + ".");
     }
     auto store = policies::PolicyStore::open(database_path(data_dir).string());
+    key_audit_chain(*store, ServerKey::load_or_create(data_dir), data_dir, mark);
     ensure_survivor_case_table(*store);
     return store;
 }
@@ -130,7 +136,7 @@ int caseworker_add(const std::vector<std::string>& args, std::istream& in, std::
     ensure_data_dir(data_dir);
     ServerKey key = ServerKey::load_or_create(data_dir);
     Store store(admin_store_options(data_dir));
-    auto policy_store = policies::PolicyStore::open(database_path(data_dir).string());
+    auto policy_store = open_policies(data_dir);
     auto line = create_caseworker_account(store, key, *policy_store,
                                           {username, std::move(password), role, initials});
     out << line.dump() << std::endl;
@@ -210,7 +216,7 @@ int survivor_enrol(const std::vector<std::string>& args, std::ostream& out) {
     check_recovery_m_kib(m_kib, insecure);
     ensure_data_dir(data_dir);
     Store store(admin_store_options(data_dir));
-    auto policy_store = policies::PolicyStore::open(database_path(data_dir).string());
+    auto policy_store = open_policies(data_dir);
     auto params = [&] { return load_or_create_recovery_params(store, m_kib, insecure); };
     auto line = enrol_survivor_account(store, *policy_store,
                                        {caseworkers, initials, language, time_zone, with_duress},
@@ -513,12 +519,21 @@ int survivor_recode(const std::vector<std::string>& args, std::ostream& out) {
 
 int audit_verify(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
     std::string data_dir;
+    std::vector<std::string> given;
     po::options_description options;
-    options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "");
+    options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
+        "checkpoint", po::value<std::vector<std::string>>(&given), "");
     parse(args, options);
-    auto v = open_policies(data_dir)->verify_audit_chain();
-    nlohmann::json line = {
-        {"ok", v.ok}, {"entries", v.entries}, {"head", policies::to_hex(v.head)}};
+    auto store = open_policies(data_dir, false);
+    // Every checkpoint this gateway published, plus any the administrator kept elsewhere.
+    auto checkpoints = read_audit_checkpoints(audit_checkpoint_file(data_dir));
+    for (const auto& text : given) checkpoints.push_back(parse_audit_checkpoint(text));
+    auto v = store->verify_audit_chain(checkpoints);
+    nlohmann::json line = {{"ok", v.ok},
+                           {"entries", v.entries},
+                           {"keyed_entries", v.keyed_entries},
+                           {"checkpoints", v.checkpoints},
+                           {"head", policies::to_hex(v.head)}};
     if (!v.ok) {
         line["first_bad_entry"] = v.first_bad_seq ? *v.first_bad_seq : 0;
         line["problem"] = v.problem;
@@ -527,6 +542,16 @@ int audit_verify(const std::vector<std::string>& args, std::ostream& out, std::o
         return 1;
     }
     out << line.dump() << std::endl;
+    return 0;
+}
+
+int audit_checkpoint(const std::vector<std::string>& args, std::ostream& out) {
+    std::string data_dir;
+    po::options_description options;
+    options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "");
+    parse(args, options);
+    auto c = publish_audit_checkpoint(*open_policies(data_dir), data_dir);
+    out << to_json(c).dump() << std::endl;
     return 0;
 }
 
@@ -628,6 +653,7 @@ int run_admin(const std::vector<std::string>& args, std::istream& in, std::ostre
         if (args[0] == "duress-clear") return duress_clear(rest, out);
         if (args[0] == "survivor-recode") return survivor_recode(rest, out);
         if (args[0] == "audit-verify") return audit_verify(rest, out, err);
+        if (args[0] == "audit-checkpoint") return audit_checkpoint(rest, out);
         if (args[0] == "audit-export") return audit_export(rest, out);
         err << "ariadne admin: unknown subcommand '" << args[0] << "'.\n" << kUsage;
         return 2;

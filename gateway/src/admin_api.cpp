@@ -638,7 +638,10 @@ class AdminApi {
 
     HttpResponse verify() {
         auto v = policies_.verify_audit_chain();
-        json out = {{"ok", v.ok}, {"entries", v.entries}, {"head", policies::to_hex(v.head)}};
+        json out = {{"ok", v.ok},
+                    {"entries", v.entries},
+                    {"keyed_entries", v.keyed_entries},
+                    {"head", policies::to_hex(v.head)}};
         if (!v.ok) {
             out["first_bad_entry"] = v.first_bad_seq ? *v.first_bad_seq : 0;
             out["problem"] = v.problem;

@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ariadne/gateway/audit_checkpoints.h"
 #include "ariadne/gateway/gateway.h"
 #include "ariadne/gateway/sms_numbers.h"
 #include "ariadne/policies/error.h"
@@ -455,7 +456,9 @@ PolicyService::PolicyService(const Store& store, const ServerKey& key, const std
     : store_(policies::PolicyStore::open(database)),
       clock_(clock ? *clock : system_clock_),
       renderer_(std::make_shared<NoticeRenderer>(database)),
-      tick_(tick) {
+      tick_(tick),
+      data_dir_(std::filesystem::path(database).parent_path()) {
+    key_audit_chain(*store_, key, data_dir_);
     policies::CheckinCallbacks callbacks;
     callbacks.send = [this](const policies::CheckinSend& send) { return dispatch(send); };
     // The scheduler alerts only where she chose so (missed check-ins) or on duress; the board
@@ -714,6 +717,7 @@ void PolicyService::loop() {
             }
             if (std::chrono::steady_clock::now() >= next_retention_) {
                 next_retention_ = std::chrono::steady_clock::now() + std::chrono::hours(1);
+                publish_checkpoint();
                 try {
                     auto p = apply_retention();
                     if (p.occurrences > 0 || p.mailbox > 0) {
@@ -732,6 +736,17 @@ void PolicyService::loop() {
     }
     lock.unlock();
     record_noted_inbound();
+    publish_checkpoint();  // the head at a clean stop
+}
+
+void PolicyService::publish_checkpoint() {
+    try {
+        auto c = publish_audit_checkpoint(*store_, data_dir_);
+        // Sequence and head are metadata only; the journal is a copy outside the data dir.
+        spdlog::info("audit checkpoint {}", to_json(c).dump());
+    } catch (const std::exception& e) {
+        spdlog::error("audit checkpoint: {}", e.what());
+    }
 }
 
 }  // namespace ariadne::gateway

@@ -1036,7 +1036,14 @@ struct Server::Impl {
 };
 
 Server::Server(Gateway& gateway, ServerOptions options)
-    : impl_(std::make_unique<Impl>(gateway, std::move(options))) {}
+    : impl_(std::make_unique<Impl>(gateway, std::move(options))) {
+    // Caught from here on (Asio keeps a signal that arrives before run() waits for it): a
+    // SIGTERM right after "listening on" is printed stops cleanly instead of killing.
+    if (impl_->options.handle_signals) {
+        impl_->signals.add(SIGINT);
+        impl_->signals.add(SIGTERM);
+    }
+}
 
 Server::~Server() = default;
 
@@ -1047,8 +1054,6 @@ void Server::stop() noexcept { impl_->request_stop(); }
 void Server::run() {
     Impl& s = *impl_;
     if (s.options.handle_signals) {
-        s.signals.add(SIGINT);
-        s.signals.add(SIGTERM);
         s.signals.async_wait([&s](beast::error_code ec, int) {
             if (!ec) s.request_stop();
         });

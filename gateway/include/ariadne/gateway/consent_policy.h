@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -253,6 +254,8 @@ class PolicyService {
     std::unique_ptr<policies::CheckinScheduler> scheduler_;
     std::shared_ptr<const SendPolicy> policy_;
     std::chrono::milliseconds tick_;
+    std::filesystem::path data_dir_;  // beside the database: where audit checkpoints go
+    void publish_checkpoint();        // appends and logs one; never throws
     void record_noted_inbound();
     std::mutex stop_mutex_;  // also guards noted_inbound_
     std::condition_variable stop_cv_;

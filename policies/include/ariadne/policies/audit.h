@@ -2,10 +2,17 @@
 // was decided — metadata only, never message content, names or addresses. Every field is a
 // validated token, so free text cannot enter it.
 //
-// Entry hash = SHA-256 of the canonical encoding (see docs/policies.md):
-//   "ariadne.audit.v1" || u64be seq || i64be at_us || str actor || str action ||
+// Entry hash (see docs/policies.md), over the canonical encoding
+//   TAG || u64be seq || i64be at_us || str actor || str action ||
 //   str case_code || str decision || str reason || prev_hash (32 bytes)
-// where str = u32be length || UTF-8 bytes. The first entry's prev_hash is 32 zero bytes.
+// where str = u32be length || UTF-8 bytes and the first entry's prev_hash is 32 zero bytes:
+// - keyed (v2): HMAC-SHA256 under the audit key, TAG = "ariadne.audit.v2". The key is derived
+//   from the gateway's server key, which the database does not hold, so someone who can write
+//   the database cannot edit an entry and re-hash the chain after it.
+// - unkeyed (v1): SHA-256, TAG = "ariadne.audit.v1": entries written before the chain was
+//   keyed; they may only precede the keyed entries (a v1 entry after a v2 one is tampering).
+// Truncation (removing the newest entries) leaves a valid chain; it is detected against a
+// checkpoint (seq, head, MAC under the audit key) kept outside the database.
 #pragma once
 
 #include <array>
@@ -18,6 +25,8 @@
 namespace ariadne::policies {
 
 using Hash = std::array<unsigned char, 32>;
+/// The key of the keyed chain (32 secret bytes; the gateway derives it from its server key).
+using AuditKey = std::array<unsigned char, 32>;
 
 struct AuditEntry {
     std::uint64_t seq = 0;  // 1, 2, 3 … without gaps
@@ -31,10 +40,28 @@ struct AuditEntry {
     Hash hash{};
 };
 
-/// The bytes hashed for `e` (its own `hash` field excluded). Pure, thread-safe.
-std::string audit_canonical_encoding(const AuditEntry& e);
-/// SHA-256 of audit_canonical_encoding(e). Throws Error{storage} if OpenSSL fails.
+/// The bytes hashed for `e` (its own `hash` field excluded), tagged v1 (unkeyed) or v2
+/// (keyed). Pure, thread-safe.
+std::string audit_canonical_encoding(const AuditEntry& e, bool keyed = false);
+/// SHA-256 of the v1 encoding of `e`. Throws Error{storage} if OpenSSL fails.
 Hash audit_hash(const AuditEntry& e);
+/// HMAC-SHA256 under `key` of the v2 encoding of `e`. Throws Error{storage} if OpenSSL fails.
+Hash audit_mac(const AuditEntry& e, const AuditKey& key);
+
+/// A checkpoint of the chain: its length and head at one moment, authenticated under the
+/// audit key, to be kept outside the database (the journal, a file shipped elsewhere). A
+/// chain verified against it must still hold entry `seq` with hash `head`: removing newest
+/// entries, or rewriting older ones, is then detected even by someone who also holds the key
+/// file but not the place the checkpoint was shipped to.
+struct AuditCheckpoint {
+    std::uint64_t seq = 0;  // 0: the chain was empty
+    Hash head{};            // hash of entry `seq` (zeros for an empty chain)
+    Hash mac{};             // HMAC-SHA256(key, "ariadne.audit.checkpoint.v1" || u64be seq || head)
+};
+/// The MAC of a checkpoint. Throws Error{storage} if OpenSSL fails.
+Hash audit_checkpoint_mac(std::uint64_t seq, const Hash& head, const AuditKey& key);
+/// Lower-case hex parsing of a 32-byte hash; nullopt unless exactly 64 hex digits.
+std::optional<Hash> hash_from_hex(const std::string& hex);
 /// Lower-case hex of a hash (for export and the CLI).
 std::string to_hex(const Hash& h);
 
@@ -44,6 +71,8 @@ struct AuditVerification {
     std::optional<std::uint64_t> first_bad_seq;  // the first entry that does not verify
     std::string problem;                         // a sentence: what is wrong with that entry
     Hash head{};                                 // hash of the last good entry (for anchoring)
+    std::uint64_t keyed_entries = 0;             // entries verified under the audit key
+    std::uint64_t checkpoints = 0;               // checkpoints the chain was checked against
 };
 
 }  // namespace ariadne::policies

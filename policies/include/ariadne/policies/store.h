@@ -85,13 +85,28 @@ class PolicyStore {
                                std::optional<LocalWindow> window = std::nullopt);
 
     // ---- audit ----
+    /// Keys the chain from now on (audit.h): every later entry is MACed under `key`, and the
+    /// first keyed entry of a chain that holds unkeyed entries is an `audit.keyed` marker.
+    /// Once a chain holds a keyed entry, a store without the key refuses to append to it
+    /// (Error{storage}) rather than write an entry no one could tell from a forgery.
+    /// Returns true when it appended the marker. `mark` = false keys the store without
+    /// appending (verification must not change the chain it verifies).
+    /// Call right after open(), before other threads use the store. Throws Error{storage}.
+    bool set_audit_key(const AuditKey& key, Instant now, bool mark = true);
     /// Appends one entry (fields validated as tokens). Returns it with seq and hashes.
     AuditEntry append_audit(const std::string& actor, const std::string& action,
                             const std::string& case_code, const std::string& decision,
                             const std::string& reason, Instant at);
     /// Re-reads the whole chain and names the first entry that was edited, removed or
     /// reordered. Never throws for a broken chain (ok = false); Error{storage} on I/O failure.
-    AuditVerification verify_audit_chain() const;
+    /// With the audit key set, keyed entries are checked under it, unkeyed ones may only come
+    /// before them, and every checkpoint must be authentic (its MAC) and still be in the
+    /// chain (entry seq with hash head). Without the key, keyed entries cannot be checked and
+    /// the chain is reported broken at the first one.
+    AuditVerification verify_audit_chain(
+        const std::vector<AuditCheckpoint>& checkpoints = {}) const;
+    /// The current head, authenticated. Error{refused} without the audit key.
+    AuditCheckpoint audit_checkpoint() const;
     /// Entries with seq >= from_seq, at most `limit`, in order (for export).
     std::vector<AuditEntry> audit_entries(std::uint64_t from_seq, std::size_t limit) const;
 
@@ -122,6 +137,7 @@ class PolicyStore {
 
     sqlite3* db_;
     bool owned_;
+    std::optional<AuditKey> audit_key_;
     mutable std::recursive_mutex mutex_;
 };
 
