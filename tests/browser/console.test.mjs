@@ -463,7 +463,34 @@ async function main() {
     'a reply to the unverified number is refused, as the line says', 10000);
   console.log(`     (${await refusal.textContent()})`);
 
-  // 11e. Her case status is the gateway's: a closed case shows one line in her thread and a
+  // 11e. The web page: she signs in at /notes with her code and writes. The gateway reports
+  // her thread as web — edge-encrypted; a reply delivered there is "delivered to her web
+  // page" (taken into her page's history), never "delivered to her phone".
+  const webSurvivor = JSON.parse(run([GATEWAY, 'admin', 'survivor-enrol', '--data-dir', gwDir, '--caseworker', cw.account, '--initials', 'W.P.', '--language', 'en', '--time-zone', zone, '--recovery-m-kib', '8192', '--insecure-test-params']));
+  run([GATEWAY, 'admin', 'consent-record', '--data-dir', gwDir, '--case', webSurvivor.case_code, '--channel', 'web', '--purpose', 'replies', '--by', cw.account]);
+  const herBrowser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic'] });
+  const herPage = await (await herBrowser.newContext({ ignoreHTTPSErrors: true })).newPage();
+  await herPage.goto(`https://127.0.0.1:${gw[1]}/notes`);
+  await herPage.fill('#code', webSurvivor.recovery_code);
+  await Promise.all([herPage.waitForEvent('framenavigated'), herPage.click('button[value=login]')]);
+  await herPage.waitForLoadState('load');
+  await herPage.fill('#text', 'Writing from the page.');
+  await Promise.all([herPage.waitForEvent('framenavigated'), herPage.click('button[value=send]')]);
+  await herBrowser.close();
+  await page.goto(`http://127.0.0.1:${port}/#/thread/${webSurvivor.account}`);
+  await waitFor(async () => (await page.locator('#messages li.in').count()) === 1, 'her note from the web page shows in the thread', 20000);
+  await waitFor(async () => ((await page.locator('#thread-channel').textContent()) || '') === 'Channel: web — edge-encrypted' &&
+    (await page.locator('#thread-channel').getAttribute('data-security')) === 'edge_encrypted',
+  'the web-page thread is labelled from the gateway: web — edge-encrypted', 15000);
+  await page.locator('#reply-text').fill('Thank you, I read it.');
+  await page.locator('#send').click();
+  const webReply = page.locator('#messages li.out').last();
+  await waitFor(async () => (await webReply.getAttribute('data-state')) === 'delivered' &&
+    ((await webReply.textContent()) || '').includes('delivered to her web page'),
+  'a reply taken into her page\'s history says "delivered to her web page"', 15000);
+  check(!((await webReply.textContent()) || '').includes('her phone'), 'and never "delivered to her phone"');
+
+  // 11f. Her case status is the gateway's: a closed case shows one line in her thread and a
   // mark in the inbox. (The status is written into the gateway's database directly, as no
   // command of this build sets it.)
   run(['sqlite3', path.join(gwDir, 'ariadne.db'),
