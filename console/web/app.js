@@ -190,7 +190,9 @@ function renderThread(t) {
   $('thread-status').textContent = statusText(t);
   $('handover').hidden = !t.handover_note;
   $('handover-text').textContent = t.handover_note || '';
-  $('safety-number').textContent = t.safety_number || 'Not available yet: it appears after her first message.';
+  $('safety-number').textContent = t.safety_number || (t.channel && ['sms', 'web'].includes(t.channel.kind)
+    ? 'None yet: only her Ariadne app has a safety number. Her SMS or web-page messages come through the gateway, which holds their keys: verify her with the agreed safe word.'
+    : 'Not available yet: it appears after her first message.');
   $('safety-state').textContent = t.identity_pending ? 'CHANGED: compare and accept the new one above'
     : (t.identity_changed ? 'CHANGED since you verified it' : (t.verified ? 'verified' : 'not verified'));
   $('identity').hidden = !t.identity_pending;

@@ -455,6 +455,8 @@ async function main() {
     ((await page.locator('#thread-unverified').textContent()) || '').startsWith('Unverified number: nothing can be sent to it'),
   'the unverified thread shows the gateway\'s flag as one line', 15000);
   check(!(await bodyText()).includes('5550188'), 'the unverified number is not on the page');
+  check(((await page.locator('#safety-number').textContent()) || '').startsWith('None yet: only her Ariadne app has a safety number'),
+    'an SMS thread does not promise a safety number "after her first message"');
   if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'console-sms-unverified.png') });
   await page.locator('#reply-text').fill('Who is this?');
   await page.evaluate(() => { document.getElementById('reply-refusal').textContent = ''; });
