@@ -190,9 +190,11 @@ function renderThread(t) {
   $('thread-status').textContent = statusText(t);
   $('handover').hidden = !t.handover_note;
   $('handover-text').textContent = t.handover_note || '';
-  $('safety-number').textContent = t.safety_number || (t.channel && ['sms', 'web'].includes(t.channel.kind)
+  const throughGateway = !t.safety_number && !!t.channel && ['sms', 'web'].includes(t.channel.kind);
+  $('safety-number').textContent = t.safety_number || (throughGateway
     ? 'None yet: only her Ariadne app has a safety number. Her SMS or web-page messages come through the gateway, which holds their keys: verify her with the agreed safe word.'
     : 'Not available yet: it appears after her first message.');
+  $('safety-number').className = t.safety_number ? 'digits' : '';
   $('safety-state').textContent = t.identity_pending ? 'CHANGED: compare and accept the new one above'
     : (t.identity_changed ? 'CHANGED since you verified it' : (t.verified ? 'verified' : 'not verified'));
   $('identity').hidden = !t.identity_pending;
@@ -205,7 +207,8 @@ function renderThread(t) {
   advice.hidden = !!t.verified && !t.identity_changed;
   advice.textContent = t.identity_changed
     ? 'Her safety number changed (a new phone or a new recovery code). Verify her with the agreed safe word before sharing anything, then compare the new safety number with her in person.'
-    : 'Not verified yet: verify her with the agreed safe word before sharing anything, then compare the safety number with her.';
+    : (throughGateway ? 'Not verified yet: verify her with the agreed safe word before sharing anything.'
+      : 'Not verified yet: verify her with the agreed safe word before sharing anything, then compare the safety number with her.');
   const toggle = $('verified-toggle');
   toggle.checked = !!t.verified;
   toggle.disabled = !t.safety_number || !!t.identity_pending;
