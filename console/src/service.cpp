@@ -43,14 +43,6 @@ std::string lower_ascii(std::string s) {
     return s;
 }
 
-// The security label of a channel kind (docs/policies.md, channel classes).
-std::string security_label(const std::string& kind) {
-    if (kind == "app") return "end-to-end";
-    if (kind == "web" || kind == "email" || kind == "voice_callback") return "edge-encrypted";
-    if (kind == "sms" || kind == "messenger") return "carrier plaintext";
-    return "unknown";
-}
-
 }  // namespace
 
 Json default_canned_replies() {
@@ -307,18 +299,34 @@ std::string gateway_alert_sentence(const std::string& kind) {
     return "The gateway raised an alert for this case. Check on her before sharing anything.";
 }
 
-// `channel` is {"kind": ..., "label": ...} (docs/protocol.md); a bare string is accepted too.
-// A contact not (yet) in the list is "unknown", never "app": a new SMS thread opened before
-// the next contacts refresh must not be labelled end-to-end.
-std::string channel_kind(const Json& c) {
-    if (!c.is_object() || c.empty()) return "unknown";
-    auto it = c.find("channel");
-    if (it == c.end()) return "app";
-    if (it->is_string()) return it->get<std::string>();
-    std::string kind = text_field(*it, "kind");
-    return kind.empty() ? "app" : kind;
-}
 }  // namespace
+
+Json conversation_view(const std::string& account, const Json& c) {
+    // The channel and its label are the gateway's alone (policies::describe). A contact not
+    // (yet) listed, or listed without a channel, has none: shown as unknown, never guessed,
+    // so a new SMS thread is not labelled end-to-end before the next contacts refresh.
+    Json channel = nullptr;
+    if (c.is_object()) {
+        auto it = c.find("channel");
+        if (it != c.end() && it->is_object()) {
+            channel = Json::object();
+            for (const char* key : {"kind", "security", "label"}) {
+                if (it->contains(key) && (*it)[key].is_string()) channel[key] = (*it)[key];
+            }
+        }
+    }
+    // Any flag other than an explicit false shows as unverified: the careful side.
+    bool unverified = c.is_object() && c.contains("unverified") && c["unverified"] != false;
+    return {{"account", account},
+            {"role", text_field(c, "role")},
+            {"case_code", text_field(c, "case_code")},
+            {"initials", text_field(c, "initials")},
+            {"status", text_field(c, "status")},
+            {"unverified", unverified},
+            {"channel", channel},
+            {"checkin", text_field(c, "checkin")},
+            {"handover_note", text_field(c, "handover_note")}};
+}
 
 Json ConsoleService::contact_json(const std::string& account) {
     Json c;
@@ -328,16 +336,7 @@ Json ConsoleService::contact_json(const std::string& account) {
             if (e.value("account", "") == account) c = e;
         }
     }
-    std::string kind = channel_kind(c);
-    Json out = {{"account", account},
-                {"role", text_field(c, "role")},
-                {"case_code", text_field(c, "case_code")},
-                {"initials", text_field(c, "initials")},
-                {"channel", kind},
-                {"security", security_label(kind)},
-                {"checkin", text_field(c, "checkin")},
-                {"handover_note", text_field(c, "handover_note")}};
-    return out;
+    return conversation_view(account, c);
 }
 
 std::string ConsoleService::safety_number_of(const std::string& account) {

@@ -55,9 +55,34 @@ const stateText = {
   not_delivered: 'Not delivered (SMS)',
 };
 
-function channelText(c) {
-  return (c.channel || 'app') + ' — ' + (c.security || 'unknown');
+// On a web-page thread the gateway's edge takes the reply into her page's history at once;
+// she has not seen it until she opens the page.
+function messageState(m, t) {
+  if (m.state === 'delivered' && t.channel && t.channel.kind === 'web') return 'delivered to her web page';
+  return stateText[m.state] || m.state;
 }
+
+// The channel and its security label are the gateway's words, shown as given; a thread the
+// gateway has not described (yet) is "unknown", never guessed.
+function channelText(c) {
+  if (!c.channel) return 'unknown';
+  return (c.channel.kind || 'unknown') + ' — ' + (c.channel.label || 'unknown');
+}
+
+function channelSecurity(c) {
+  return (c.channel && c.channel.security) || 'unknown';
+}
+
+// The case status an administrator set; an active case needs no line.
+function statusText(c) {
+  if (!c.status || c.status === 'active') return '';
+  if (c.status === 'closed') return 'Her case is closed: no check-ins go out to her; she can still write in, and you can reply.';
+  if (c.status === 'dormant') return 'Her case is dormant.';
+  return 'Case status: ' + c.status + '.';
+}
+
+const unverifiedText = 'Unverified number: nothing can be sent to it until you have checked who wrote ' +
+  '(the agreed safe word) and her SMS consent is recorded with this number.';
 
 async function refreshStatus() {
   try {
@@ -139,9 +164,13 @@ async function refreshInbox() {
   $('inbox-empty').hidden = data.conversations.length > 0;
   for (const c of data.conversations) {
     const link = el('a', { href: '#/thread/' + c.account }, who(c));
+    const notes = [];
+    if (!c.verified) notes.push(el('span', { class: 'label' }, ' not verified'));
+    if (c.unverified) notes.push(' ', el('span', { class: 'label', 'data-note': 'unverified' }, 'unverified number'));
+    if (c.status && c.status !== 'active') notes.push(' ', el('span', { class: 'label', 'data-note': 'status' }, 'case ' + c.status));
     const tr = el('tr', { 'data-account': c.account },
-      el('td', {}, link, c.verified ? '' : el('span', { class: 'label' }, ' not verified')),
-      el('td', {}, channelText(c)),
+      el('td', {}, link, ...notes),
+      el('td', { 'data-security': channelSecurity(c) }, channelText(c)),
       el('td', {}, when(c.last_activity_ms)),
       el('td', {}, c.unread ? el('span', { class: 'badge', 'aria-label': c.unread + ' unread' }, c.unread) : '0'),
       el('td', {}, c.checkin || 'not set up'));
@@ -154,9 +183,18 @@ function renderThread(t) {
   threadState = t;
   $('thread-title').textContent = who(t);
   $('thread-channel').replaceChildren('Channel: ' + channelText(t));
+  $('thread-channel').setAttribute('data-security', channelSecurity(t));
+  $('thread-unverified').hidden = !t.unverified;
+  $('thread-unverified').textContent = t.unverified ? unverifiedText : '';
+  $('thread-status').hidden = !statusText(t);
+  $('thread-status').textContent = statusText(t);
   $('handover').hidden = !t.handover_note;
   $('handover-text').textContent = t.handover_note || '';
-  $('safety-number').textContent = t.safety_number || 'Not available yet: it appears after her first message.';
+  const throughGateway = !t.safety_number && !!t.channel && ['sms', 'web'].includes(t.channel.kind);
+  $('safety-number').textContent = t.safety_number || (throughGateway
+    ? 'None yet: only her Ariadne app has a safety number. Her SMS or web-page messages come through the gateway, which holds their keys: verify her with the agreed safe word.'
+    : 'Not available yet: it appears after her first message.');
+  $('safety-number').className = t.safety_number ? 'digits' : '';
   $('safety-state').textContent = t.identity_pending ? 'CHANGED: compare and accept the new one above'
     : (t.identity_changed ? 'CHANGED since you verified it' : (t.verified ? 'verified' : 'not verified'));
   $('identity').hidden = !t.identity_pending;
@@ -169,7 +207,8 @@ function renderThread(t) {
   advice.hidden = !!t.verified && !t.identity_changed;
   advice.textContent = t.identity_changed
     ? 'Her safety number changed (a new phone or a new recovery code). Verify her with the agreed safe word before sharing anything, then compare the new safety number with her in person.'
-    : 'Not verified yet: verify her with the agreed safe word before sharing anything, then compare the safety number with her.';
+    : (throughGateway ? 'Not verified yet: verify her with the agreed safe word before sharing anything.'
+      : 'Not verified yet: verify her with the agreed safe word before sharing anything, then compare the safety number with her.');
   const toggle = $('verified-toggle');
   toggle.checked = !!t.verified;
   toggle.disabled = !t.safety_number || !!t.identity_pending;
@@ -177,7 +216,7 @@ function renderThread(t) {
   const atBottom = list.children.length === 0 || window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
   list.replaceChildren();
   for (const m of t.messages) {
-    const meta = (m.outbound ? 'You' : 'Her') + ' · ' + when(m.time_ms) + ' · ' + (stateText[m.state] || m.state);
+    const meta = (m.outbound ? 'You' : 'Her') + ' · ' + when(m.time_ms) + ' · ' + messageState(m, t);
     const li = el('li', { class: (m.outbound ? 'out ' : 'in ') + m.state, 'data-state': m.state },
       el('span', { class: 'text' }, m.text), el('span', { class: 'meta' }, meta));
     if (m.refusal) li.append(el('span', { class: 'meta' }, m.refusal));

@@ -311,8 +311,10 @@ nlohmann::json ConsentPolicy::contact_details(const Account& viewer, const Accou
             out["status"] = policies::to_string(s->status);
         }
         const auto kind = thread_channel(other, c->case_code);
+        const auto security = policies::label_of(kind);
         out["channel"] = {{"kind", policies::to_string(kind)},
-                          {"label", policies::describe(policies::label_of(kind))}};
+                          {"security", policies::to_string(security)},
+                          {"label", policies::describe(security)}};
         if (kind == policies::ChannelKind::sms &&
             sms_thread_verified(policies_, c->case_code) == false) {
             out["unverified"] = true;

@@ -62,9 +62,9 @@ const char* describe(SecurityLabel l) noexcept {
         case SecurityLabel::end_to_end:
             return "end-to-end encrypted";
         case SecurityLabel::edge_encrypted:
-            return "encrypted at the gateway's edge";
+            return "edge-encrypted";
         case SecurityLabel::carrier_plaintext:
-            return "readable by the carrier";
+            return "carrier plaintext";
     }
     return "unknown";
 }
@@ -148,11 +148,11 @@ SecurityLabel label_of(ChannelKind kind) noexcept {
     switch (kind) {
         case ChannelKind::app:
             return SecurityLabel::end_to_end;
-        // The gateway bridges messengers, so content is protected by TLS to the gateway and
-        // sealed at its edge; the provider's own encryption is not ours to vouch for.
         case ChannelKind::web:
-        case ChannelKind::messenger:
             return SecurityLabel::edge_encrypted;
+        // A messenger's provider carries her words before they reach the gateway, and its
+        // encryption is not ours to vouch for: a label must never promise more than we know.
+        case ChannelKind::messenger:
         default:
             return SecurityLabel::carrier_plaintext;
     }

@@ -242,7 +242,8 @@ async function main() {
   await waitFor(async () => (await row.locator('.badge').count()) > 0, 'her message appears in the inbox as unread within a few seconds', 10000);
   console.log(`     (appeared after ${Date.now() - t0} ms)`);
   check(!(await row.textContent()).includes('right place'), 'the inbox row shows no preview of her message');
-  check((await row.textContent()).includes('end-to-end'), 'the inbox row shows the channel security label');
+  await waitFor(async () => (await row.locator('td[data-security="end_to_end"]').textContent()) === 'app — end-to-end encrypted',
+    "the inbox row shows the gateway's channel and security label (app — end-to-end encrypted)");
   const notOursRow = page.locator(`#inbox-rows tr[data-account="${notOurs.account}"]`);
   check((await notOursRow.count()) === 0, 'a survivor assigned to someone else is not listed');
   const bodyText = async () => page.evaluate(() => document.body.innerText);
@@ -421,14 +422,89 @@ async function main() {
   const smsReply = page.locator('#messages li.out').last();
   await waitFor(async () => (await smsReply.getAttribute('data-state')) === 'not_delivered',
     'a reply the SMS gateway could not take is marked not delivered', 20000);
-  await waitFor(async () => ((await page.locator('#thread-channel').textContent()) || '').includes('sms — carrier plaintext'),
-    'the SMS thread is labelled "sms — carrier plaintext" (never end-to-end)', 15000);
+  await waitFor(async () => ((await page.locator('#thread-channel').textContent()) || '').includes('sms — carrier plaintext') &&
+    (await page.locator('#thread-channel').getAttribute('data-security')) === 'carrier_plaintext',
+  'the SMS thread is labelled from the gateway\'s channel fields: "sms — carrier plaintext", carrier_plaintext (never end-to-end)', 15000);
+  check(await page.locator('#thread-unverified').isHidden(), 'her number is on file: no unverified line');
   const smsReplyText = (await smsReply.textContent()) || '';
   check(smsReplyText.includes('Not delivered (SMS)'), 'the thread says "Not delivered (SMS)" on that reply');
   check(smsReplyText.includes('another channel she has consented to') && smsReplyText.includes('not be sent again'),
     'with neutral advice: not resent by itself, try later or another consented channel');
   check(!(await bodyText()).includes('555 0177') && !(await bodyText()).includes('5550177'), 'her number is not on the page');
   if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'console-sms-not-delivered.png') });
+
+  // 11d. A number not on file writes in: the gateway opens an unverified thread for the
+  // on-duty caseworker (us). The console shows the gateway's flag as one calm line, and the
+  // line is true: a reply to that number is refused.
+  const strangerStatus = await new Promise((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port: Number(gw[1]), method: 'POST', path: '/sms/inbound', rejectUnauthorized: false,
+      headers: { Authorization: `Basic ${Buffer.from(`kannel:${smsToken}`).toString('base64')}`, 'X-Kannel-From': '+393335550188',
+        'Content-Type': 'text/plain; charset=UTF-8' } }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+    req.on('error', reject);
+    req.end('Hello? Someone gave me this number.');
+  });
+  check(strangerStatus === 202, `an SMS from a number not on file is accepted (${strangerStatus})`);
+  await page.goto(`http://127.0.0.1:${port}/#/`);
+  const unverifiedRow = page.locator('#inbox-rows tr', { has: page.locator('[data-note="unverified"]') });
+  await waitFor(async () => (await unverifiedRow.count()) === 1, 'the inbox marks the new thread "unverified number"', 20000);
+  check((await unverifiedRow.locator('td[data-security]').getAttribute('data-security')) === 'carrier_plaintext' &&
+    (await unverifiedRow.locator('td[data-security]').textContent()) === 'sms — carrier plaintext',
+  'the unverified thread is labelled from the gateway: sms — carrier plaintext');
+  await unverifiedRow.locator('a').click();
+  await waitFor(async () => (await page.locator('#thread-unverified').isVisible()) &&
+    ((await page.locator('#thread-unverified').textContent()) || '').startsWith('Unverified number: nothing can be sent to it'),
+  'the unverified thread shows the gateway\'s flag as one line', 15000);
+  check(!(await bodyText()).includes('5550188'), 'the unverified number is not on the page');
+  check(((await page.locator('#safety-number').textContent()) || '').startsWith('None yet: only her Ariadne app has a safety number'),
+    'an SMS thread does not promise a safety number "after her first message"');
+  if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'console-sms-unverified.png') });
+  await page.locator('#reply-text').fill('Who is this?');
+  await page.evaluate(() => { document.getElementById('reply-refusal').textContent = ''; });
+  await page.locator('#send').click();
+  await waitFor(async () => (await refusal.isVisible()) && ((await refusal.textContent()) || '').startsWith('Not sent'),
+    'a reply to the unverified number is refused, as the line says', 10000);
+  console.log(`     (${await refusal.textContent()})`);
+
+  // 11e. The web page: she signs in at /notes with her code and writes. The gateway reports
+  // her thread as web — edge-encrypted; a reply delivered there is "delivered to her web
+  // page" (taken into her page's history), never "delivered to her phone".
+  const webSurvivor = JSON.parse(run([GATEWAY, 'admin', 'survivor-enrol', '--data-dir', gwDir, '--caseworker', cw.account, '--initials', 'W.P.', '--language', 'en', '--time-zone', zone, '--recovery-m-kib', '8192', '--insecure-test-params']));
+  run([GATEWAY, 'admin', 'consent-record', '--data-dir', gwDir, '--case', webSurvivor.case_code, '--channel', 'web', '--purpose', 'replies', '--by', cw.account]);
+  const herBrowser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic'] });
+  const herPage = await (await herBrowser.newContext({ ignoreHTTPSErrors: true })).newPage();
+  await herPage.goto(`https://127.0.0.1:${gw[1]}/notes`);
+  await herPage.fill('#code', webSurvivor.recovery_code);
+  await Promise.all([herPage.waitForEvent('framenavigated'), herPage.click('button[value=login]')]);
+  await herPage.waitForLoadState('load');
+  await herPage.fill('#text', 'Writing from the page.');
+  await Promise.all([herPage.waitForEvent('framenavigated'), herPage.click('button[value=send]')]);
+  await herBrowser.close();
+  await page.goto(`http://127.0.0.1:${port}/#/thread/${webSurvivor.account}`);
+  await waitFor(async () => (await page.locator('#messages li.in').count()) === 1, 'her note from the web page shows in the thread', 20000);
+  await waitFor(async () => ((await page.locator('#thread-channel').textContent()) || '') === 'Channel: web — edge-encrypted' &&
+    (await page.locator('#thread-channel').getAttribute('data-security')) === 'edge_encrypted',
+  'the web-page thread is labelled from the gateway: web — edge-encrypted', 15000);
+  await page.locator('#reply-text').fill('Thank you, I read it.');
+  await page.locator('#send').click();
+  const webReply = page.locator('#messages li.out').last();
+  await waitFor(async () => (await webReply.getAttribute('data-state')) === 'delivered' &&
+    ((await webReply.textContent()) || '').includes('delivered to her web page'),
+  'a reply taken into her page\'s history says "delivered to her web page"', 15000);
+  check(!((await webReply.textContent()) || '').includes('her phone'), 'and never "delivered to her phone"');
+
+  // 11f. Her case status is the gateway's: a closed case shows one line in her thread and a
+  // mark in the inbox. (The status is written into the gateway's database directly, as no
+  // command of this build sets it.)
+  run(['sqlite3', path.join(gwDir, 'ariadne.db'),
+    `PRAGMA busy_timeout = 5000; UPDATE policies_survivors SET status = 'closed' WHERE case_code = '${survivor.case_code}';`]);
+  await page.goto(`http://127.0.0.1:${port}/#/thread/${survivor.account}`);
+  await waitFor(async () => (await page.locator('#thread-status').isVisible()) &&
+    (await page.locator('#thread-status').textContent()).startsWith('Her case is closed'),
+  'a closed case shows "Her case is closed" in her thread', 15000);
+  await page.goto(`http://127.0.0.1:${port}/#/`);
+  await waitFor(async () => ((await row.locator('[data-note="status"]').textContent()) || '') === 'case closed',
+    'the inbox row marks her case closed', 10000);
+  await page.goto(`http://127.0.0.1:${port}/#/thread/${survivor.account}`);
 
   // 12. Readable at 200% zoom: nothing overflows sideways.
   await page.setViewportSize({ width: 550, height: 760 });
@@ -446,7 +522,7 @@ async function main() {
   // 14. Nothing readable left behind: no canary in the console's output or files.
   consoleProc.kill('SIGTERM');
   await new Promise((r) => consoleProc.once('exit', r));
-  for (const needle of [CANARY_NAME, CANARY_PHONE, 'Marchetti', reply, '3335550177']) {
+  for (const needle of [CANARY_NAME, CANARY_PHONE, 'Marchetti', reply, '3335550177', '3335550188']) {
     check(!consoleProc.output.includes(needle) && !consoleProc.errors.includes(needle), `console output holds no "${needle}"`);
     check(filesContain(consoleDir, needle).length === 0, `console files hold no "${needle}" in clear`);
   }

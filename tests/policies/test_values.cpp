@@ -112,6 +112,29 @@ TEST(Channels, EveryKindHasAClassAndASecurityLabel) {
     }
 }
 
+// The table of docs/policies.md ("Channels") and the caseworker guide's label words: no
+// channel that a carrier or provider carries may ever be labelled as protected.
+TEST(Channels, SecurityLabelsAndTheirWordsAreTheDocumentedOnes) {
+    const struct {
+        ChannelKind kind;
+        const char* security;
+        const char* words;
+    } table[] = {
+        {ChannelKind::app, "end_to_end", "end-to-end encrypted"},
+        {ChannelKind::web, "edge_encrypted", "edge-encrypted"},
+        {ChannelKind::sms, "carrier_plaintext", "carrier plaintext"},
+        {ChannelKind::voice_callback, "carrier_plaintext", "carrier plaintext"},
+        {ChannelKind::email, "carrier_plaintext", "carrier plaintext"},
+        {ChannelKind::messenger, "carrier_plaintext", "carrier plaintext"},
+        {ChannelKind::social_media, "carrier_plaintext", "carrier plaintext"},
+    };
+    ASSERT_EQ(std::size(table), all_channel_kinds().size());
+    for (const auto& row : table) {
+        EXPECT_STREQ(to_string(label_of(row.kind)), row.security) << to_string(row.kind);
+        EXPECT_STREQ(describe(label_of(row.kind)), row.words) << to_string(row.kind);
+    }
+}
+
 TEST(OrgPolicyValidation, RefusesRemovingTheSocialMediaBanWithTheReason) {
     OrgPolicy p;
     p.banned_classes.clear();

@@ -4,9 +4,11 @@
 // receipts, keeps pre-keys topped up and purges history past the retention period. The UI's
 // JSON API (handle()) reads and changes that state.
 //
-// What the gateway does not tell the console yet (case code, initials, channel, check-in
-// state, duress, handover note) is read from optional fields of its `contacts` answer when
-// present; otherwise the UI shows the opaque account id. See docs/caseworker-guide.md.
+// What the console shows about a survivor (case code, initials, case status, channel and its
+// security label, unverified number, check-in state, handover note) is the gateway's, read
+// from optional fields of its `contacts` answer; the console never derives a label itself.
+// Without them the UI shows the opaque account id and an unknown channel.
+// See docs/caseworker-guide.md.
 //
 // Thread-safety: handle() may be called from several threads at once; start()/stop() once.
 #pragma once
@@ -52,6 +54,16 @@ struct ConsoleSettings {
 
 /// The built-in canned replies (neutral, non-judgmental, never mention the past).
 Json default_canned_replies();
+
+/// What the UI shows about the conversation with `account`, from the gateway's `contacts`
+/// entry for it (docs/protocol.md 4.5; null or {} when the gateway does not list her):
+/// {"account", "role", "case_code", "initials", "status", "unverified", "channel",
+/// "checkin", "handover_note"}. Each text is the gateway's own, unchanged ("" when absent or
+/// not a text); `channel` is the gateway's {"kind", "security", "label"} (only those of them
+/// that are texts), or null when the gateway gave none: the UI then shows it as unknown.
+/// `unverified` is true when the gateway gives the flag with any value but false. Never throws
+/// on odd input.
+Json conversation_view(const std::string& account, const Json& gateway_contact);
 
 /// What a refused or failed reply shows in the reply box: a sentence saying why and what
 /// would allow it. `code` is the gateway's error code (or "unreachable").

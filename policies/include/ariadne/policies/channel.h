@@ -27,7 +27,7 @@ enum class ChannelClass { app, web, telephony, email, messenger, social_media };
 enum class SecurityLabel {
     end_to_end,         // only her device and the caseworker's console can read it
     edge_encrypted,     // TLS to the gateway, encrypted at the gateway's edge
-    carrier_plaintext,  // the carrier or provider can read it
+    carrier_plaintext,  // the carrier or provider can read it (SMS, call-back, e-mail, messenger)
 };
 
 enum class Purpose { replies, check_ins, case_updates };
@@ -36,7 +36,8 @@ const char* to_string(ChannelKind) noexcept;
 const char* to_string(ChannelClass) noexcept;
 const char* to_string(SecurityLabel) noexcept;
 const char* to_string(Purpose) noexcept;
-/// Human label for the console, e.g. "end-to-end encrypted".
+/// The human label every surface shows for a security label: "end-to-end encrypted",
+/// "edge-encrypted" or "carrier plaintext". The only place these words are defined.
 const char* describe(SecurityLabel) noexcept;
 
 /// Parse stable names ("sms", "check_ins", ...); nullopt when unknown.
