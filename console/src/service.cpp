@@ -302,7 +302,8 @@ std::string gateway_alert_sentence(const std::string& kind) {
     }
     if (kind == "unverified_channel") {
         return "A message arrived on a channel or number not verified as hers. Verify who "
-               "wrote with the agreed safe word before sharing anything.";
+               "wrote with the agreed safe word before sharing anything; until then, never "
+               "confirm that anyone is or was a client.";
     }
     return "The gateway raised an alert for this case. Check on her before sharing anything.";
 }
@@ -337,6 +338,10 @@ Json ConsoleService::contact_json(const std::string& account) {
                 {"security", security_label(kind)},
                 {"checkin", text_field(c, "checkin")},
                 {"handover_note", text_field(c, "handover_note")}};
+    // The gateway sends it only when set; anything but true counts as not set.
+    auto never = c.is_object() ? c.find("never_confirm_client") : c.end();
+    out["never_confirm_client"] =
+        c.is_object() && never != c.end() && never->is_boolean() && never->get<bool>();
     return out;
 }
 

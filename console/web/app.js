@@ -154,6 +154,7 @@ function renderThread(t) {
   threadState = t;
   $('thread-title').textContent = who(t);
   $('thread-channel').replaceChildren('Channel: ' + channelText(t));
+  $('never-confirm').hidden = t.never_confirm_client !== true;
   $('handover').hidden = !t.handover_note;
   $('handover-text').textContent = t.handover_note || '';
   $('safety-number').textContent = t.safety_number || 'Not available yet: it appears after her first message.';
