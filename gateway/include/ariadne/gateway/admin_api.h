@@ -4,8 +4,13 @@
 //
 //   POST /v1/admin/session   {"username","password","totp"} → {"token","expires_in","role"}
 //   GET  /v1/admin/policy                       any role
-//   PUT  /v1/admin/policy    {"quiet_hours","retention_days","ban","unban","consent_recorders"}
-//                                               admin only
+//   PUT  /v1/admin/policy    {"quiet_hours","retention_days","ban","unban","consent_recorders",
+//                             "canned_replies","organisation_names","templates"}   admin only
+//   POST /v1/admin/survivor/update {"case_code","initials","language","time_zone",
+//                            "quiet_hours","status","pause_until","team",
+//                            "never_confirm_client"}   admin, or her assigned caseworker
+//                                               (not status or team)
+//   GET  /v1/admin/survivor/record?case_code=C  admin, or her assigned caseworker
 //   POST /v1/admin/consent   {"case_code","channel","purpose","action","evidence","language"}
 //                                               caseworker (or admin if the policy allows)
 //   POST /v1/admin/caseworker/disable {"caseworker"}   admin only
