@@ -497,6 +497,9 @@ struct SmsGateway::Impl {
         policies::Survivor record{policies::CaseCode::generate(), policies::Initials("U"),
                                   policies::LanguageTag(options.default_language),
                                   options.default_time_zone};
+        // Whoever writes from an unknown number may not be her: until a caseworker verifies
+        // the sender, her console shows the instruction never to confirm anyone was a client.
+        record.flags.never_confirm_client = true;
         for (const auto& id : options.on_duty) {
             store.assign(account.id, id);
             record.caseworkers.emplace_back(id, "on_duty");

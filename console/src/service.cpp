@@ -294,7 +294,8 @@ std::string gateway_alert_sentence(const std::string& kind) {
     }
     if (kind == "unverified_channel") {
         return "A message arrived on a channel or number not verified as hers. Verify who "
-               "wrote with the agreed safe word before sharing anything.";
+               "wrote with the agreed safe word before sharing anything; until then, never "
+               "confirm that anyone is or was a client.";
     }
     return "The gateway raised an alert for this case. Check on her before sharing anything.";
 }
@@ -325,7 +326,10 @@ Json conversation_view(const std::string& account, const Json& c) {
             {"unverified", unverified},
             {"channel", channel},
             {"checkin", text_field(c, "checkin")},
-            {"handover_note", text_field(c, "handover_note")}};
+            {"handover_note", text_field(c, "handover_note")},
+            // The gateway sends it only when set; anything but true counts as not set.
+            {"never_confirm_client", c.is_object() && c.contains("never_confirm_client") &&
+                                         c["never_confirm_client"] == true}};
 }
 
 Json ConsoleService::contact_json(const std::string& account) {

@@ -188,6 +188,7 @@ function renderThread(t) {
   $('thread-unverified').textContent = t.unverified ? unverifiedText : '';
   $('thread-status').hidden = !statusText(t);
   $('thread-status').textContent = statusText(t);
+  $('never-confirm').hidden = t.never_confirm_client !== true;
   $('handover').hidden = !t.handover_note;
   $('handover-text').textContent = t.handover_note || '';
   const throughGateway = !t.safety_number && !!t.channel && ['sms', 'web'].includes(t.channel.kind);

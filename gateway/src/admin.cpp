@@ -67,7 +67,13 @@ const char* kUsage =
     "  ariadne admin policy-show\n"
     "  ariadne admin policy-set [--quiet-hours HH:MM-HH:MM] [--retention-days N]\n"
     "                 [--ban CLASS ...] [--unban CLASS ...] [--consent-recorders WHO]\n"
-    "                 [--canned-replies-file FILE]\n"
+    "                 [--canned-replies-file FILE] [--organisation-name NAME ...]\n"
+    "                 [--clear-organisation-names] [--template KIND:LANG=TEXT ...]\n"
+    "  ariadne admin survivor-update --case CODE [--initials I] [--language L]\n"
+    "                 [--time-zone ZONE] [--quiet-hours HH:MM-HH:MM|none]\n"
+    "                 [--status active|dormant|closed] [--pause-until ISO|indefinite|none]\n"
+    "                 [--team ID|none] [--never-confirm-client on|off]\n"
+    "  ariadne admin survivor-show --case CODE\n"
     "  ariadne admin checkin-plan-set --case CODE --by CASEWORKER_ID [--every-days N]\n"
     "                 [--window HH:MM-HH:MM] [--channel KIND ...] [--grace-minutes N]\n"
     "                 [--alert nobody|caseworker]\n"
@@ -380,6 +386,7 @@ int policy_show(const std::vector<std::string>& args, std::ostream& out) {
     auto store = open_policies(data_dir);
     auto line = policy_json(store->org_policy());
     line["canned_replies"] = canned_replies_json(canned_replies(*store));
+    line["templates"] = templates_json(*store);
     out << line.dump() << std::endl;
     return 0;
 }
@@ -396,15 +403,28 @@ std::vector<CannedReply> read_canned_replies_file(const po::variables_map& vm) {
 
 int policy_set(const std::vector<std::string>& args, std::ostream& out) {
     std::string data_dir;
-    std::vector<std::string> ban, unban;
+    std::vector<std::string> ban, unban, names, template_args;
+    bool clear_names = false;
     po::options_description options;
     options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
         "quiet-hours", po::value<std::string>(), "")("retention-days", po::value<int>(), "")(
         "ban", po::value<std::vector<std::string>>(&ban), "")(
         "unban", po::value<std::vector<std::string>>(&unban), "")(
         "consent-recorders", po::value<std::string>(), "")("canned-replies-file",
-                                                           po::value<std::string>(), "");
+                                                           po::value<std::string>(), "")(
+        "organisation-name", po::value<std::vector<std::string>>(&names), "")(
+        "clear-organisation-names", po::bool_switch(&clear_names), "")(
+        "template", po::value<std::vector<std::string>>(&template_args), "");
     auto vm = parse(args, options);
+    // Every template is parsed before anything is stored.
+    std::vector<TemplateChange> templates;
+    for (std::size_t i = 0; i < template_args.size(); ++i) {
+        templates.push_back(
+            parse_template_arg(template_args[i], "--template[" + std::to_string(i) + "]"));
+    }
+    if (clear_names && !names.empty()) {
+        usage_error("--clear-organisation-names and --organisation-name exclude each other.");
+    }
     auto store = open_policies(data_dir);
     policies::OrgPolicy p = store->org_policy();
     PolicyChanges changes;
@@ -414,13 +434,16 @@ int policy_set(const std::vector<std::string>& args, std::ostream& out) {
     changes.unban = unban;
     if (vm.count("consent-recorders"))
         changes.consent_recorders = vm["consent-recorders"].as<std::string>();
+    if (!names.empty() || clear_names) changes.organisation_names = names;
     apply_policy_changes(p, changes);
     std::optional<std::vector<CannedReply>> replies;
     if (vm.count("canned-replies-file")) replies = read_canned_replies_file(vm);
     store->set_org_policy(p, cli_admin(), now_utc());
     if (replies) set_canned_replies(*store, *replies, cli_admin(), now_utc());
+    apply_template_changes(*store, templates, cli_admin(), now_utc(), "--template");
     auto line = policy_json(store->org_policy());
     line["canned_replies"] = canned_replies_json(canned_replies(*store));
+    line["templates"] = templates_json(*store);
     out << line.dump() << std::endl;
     return 0;
 }
@@ -462,6 +485,62 @@ int checkin_plan_status(const std::vector<std::string>& args, std::ostream& out)
     Store gw(admin_store_options(data_dir));
     auto actor = caseworker_actor(gw, by);
     out << set_checkin_plan_status(*store, plan_id, status, actor).dump() << std::endl;
+    return 0;
+}
+
+/// Corrects or changes her record as the organisation's administrator (the API lets her
+/// assigned caseworker change most fields in her own name).
+int survivor_update(const std::vector<std::string>& args, std::ostream& out) {
+    std::string data_dir, never;
+    SurvivorUpdateArgs update;
+    po::options_description options;
+    options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
+        "case", po::value<std::string>(&update.case_code)->required(), "")(
+        "initials", po::value<std::string>(), "")("language", po::value<std::string>(), "")(
+        "time-zone", po::value<std::string>(), "")("quiet-hours", po::value<std::string>(), "")(
+        "status", po::value<std::string>(), "")("pause-until", po::value<std::string>(), "")(
+        "team", po::value<std::string>(), "")("never-confirm-client",
+                                              po::value<std::string>(&never), "");
+    auto vm = parse(args, options);
+    const std::pair<const char*, std::optional<std::string>*> fields[] = {
+        {"initials", &update.initials},
+        {"language", &update.language},
+        {"time-zone", &update.time_zone},
+        {"quiet-hours", &update.quiet_hours},
+        {"status", &update.status},
+        {"pause-until", &update.pause_until},
+        {"team", &update.team}};
+    for (const auto& [name, value] : fields) {
+        if (vm.count(name)) *value = vm[name].as<std::string>();
+    }
+    if (vm.count("never-confirm-client")) {
+        if (never != "on" && never != "off") {
+            throw policies::Error(policies::ErrorCode::invalid_field, "never_confirm_client",
+                                  "never_confirm_client: --never-confirm-client takes on or "
+                                  "off.");
+        }
+        update.never_confirm_client = never == "on";
+    }
+    auto store = open_policies(data_dir);
+    out << update_survivor_record(*store, update, cli_admin(), "case", now_utc()).dump()
+        << std::endl;
+    return 0;
+}
+
+int survivor_show(const std::vector<std::string>& args, std::ostream& out) {
+    std::string data_dir, case_code;
+    po::options_description options;
+    options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
+        "case", po::value<std::string>(&case_code)->required(), "");
+    parse(args, options);
+    policies::CaseCode code(case_code, "case");
+    auto store = open_policies(data_dir);
+    auto s = store->find_survivor(code);
+    if (!s) {
+        throw GatewayError(GatewayErrorCode::not_found,
+                           "--case: no survivor has the case code " + code.str() + ".");
+    }
+    out << survivor_record_json(*s, now_utc()).dump() << std::endl;
     return 0;
 }
 
@@ -651,6 +730,8 @@ int run_admin(const std::vector<std::string>& args, std::istream& in, std::ostre
         if (args[0] == "checkin-plan-set") return checkin_plan_set(rest, out);
         if (args[0] == "checkin-plan-status") return checkin_plan_status(rest, out);
         if (args[0] == "duress-clear") return duress_clear(rest, out);
+        if (args[0] == "survivor-update") return survivor_update(rest, out);
+        if (args[0] == "survivor-show") return survivor_show(rest, out);
         if (args[0] == "survivor-recode") return survivor_recode(rest, out);
         if (args[0] == "audit-verify") return audit_verify(rest, out, err);
         if (args[0] == "audit-checkpoint") return audit_checkpoint(rest, out);
@@ -667,8 +748,10 @@ int run_admin(const std::vector<std::string>& args, std::istream& in, std::ostre
     } catch (const policies::Error& e) {
         // The sentence starts with the field it is about.
         err << "ariadne admin: " << e.what() << "\n";
+        // An unknown time zone is bad input like any other field (exit 2).
         return e.code() == policies::ErrorCode::invalid_field ||
-                       e.code() == policies::ErrorCode::refused
+                       e.code() == policies::ErrorCode::refused ||
+                       e.code() == policies::ErrorCode::time_zone
                    ? 2
                    : 1;
     } catch (const std::exception& e) {

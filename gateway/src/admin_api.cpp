@@ -133,6 +133,14 @@ class AdminApi {
                 return r.path == "/v1/admin/caseworker" ? caseworker_create(r)
                                                         : survivor_enrol(r, *who);
             }
+            if (r.path == "/v1/admin/survivor/update") {
+                if (r.method != "POST") return error(405, "method_not_allowed", "Use POST.");
+                return survivor_update(r, *who);
+            }
+            if (r.path == "/v1/admin/survivor/record") {
+                if (r.method != "GET") return error(405, "method_not_allowed", "Use GET.");
+                return survivor_record(r, *who);
+            }
             if (r.path == "/v1/admin/checkin-plan" || r.path == "/v1/admin/checkin-plan/status") {
                 if (r.method != "POST") return error(405, "method_not_allowed", "Use POST.");
                 return r.path == "/v1/admin/checkin-plan" ? checkin_plan(r, *who)
@@ -465,6 +473,76 @@ class AdminApi {
                                            .dump());
     }
 
+    /// POST /v1/admin/survivor/update {"case_code", "initials", "language", "time_zone",
+    /// "quiet_hours", "status", "pause_until", "team", "never_confirm_client"}: like
+    /// `ariadne admin survivor-update`; a caseworker only for a survivor assigned to her.
+    HttpResponse survivor_update(const HttpRequest& r, const policies::Actor& who) {
+        json body = json::parse(r.body);
+        if (auto bad =
+                check_fields(body, {"case_code", "initials", "language", "time_zone", "quiet_hours",
+                                    "status", "pause_until", "team", "never_confirm_client"})) {
+            return *bad;
+        }
+        SurvivorUpdateArgs args;
+        auto cc = body.find("case_code");
+        if (cc == body.end() || !cc->is_string()) {
+            return error(400, "invalid_field", "case_code: is required (e.g. \"K7Q-2F9\").",
+                         "case_code");
+        }
+        args.case_code = cc->get<std::string>();
+        const std::pair<const char*, std::optional<std::string>*> texts[] = {
+            {"initials", &args.initials},
+            {"language", &args.language},
+            {"time_zone", &args.time_zone},
+            {"quiet_hours", &args.quiet_hours},
+            {"status", &args.status},
+            {"pause_until", &args.pause_until},
+            {"team", &args.team}};
+        for (const auto& [name, out] : texts) {
+            auto it = body.find(name);
+            if (it == body.end()) continue;
+            if (!it->is_string()) {
+                return error(400, "invalid_field", std::string(name) + ": must be a string.", name);
+            }
+            *out = it->get<std::string>();
+        }
+        if (auto n = body.find("never_confirm_client"); n != body.end()) {
+            if (!n->is_boolean()) {
+                return error(400, "invalid_field", "never_confirm_client: must be true or false.",
+                             "never_confirm_client");
+            }
+            args.never_confirm_client = n->get<bool>();
+        }
+        auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
+        return HttpResponse::json(
+            200, update_survivor_record(policies_, args, who, "case_code", now).dump());
+    }
+
+    /// GET /v1/admin/survivor/record?case_code=K7Q-2F9: her record (admin, or a caseworker
+    /// assigned to her).
+    HttpResponse survivor_record(const HttpRequest& r, const policies::Actor& who) {
+        std::string code_text;
+        if (r.query.rfind("case_code=", 0) == 0) code_text = r.query.substr(10);
+        if (code_text.empty() || code_text.find('&') != std::string::npos) {
+            return error(400, "invalid_field", "case_code: give ?case_code=K7Q-2F9.", "case_code");
+        }
+        policies::CaseCode code(code_text, "case_code");
+        auto s = policies_.find_survivor(code);
+        if (!s)
+            return error(404, "not_found", "case_code: no survivor has this case code.",
+                         "case_code");
+        if (who.role != policies::Role::admin &&
+            std::find(s->caseworkers.begin(), s->caseworkers.end(), who.account) ==
+                s->caseworkers.end()) {
+            return error(403, "forbidden",
+                         "case_code: a caseworker may read only the record of a survivor "
+                         "assigned to her.",
+                         "case_code");
+        }
+        auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
+        return HttpResponse::json(200, survivor_record_json(*s, now).dump());
+    }
+
     static HttpResponse forbidden() {
         return error(403, "forbidden", "This needs the admin role.");
     }
@@ -580,6 +658,42 @@ class AdminApi {
         if (body.contains("unban")) changes.unban = body["unban"].get<std::vector<std::string>>();
         if (body.contains("consent_recorders"))
             changes.consent_recorders = body["consent_recorders"].get<std::string>();
+        if (body.contains("organisation_names")) {
+            const json& names = body["organisation_names"];
+            if (!names.is_array() || !std::all_of(names.begin(), names.end(),
+                                                  [](const json& n) { return n.is_string(); })) {
+                return error(400, "invalid_field", "organisation_names: must be a list of strings.",
+                             "organisation_names");
+            }
+            changes.organisation_names = names.get<std::vector<std::string>>();
+        }
+        std::vector<TemplateChange> templates;
+        if (body.contains("templates")) {
+            const json& list = body["templates"];
+            if (!list.is_array()) {
+                return error(400, "invalid_field",
+                             "templates: must be a list of {\"template\",\"language\",\"text\"}.",
+                             "templates");
+            }
+            for (std::size_t i = 0; i < list.size(); ++i) {
+                const std::string at = "templates[" + std::to_string(i) + "]";
+                const json& t = list[i];
+                for (const char* name : {"template", "language", "text"}) {
+                    if (!t.is_object() || !t.contains(name) || !t[name].is_string()) {
+                        return error(400, "invalid_field", at + "." + name + ": must be a string.",
+                                     at + "." + name);
+                    }
+                }
+                if (t.size() != 3) {
+                    return error(400, "invalid_field",
+                                 at + ": only template, language and text are allowed.", at);
+                }
+                templates.push_back(
+                    {template_id_of(t["template"].get<std::string>()),
+                     policies::LanguageTag(t["language"].get<std::string>(), at + ".language"),
+                     t["text"].get<std::string>()});
+            }
+        }
         std::optional<std::vector<CannedReply>> replies;
         if (body.contains("canned_replies")) replies = parse_canned_replies(body["canned_replies"]);
         apply_policy_changes(p, changes);
@@ -587,12 +701,14 @@ class AdminApi {
             std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now()));
         policies_.set_org_policy(p, who, now);
         if (replies) set_canned_replies(policies_, *replies, who, now);
+        apply_template_changes(policies_, templates, who, now, "templates");
         return HttpResponse::json(200, policy_with_replies().dump());
     }
 
     json policy_with_replies() {
         json out = policy_json(policies_.org_policy());
         out["canned_replies"] = canned_replies_json(canned_replies(policies_));
+        out["templates"] = templates_json(policies_);
         return out;
     }
 
@@ -926,6 +1042,127 @@ nlohmann::json set_caseworker_disabled(Store& store, policies::PolicyStore& poli
     policies.append_audit(actor, disabled ? "caseworker.disabled" : "caseworker.enabled", "",
                           changed ? "done" : "unchanged", id, now);
     return json({{"account", id}, {"disabled", disabled}, {"changed", changed}});
+}
+
+nlohmann::json survivor_record_json(const policies::Survivor& s, policies::Instant now) {
+    json caseworkers = json::array();
+    for (const auto& c : s.caseworkers) caseworkers.push_back(c.str());
+    json out = {{"case_code", s.case_code.str()},
+                {"initials", s.initials.str()},
+                {"language", s.language.str()},
+                {"time_zone", s.time_zone},
+                {"status", policies::to_string(s.status)},
+                {"paused", s.is_paused(now)},
+                {"quiet_hours", s.quiet_hours ? json(window_text(*s.quiet_hours)) : json()},
+                {"team", s.team ? json(s.team->str()) : json()},
+                {"never_confirm_client", s.flags.never_confirm_client},
+                {"duress", s.flags.duress_lock},
+                {"caseworkers", caseworkers}};
+    if (s.flags.paused && s.paused_until) out["paused_until"] = instant_text(*s.paused_until);
+    return out;
+}
+
+nlohmann::json update_survivor_record(policies::PolicyStore& policies,
+                                      const SurvivorUpdateArgs& args, const policies::Actor& by,
+                                      const std::string& case_field, policies::Instant now) {
+    using policies::Error;
+    using policies::ErrorCode;
+    policies::CaseCode code(args.case_code, case_field);
+    // Read and write in one transaction: an assignment made meanwhile (by the server or
+    // another CLI) is not overwritten with the caseworker list read here.
+    auto sqlite_guard = policies.lock();
+    sqlite3* db = policies.connection();
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+        throw Error(
+            ErrorCode::storage, "",
+            "The survivor record cannot be changed now (" + std::string(sqlite3_errmsg(db)) + ").");
+    }
+    struct Rollback {
+        sqlite3* db;
+        bool done = false;
+        ~Rollback() {
+            if (!done) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        }
+    } rollback{db};
+    auto record = policies.find_survivor(code);
+    if (!record) {
+        throw Error(ErrorCode::not_found, case_field,
+                    case_field + ": no survivor has this case code.");
+    }
+    if (by.role != policies::Role::admin) {
+        if (std::find(record->caseworkers.begin(), record->caseworkers.end(), by.account) ==
+            record->caseworkers.end()) {
+            throw Error(ErrorCode::refused, case_field,
+                        case_field +
+                            ": a caseworker may change only the record of a survivor assigned "
+                            "to her.");
+        }
+        // Opening, closing and moving a case between teams are the organisation's decisions.
+        for (const auto& [given, name] : {std::pair{args.status.has_value(), "status"},
+                                          std::pair{args.team.has_value(), "team"}}) {
+            if (given) {
+                throw Error(ErrorCode::refused, name,
+                            std::string(name) + ": only an administrator may change it.");
+            }
+        }
+    }
+    // Every field is validated before the record changes.
+    policies::Survivor s = *record;
+    if (args.initials) s.initials = policies::Initials(*args.initials, "initials");
+    if (args.language) s.language = policies::LanguageTag(*args.language, "language");
+    if (args.time_zone) {
+        policies::TimeZone::load(*args.time_zone, "time_zone");
+        s.time_zone = *args.time_zone;
+    }
+    if (args.quiet_hours) {
+        if (*args.quiet_hours == "none") {
+            s.quiet_hours.reset();
+        } else {
+            s.quiet_hours = parse_window(*args.quiet_hours, "quiet_hours", true);
+        }
+    }
+    if (args.status) {
+        auto st = policies::parse_survivor_status(*args.status);
+        if (!st) {
+            throw Error(ErrorCode::invalid_field, "status",
+                        "status: must be active, dormant or closed.");
+        }
+        s.status = *st;
+    }
+    if (args.pause_until) {
+        if (*args.pause_until == "none") {
+            s.flags.paused = false;
+            s.paused_until.reset();
+        } else if (*args.pause_until == "indefinite") {
+            s.flags.paused = true;
+            s.paused_until.reset();
+        } else {
+            auto until = parse_instant(*args.pause_until, "pause_until");
+            if (until <= now) {
+                throw Error(ErrorCode::invalid_field, "pause_until",
+                            "pause_until: must be in the future (use none to lift a pause).");
+            }
+            s.flags.paused = true;
+            s.paused_until = until;
+        }
+    }
+    if (args.team) {
+        if (*args.team == "none") {
+            s.team.reset();
+        } else {
+            s.team = policies::AccountId(*args.team, "team");
+        }
+    }
+    if (args.never_confirm_client) s.flags.never_confirm_client = *args.never_confirm_client;
+    policies.update_survivor(s, by, now);
+    auto stored = policies.find_survivor(code);
+    if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+        throw Error(
+            ErrorCode::storage, "",
+            "The survivor record could not be saved (" + std::string(sqlite3_errmsg(db)) + ").");
+    }
+    rollback.done = true;
+    return survivor_record_json(*stored, now);
 }
 
 void add_admin_api(HttpRoutes& routes, Store& store, const ServerKey& key,

@@ -308,6 +308,7 @@ nlohmann::json ConsentPolicy::contact_details(const Account& viewer, const Accou
         if (s) {
             out["initials"] = s->initials.str();
             if (s->flags.duress_lock) out["duress"] = true;
+            if (s->flags.never_confirm_client) out["never_confirm_client"] = true;
             out["status"] = policies::to_string(s->status);
         }
         const auto kind = thread_channel(other, c->case_code);
@@ -396,7 +397,10 @@ policies::Decision queue_handover_notice(policies::PolicyStore& policies, Store&
                                         policies::ChannelRef::make(policies::ChannelKind::app), "",
                                         policies::Purpose::case_updates, now, actor);
     if (!d.allowed) return d;
-    if (!record || !initials) {
+    // Nothing that could confirm she was a client when she asked for that: no initials, no
+    // "contact" (the discreet text); otherwise the new caseworker is named by initials.
+    const bool discreet = record && record->flags.never_confirm_client;
+    if (!record || (!initials && !discreet)) {
         policies.append_audit(actor, "notice.handover", c->case_code.str(), "deny",
                               "caseworker_initials_missing", now);
         denied.reason = ReasonCode::policy_unavailable;
@@ -414,7 +418,7 @@ policies::Decision queue_handover_notice(policies::PolicyStore& policies, Store&
                     .notice = "handover",
                     .reference = "",
                     .language = record->language.str(),
-                    .template_id = "neutral_handover"};
+                    .template_id = discreet ? "discreet_handover" : "neutral_handover"};
         queued = queue(std::move(n)) || queued;
     }
     policies.append_audit(actor, "notice.handover", c->case_code.str(), queued ? "sent" : "failed",
@@ -437,10 +441,15 @@ std::string NoticeRenderer::render(const Delivery& notice) const {
     try {
         text = store_->template_text(notice.template_id, policies::LanguageTag(notice.language));
     } catch (const std::exception&) {
-        // An unknown language or a template removed since: the built-in English text.
-        text = store_->template_text(
-            notice.notice == "handover" ? "neutral_handover" : "neutral_checkin",
-            policies::LanguageTag("en"));
+        // An unknown language or a template removed since: the English text of the same
+        // template (a discreet notice stays discreet), else the kind's neutral one.
+        try {
+            text = store_->template_text(notice.template_id, policies::LanguageTag("en"));
+        } catch (const std::exception&) {
+            text = store_->template_text(
+                notice.notice == "handover" ? "discreet_handover" : "neutral_checkin",
+                policies::LanguageTag("en"));
+        }
     }
     if (notice.notice == "handover") {
         auto initials = caseworker_initials(*store_, notice.from);

@@ -2,6 +2,7 @@
 // gateway/src). Every parser throws policies::Error naming the field.
 #pragma once
 
+#include <chrono>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "ariadne/policies/error.h"
 #include "ariadne/policies/model.h"
+#include "ariadne/policies/store.h"
 
 namespace ariadne::gateway {
 
@@ -44,6 +46,61 @@ inline policies::LocalWindow parse_window(const std::string& text, const std::st
     return w;
 }
 
+/// "2026-05-01T08:00Z", "2026-05-01T08:00:00+02:00" → the instant (UTC).
+inline policies::Instant parse_instant(const std::string& text, const std::string& field) {
+    auto fail = [&]() -> policies::Instant {
+        throw policies::Error(policies::ErrorCode::invalid_field, field,
+                              field +
+                                  ": must be a date and time with its UTC offset, e.g. "
+                                  "2026-05-01T08:00Z or 2026-05-01T10:00+02:00.");
+    };
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, consumed = 0;
+    if (text.size() > 40 ||
+        std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d%n", &y, &mo, &d, &h, &mi, &consumed) != 5 ||
+        consumed != 16) {
+        return fail();
+    }
+    std::string rest = text.substr(16);
+    if (rest.size() >= 3 && rest[0] == ':') {
+        int n = 0;
+        if (std::sscanf(rest.c_str(), ":%2d%n", &sec, &n) != 1 || n != 3) return fail();
+        rest = rest.substr(3);
+    }
+    int offset_minutes = 0;
+    if (rest == "Z") {
+        offset_minutes = 0;
+    } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
+        int oh = 0, om = 0, n = 0;
+        if (std::sscanf(rest.c_str() + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || n != 5 || oh > 14 ||
+            om > 59) {
+            return fail();
+        }
+        offset_minutes = (rest[0] == '+' ? 1 : -1) * (oh * 60 + om);
+    } else {
+        return fail();
+    }
+    std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(unsigned(mo)),
+                                    std::chrono::day(unsigned(d))};
+    if (!ymd.ok() || h > 23 || mi > 59 || sec > 59) return fail();
+    auto t = std::chrono::sys_days(ymd) + std::chrono::hours(h) + std::chrono::minutes(mi) +
+             std::chrono::seconds(sec) - std::chrono::minutes(offset_minutes);
+    return std::chrono::time_point_cast<std::chrono::microseconds>(t);
+}
+
+/// "2026-05-01T08:00:00Z".
+inline std::string instant_text(policies::Instant t) {
+    auto s = std::chrono::floor<std::chrono::seconds>(t);
+    auto day = std::chrono::floor<std::chrono::days>(s);
+    std::chrono::year_month_day ymd{day};
+    std::chrono::hh_mm_ss hms{s - day};
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                  static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                  static_cast<int>(hms.seconds().count()));
+    return buf;
+}
+
 inline std::string window_text(const policies::LocalWindow& w) {
     auto two = [](int v) {
         std::string t = std::to_string(v);
@@ -72,6 +129,7 @@ inline nlohmann::json policy_json(const policies::OrgPolicy& p) {
             {"quiet_hours", window_text(p.quiet_hours)},
             {"retention_days", p.retention_days},
             {"consent_recorders", recorders_name(p.consent_recorders)},
+            {"organisation_names", p.organisation_names},
             {"checkin_defaults",
              {{"window", window_text(p.checkin_defaults.window)},
               {"every_days", p.checkin_defaults.every_days},
@@ -84,7 +142,40 @@ struct PolicyChanges {
     std::optional<int> retention_days;
     std::vector<std::string> ban, unban;  // channel classes
     std::optional<std::string> consent_recorders;
+    std::optional<std::vector<std::string>> organisation_names;  // replaces the list
 };
+
+/// One text the organisation sets for what Ariadne sends her: "KIND:LANG=TEXT" on the command
+/// line, {"template","language","text"} in a request. An empty text removes the
+/// organisation's own (the built-in text applies again).
+struct TemplateChange {
+    std::string template_id;
+    policies::LanguageTag language;
+    std::string text;
+};
+
+/// The template id of KIND: "checkin" and "handover" are short for "neutral_checkin" and
+/// "neutral_handover"; other names are taken as ids (checked by PolicyStore::set_template).
+inline std::string template_id_of(const std::string& kind) {
+    if (kind == "checkin") return "neutral_checkin";
+    if (kind == "handover") return "neutral_handover";
+    return kind;
+}
+
+/// "checkin:sw=Habari, nakusalimia tu." → the change. Throws policies::Error naming `field`.
+inline TemplateChange parse_template_arg(const std::string& arg, const std::string& field) {
+    auto colon = arg.find(':');
+    auto eq = arg.find('=');
+    if (colon == std::string::npos || eq == std::string::npos || eq < colon || colon == 0) {
+        throw policies::Error(policies::ErrorCode::invalid_field, field,
+                              field +
+                                  ": must be KIND:LANG=TEXT, e.g. checkin:sw=Habari, nakusalimia "
+                                  "tu. (KIND checkin, handover or discreet_handover).");
+    }
+    return TemplateChange{template_id_of(arg.substr(0, colon)),
+                          policies::LanguageTag(arg.substr(colon + 1, eq - colon - 1), field),
+                          arg.substr(eq + 1)};
+}
 
 /// Applies `c` to `p` (validated later by PolicyStore::set_org_policy, which refuses to
 /// lift the social-media ban). Throws policies::Error{invalid_field} naming the field.
@@ -100,6 +191,7 @@ inline void apply_policy_changes(policies::OrgPolicy& p, const PolicyChanges& c)
         }
         return *k;
     };
+    if (c.organisation_names) p.organisation_names = *c.organisation_names;
     for (const auto& k : c.ban) p.banned_classes.insert(parse_class(k));
     for (const auto& k : c.unban) p.banned_classes.erase(parse_class(k));
     if (c.consent_recorders) {
@@ -116,6 +208,42 @@ inline void apply_policy_changes(policies::OrgPolicy& p, const PolicyChanges& c)
                                   "caseworkers or caseworkers_and_admins.");
         }
     }
+}
+
+/// Sets (or, with an empty text, removes) each organisation text in `actor`'s name, in order.
+/// Errors name the change: `<field>[i].template` or `<field>[i].text` (e.g. "templates[0].text",
+/// "--template[1].text"); the changes before a bad one stay made.
+inline void apply_template_changes(policies::PolicyStore& store,
+                                   const std::vector<TemplateChange>& changes,
+                                   const policies::Actor& actor, policies::Instant now,
+                                   const std::string& field) {
+    for (std::size_t i = 0; i < changes.size(); ++i) {
+        const TemplateChange& c = changes[i];
+        try {
+            if (c.text.empty()) {
+                store.clear_template(c.template_id, c.language, actor, now);
+            } else {
+                store.set_template(c.template_id, c.language, c.text, actor, now);
+            }
+        } catch (const policies::Error& e) {
+            std::string named = field + "[" + std::to_string(i) + "]." +
+                                (e.field() == "template_id" ? "template" : "text");
+            std::string message = e.what();
+            auto colon = message.find(':');
+            throw policies::Error(
+                e.code(), named,
+                named + (colon == std::string::npos ? ": " + message : message.substr(colon)));
+        }
+    }
+}
+
+/// The organisation's own texts: [{"template","language","text"}] (built-in ones not listed).
+inline nlohmann::json templates_json(const policies::PolicyStore& store) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& t : store.org_templates()) {
+        out.push_back({{"template", t.template_id}, {"language", t.language}, {"text", t.text}});
+    }
+    return out;
 }
 
 }  // namespace ariadne::gateway

@@ -236,7 +236,9 @@ void CheckinPlan::validate() const {
                         field + ": social media (" + c.str() + ") can never be used for check-ins");
         }
     }
-    detail::validate_template(template_id, "x");
+    if (!detail::builtin_template(template_id, "en")) {
+        invalid("plan.template_id", "must be the id of a text Ariadne sends (neutral_checkin)");
+    }
     if (grace_minutes < 0 || grace_minutes > 14 * 24 * 60) {
         invalid("plan.grace_minutes", "must be between 0 and 20160 (14 days)");
     }
@@ -259,10 +261,15 @@ CheckinScheduler::CheckinScheduler(PolicyStore& store, const Clock& clock,
 
 void CheckinScheduler::schedule_locked(CheckinPlan& plan, Instant now,
                                        std::optional<local_days> from) {
+    schedule_in(store_, plan, now, from);
+}
+
+void CheckinScheduler::schedule_in(PolicyStore& store, CheckinPlan& plan, Instant now,
+                                   std::optional<local_days> from) {
     std::optional<local_days> slot;
     std::optional<Instant> due;
     if (plan.status == PlanStatus::active) {
-        auto survivor = store_.load_survivor_locked(plan.case_code);
+        auto survivor = store.load_survivor_locked(plan.case_code);
         if (!survivor)
             throw Error(ErrorCode::not_found, "plan.case_code", "plan.case_code: no such survivor");
         auto tz = TimeZone::load(survivor->time_zone, "survivor.time_zone");
@@ -273,7 +280,7 @@ void CheckinScheduler::schedule_locked(CheckinPlan& plan, Instant now,
             slot = next_slot(plan, *slot + days{1});
         if (slot) due = window_of(plan, *tz, *slot).start;
     }
-    Stmt u(store_.db_,
+    Stmt u(store.db_,
            "UPDATE policies_checkin_plans SET next_slot_day = ?, next_due_at = ?, "
            "updated_at = ? WHERE plan_id = ?");
     if (slot) {
@@ -287,6 +294,17 @@ void CheckinScheduler::schedule_locked(CheckinPlan& plan, Instant now,
         u.bind_null(2);
     }
     u.bind(3, to_micros(now)).bind(4, plan.plan_id).run();
+}
+
+void CheckinScheduler::reschedule_case_locked(PolicyStore& store, const CaseCode& code,
+                                              Instant now) {
+    std::vector<CheckinPlan> plans;
+    {
+        Stmt q(store.db_, std::string(kPlanColumns) + " WHERE case_code = ?");
+        q.bind(1, code.str());
+        while (q.step()) plans.push_back(read_plan(q));
+    }
+    for (CheckinPlan& p : plans) schedule_in(store, p, now, std::nullopt);
 }
 
 std::int64_t CheckinScheduler::set_plan(CheckinPlan plan, const Actor& actor) {

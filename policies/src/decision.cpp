@@ -39,10 +39,10 @@ constexpr std::array kReasons{
                "lock."},
     ReasonInfo{ReasonCode::survivor_paused, "survivor_paused",
                "Not sent: she asked to pause contact, so only replies to her own messages go "
-               "out; it will be allowed when the pause is lifted at her request."},
+               "out; it will be allowed when the pause ends or is lifted at her request."},
     ReasonInfo{ReasonCode::case_closed, "case_closed",
-               "Not sent: her case is closed, so no automated check-ins go out; she can still "
-               "write in at any time and replies to her are allowed."},
+               "Not sent: her case is closed, so no check-ins or case updates go out; she can "
+               "still write in at any time and replies to her are allowed."},
     ReasonInfo{ReasonCode::no_consent, "no_consent",
                "Not sent: she has not consented to this channel for this purpose; record her "
                "consent first."},
@@ -124,10 +124,24 @@ std::optional<Decision> rule_duress(const DecisionInput& in) {
 }
 
 std::optional<Decision> rule_survivor_state(const DecisionInput& in) {
-    if (in.survivor->flags.paused && in.purpose != Purpose::replies) {
-        return deny(ReasonCode::survivor_paused, "survivor_state");
+    if (in.survivor->is_paused(in.now) && in.purpose != Purpose::replies) {
+        std::string until;
+        if (in.survivor->paused_until) {
+            auto t = std::chrono::floor<std::chrono::minutes>(*in.survivor->paused_until);
+            auto day = std::chrono::floor<std::chrono::days>(t);
+            std::chrono::year_month_day ymd{day};
+            int minute = static_cast<int>((t - day).count());
+            char buf[48];
+            std::snprintf(buf, sizeof buf, "(paused until %04d-%02u-%02uT%sZ)",
+                          static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                          static_cast<unsigned>(ymd.day()), hhmm(minute).c_str());
+            until = buf;
+        }
+        return deny(ReasonCode::survivor_paused, "survivor_state", until);
     }
-    if (in.survivor->status == SurvivorStatus::closed && in.purpose == Purpose::check_ins) {
+    // A closed case gets nothing automated (check-ins, case updates); replies still go out,
+    // because she may write in at any time and a closed case never closes the channel.
+    if (in.survivor->status == SurvivorStatus::closed && in.purpose != Purpose::replies) {
         return deny(ReasonCode::case_closed, "survivor_state");
     }
     return std::nullopt;

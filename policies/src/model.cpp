@@ -159,6 +159,18 @@ void OrgPolicy::validate() const {
     }
     auto r = static_cast<int>(consent_recorders);
     if (r < 0 || r > 2) invalid("consent_recorders", "unknown value");
+    if (organisation_names.size() > 20) invalid("organisation_names", "at most 20 names");
+    for (std::size_t i = 0; i < organisation_names.size(); ++i) {
+        const std::string& n = organisation_names[i];
+        const std::string field = "organisation_names[" + std::to_string(i) + "]";
+        bool printable = std::none_of(n.begin(), n.end(), [](char c) {
+            auto u = static_cast<unsigned char>(c);
+            return u < 0x20 || u == 0x7F;
+        });
+        if (n.size() < 2 || n.size() > 80 || !printable) {
+            invalid(field, "must be 2 to 80 bytes of printable text");
+        }
+    }
 }
 
 }  // namespace ariadne::policies

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "ariadne/policies/checkin.h"
 #include "ariadne/policies/error.h"
 #include "ariadne/policies/time_zone.h"
 #include "sqlite.h"
@@ -24,7 +25,7 @@ CREATE TABLE IF NOT EXISTS policies_survivors(
   time_zone TEXT NOT NULL, team TEXT, status TEXT NOT NULL,
   never_confirm_client INTEGER NOT NULL, paused INTEGER NOT NULL, duress_lock INTEGER NOT NULL,
   quiet_start INTEGER, quiet_end INTEGER, quiet_weekdays INTEGER,
-  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL) WITHOUT ROWID;
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, paused_until INTEGER) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS policies_survivor_caseworkers(
   case_code TEXT NOT NULL, account_id TEXT NOT NULL,
   PRIMARY KEY(case_code, account_id)) WITHOUT ROWID;
@@ -91,6 +92,7 @@ std::string policy_to_json(const OrgPolicy& p) {
                        {"every_days", p.checkin_defaults.every_days},
                        {"grace_minutes", p.checkin_defaults.grace_minutes}}},
                      {"consent_recorders", recorders_name(p.consent_recorders)}};
+    if (!p.organisation_names.empty()) j["organisation_names"] = p.organisation_names;
     return j.dump();
 }
 
@@ -119,6 +121,10 @@ OrgPolicy policy_from_json(const std::string& text) {
             p.consent_recorders = ConsentRecorders::caseworkers_and_admins;
         } else {
             throw std::runtime_error("unknown consent_recorders");
+        }
+        // Absent in policies stored before organisation names existed.
+        if (j.contains("organisation_names")) {
+            p.organisation_names = j.at("organisation_names").get<std::vector<std::string>>();
         }
         p.validate();
         return p;
@@ -174,6 +180,18 @@ void PolicyStore::create_schema() {
     std::lock_guard lock(mutex_);
     WriteTx tx(db_);
     exec(db_, kSchema, "creating the policies tables");
+    // Databases created before a pause could have an end lack the column.
+    bool has_paused_until = false;
+    {
+        Stmt q(db_,
+               "SELECT 1 FROM pragma_table_info('policies_survivors') "
+               "WHERE name = 'paused_until'");
+        has_paused_until = q.step();
+    }
+    if (!has_paused_until) {
+        exec(db_, "ALTER TABLE policies_survivors ADD COLUMN paused_until INTEGER",
+             "adding policies_survivors.paused_until");
+    }
     detail::create_checkin_schema(db_);
     tx.commit();
 }
@@ -183,8 +201,8 @@ void PolicyStore::create_schema() {
 std::optional<Survivor> PolicyStore::load_survivor_locked(const CaseCode& code) const {
     Stmt q(db_,
            "SELECT initials, language, time_zone, team, status, never_confirm_client, paused, "
-           "duress_lock, quiet_start, quiet_end, quiet_weekdays FROM policies_survivors "
-           "WHERE case_code = ?");
+           "duress_lock, quiet_start, quiet_end, quiet_weekdays, paused_until "
+           "FROM policies_survivors WHERE case_code = ?");
     q.bind(1, code.str());
     if (!q.step()) return std::nullopt;
     try {
@@ -201,6 +219,7 @@ std::optional<Survivor> PolicyStore::load_survivor_locked(const CaseCode& code) 
             s.quiet_hours = LocalWindow{static_cast<int>(q.i64(8)), static_cast<int>(q.i64(9)),
                                         static_cast<std::uint8_t>(q.i64(10))};
         }
+        if (!q.is_null(11)) s.paused_until = from_micros(q.i64(11));
         Stmt cw(db_,
                 "SELECT account_id FROM policies_survivor_caseworkers WHERE case_code = ? "
                 "ORDER BY account_id");
@@ -216,12 +235,12 @@ std::optional<Survivor> PolicyStore::load_survivor_locked(const CaseCode& code) 
 void PolicyStore::write_survivor_locked(const Survivor& s, bool insert, Instant at) {
     Stmt w(db_, insert ? "INSERT INTO policies_survivors(initials, language, time_zone, team, "
                          "status, never_confirm_client, paused, duress_lock, quiet_start, "
-                         "quiet_end, quiet_weekdays, created_at, updated_at, case_code) "
-                         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                         "quiet_end, quiet_weekdays, created_at, updated_at, paused_until, "
+                         "case_code) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
                        : "UPDATE policies_survivors SET initials=?, language=?, time_zone=?, "
                          "team=?, status=?, never_confirm_client=?, paused=?, duress_lock=?, "
                          "quiet_start=?, quiet_end=?, quiet_weekdays=?, created_at=created_at+0*?, "
-                         "updated_at=? WHERE case_code=?");
+                         "updated_at=?, paused_until=? WHERE case_code=?");
     w.bind(1, s.initials.str()).bind(2, s.language.str()).bind(3, s.time_zone);
     if (s.team) {
         w.bind(4, s.team->str());
@@ -240,7 +259,13 @@ void PolicyStore::write_survivor_locked(const Survivor& s, bool insert, Instant 
         w.bind_null(9).bind_null(10).bind_null(11);
     }
     std::int64_t now = to_micros(at);
-    w.bind(12, now).bind(13, now).bind(14, s.case_code.str());
+    w.bind(12, now).bind(13, now);
+    if (s.flags.paused && s.paused_until) {
+        w.bind(14, to_micros(*s.paused_until));
+    } else {
+        w.bind_null(14);
+    }
+    w.bind(15, s.case_code.str());
     w.run();
     if (sqlite3_changes(db_) != 1) {
         throw Error(ErrorCode::not_found, "case_code",
@@ -299,11 +324,48 @@ void PolicyStore::update_survivor(const Survivor& s, const Actor& actor, Instant
                 "only a caseworker who has checked her safety may clear a duress lock");
     }
     write_survivor_locked(s, false, now);
-    append_audit_locked(actor.account.str(), "survivor.update", s.case_code.str(), "", "", now);
+    // The audit names which fields changed (never their values: initials are hers).
+    std::string changed;
+    auto note = [&changed](bool differs, const char* field) {
+        if (!differs) return;
+        if (!changed.empty()) changed += "/";
+        changed += field;
+    };
+    note(old->initials != s.initials, "initials");
+    note(old->language != s.language, "language");
+    note(old->time_zone != s.time_zone, "time_zone");
+    note(old->caseworkers != s.caseworkers, "caseworkers");
+    note(old->team != s.team, "team");
+    note(old->status != s.status, "status");
+    note(old->quiet_hours != s.quiet_hours, "quiet_hours");
+    note(old->flags.paused != s.flags.paused ||
+             (s.flags.paused && old->paused_until != s.paused_until),
+         "pause");
+    note(old->flags.never_confirm_client != s.flags.never_confirm_client, "never_confirm_client");
+    append_audit_locked(actor.account.str(), "survivor.update", s.case_code.str(), "", changed,
+                        now);
     if (old->flags.duress_lock != s.flags.duress_lock) {
         append_audit_locked(actor.account.str(),
                             s.flags.duress_lock ? "duress.raised" : "duress.cleared",
                             s.case_code.str(), "", "", now);
+    }
+    if (old->flags.paused != s.flags.paused) {
+        append_audit_locked(actor.account.str(),
+                            s.flags.paused ? "survivor.pause" : "survivor.resume",
+                            s.case_code.str(), "", "", now);
+    }
+    if (old->status != s.status) {
+        append_audit_locked(actor.account.str(), "survivor.status", s.case_code.str(),
+                            to_string(s.status), "", now);
+    }
+    if (old->flags.never_confirm_client != s.flags.never_confirm_client) {
+        append_audit_locked(actor.account.str(), "survivor.never_confirm_client", s.case_code.str(),
+                            s.flags.never_confirm_client ? "set" : "cleared", "", now);
+    }
+    // Her check-in windows are local times: a corrected zone moves every active plan's next
+    // slot to the new clock.
+    if (old->time_zone != s.time_zone) {
+        CheckinScheduler::reschedule_case_locked(*this, s.case_code, now);
     }
     tx.commit();
 }
@@ -348,7 +410,9 @@ void PolicyStore::clear_duress(const CaseCode& code, const Actor& actor, Instant
 void PolicyStore::set_paused(const CaseCode& code, bool paused, const Actor& actor, Instant now) {
     std::lock_guard lock(mutex_);
     WriteTx tx(db_);
-    Stmt w(db_, "UPDATE policies_survivors SET paused = ?, updated_at = ? WHERE case_code = ?");
+    Stmt w(db_,
+           "UPDATE policies_survivors SET paused = ?, paused_until = NULL, updated_at = ? "
+           "WHERE case_code = ?");
     w.bind(1, std::int64_t{paused}).bind(2, to_micros(now)).bind(3, code.str()).run();
     if (sqlite3_changes(db_) != 1) {
         throw Error(ErrorCode::not_found, "case_code",
@@ -493,29 +557,63 @@ void PolicyStore::set_template(const std::string& template_id, const LanguageTag
                                const std::string& text, const Actor& actor, Instant now) {
     if (actor.role != Role::admin)
         refused("template", "only an administrator may change templates");
-    detail::validate_template(template_id, text);
     std::lock_guard lock(mutex_);
+    detail::validate_template(template_id, text, org_policy_locked().organisation_names);
     WriteTx tx(db_);
     Stmt w(db_,
            "INSERT INTO policies_templates(template_id, language, text) VALUES (?,?,?) "
            "ON CONFLICT(template_id, language) DO UPDATE SET text = excluded.text");
     w.bind(1, template_id).bind(2, language.primary()).bind(3, text).run();
-    append_audit_locked(actor.account.str(), "template.set", "", "", template_id, now);
+    append_audit_locked(actor.account.str(), "template.set", "", "",
+                        template_id + ":" + language.primary(), now);
     tx.commit();
+}
+
+bool PolicyStore::clear_template(const std::string& template_id, const LanguageTag& language,
+                                 const Actor& actor, Instant now) {
+    if (actor.role != Role::admin)
+        refused("template", "only an administrator may change templates");
+    std::lock_guard lock(mutex_);
+    WriteTx tx(db_);
+    Stmt d(db_, "DELETE FROM policies_templates WHERE template_id = ? AND language = ?");
+    d.bind(1, template_id).bind(2, language.primary()).run();
+    const bool removed = sqlite3_changes(db_) > 0;
+    if (removed) {
+        append_audit_locked(actor.account.str(), "template.clear", "", "",
+                            template_id + ":" + language.primary(), now);
+    }
+    tx.commit();
+    return removed;
 }
 
 std::string PolicyStore::template_text(const std::string& template_id,
                                        const LanguageTag& language) const {
     std::lock_guard lock(mutex_);
+    // An unreadable policy: only the built-in texts, which name no one, are used.
+    std::optional<std::vector<std::string>> names;
+    try {
+        names = org_policy_locked().organisation_names;
+    } catch (const Error&) {
+    }
     for (const std::string& lang : {language.primary(), std::string("en")}) {
         Stmt q(db_, "SELECT text FROM policies_templates WHERE template_id = ? AND language = ?");
         q.bind(1, template_id).bind(2, lang);
-        if (q.step()) return q.text(0);
+        if (q.step() && names && !detail::name_in(q.text(0), *names)) return q.text(0);
         if (auto builtin = detail::builtin_template(template_id, lang)) return *builtin;
     }
     throw Error(ErrorCode::not_found, "template_id",
                 "template_id: no template '" + template_id + "' exists in '" + language.str() +
                     "' or in English");
+}
+
+std::vector<PolicyStore::TemplateText> PolicyStore::org_templates() const {
+    std::lock_guard lock(mutex_);
+    Stmt q(db_,
+           "SELECT template_id, language, text FROM policies_templates "
+           "ORDER BY template_id, language");
+    std::vector<TemplateText> out;
+    while (q.step()) out.push_back({q.text(0), q.text(1), q.text(2)});
+    return out;
 }
 
 // ---------------------------------------------------------------- decisions

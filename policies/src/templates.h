@@ -6,17 +6,27 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace ariadne::policies::detail {
 
-/// The built-in text for (template_id, primary language), if any. Built-in id:
-/// "neutral_checkin" and "neutral_handover" (with an "{initials}" placeholder) in en, es, it,
-/// ro, el, fr, ar.
+/// The built-in text for (template_id, primary language), if any. Built-in ids:
+/// "neutral_checkin", "neutral_handover" (with an "{initials}" placeholder) and
+/// "discreet_handover" (for survivors with never_confirm_client), in en, es, it, ro, el, fr, ar.
 std::optional<std::string> builtin_template(const std::string& template_id,
                                             const std::string& language);
-/// Throws Error{invalid_field} for a bad id (1-40 of [a-z0-9_]), an empty text, a text over
-/// 320 bytes, or a text containing a link.
-void validate_template(const std::string& template_id, const std::string& text);
+/// Every built-in template id, and every language each of them exists in.
+std::vector<std::string> builtin_template_ids();
+std::vector<std::string> builtin_template_languages();
+/// Throws Error{invalid_field} for an id that is not a built-in one, an empty text, a text
+/// over 320 bytes, a control character or invalid UTF-8, a link, or a placeholder other than
+/// "{initials}" in a handover text (none elsewhere); Error{refused} when the text contains
+/// one of `organisation_names` (case-insensitive).
+void validate_template(const std::string& template_id, const std::string& text,
+                       const std::vector<std::string>& organisation_names);
+/// The first of `organisation_names` that `text` contains (ASCII case-insensitive), if any.
+std::optional<std::string> name_in(const std::string& text,
+                                   const std::vector<std::string>& organisation_names);
 
 void create_checkin_schema(sqlite3* db);
 

@@ -593,12 +593,16 @@ TEST(SmsKannel, InboundIsEdgeEncryptedRepliesReachThePhoneSplitWithReceiptsAndNo
     ASSERT_TRUE(first);
     EXPECT_NE(first->from, s.survivor);
     EXPECT_EQ(first->plaintext, canary_unknown);
-    bool unverified = false;
+    bool unverified = false, never_confirm = false;
     const Json contacts_after = console->contacts();
     for (const Json& c : contacts_after.at("contacts")) {
-        if (c.at("account") == first->from) unverified = c.value("unverified", false);
+        if (c.at("account") != first->from) continue;
+        unverified = c.value("unverified", false);
+        // Whoever wrote may not be her: her thread says never to confirm anyone was a client.
+        never_confirm = c.value("never_confirm_client", false);
     }
     EXPECT_TRUE(unverified);
+    EXPECT_TRUE(never_confirm);
     bool alerted = false;
     for (const auto& a : s.policies->alerts().open_for(s.caseworker)) {
         if (a.kind == gateway::AlertKind::unverified_channel) alerted = true;

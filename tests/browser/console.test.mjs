@@ -307,6 +307,16 @@ async function main() {
   await page.goto(`http://127.0.0.1:${port}/#/thread/${notOurs.account}`);
   await waitFor(async () => (await page.locator('#handover').isVisible()) && (await page.locator('#handover-text').textContent()) === note,
     'after a handover the new caseworker sees the handover note in the thread', 15000);
+  check(!(await page.locator('#never-confirm').isVisible()), 'no never-confirm instruction on an ordinary thread');
+
+  // 10a'. She asks that no one ever confirm she was a client: her thread says so, plainly.
+  run([GATEWAY, 'admin', 'survivor-update', '--data-dir', gwDir, '--case', notOurs.case_code, '--never-confirm-client', 'on']);
+  await waitFor(async () => (await page.locator('#never-confirm').isVisible()) &&
+    ((await page.locator('#never-confirm').textContent()) || '').includes('Never confirm to anyone that she is or was a client'),
+  'her thread shows the instruction never to confirm she was a client', 15000);
+  run([GATEWAY, 'admin', 'survivor-update', '--data-dir', gwDir, '--case', notOurs.case_code, '--never-confirm-client', 'off']);
+  await waitFor(async () => !(await page.locator('#never-confirm').isVisible()),
+    'the instruction goes once it is cleared', 15000);
 
   // 10b. A policy denial: she withdraws her consent to replies; the next reply is refused at
   // send time, and the box gives the policy's reason and what would allow it.

@@ -333,6 +333,20 @@ TEST_F(DecisionRules, PauseStopsCheckInsAndUpdatesButNotReplies) {
     EXPECT_EQ(decide(app, Purpose::case_updates).reason, ReasonCode::survivor_paused);
 }
 
+TEST_F(DecisionRules, APauseWithAnEndStopsCheckInsUntilThenOnly) {
+    ChannelRef app{ChannelKind::app, ""};
+    for (Purpose p : all_purposes()) {
+        consent.push_back(record(app, p, ConsentAction::given, noon - days{1}, 1));
+    }
+    survivor.flags.paused = true;
+    survivor.paused_until = noon + minutes{1};
+    Decision d = decide(app, Purpose::check_ins);
+    EXPECT_EQ(d.reason, ReasonCode::survivor_paused);
+    EXPECT_NE(d.sentence.find("(paused until "), std::string::npos) << d.sentence;
+    survivor.paused_until = noon;  // it ended at this very instant
+    EXPECT_EQ(decide(app, Purpose::check_ins).reason, ReasonCode::allowed);
+}
+
 TEST_F(DecisionRules, ClosedCaseStopsCheckInsButStillAllowsReplies) {
     ChannelRef app{ChannelKind::app, ""};
     for (Purpose p : all_purposes()) {
@@ -341,6 +355,9 @@ TEST_F(DecisionRules, ClosedCaseStopsCheckInsButStillAllowsReplies) {
     survivor.status = SurvivorStatus::closed;
     EXPECT_EQ(decide(app, Purpose::replies).reason, ReasonCode::allowed);
     EXPECT_EQ(decide(app, Purpose::check_ins).reason, ReasonCode::case_closed);
+    EXPECT_EQ(decide(app, Purpose::case_updates).reason, ReasonCode::case_closed);
+    survivor.status = SurvivorStatus::dormant;  // a label for the team: decided like active
+    for (Purpose p : all_purposes()) EXPECT_EQ(decide(app, p).reason, ReasonCode::allowed);
 }
 
 TEST_F(DecisionRules, SurvivorsOwnQuietHoursOverrideTheOrganisations) {

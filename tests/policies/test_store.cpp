@@ -1,6 +1,9 @@
 // Survivors, consent, organisation policy and the audit chain in a real SQLite file.
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <set>
+
 #include "ariadne/policies/error.h"
 #include "ariadne/policies/store.h"
 #include "test_support.h"
@@ -212,6 +215,124 @@ TEST_F(Store, TemplatesFallBackToBuiltInNeutralTextsAndRefuseLinks) {
                                      "see https://ngo.example", kAdmin, kNoon),
                  Error);
     EXPECT_THROW(store->template_text("nope", LanguageTag("en")), Error);
+}
+
+TEST_F(Store, TemplatesAreOnlyTheTextsAriadneSendsAndNeverRevealWhoSentThem) {
+    OrgPolicy p = store->org_policy();
+    p.organisation_names = {"Casa Ariadna", "CAS"};
+    store->set_org_policy(p, kAdmin, kNoon);
+    auto field_of = [&](const std::string& id, const std::string& text) {
+        try {
+            store->set_template(id, LanguageTag("sw"), text, kAdmin, kNoon);
+        } catch (const Error& e) {
+            return e.field() + "/" + to_string(e.code());
+        }
+        return std::string("stored");
+    };
+    EXPECT_EQ(field_of("neutral_checkin", "Greetings from CASA ARIADNA"), "template.text/refused");
+    EXPECT_EQ(field_of("neutral_checkin", "CAS says hi"), "template.text/refused");
+    EXPECT_EQ(field_of("neutral_checkin", "Just in case: reply any time."), "stored");
+    EXPECT_EQ(field_of("neutral_checkin", "Hi {initials}"), "template.text/invalid_field");
+    EXPECT_EQ(field_of("neutral_handover", "{initials} and {case_code}"),
+              "template.text/invalid_field");
+    EXPECT_EQ(field_of("neutral_handover", "Habari, {initials} atakujibu."), "stored");
+    EXPECT_EQ(field_of("discreet_handover", "Habari {initials}"), "template.text/invalid_field");
+    EXPECT_EQ(field_of("neutral_checkin", "tab\there"), "template.text/invalid_field");
+    EXPECT_EQ(field_of("neutral_checkin", "bad \xC3 utf-8"), "template.text/invalid_field");
+    EXPECT_EQ(field_of("neutral_checkin", "c1 \xC2\x85 control"), "template.text/invalid_field");
+    EXPECT_EQ(field_of("org_special", "Hi"), "template_id/invalid_field");
+    EXPECT_EQ(store->org_templates().size(), 2U);
+    EXPECT_THROW(
+        store->set_template("neutral_checkin", LanguageTag("sw"), "Hi", kCaseworker, kNoon), Error);
+    // A name added after a text was set: the text is no longer sent, the built-in one is.
+    p.organisation_names.push_back("atakujibu");
+    store->set_org_policy(p, kAdmin, kNoon);
+    EXPECT_EQ(store->template_text("neutral_handover", LanguageTag("sw")),
+              "Hi, from now on {initials} will be your contact. Reply any time.");
+    EXPECT_TRUE(store->clear_template("neutral_checkin", LanguageTag("sw"), kAdmin, kNoon));
+    EXPECT_FALSE(store->clear_template("neutral_checkin", LanguageTag("sw"), kAdmin, kNoon));
+}
+
+TEST_F(Store, EveryTextSentToASurvivorWhoMustNeverBeConfirmedNamesNoOneInEveryLanguage) {
+    // What is sent when never_confirm_client is set: check-ins and the discreet handover.
+    // None may hold a placeholder (no initials can enter), nor a word that points at a person
+    // looking after her or an organisation, in any language of the catalogue.
+    const std::vector<std::pair<std::string, std::vector<std::string>>> revealing = {
+        {"en", {"contact", "case", "organi", "shelter", "support", "service", "program"}},
+        {"es", {"contacto", "caso", "organiza", "refugio", "apoyo", "servicio"}},
+        {"it", {"contatto", "caso", "organizza", "sostegno", "servizio"}},
+        {"ro", {"contact", "caz", "organiza", "sprijin", "serviciu"}},
+        {"el", {"επαφή", "υπόθεση", "οργάνωση", "υποστήριξη"}},
+        {"fr", {"contact", "dossier", "organisation", "soutien", "service"}},
+        {"ar", {"جهة الاتصال", "قضية", "منظمة", "دعم"}},
+    };
+    std::set<std::string> distinct;
+    for (const char* id : {"neutral_checkin", "discreet_handover"}) {
+        for (const auto& [lang, words] : revealing) {
+            std::string text = store->template_text(id, LanguageTag(lang));
+            distinct.insert(text);
+            EXPECT_EQ(text.find('{'), std::string::npos) << id << " " << lang << ": " << text;
+            std::string lower;
+            for (char c : text)
+                lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+            for (const auto& w : words) {
+                EXPECT_EQ(lower.find(w), std::string::npos) << id << " " << lang << ": " << text;
+            }
+        }
+    }
+    EXPECT_EQ(distinct.size(), 14U) << "a language of the catalogue falls back to English";
+}
+
+TEST_F(Store, AnUpdateAuditsTheChangedFieldsOnlyAndAPauseEndKeepsItsInstant) {
+    auto s = *store->find_survivor(code);
+    s.initials = Initials("A.Z.");
+    s.flags.paused = true;
+    s.paused_until = kNoon + days{3};
+    s.flags.never_confirm_client = true;
+    store->update_survivor(s, kCaseworker, kNoon);
+    auto back = store->find_survivor(code);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->paused_until, kNoon + days{3});
+    EXPECT_TRUE(back->is_paused(kNoon));
+    EXPECT_FALSE(back->is_paused(kNoon + days{3}));
+    auto entries = store->audit_entries(1, 1000);
+    std::string log;
+    for (const auto& e : entries) log += e.action + "|" + e.decision + "|" + e.reason + "\n";
+    EXPECT_NE(log.find("survivor.update||initials/pause/never_confirm_client"), std::string::npos)
+        << log;
+    EXPECT_NE(log.find("survivor.pause||"), std::string::npos) << log;
+    EXPECT_NE(log.find("survivor.never_confirm_client|set|"), std::string::npos) << log;
+    EXPECT_EQ(log.find("A.Z."), std::string::npos);
+    // set_paused lifts or sets a pause without an end.
+    store->set_paused(code, false, kCaseworker, kNoon);
+    EXPECT_FALSE(store->find_survivor(code)->paused_until);
+}
+
+TEST_F(Store, ADatabaseFromBeforePauseEndsGainsTheColumnAndKeepsItsSurvivors) {
+    TempDir old_dir;
+    std::string old_path = old_dir.file("old.db");
+    {
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open(old_path.c_str(), &db), SQLITE_OK);
+        ASSERT_EQ(sqlite3_exec(db,
+                               "CREATE TABLE policies_survivors(case_code TEXT PRIMARY KEY, "
+                               "initials TEXT NOT NULL, language TEXT NOT NULL, time_zone TEXT "
+                               "NOT NULL, team TEXT, status TEXT NOT NULL, never_confirm_client "
+                               "INTEGER NOT NULL, paused INTEGER NOT NULL, duress_lock INTEGER "
+                               "NOT NULL, quiet_start INTEGER, quiet_end INTEGER, quiet_weekdays "
+                               "INTEGER, created_at INTEGER NOT NULL, updated_at INTEGER NOT "
+                               "NULL) WITHOUT ROWID; INSERT INTO policies_survivors VALUES("
+                               "'K7Q-2F9','M.K.','ro','Europe/Rome',NULL,'active',0,1,0,NULL,NULL,"
+                               "NULL,1,1)",
+                               nullptr, nullptr, nullptr),
+                  SQLITE_OK);
+        sqlite3_close(db);
+    }
+    auto old = PolicyStore::open(old_path);
+    auto s = old->find_survivor(CaseCode("K7Q-2F9"));
+    ASSERT_TRUE(s);
+    EXPECT_TRUE(s->flags.paused);
+    EXPECT_FALSE(s->paused_until);
 }
 
 // ---------------------------------------------------------------- audit chain

@@ -4,8 +4,13 @@
 //
 //   POST /v1/admin/session   {"username","password","totp"} → {"token","expires_in","role"}
 //   GET  /v1/admin/policy                       any role
-//   PUT  /v1/admin/policy    {"quiet_hours","retention_days","ban","unban","consent_recorders"}
-//                                               admin only
+//   PUT  /v1/admin/policy    {"quiet_hours","retention_days","ban","unban","consent_recorders",
+//                             "canned_replies","organisation_names","templates"}   admin only
+//   POST /v1/admin/survivor/update {"case_code","initials","language","time_zone",
+//                            "quiet_hours","status","pause_until","team",
+//                            "never_confirm_client"}   admin, or her assigned caseworker
+//                                               (not status or team)
+//   GET  /v1/admin/survivor/record?case_code=C  admin, or her assigned caseworker
 //   POST /v1/admin/consent   {"case_code","channel","purpose","action","evidence","language"}
 //                                               caseworker (or admin if the policy allows)
 //   POST /v1/admin/caseworker/disable {"caseworker"}   admin only
@@ -34,6 +39,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "ariadne/crypto/recovery.h"
 
@@ -129,6 +135,36 @@ nlohmann::json enrol_survivor_account(Store& store, policies::PolicyStore& polic
                                       const SurvivorEnrolArgs& args,
                                       const std::function<crypto::RecoveryParams()>& params,
                                       const policies::Actor& by);
+
+/// Corrections and changes to her record, as `survivor-update` / POST /v1/admin/survivor/update
+/// give them; an absent field stays as it is.
+struct SurvivorUpdateArgs {
+    std::string case_code;
+    std::optional<std::string> initials;
+    std::optional<std::string> language;
+    std::optional<std::string> time_zone;
+    std::optional<std::string> quiet_hours;  // "HH:MM-HH:MM" (her own) or "none" (the org's)
+    std::optional<std::string> status;       // active | dormant | closed
+    std::optional<std::string> pause_until;  // ISO 8601 instant, "indefinite" or "none"
+    std::optional<std::string> team;         // an opaque team id or "none"
+    std::optional<bool> never_confirm_client;
+};
+
+/// Validates every given field before anything changes, then updates her record in `by`'s
+/// name (audited "survivor.update" with the changed field names only, plus "survivor.pause" /
+/// "survivor.resume", "survivor.status", "survivor.never_confirm_client"; a new time zone
+/// moves her check-in plans to the new clock). An admin may change every field; a caseworker
+/// only the record of a survivor assigned to her, and not `status` or `team`
+/// (Error{refused} naming the field). Returns survivor_record_json. The CLI and the API share
+/// it. Throws policies::Error naming the field (`case_field` for the case code).
+nlohmann::json update_survivor_record(policies::PolicyStore& policies,
+                                      const SurvivorUpdateArgs& args, const policies::Actor& by,
+                                      const std::string& case_field, policies::Instant now);
+
+/// Her record as staff may read it (no consent, no address): {"case_code","initials",
+/// "language","time_zone","status","paused","paused_until"?, "quiet_hours" (her own or
+/// null),"team" (or null),"never_confirm_client","duress","caseworkers"}.
+nlohmann::json survivor_record_json(const policies::Survivor& s, policies::Instant now);
 
 /// Whether staff account `account` has the admin role (gateway_account_roles).
 bool is_admin_account(const policies::PolicyStore& store, const std::string& account);

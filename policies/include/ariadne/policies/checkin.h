@@ -167,11 +167,18 @@ class CheckinScheduler {
 
     std::vector<Occurrence> occurrences(std::int64_t plan_id) const;
 
+    /// Re-computes the next slot of every plan of hers from `now` (her zone changed, so her
+    /// local windows fall at other instants). Call with `store.lock()` held, inside the
+    /// transaction that changed her record (PolicyStore::update_survivor does).
+    static void reschedule_case_locked(PolicyStore& store, const CaseCode& code, Instant now);
+
   private:
     bool process_plan(std::int64_t plan_id, Instant now);
     bool process_missed(const std::string& key, Instant now);
     void schedule_locked(CheckinPlan& plan, Instant now,
                          std::optional<std::chrono::local_days> from);
+    static void schedule_in(PolicyStore& store, CheckinPlan& plan, Instant now,
+                            std::optional<std::chrono::local_days> from);
 
     PolicyStore& store_;
     const Clock& clock_;

@@ -55,6 +55,13 @@ struct Survivor {
     SurvivorStatus status = SurvivorStatus::active;
     SurvivorFlags flags{};
     std::optional<LocalWindow> quiet_hours{};  // her own quiet hours; else the organisation's
+    /// With flags.paused: the instant her pause ends by itself (none = until it is lifted).
+    std::optional<Instant> paused_until{};
+
+    /// Whether her pause is in effect at `now` (paused, and paused_until not yet reached).
+    bool is_paused(Instant now) const noexcept {
+        return flags.paused && (!paused_until || now < *paused_until);
+    }
 
     /// Throws Error{time_zone | invalid_field} naming the field.
     void validate() const;
@@ -117,6 +124,9 @@ struct OrgPolicy {
     int retention_days = 365;
     CheckinDefaults checkin_defaults;
     ConsentRecorders consent_recorders = ConsentRecorders::caseworkers;
+    /// The organisation's names, acronyms and short forms: no text it sends a survivor may
+    /// contain one (templates naming it are refused). At most 20, each 2-80 bytes.
+    std::vector<std::string> organisation_names{};
 
     /// Throws Error{refused, "banned_classes"} when social media is not banned, and
     /// Error{invalid_field} for out-of-range values.

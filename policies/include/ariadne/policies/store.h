@@ -65,14 +65,31 @@ class PolicyStore {
     /// Validates and stores the policy; only an admin may (Error{refused}).
     void set_org_policy(const OrgPolicy& p, const Actor& actor, Instant now);
 
-    // ---- check-in templates ----
-    /// Sets the organisation's text for (template_id, language). Error{invalid_field} for an
-    /// empty text, more than 320 bytes, or a link. Admin only.
+    // ---- templates of the texts the organisation sends her ----
+    /// Sets the organisation's text for (template_id, language). Only the built-in ids
+    /// ("neutral_checkin", "neutral_handover", "discreet_handover") exist. Error{invalid_field,
+    /// "template_id" | "template.text"} for another id, an empty text, more than 320 bytes,
+    /// a control character or invalid UTF-8, a link, or a placeholder other than {initials}
+    /// (allowed in "neutral_handover" only); Error{refused, "template.text"} for a text that
+    /// contains one of the organisation's names (OrgPolicy::organisation_names). Admin only.
     void set_template(const std::string& template_id, const LanguageTag& language,
                       const std::string& text, const Actor& actor, Instant now);
+    /// Removes the organisation's text for (template_id, language): the built-in one applies
+    /// again. Returns false if there was none. Admin only (Error{refused}). Audited.
+    bool clear_template(const std::string& template_id, const LanguageTag& language,
+                        const Actor& actor, Instant now);
     /// Text for her language: the organisation's, else the built-in neutral default, else
-    /// English. Error{not_found} when none exists.
+    /// English. An organisation text that contains one of its names (added to the policy after
+    /// the text) is skipped. Error{not_found} when none exists.
     std::string template_text(const std::string& template_id, const LanguageTag& language) const;
+
+    struct TemplateText {
+        std::string template_id;
+        std::string language;  // primary subtag
+        std::string text;
+    };
+    /// The organisation's own texts (not the built-in ones), by id then language.
+    std::vector<TemplateText> org_templates() const;
 
     // ---- the decision at send time ----
     /// Loads her record, consent history and the policy, runs decide_outbound at `now` and
