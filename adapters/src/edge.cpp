@@ -483,6 +483,14 @@ void EdgeHub::submit_inbound(const std::string& survivor_account, EdgeChannel ch
     impl_->history->append(survivor_account, impl_->gateway.now_ms(), true, text,
                            impl_->options.history_limit);
     spdlog::info("edge inbound ({}) from account {} stored", to_string(channel), survivor_account);
+    if (impl_->options.inbound_text) {
+        try {
+            impl_->options.inbound_text(survivor_account, channel, text);
+        } catch (const std::exception& e) {
+            spdlog::error("edge inbound check for account {} failed: {}", survivor_account,
+                          e.what());
+        }
+    }
 }
 
 void EdgeHub::notify_team(const std::string& survivor_account, std::string_view text) {

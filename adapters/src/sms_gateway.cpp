@@ -332,7 +332,6 @@ struct SmsGateway::Impl {
     MinuteLimiter limiter;
     std::mutex unverified_mutex;  // one new thread per unknown number, even when racing
     std::mutex hooks_mutex;
-    std::function<void(const policies::CaseCode&, std::string_view)> inbound_hook;
     std::function<void(const policies::CaseCode&)> unverified_hook;
     std::function<void(const policies::CaseCode&)> duress_hook;
     MinuteLimiter code_limiter;
@@ -569,7 +568,6 @@ struct SmsGateway::Impl {
             body = kCodeNotForwarded;
         }
         std::string account;
-        std::optional<policies::CaseCode> verified_case;
         try {
             std::lock_guard lock(unverified_mutex);
             auto link = gateway::find_sms_link(policies, ref);
@@ -577,7 +575,6 @@ struct SmsGateway::Impl {
                 auto a = gateway::find_case_account(policies, link->case_code);
                 if (!a) return fail(503, "The case of this number has no account.\n");
                 account = *a;
-                if (link->verified) verified_case = link->case_code;
             } else {
                 account = create_unverified_thread(*number);
             }
@@ -590,19 +587,6 @@ struct SmsGateway::Impl {
         } catch (const AdapterError& e) {
             spdlog::error("sms: inbound message for account {} not stored: {}", account, e.what());
             return fail(503, "The message could not be stored: retry later.\n");
-        }
-        if (verified_case) {
-            std::function<void(const policies::CaseCode&, std::string_view)> hook;
-            {
-                std::lock_guard lock(hooks_mutex);
-                hook = inbound_hook;
-            }
-            try {
-                if (hook) hook(*verified_case, body);
-            } catch (const std::exception& e) {
-                spdlog::warn("sms: inbound hook failed for case {}: {}", verified_case->str(),
-                             e.what());
-            }
         }
         // Empty body: Kannel must never turn an answer into an SMS to her (max-messages = 0
         // in the sms-service too).
@@ -857,11 +841,6 @@ bool SmsGateway::send_notice(const policies::CaseCode& code, std::string_view te
     std::size_t sent = impl_->send_parts(number->number, text, 0, code.str());
     crypto::wipe(number->number.data(), number->number.size());
     return parts > 0 && sent == parts;
-}
-
-void SmsGateway::on_inbound(std::function<void(const policies::CaseCode&, std::string_view)> hook) {
-    std::lock_guard lock(impl_->hooks_mutex);
-    impl_->inbound_hook = std::move(hook);
 }
 
 void SmsGateway::on_duress(std::function<void(const policies::CaseCode&)> hook) {

@@ -43,8 +43,7 @@ Options:
                          (AB:CD:...), from your administrator. It is pinned.
   --username NAME        First run: your caseworker user name.
   --passphrase-file F    Read the passphrase from F instead of standard input.
-  --settings FILE        Organisation settings (JSON: retention_days, duress_keywords,
-                         canned_replies).
+  --settings FILE        Console settings (JSON: retention_days, canned_replies).
   --port N               Port on 127.0.0.1 for the UI (default: a random free port).
   -h, --help             Show this help.
 

@@ -8,6 +8,7 @@
 #include "ariadne/client/error.h"
 #include "ariadne/console/assets.h"
 #include "ariadne/crypto/error.h"
+#include "ariadne/crypto/phrase_digest.h"
 #include "ariadne/crypto/safety_number.h"
 
 namespace ariadne::console {
@@ -36,11 +37,6 @@ bool valid_account(const std::string& a) {
     if (a.size() < 3 || a.size() > 64 || a.rfind("a_", 0) != 0) return false;
     return std::all_of(a.begin() + 2, a.end(),
                        [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_'; });
-}
-
-std::string lower_ascii(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
 }
 
 }  // namespace
@@ -73,13 +69,10 @@ ConsoleSettings ConsoleSettings::load(const std::filesystem::path& path) {
             }
             s.retention_days = value.get<int>();
         } else if (key == "duress_keywords") {
-            if (!value.is_array()) throw std::runtime_error("'duress_keywords' must be a list");
-            for (const Json& k : value) {
-                if (!k.is_string() || k.get<std::string>().empty()) {
-                    throw std::runtime_error("'duress_keywords' must hold non-empty texts");
-                }
-                s.duress_keywords.push_back(lower_ascii(k.get<std::string>()));
-            }
+            throw std::runtime_error(
+                "'duress_keywords' is no longer a console setting: the organisation's duress "
+                "words are set at the gateway by an administrator (ariadne admin "
+                "duress-words-set) and every console receives them; remove it from this file");
         } else if (key == "canned_replies") {
             if (!value.is_array()) throw std::runtime_error("'canned_replies' must be a list");
             for (const Json& c : value) {
@@ -95,7 +88,7 @@ ConsoleSettings ConsoleSettings::load(const std::filesystem::path& path) {
             }
         } else {
             throw std::runtime_error("unknown setting '" + key +
-                                     "' (known: retention_days, duress_keywords, canned_replies)");
+                                     "' (known: retention_days, canned_replies)");
         }
     }
     return s;
@@ -184,6 +177,7 @@ void ConsoleService::stop() {
 void ConsoleService::run() {
     auto next_contacts = std::chrono::steady_clock::now();
     auto next_housekeeping = std::chrono::steady_clock::now();
+    auto next_settings = std::chrono::steady_clock::now();
     while (running_) {
         auto now = std::chrono::steady_clock::now();
         try {
@@ -191,8 +185,12 @@ void ConsoleService::run() {
                 refresh_contacts();
                 next_contacts = now + std::chrono::seconds(5);
             }
-            if (now >= next_housekeeping) {
+            if (now >= next_settings) {
+                // Each minute: a change of the duress words reaches every console quickly.
                 refresh_settings();
+                next_settings = now + std::chrono::minutes(1);
+            }
+            if (now >= next_housekeeping) {
                 history_->purge_older_than(now_ms() -
                                            std::int64_t{effective_retention_days()} * 86'400'000);
                 messenger_->top_up_pre_keys();
@@ -248,6 +246,9 @@ void ConsoleService::receive_one() {
         }
         // Stored (sealed, durable) before the Messenger acknowledges it to the gateway.
         history_->add_inbound(m.from, m.server_id, m.server_time, m.plaintext);
+        // Her duress word: reported before the acknowledgement, so a report that cannot
+        // reach the gateway is retried when the message is delivered again.
+        if (holds_duress_word(m.plaintext)) report_duress(m.from);
     });
 }
 
@@ -356,17 +357,41 @@ std::string ConsoleService::safety_number_of(const std::string& account) {
     }
 }
 
-bool ConsoleService::holds_duress_keyword(const std::string& text) const {
-    std::string t = lower_ascii(text);
-    for (const std::string& k : settings_.duress_keywords) {
-        for (auto pos = t.find(k); pos != std::string::npos; pos = t.find(k, pos + 1)) {
-            bool start = pos == 0 || !std::isalnum(static_cast<unsigned char>(t[pos - 1]));
-            auto end = pos + k.size();
-            bool stop = end == t.size() || !std::isalnum(static_cast<unsigned char>(t[end]));
-            if (start && stop) return true;
-        }
+bool ConsoleService::holds_duress_word(const std::string& text) {
+    std::vector<std::uint8_t> key;
+    std::set<std::vector<std::uint8_t>> digests;
+    std::size_t max_words = 0;
+    {
+        std::lock_guard lock(mu_);
+        if (duress_digests_.empty()) return false;
+        key = duress_key_;
+        digests = duress_digests_;
+        max_words = duress_max_words_;
     }
-    return false;
+    return crypto::holds_phrase(key, digests, max_words, text);
+}
+
+void ConsoleService::report_duress(const std::string& account) {
+    try {
+        messenger_->connection().call({{"type", "duress_report"}, {"survivor", account}});
+    } catch (const client::ServerError& e) {
+        if (e.server_code() != "forbidden") throw;  // asked again when it is redelivered
+        std::lock_guard lock(mu_);
+        device_alerts_.push_back(
+            {{"kind", "duress"},
+             {"account", account},
+             {"urgent", true},
+             {"time_ms", now_ms()},
+             {"sentence",
+              "Danger signal: her message holds an agreed duress word, but the gateway did "
+              "not accept this console's report (she is not assigned to you), so her team was "
+              "not alerted and replies are not locked. Tell her caseworker at once."}});
+        return;
+    }
+    try {
+        refresh_contacts();  // the gateway's alert shows at once
+    } catch (const std::exception&) {
+    }
 }
 
 Json ConsoleService::inbox() {
@@ -491,18 +516,6 @@ Json ConsoleService::alerts() {
     for (const auto& s : summaries) {
         Json who = contact_json(s.account);
         auto messages = history_->conversation(s.account);
-        for (const StoredMessage& m : messages) {
-            if (!m.outbound && holds_duress_keyword(m.text)) {
-                urgent.push_back({{"kind", "duress"},
-                                  {"account", s.account},
-                                  {"who", who},
-                                  {"time_ms", m.time_ms},
-                                  {"sentence",
-                                   "Danger signal: she used an agreed duress word. "
-                                   "Follow the safety plan she chose; do not reply "
-                                   "with anything revealing."}});
-            }
-        }
         bool has_inbound = std::any_of(messages.begin(), messages.end(),
                                        [](const StoredMessage& m) { return !m.outbound; });
         std::string number = safety_number_of(s.account);
@@ -708,6 +721,25 @@ void ConsoleService::refresh_settings() {
                 {{"label", label.empty() ? text.substr(0, 24) : label}, {"text", text}});
         }
         org_canned_ = std::move(clean);
+    }
+    // {"key": base64, "max_words": N, "digests": [base64, ...]}; anything malformed leaves
+    // the last good list in place.
+    auto words = answer.find("duress_words");
+    if (words != answer.end() && words->is_object()) {
+        try {
+            auto key = crypto::base64_decode(words->at("key").get<std::string>());
+            std::set<std::vector<std::uint8_t>> digests;
+            for (const Json& d : words->at("digests")) {
+                digests.insert(crypto::base64_decode(d.get<std::string>()));
+            }
+            auto max_words = words->at("max_words").get<std::size_t>();
+            if (key.size() == crypto::kPhraseDigestBytes) {
+                duress_key_ = std::move(key);
+                duress_digests_ = std::move(digests);
+                duress_max_words_ = max_words;
+            }
+        } catch (const std::exception&) {
+        }
     }
 }
 

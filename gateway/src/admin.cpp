@@ -11,6 +11,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "ariadne/crypto/bytes.h"
 #include "ariadne/crypto/error.h"
 #include "ariadne/crypto/password.h"
 #include "ariadne/crypto/totp.h"
@@ -20,6 +21,7 @@
 #include "ariadne/gateway/codec.h"
 #include "ariadne/gateway/config.h"
 #include "ariadne/gateway/consent_policy.h"
+#include "ariadne/gateway/duress_words.h"
 #include "ariadne/gateway/error.h"
 #include "ariadne/gateway/org_settings.h"
 #include "ariadne/gateway/server_key.h"
@@ -78,7 +80,8 @@ const char* kUsage =
     "                 [--window HH:MM-HH:MM] [--channel KIND ...] [--grace-minutes N]\n"
     "                 [--alert nobody|caseworker]\n"
     "  ariadne admin checkin-plan-status --plan ID --status active|paused|stopped --by ID\n"
-    "  ariadne admin duress-clear --case CODE --by CASEWORKER_ID\n"
+    "  ariadne admin duress-words-set --file FILE|-  (one word or phrase a line)\n"
+    "  ariadne admin duress-words-show\n"
     "  ariadne admin survivor-recode --survivor ID [--insecure-test-params]\n"
     "  ariadne admin audit-verify [--checkpoint SEQ:HEAD:MAC ...]\n"
     "  ariadne admin audit-checkpoint\n"
@@ -544,25 +547,54 @@ int survivor_show(const std::vector<std::string>& args, std::ostream& out) {
     return 0;
 }
 
-/// Lifts her duress lock and clears her open duress alerts, on the word of a caseworker
-/// assigned to her who has checked on her safety (audited in her name).
-int duress_clear(const std::vector<std::string>& args, std::ostream& out) {
-    std::string data_dir, case_code, by;
+/// An administrator cannot lift a duress lock: only a caseworker assigned to her, logged in
+/// as herself, can (console, or the API with her own token). The command remains so that a
+/// script calling it learns where the lock is lifted instead of "unknown subcommand".
+int duress_clear(const std::vector<std::string>&, std::ostream&) {
+    throw policies::Error(
+        policies::ErrorCode::refused, "duress-clear",
+        "duress-clear: an administrator cannot lift a duress lock. A caseworker assigned to "
+        "her case checks on her safety and clears the duress alert in her console, or calls "
+        "POST /v1/admin/duress-clear with her own token.");
+}
+
+/// Replaces the organisation's duress words with the phrases of --file (one per line; "-"
+/// reads stdin, so no word appears in a process list or shell history).
+int duress_words_set(const std::vector<std::string>& args, std::istream& in, std::ostream& out) {
+    std::string data_dir, file;
     po::options_description options;
     options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
-        "case", po::value<std::string>(&case_code)->required(), "")(
-        "by", po::value<std::string>(&by)->required(), "");
+        "file", po::value<std::string>(&file)->required(), "");
     parse(args, options);
-    policies::CaseCode code(case_code, "case");
+    std::ifstream from_file;
+    if (file != "-") {
+        from_file.open(file);
+        if (!from_file) usage_error("--file: cannot read " + file + ".");
+    }
+    std::istream& source = file == "-" ? in : from_file;
+    std::vector<std::string> phrases;
+    for (std::string line; std::getline(source, line);) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.find_first_not_of(" \t") == std::string::npos || line[0] == '#') continue;
+        phrases.push_back(line);
+        crypto::wipe(line.data(), line.size());
+    }
     auto store = open_policies(data_dir);
-    Store gw(admin_store_options(data_dir));
-    caseworker_actor(gw, by);
-    AlertBoard board(*store);
-    std::size_t cleared = board.clear_duress(code, by, now_utc());
-    out << nlohmann::json(
-               {{"case_code", code.str()}, {"duress", false}, {"alerts_cleared", cleared}})
-               .dump()
-        << std::endl;
+    auto key = ServerKey::load_or_create(data_dir);
+    std::size_t n = set_duress_words(*store, key, phrases, cli_admin(), now_utc());
+    for (auto& p : phrases) crypto::wipe(p.data(), p.size());
+    out << nlohmann::json({{"duress_words", n}}).dump() << std::endl;
+    return 0;
+}
+
+/// How many duress words are set (they cannot be shown: only digests are stored).
+int duress_words_show(const std::vector<std::string>& args, std::ostream& out) {
+    std::string data_dir;
+    po::options_description options;
+    options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "");
+    parse(args, options);
+    auto store = open_policies(data_dir);
+    out << nlohmann::json({{"duress_words", duress_word_count(*store)}}).dump() << std::endl;
     return 0;
 }
 
@@ -732,6 +764,8 @@ int run_admin(const std::vector<std::string>& args, std::istream& in, std::ostre
         if (args[0] == "duress-clear") return duress_clear(rest, out);
         if (args[0] == "survivor-update") return survivor_update(rest, out);
         if (args[0] == "survivor-show") return survivor_show(rest, out);
+        if (args[0] == "duress-words-set") return duress_words_set(rest, in, out);
+        if (args[0] == "duress-words-show") return duress_words_show(rest, out);
         if (args[0] == "survivor-recode") return survivor_recode(rest, out);
         if (args[0] == "audit-verify") return audit_verify(rest, out, err);
         if (args[0] == "audit-checkpoint") return audit_checkpoint(rest, out);

@@ -14,6 +14,7 @@
 #include "ariadne/gateway/alerts.h"
 #include "ariadne/gateway/codec.h"
 #include "ariadne/gateway/consent_policy.h"
+#include "ariadne/gateway/duress_words.h"
 #include "ariadne/gateway/org_settings.h"
 #include "ariadne/gateway/rate_limits.h"
 #include "ariadne/policies/checkin.h"
@@ -149,6 +150,13 @@ class AdminApi {
             if (r.path == "/v1/admin/duress-clear") {
                 if (r.method != "POST") return error(405, "method_not_allowed", "Use POST.");
                 return duress_clear(r, *who);
+            }
+            if (r.path == "/v1/admin/duress-words") {
+                if (r.method != "GET" && r.method != "PUT") {
+                    return error(405, "method_not_allowed", "Use GET or PUT.");
+                }
+                if (who->role != policies::Role::admin) return forbidden();
+                return r.method == "GET" ? duress_words_count() : set_duress_words(r, *who);
             }
             if (r.path == "/v1/admin/audit/verify" || r.path == "/v1/admin/audit") {
                 if (r.method != "GET") return error(405, "method_not_allowed", "Use GET.");
@@ -434,10 +442,17 @@ class AdminApi {
                      .dump());
     }
 
-    /// POST /v1/admin/duress-clear {"case_code", "by"}: lifts her duress lock and clears her
-    /// open duress alerts on behalf of a caseworker assigned to her (a caseworker's own token
-    /// may omit "by" or must name herself).
+    /// POST /v1/admin/duress-clear {"case_code"[, "by"]}: a caseworker assigned to her, with
+    /// her own token, lifts her duress lock and clears her open duress alerts after checking
+    /// on her safety. "by" may be omitted or must name herself; an administrator's token is
+    /// refused (an administrator alone never lifts the lock, nor in anyone's name).
     HttpResponse duress_clear(const HttpRequest& r, const policies::Actor& who) {
+        if (who.role != policies::Role::caseworker) {
+            return error(403, "forbidden",
+                         "Only a caseworker assigned to her case, logged in as herself, may "
+                         "lift a duress lock; an administrator cannot, not even in a "
+                         "caseworker's name.");
+        }
         json body = json::parse(r.body);
         if (!body.is_object()) {
             return error(400, "invalid_field", "body: must be a JSON object.", "body");
@@ -450,18 +465,10 @@ class AdminApi {
             }
         }
         policies::CaseCode code(body.at("case_code").get<std::string>(), "case_code");
-        std::string by = body.value(
-            "by", who.role == policies::Role::caseworker ? who.account.str() : std::string());
-        if (by.empty()) {
-            return error(400, "invalid_field", "by: name the caseworker who checked on her.", "by");
-        }
-        if (who.role == policies::Role::caseworker && by != who.account.str()) {
+        const std::string by = body.value("by", who.account.str());
+        if (by != who.account.str()) {
             return error(403, "forbidden", "by: a caseworker may clear only in her own name.",
                          "by");
-        }
-        auto account = is_account_id(by) ? store_.find_account(by) : std::nullopt;
-        if (!account || account->role != Role::caseworker) {
-            return error(404, "not_found", "by: no caseworker account has this id.", "by");
         }
         AlertBoard board(policies_);
         auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
@@ -541,6 +548,44 @@ class AdminApi {
         }
         auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
         return HttpResponse::json(200, survivor_record_json(*s, now).dump());
+    }
+
+    /// GET /v1/admin/duress-words (admin): how many duress words are set (they cannot be
+    /// read back: only their digests are stored).
+    HttpResponse duress_words_count() {
+        return HttpResponse::json(200,
+                                  json({{"duress_words", duress_word_count(policies_)}}).dump());
+    }
+
+    /// PUT /v1/admin/duress-words {"words": ["phrase", ...]} (admin): replaces the
+    /// organisation's duress words ([] removes them all).
+    HttpResponse set_duress_words(const HttpRequest& r, const policies::Actor& who) {
+        json body = json::parse(r.body);
+        if (!body.is_object()) {
+            return error(400, "invalid_field", "body: must be a JSON object.", "body");
+        }
+        for (auto& [k, v] : body.items()) {
+            if (k != "words") {
+                return error(400, "invalid_field",
+                             k.size() <= 32 ? k + ": unknown field." : "body: unknown field.",
+                             k.size() <= 32 ? k : "body");
+            }
+        }
+        auto list = body.find("words");
+        if (list == body.end() || !list->is_array()) {
+            return error(400, "invalid_field", "words: must be a list of texts.", "words");
+        }
+        std::vector<std::string> phrases;
+        for (std::size_t i = 0; i < list->size(); ++i) {
+            if (!(*list)[i].is_string()) {
+                std::string field = "duress_words[" + std::to_string(i) + "]";
+                return error(400, "invalid_field", field + ": must be a text.", field);
+            }
+            phrases.push_back((*list)[i].get<std::string>());
+        }
+        auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
+        std::size_t n = gateway::set_duress_words(policies_, key_, phrases, who, now);
+        return HttpResponse::json(200, json({{"duress_words", n}}).dump());
     }
 
     static HttpResponse forbidden() {

@@ -332,6 +332,16 @@ RequestBody decode_body(const std::string& type, Fields& f) {
         r.alert_id = f.integer("alert_id", 1, kMaxRequestId);
         return r;
     }
+    if (type == "duress_report") {
+        DuressReportRequest r;
+        r.survivor = f.text("survivor", 64);
+        if (!is_account_id(r.survivor)) {
+            fail(
+                "field 'survivor' must be an account id ('a_' followed by 22 base64url "
+                "characters)");
+        }
+        return r;
+    }
     throw FieldError{ErrorCode::unknown_type, "unknown operation type"};
 }
 

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "ariadne/gateway/audit_checkpoints.h"
+#include "ariadne/gateway/duress_words.h"
 #include "ariadne/gateway/gateway.h"
 #include "ariadne/gateway/sms_numbers.h"
 #include "ariadne/policies/error.h"
@@ -348,6 +349,29 @@ void ConsentPolicy::on_login(const Account& account) const {
     }
 }
 
+SendPolicy::DuressReport ConsentPolicy::report_duress(const Account& reporter,
+                                                      const Account& survivor) const {
+    if (reporter.role != Role::caseworker || survivor.role != Role::survivor) {
+        return DuressReport::forbidden;
+    }
+    auto c = survivor_case(survivor.id);
+    if (!c || c->duress_account) return DuressReport::forbidden;
+    auto record = policies_.find_survivor(c->case_code);
+    if (!record ||
+        std::none_of(record->caseworkers.begin(), record->caseworkers.end(),
+                     [&](const policies::AccountId& a) { return a.str() == reporter.id; })) {
+        return DuressReport::forbidden;
+    }
+    policies_.append_audit(reporter.id, "duress.reported", c->case_code.str(), "", "console",
+                           now_utc());
+    if (on_duress_) {
+        on_duress_(c->case_code);
+    } else {
+        policies_.raise_duress(c->case_code, reporter.id, now_utc());
+    }
+    return DuressReport::raised;
+}
+
 namespace {
 
 /// Waits for a notice's commit; Unknown (timeout) throws so the slot is never re-sent.
@@ -464,7 +488,8 @@ std::string NoticeRenderer::render(const Delivery& notice) const {
 
 PolicyService::PolicyService(const Store& store, const ServerKey& key, const std::string& database,
                              std::chrono::milliseconds tick, const policies::Clock* clock)
-    : store_(policies::PolicyStore::open(database)),
+    : key_(key),
+      store_(policies::PolicyStore::open(database)),
       clock_(clock ? *clock : system_clock_),
       renderer_(std::make_shared<NoticeRenderer>(database)),
       tick_(tick),
@@ -514,6 +539,25 @@ void PolicyService::raise_duress(const policies::CaseCode& code) {
     } catch (const std::exception& e) {
         spdlog::error("duress for case {} could not be raised: {}", code.str(), e.what());
     }
+}
+
+bool PolicyService::check_duress_words(const std::string& account, std::string_view channel,
+                                       std::string_view text) {
+    std::optional<policies::CaseCode> code;
+    try {
+        if (!holds_duress_word(*store_, key_, text)) return false;
+        auto c = find_survivor_case(*store_, account);
+        if (!c || c->duress_account) return false;
+        code = c->case_code;
+        store_->append_audit("system", "duress.word", code->str(), "", std::string(channel),
+                             clock_.now());
+        spdlog::warn("duress word from account {} ({})", account, channel);
+    } catch (const std::exception& e) {
+        spdlog::error("duress words of account {} could not be checked: {}", account, e.what());
+        return false;
+    }
+    raise_duress(*code);
+    return true;
 }
 
 std::function<std::string(const Delivery&)> PolicyService::notice_renderer() const {

@@ -19,6 +19,7 @@
 #include "ariadne/gateway/certificate.h"
 #include "ariadne/gateway/config.h"
 #include "ariadne/gateway/consent_policy.h"
+#include "ariadne/gateway/duress_words.h"
 #include "ariadne/gateway/error.h"
 #include "ariadne/gateway/gateway.h"
 #include "ariadne/gateway/org_settings.h"
@@ -94,7 +95,12 @@ int serve(const std::vector<std::string>& args) {
                            std::chrono::milliseconds(c.checkin_interval_ms));
     gateway_options.render_notice = policies.notice_renderer();
     // Consoles follow the organisation's retention and canned replies (`settings`).
-    gateway_options.console_settings = [&policies] { return console_settings(policies.store()); };
+    gateway_options.console_settings = [&policies, &server_key] {
+        auto settings = console_settings(policies.store());
+        // App messages are end-to-end: only a console can look for her duress words in them.
+        settings["duress_words"] = duress_words_for_consoles(policies.store(), server_key);
+        return settings;
+    };
     Gateway gateway(store, server_key, metrics, gateway_options, policies.send_policy(),
                     &policies.alerts());
     policies.alerts().set_listener(
@@ -121,6 +127,12 @@ int serve(const std::vector<std::string>& args) {
     // Survivors without the app: her edge device (in process) and the web page at /notes.
     ariadne::adapters::EdgeOptions edge_options;
     edge_options.data_dir = c.data_dir;
+    // Texts from the page and SMS are in clear here, once: her duress words lock and alert.
+    edge_options.inbound_text = [&policies](const std::string& account,
+                                            ariadne::adapters::EdgeChannel channel,
+                                            std::string_view text) {
+        policies.check_duress_words(account, ariadne::adapters::to_string(channel), text);
+    };
     ariadne::adapters::EdgeHub edge(gateway, edge_options);
     // One duress mechanism: her duress code (survivor-enrol --with-duress-code) is a second
     // account; on the page as in the app it shows an empty view and locks + alerts her case.

@@ -240,6 +240,8 @@ void Session::dispatch_locked(Request& request, std::uint64_t slot) {
         handle_keys_upload(id, std::move(*r), slot);
     } else if (auto* r = std::get_if<KeysFetchRequest>(&body)) {
         handle_keys_fetch(id, *r, slot);
+    } else if (auto* r = std::get_if<DuressReportRequest>(&body)) {
+        handle_duress_report(id, std::move(*r), slot);
     } else {
         busy_ = false;
         complete_locked(slot, error_frame(id, ErrorCode::internal, "Unhandled operation."));
@@ -648,6 +650,36 @@ std::string Session::handle_alert_clear(std::int64_t id, const AlertClearRequest
     } catch (const std::exception&) {
         return storage_unavailable(id);
     }
+}
+
+void Session::handle_duress_report(std::int64_t id, DuressReportRequest r, std::uint64_t slot) {
+    if (account_.role != Role::caseworker) {
+        busy_ = false;
+        complete_locked(slot, error_frame(id, ErrorCode::forbidden,
+                                          "Only a caseworker device may report a duress word."));
+        return;
+    }
+    // Raising commits the lock, the alert and the audit: off the network thread.
+    auto self = shared_from_this();
+    gateway_.workers_.post([self, id, slot, r = std::move(r), reporter = account_] {
+        Gateway& g = self->gateway_;
+        const char* not_hers =
+            "Only a caseworker assigned to this survivor's case may report a duress word.";
+        try {
+            auto survivor = g.store_.find_account(r.survivor);
+            auto outcome = survivor ? g.policy_->report_duress(reporter, *survivor)
+                                    : SendPolicy::DuressReport::forbidden;
+            if (outcome != SendPolicy::DuressReport::raised) {
+                self->complete(slot, error_frame(id, ErrorCode::forbidden, not_hers), true, false);
+                return;
+            }
+            spdlog::warn("duress word reported by caseworker {} for account {}", reporter.id,
+                         r.survivor);
+            self->complete(slot, encode_ok(id, {{"duress", true}}), true, false);
+        } catch (const std::exception&) {
+            self->complete(slot, storage_unavailable(id), true, false);
+        }
+    });
 }
 
 std::string Session::handle_settings(std::int64_t id) {

@@ -1,7 +1,5 @@
 #include "ariadne/policies/checkin.h"
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -52,8 +50,7 @@ CREATE INDEX IF NOT EXISTS policies_checkin_occ_by_plan
   ON policies_checkin_occurrences(plan_id, slot_day);
 CREATE TABLE IF NOT EXISTS policies_last_inbound(
   case_code TEXT PRIMARY KEY, at_us INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS policies_duress_keywords(
-  case_code TEXT PRIMARY KEY, salt BLOB NOT NULL, hash BLOB NOT NULL) WITHOUT ROWID;
+DROP TABLE IF EXISTS policies_duress_keywords;
 )sql",
          "creating the check-in tables");
 }
@@ -148,27 +145,6 @@ std::string channels_json(const std::vector<ChannelRef>& channels) {
     for (const auto& c : channels)
         j.push_back({{"kind", to_string(c.kind)}, {"provider", c.provider}});
     return j.dump();
-}
-
-std::string normalise_keyword(std::string_view s) {
-    std::size_t b = 0, e = s.size();
-    while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-    while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-    std::string out(s.substr(b, e - b));
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-std::vector<unsigned char> keyword_hash(const std::vector<unsigned char>& salt,
-                                        const std::string& kw) {
-    std::string data(salt.begin(), salt.end());
-    data += kw;
-    std::vector<unsigned char> h(32);
-    unsigned int len = 0;
-    if (EVP_Digest(data.data(), data.size(), h.data(), &len, EVP_sha256(), nullptr) != 1) {
-        throw Error(ErrorCode::storage, "duress_keyword", "duress_keyword: SHA-256 failed");
-    }
-    return h;
 }
 
 CheckinPlan read_plan(const Stmt& q) {
@@ -641,7 +617,7 @@ bool CheckinScheduler::process_missed(const std::string& key, Instant now) {
     return true;
 }
 
-void CheckinScheduler::record_inbound(const CaseCode& code, Instant at, std::string_view text) {
+void CheckinScheduler::record_inbound(const CaseCode& code, Instant at) {
     std::lock_guard lock(store_.mutex_);
     sqlite3* db = store_.db_;
     {
@@ -664,22 +640,6 @@ void CheckinScheduler::record_inbound(const CaseCode& code, Instant at, std::str
         }
         tx.commit();
     }
-    if (text.empty()) return;
-    Stmt k(db, "SELECT salt, hash FROM policies_duress_keywords WHERE case_code = ?");
-    k.bind(1, code.str());
-    if (!k.step()) return;
-    auto salt = k.blob(0);
-    auto expected = k.blob(1);
-    std::string whole = normalise_keyword(text);
-    bool match = keyword_hash(salt, whole) == expected;
-    std::size_t i = 0;
-    while (!match && i < whole.size()) {  // also any single word of the message
-        std::size_t j = whole.find_first_of(" \t\r\n", i);
-        if (j == std::string::npos) j = whole.size();
-        if (j > i) match = keyword_hash(salt, whole.substr(i, j - i)) == expected;
-        i = j + 1;
-    }
-    if (match) raise_duress(code, at);
 }
 
 void CheckinScheduler::raise_duress(const CaseCode& code, Instant at) {
@@ -700,36 +660,6 @@ void CheckinScheduler::raise_duress(const CaseCode& code, Instant at) {
                   .occurrence_key = "",
                   .at = at});
     }
-}
-
-void CheckinScheduler::set_duress_keyword(const CaseCode& code, std::string_view keyword,
-                                          const Actor& actor) {
-    std::string kw = normalise_keyword(keyword);
-    if (kw.size() < 3 || kw.size() > 64) {
-        invalid("duress_keyword", "a duress keyword is 3 to 64 characters");
-    }
-    std::vector<unsigned char> salt(16);
-    if (RAND_bytes(salt.data(), static_cast<int>(salt.size())) != 1) {
-        throw Error(ErrorCode::storage, "duress_keyword",
-                    "duress_keyword: the random generator failed");
-    }
-    auto hash = keyword_hash(salt, kw);
-    Instant now = clock_.now();
-    std::lock_guard lock(store_.mutex_);
-    if (!store_.load_survivor_locked(code)) {
-        throw Error(ErrorCode::not_found, "case_code",
-                    "case_code: there is no survivor " + code.str());
-    }
-    WriteTx tx(store_.db_);
-    Stmt w(store_.db_,
-           "INSERT INTO policies_duress_keywords(case_code, salt, hash) VALUES (?,?,?) "
-           "ON CONFLICT(case_code) DO UPDATE SET salt = excluded.salt, hash = excluded.hash");
-    w.bind(1, code.str())
-        .bind_blob(2, salt.data(), salt.size())
-        .bind_blob(3, hash.data(), hash.size())
-        .run();
-    store_.append_audit_locked(actor.account.str(), "duress.keyword_set", code.str(), "", "", now);
-    tx.commit();
 }
 
 std::vector<Occurrence> CheckinScheduler::occurrences(std::int64_t plan_id) const {

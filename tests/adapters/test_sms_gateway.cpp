@@ -192,6 +192,11 @@ class SmsStack {
                                                      policies->send_policy(), &policies->alerts());
         EdgeOptions eo;
         eo.data_dir = data;
+        // As `ariadne serve` wires it: her texts are checked for the duress words at the edge.
+        eo.inbound_text = [this](const std::string& account, EdgeChannel channel,
+                                 std::string_view text) {
+            policies->check_duress_words(account, to_string(channel), text);
+        };
         hub = std::make_unique<EdgeHub>(*gateway, eo);
 
         cert = root / "cert.pem";
@@ -955,6 +960,57 @@ TEST(SmsKannel, HerDuressCodeBySmsSilentlyAlertsAndLocksAndIsNeverKept) {
           std::string("1234567890123456"), std::string("CANARYLOCK7")}) {
         EXPECT_EQ(all.find(canary), std::string::npos) << "found " << canary;
     }
+}
+
+// One of the organisation's duress words in her SMS (any case, any punctuation) is found at
+// the edge before the text is encrypted: her message still reaches her caseworker, her team
+// gets the urgent duress alert, replies are locked, nothing goes back to her phone, and the
+// word is kept nowhere. A word that merely contains it changes nothing.
+TEST(SmsKannel, HerDuressWordBySmsLocksRepliesAndAlertsHerTeamAndStillArrives) {
+    if (!kannel_installed()) {
+        GTEST_SKIP() << "Kannel is not installed (apt-get install kannel kannel-extras; "
+                        "deploy/install-deps does it): the real-Kannel SMS tests are skipped";
+    }
+    SmsStack s;
+    s.admin({"duress-words-set", "--file", "-"}, "blue umbrella\n");
+    auto console = s.console();
+    s.start_kannel();
+    auto duress_alerts = [&] {
+        int n = 0;
+        for (const auto& a : s.policies->alerts().open_for(s.caseworker)) {
+            if (a.kind == gateway::AlertKind::duress && a.urgent) ++n;
+        }
+        return n;
+    };
+    s.inject(kHerNumberNormal, "my umbrellas are blue");
+    auto first = console->receive(30s);
+    ASSERT_TRUE(first) << slurp(s.root / "gateway.log");
+    EXPECT_EQ(first->plaintext, "my umbrellas are blue");
+    EXPECT_EQ(duress_alerts(), 0);
+
+    s.inject(kHerNumberNormal, "sorry... BLUE, umbrella");
+    auto got = console->receive(30s);
+    ASSERT_TRUE(got) << slurp(s.root / "gateway.log");
+    EXPECT_EQ(got->plaintext, "sorry... BLUE, umbrella");
+    EXPECT_TRUE(eventually([&] { return duress_alerts() == 1; }, 10s))
+        << "no urgent duress alert for her case";
+    auto record = s.policies->store().find_survivor(policies::CaseCode(s.case_code));
+    ASSERT_TRUE(record);
+    EXPECT_TRUE(record->flags.duress_lock);
+    try {
+        console->send_text(s.survivor, "CANARYWORD3 are you there?");
+        ADD_FAILURE() << "a reply was accepted under the duress lock";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("duress_lock"), std::string::npos) << e.what();
+    }
+    std::this_thread::sleep_for(1s);
+    EXPECT_TRUE(s.phone_sms().empty()) << "an SMS went back to her phone";
+
+    s.hub->drain(5s);
+    s.store->flush();
+    std::string ours = read_all_files(s.data) + slurp(s.root / "gateway.log");
+    EXPECT_EQ(ours.find("mbrella"), std::string::npos) << "her words were kept in clear";
+    EXPECT_EQ(ours.find("CANARYWORD3"), std::string::npos);
 }
 
 // Kannel's own logs (bearerbox/smsbox log files and their output, at the levels

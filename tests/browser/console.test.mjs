@@ -179,11 +179,14 @@ async function main() {
     { label: "I'm here", text: "Thank you for writing. I'm here and I'm reading your message." },
     { label: 'Whenever', text: 'We can talk whenever it suits you.' }]));
   run([GATEWAY, 'admin', 'policy-set', '--data-dir', gwDir, '--retention-days', '30', '--canned-replies-file', orgReplies]);
+  // The organisation's duress words live at the gateway (given on stdin, stored as digests);
+  // every console of her team receives them with the settings.
+  run([GATEWAY, 'admin', 'duress-words-set', '--data-dir', gwDir, '--file', '-'], DURESS_WORD + '\n');
 
   // 3. The console: first run registers the device (password + TOTP), then serves the UI.
   const consoleDir = path.join(tmp, 'console');
   const settings = path.join(tmp, 'console-settings.json');
-  fs.writeFileSync(settings, JSON.stringify({ retention_days: 400, duress_keywords: [DURESS_WORD] }));
+  fs.writeFileSync(settings, JSON.stringify({ retention_days: 400 }));
   const { child: consoleProc, match: link } = await startProcess(
     [CONSOLE, '--data-dir', consoleDir, '--gateway', gwUrl, '--fingerprint', fingerprint, '--username', 'mara.k', '--settings', settings, '--insecure-test-kdf'],
     `a console passphrase for tests\n${password}\n${totp(cw.totp_secret)}\n`,
@@ -361,18 +364,32 @@ async function main() {
   await waitFor(async () => (await page.locator('#messages li.out[data-state="committed"], #messages li.out[data-state="delivered"]').count()) === 2,
     'after the clear, replies flow again', 10000);
 
-  // 11. A duress word in her message raises an urgent alert at the top of the page.
-  surv('send', `sorry can't talk now, ${DURESS_WORD}`);
+  // 11. A duress word in her message (end-to-end: only the console can read it) is reported
+  // to the gateway: its urgent alert appears at the top, clearable like any gateway alert,
+  // and replies are held until it is cleared.
+  surv('send', `sorry can't talk now, ${DURESS_WORD.toUpperCase()}!`);
   await page.goto(`http://127.0.0.1:${port}/#/`);
   const firstAlert = page.locator('#alerts .alert').first();
-  await waitFor(async () => (await firstAlert.getAttribute('data-kind')) === 'duress', 'a duress alert appears first in the alerts', 10000);
+  await waitFor(async () => (await firstAlert.getAttribute('data-kind')) === 'duress' &&
+    (await firstAlert.locator('button.clear').count()) === 1, 'her duress word raises the gateway\'s urgent, clearable duress alert', 15000);
   check(await firstAlert.evaluate((n) => n.classList.contains('urgent')), 'the duress alert is marked urgent');
+  check((await page.locator('#alerts .alert[data-kind="duress"]').count()) === 1, 'one duress alert (the gateway\'s), no second one of the console\'s own');
   check(await page.evaluate(() => {
     const a = document.getElementById('alerts'); const m = document.querySelector('main');
     return !!(a.compareDocumentPosition(m) & Node.DOCUMENT_POSITION_FOLLOWING) && a.getBoundingClientRect().top < m.getBoundingClientRect().top;
   }), 'alerts sit above the conversations');
   text = await bodyText();
   check(!text.includes(CANARY_NAME) && !text.includes(CANARY_PHONE), 'with alerts shown, still no name or number on the page');
+  await page.goto(`http://127.0.0.1:${port}/#/thread/${survivor.account}`);
+  await page.locator('#reply-text').fill('Thinking of you.');
+  await page.locator('#send').click();
+  await waitFor(async () => ((await refusal.textContent()) || '').includes('duress'),
+    'after her duress word a reply is refused with the duress reason', 10000);
+  await page.goto(`http://127.0.0.1:${port}/#/`);
+  await page.locator('#alerts .alert[data-kind="duress"] button.clear').click();
+  await page.locator('#alerts [data-confirm]').click();
+  await waitFor(async () => (await page.locator('#alerts .alert[data-kind="duress"]').count()) === 0,
+    'her caseworker clears the duress alert after checking on her', 10000);
 
   // 11b. She lost her code: a new one gives her a new identity. The console shows the change,
   // holds replies with a sentence, and after the caseworker compares and accepts the new

@@ -148,7 +148,7 @@ TEST_F(AdminApi, EveryRouteGetsNoStoreNosniffAndTheBodyLimit) {
     EXPECT_EQ(r.status, 413) << r.head;
 }
 
-TEST_F(AdminApi, DuressClearIsDoneInTheNameOfAnAssignedCaseworkerOnly) {
+TEST_F(AdminApi, DuressClearIsDoneByAnAssignedCaseworkerInHerOwnNameOnly) {
     Json other = gateway_->admin({"caseworker-add", "--username", "jon.p"}, "jon passphrase\n");
     Gateway::Caseworker jon{other["account"], "jon.p", "jon passphrase", other["totp_secret"]};
     std::string cw_token = login(cw_, 0);
@@ -168,26 +168,55 @@ TEST_F(AdminApi, DuressClearIsDoneInTheNameOfAnAssignedCaseworkerOnly) {
     r = http("POST", "/v1/admin/duress-clear",
              Json({{"case_code", survivor_.case_code}, {"by", cw_.account}}).dump(), jon_token);
     EXPECT_EQ(r.status, 403);
-    // An admin must say on whose word.
+    // An administrator never, with or without naming a caseworker.
     r = http("POST", "/v1/admin/duress-clear", body, admin_token);
-    EXPECT_EQ(r.status, 400);
-    EXPECT_EQ(r.body["field"], "by");
+    EXPECT_EQ(r.status, 403);
     r = http("POST", "/v1/admin/duress-clear",
-             Json({{"case_code", "<script>"}, {"by", cw_.account}}).dump(), admin_token);
+             Json({{"case_code", survivor_.case_code}, {"by", cw_.account}}).dump(), admin_token);
+    EXPECT_EQ(r.status, 403) << r.body.dump();
+    r = http("POST", "/v1/admin/duress-clear",
+             Json({{"case_code", "<script>"}, {"by", cw_.account}}).dump(), cw_token);
     EXPECT_EQ(r.status, 400);
     EXPECT_EQ(r.body["field"], "case_code");
     r = http("POST", "/v1/admin/duress-clear",
-             Json({{"case_code", survivor_.case_code}, {"by", cw_.account}, {"x", 1}}).dump(),
-             admin_token);
+             Json({{"case_code", survivor_.case_code}, {"x", 1}}).dump(), cw_token);
     EXPECT_EQ(r.status, 400);
 
     r = http("POST", "/v1/admin/duress-clear",
-             Json({{"case_code", survivor_.case_code}, {"by", cw_.account}}).dump(), admin_token);
+             Json({{"case_code", survivor_.case_code}, {"by", cw_.account}}).dump(), cw_token);
     EXPECT_EQ(r.status, 200) << r.body.dump();
     EXPECT_EQ(r.body["duress"], false);
     r = http("POST", "/v1/admin/duress-clear", body, cw_token);
     EXPECT_EQ(r.status, 200) << r.body.dump();
     EXPECT_EQ(r.body["by"], cw_.account);
+}
+
+TEST_F(AdminApi, DuressWordsAreSetByAnAdministratorAndOnlyTheirCountIsShown) {
+    std::string cw_token = login(cw_, 0);
+    std::string admin_token = login(admin_, 0);
+    const std::string body = Json({{"words", {"blue umbrella", "Rosso"}}}).dump();
+    auto r = http("PUT", "/v1/admin/duress-words", body, cw_token);
+    EXPECT_EQ(r.status, 403);
+    r = http("PUT", "/v1/admin/duress-words", body, admin_token);
+    EXPECT_EQ(r.status, 200) << r.body.dump();
+    EXPECT_EQ(r.body["duress_words"], 2);
+    r = http("GET", "/v1/admin/duress-words", "", admin_token);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body.dump(), R"({"duress_words":2})");
+    for (const auto& [bad, field] : std::vector<std::pair<Json, std::string>>{
+             {{{"words", "rosso"}}, "words"},
+             {{{"words", {"ok", 3}}}, "duress_words[1]"},
+             {{{"words", {"ok", "?!"}}}, "duress_words[1]"},
+             {{{"words", {"one two three four five six seven"}}}, "duress_words[0]"},
+             {{{"words", Json::array()}, {"extra", 1}}, "extra"}}) {
+        r = http("PUT", "/v1/admin/duress-words", bad.dump(), admin_token);
+        EXPECT_EQ(r.status, 400) << bad.dump();
+        EXPECT_EQ(r.body["field"], field) << r.body.dump();
+    }
+    EXPECT_EQ(http("GET", "/v1/admin/duress-words", "", admin_token).body["duress_words"], 2);
+    EXPECT_EQ(count_rows(gateway_->data_dir() / "ariadne.db", "policies_audit",
+                         "action = 'policy.duress_words' AND reason = '2'"),
+              1);
 }
 
 }  // namespace

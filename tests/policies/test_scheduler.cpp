@@ -236,10 +236,9 @@ TEST_F(Scheduler, WhenSheWritesFirstInTheWindowNoCheckInIsSent) {
     EXPECT_EQ(states(plan), std::vector<std::string>{"responded:she_wrote_first"});
 }
 
-TEST_F(Scheduler, DuressKeywordLocksOutreachUntilACaseworkerClearsIt) {
+TEST_F(Scheduler, DuressLocksOutreachUntilACaseworkerClearsIt) {
     auto plan = scheduler->set_plan(daily_plan(), kCaseworker);
-    scheduler->set_duress_keyword(code, "Umbrella", kCaseworker);
-    scheduler->record_inbound(code, rome(kMonday, 9, 30), "did you see my umbrella");
+    scheduler->raise_duress(code, rome(kMonday, 9, 30));
     ASSERT_EQ(alerts.size(), 1U);
     EXPECT_EQ(alerts[0].kind, AlertKind::duress);
     EXPECT_TRUE(alerts[0].urgent);
@@ -252,22 +251,6 @@ TEST_F(Scheduler, DuressKeywordLocksOutreachUntilACaseworkerClearsIt) {
     clock.set(rome(kMonday + days{1}, 10, 40));
     scheduler->run_due();
     EXPECT_EQ(sent.size(), 1U);
-    // Neither the keyword nor her message is in the database file or its WAL.
-    store.reset();
-    scheduler.reset();
-    for (const std::string& f : {path, path + "-wal"}) {
-        std::ifstream in(f, std::ios::binary);
-        std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        EXPECT_EQ(bytes.find("mbrella"), std::string::npos) << f;
-        EXPECT_EQ(bytes.find("did you see"), std::string::npos) << f;
-    }
-}
-
-TEST_F(Scheduler, AnOrdinaryMessageIsNotADuressSignal) {
-    scheduler->set_duress_keyword(code, "umbrella", kCaseworker);
-    scheduler->record_inbound(code, rome(kMonday, 9, 30), "it is raining, I need an umbrellas");
-    EXPECT_TRUE(alerts.empty());
-    EXPECT_FALSE(store->find_survivor(code)->flags.duress_lock);
 }
 
 TEST_F(Scheduler, PlansRefuseSocialMediaAndChannelsWithoutConsent) {

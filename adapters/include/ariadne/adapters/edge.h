@@ -86,6 +86,13 @@ struct EdgeOptions {
     std::chrono::milliseconds request_timeout{10000};
     /// History rows kept per survivor (oldest dropped first).
     std::size_t history_limit = 200;
+    /// Sees each inbound text in clear after it was committed for her team and before it is
+    /// wiped (`ariadne serve` checks it for the organisation's duress words there, the one
+    /// place the gateway can read it). Must not keep or log the text; exceptions are
+    /// logged without content and ignored. Empty: nothing.
+    std::function<void(const std::string& survivor_account, EdgeChannel channel,
+                       std::string_view text)>
+        inbound_text;
 };
 
 class EdgeHub {
@@ -107,9 +114,9 @@ class EdgeHub {
     void attach(const std::string& survivor_account);
 
     /// Inbound text from her on `channel`: encrypted at once for every device of every
-    /// caseworker on her team and stored durably; also appended to her sealed history.
-    /// Returns once the gateway committed it. Attaches first if needed.
-    /// Throws AdapterError(invalid_input) for empty or over-long (> 4000 bytes) text, and
+    /// caseworker on her team and stored durably; also appended to her sealed history, then
+    /// shown to options.inbound_text. Returns once the gateway committed it. Attaches first if
+    /// needed. Throws AdapterError(invalid_input) for empty or over-long (> 4000 bytes) text, and
     /// like attach() otherwise. The text is never logged.
     void submit_inbound(const std::string& survivor_account, EdgeChannel channel,
                         std::string_view text);

@@ -123,10 +123,6 @@ class SmsGateway {
     /// or Kannel refused (nothing is retried).
     bool send_notice(const policies::CaseCode& code, std::string_view text);
 
-    /// Called after an inbound SMS of a verified case is stored, with her case and the
-    /// text (for the check-in scheduler's duress keyword check; the text must not be kept).
-    void on_inbound(std::function<void(const policies::CaseCode&, std::string_view)> hook);
-
     /// Called when an unverified thread is opened, with its new case (`ariadne serve` raises
     /// the `unverified_channel` alert on gateway::AlertBoard). Must not throw.
     void on_unverified(std::function<void(const policies::CaseCode&)> hook);

@@ -4,6 +4,10 @@
 // receipts, keeps pre-keys topped up and purges history past the retention period. The UI's
 // JSON API (handle()) reads and changes that state.
 //
+// Her duress words: app messages are end-to-end, so only the console can look for the
+// organisation's duress words in them; on a match it reports to the gateway, which locks
+// replies and alerts every console of her team (the console raises no alert of its own).
+//
 // What the console shows about a survivor (case code, initials, case status, channel and its
 // security label, unverified number, check-in state, handover note) is the gateway's, read
 // from optional fields of its `contacts` answer; the console never derives a label itself.
@@ -19,6 +23,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,15 +45,13 @@ struct ConsoleSettings {
     /// retention_days from the gateway (`settings`), else 365. When both are set, the
     /// shorter applies (deleting sooner is always allowed).
     int retention_days = 0;
-    /// Words or phrases agreed with survivors as danger signals: an inbound message holding
-    /// one (case-insensitive, whole words) raises an urgent alert at the top of the console.
-    std::vector<std::string> duress_keywords;
     /// Canned replies: [{"label": "...", "text": "..."}], used only when the gateway does not
     /// give the organisation's (`settings`); empty: the built-in defaults.
     Json canned = Json::array();
 
-    /// Reads a settings file (JSON object with optional "retention_days", "duress_keywords",
-    /// "canned_replies"). Throws std::runtime_error naming the bad field.
+    /// Reads a settings file (JSON object with optional "retention_days" and
+    /// "canned_replies"). Throws std::runtime_error naming the bad field (also for the old
+    /// "duress_keywords": the organisation's duress words now come from the gateway).
     static ConsoleSettings load(const std::filesystem::path& path);
 };
 
@@ -124,7 +127,12 @@ class ConsoleService {
     int effective_retention_days();
     Json contact_json(const std::string& account);
     std::string safety_number_of(const std::string& account);
-    bool holds_duress_keyword(const std::string& text) const;
+    /// True when `text` holds one of the organisation's duress words (from `settings`).
+    bool holds_duress_word(const std::string& text);
+    /// Tells the gateway (`duress_report`) that a message from `account` holds a duress
+    /// word: it sets her duress lock and alerts her whole team. Throws when the gateway
+    /// cannot be asked (the message then stays unacknowledged and is checked again).
+    void report_duress(const std::string& account);
     /// True while her changed identity waits for the caseworker's acceptance.
     bool identity_pending(const std::string& account);
     bool was_cleared_locked(const Json& alert) const;  // mu_ held
@@ -147,6 +155,11 @@ class ConsoleService {
     std::string connection_problem_;   // empty when connected
     int org_retention_days_ = 0;       // 0: the gateway did not say
     Json org_canned_;                  // null: the gateway did not say
+    // The organisation's duress words as keyed digests (crypto/phrase_digest.h), from the
+    // gateway's `settings`; never the words themselves.
+    std::vector<std::uint8_t> duress_key_;
+    std::set<std::vector<std::uint8_t>> duress_digests_;
+    std::size_t duress_max_words_ = 0;
     std::int64_t last_sync_ms_ = 0;
 
     std::atomic<bool> running_{false};

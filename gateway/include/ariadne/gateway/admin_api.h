@@ -22,6 +22,9 @@
 //   POST /v1/admin/caseworker {"username","password","role","initials"}   admin only
 //   POST /v1/admin/survivor {"caseworker","initials","language","time_zone",
 //                            "with_duress_code"}   admin only
+//   POST /v1/admin/duress-clear {"case_code"[,"by"]}   assigned caseworker, herself only
+//   GET  /v1/admin/duress-words                 admin only: {"duress_words": count}
+//   PUT  /v1/admin/duress-words {"words":[...]} admin only
 //   GET  /v1/admin/audit/verify                 admin only
 //   GET  /v1/admin/audit?from=N&limit=M         admin only (metadata, JSON lines)
 //

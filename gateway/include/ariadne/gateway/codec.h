@@ -106,12 +106,17 @@ struct SettingsRequest {};
 struct AlertClearRequest {
     std::int64_t alert_id = 0;  // 1..2^53-1
 };
+/// A caseworker console found one of the organisation's duress words in a message from
+/// `survivor` (which only the console can read).
+struct DuressReportRequest {
+    std::string survivor;  // account id
+};
 
 using RequestBody =
     std::variant<PingRequest, RecoveryParamsRequest, ChallengeRequest, RegisterDeviceRequest,
                  AuthDeviceRequest, AuthSurvivorRequest, KeysUploadRequest, KeysCountRequest,
                  KeysFetchRequest, ContactsRequest, SendRequest, AckRequest, AlertsRequest,
-                 AlertClearRequest, SettingsRequest>;
+                 AlertClearRequest, SettingsRequest, DuressReportRequest>;
 
 struct Request {
     std::int64_t id = 0;

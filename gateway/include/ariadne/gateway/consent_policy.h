@@ -27,6 +27,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "ariadne/gateway/alerts.h"
@@ -87,6 +88,10 @@ class ConsentPolicy final : public SendPolicy {
                                 const Account& recipient) const override;
     nlohmann::json contact_details(const Account& viewer, const Account& other) const override;
     void on_login(const Account& account) const override;
+    /// Allowed only for a caseworker listed on her survivor record (the same rule as clearing
+    /// the alert); audited as `duress.reported` (reporter, case code, never the word), then
+    /// on_duress(case).
+    DuressReport report_duress(const Account& reporter, const Account& survivor) const override;
     ~ConsentPolicy() override;
     ConsentPolicy(const ConsentPolicy&) = delete;
     ConsentPolicy& operator=(const ConsentPolicy&) = delete;
@@ -193,6 +198,13 @@ class PolicyService {
     /// A duress signal for her case from elsewhere (her duress code on the survivor page):
     /// duress lock + urgent alert, as her duress login in the app does. Never throws.
     void raise_duress(const policies::CaseCode& code);
+    /// What the edge runs on each text from the survivor page or SMS (EdgeOptions::
+    /// inbound_text), the one place the gateway reads her words: when `text` from survivor
+    /// account `account` holds one of the organisation's duress words (duress_words.h),
+    /// raises the duress lock and alert on her case (raise_duress), audited `duress.word`
+    /// with `channel` only, never the word. Returns true if it did. Never throws.
+    bool check_duress_words(const std::string& account, std::string_view channel,
+                            std::string_view text);
     /// For GatewayOptions::render_notice.
     std::function<std::string(const Delivery&)> notice_renderer() const;
 
@@ -240,6 +252,7 @@ class PolicyService {
 
   private:
     void loop();
+    const ServerKey& key_;
     std::chrono::steady_clock::time_point next_retention_{};
     policies::SendOutcome dispatch(const policies::CheckinSend& send);
     std::unique_ptr<policies::PolicyStore> store_;

@@ -178,6 +178,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string handle_alerts(std::int64_t id);
     std::string handle_alert_clear(std::int64_t id, const AlertClearRequest& r);
     std::string handle_settings(std::int64_t id);
+    void handle_duress_report(std::int64_t id, DuressReportRequest r, std::uint64_t slot);
     /// Sends a server-originated frame (an `alert`) if this session is logged in.
     void push_frame(const std::string& frame);
 

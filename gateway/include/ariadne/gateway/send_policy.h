@@ -49,6 +49,19 @@ class SendPolicy {
     }
     /// Called (on a worker thread) after `account` logged in. Default: nothing.
     virtual void on_login(const Account& /*account*/) const {}
+
+    /// What became of a console's duress report (`duress_report`, docs/protocol.md 4.7).
+    enum class DuressReport {
+        raised,     // her duress lock is set and the urgent alert raised (or already open)
+        forbidden,  // the reporter is not a caseworker assigned to this survivor's case
+    };
+    /// A caseworker's console found a duress word in a message from `survivor`. Runs on a
+    /// worker thread (it commits). Default: forbidden (no policy records to lock). Throws
+    /// on a storage failure (nothing was raised).
+    virtual DuressReport report_duress(const Account& /*reporter*/,
+                                       const Account& /*survivor*/) const {
+        return DuressReport::forbidden;
+    }
 };
 
 /// The default: a survivor reaches her assigned caseworkers; a caseworker reaches the

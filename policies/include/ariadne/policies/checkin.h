@@ -156,14 +156,11 @@ class CheckinScheduler {
     /// The earliest instant at which run_due has work, from indexes only (no scans).
     std::optional<Instant> next_due() const;
 
-    /// An inbound message from her at `at`: counts as the response to any open check-in, and
-    /// if `text` is her duress keyword, sets duress_lock and raises an urgent alert. The text
-    /// is compared by hash and never stored or logged.
-    void record_inbound(const CaseCode& code, Instant at, std::string_view text = {});
-    /// A duress signal from elsewhere (e.g. her duress login code): lock + urgent alert.
+    /// An inbound message from her at `at`: counts as the response to any open check-in.
+    void record_inbound(const CaseCode& code, Instant at);
+    /// A duress signal (her duress code, or one of the organisation's duress words found by
+    /// the gateway's edge or a console): lock + urgent alert.
     void raise_duress(const CaseCode& code, Instant at);
-    /// Stores a salted SHA-256 of her duress keyword (case-insensitive ASCII, trimmed).
-    void set_duress_keyword(const CaseCode& code, std::string_view keyword, const Actor& actor);
 
     std::vector<Occurrence> occurrences(std::int64_t plan_id) const;
 
