@@ -293,6 +293,11 @@ std::string gateway_alert_sentence(const std::string& kind) {
         return "She is writing from a new device or her identity changed. Verify her with the "
                "agreed safe word before sharing anything, then compare the safety number.";
     }
+    if (kind == "checkin_undeliverable") {
+        return "Her last check-in could not be sent on any channel of her plan (no device, no "
+               "verified number, or a channel banned since). She asked to be looked after: "
+               "check on her by another agreed means and fix her plan with her.";
+    }
     if (kind == "unverified_channel") {
         return "A message arrived on a channel or number not verified as hers. Verify who "
                "wrote with the agreed safe word before sharing anything; until then, never "

@@ -102,6 +102,7 @@ const alertTitles = {
   unverified_channel: 'Unverified channel',
   unverified: 'Not verified yet',
   missed_checkin: 'Missed check-in',
+  checkin_undeliverable: 'Check-in could not be sent',
   undecryptable: 'A message could not be read',
 };
 

@@ -66,6 +66,7 @@ const char* kUsage =
     "  ariadne admin consent-record|consent-withdraw --case CODE --channel KIND[:PROVIDER]\n"
     "                 --purpose replies|check_ins|case_updates --by CASEWORKER_ID\n"
     "                 [--evidence REF] [--language L] [--address-stdin]\n"
+    "  ariadne admin consent-list --case CODE\n"
     "  ariadne admin policy-show\n"
     "  ariadne admin policy-set [--quiet-hours HH:MM-HH:MM] [--retention-days N]\n"
     "                 [--ban CLASS ...] [--unban CLASS ...] [--consent-recorders WHO]\n"
@@ -76,6 +77,10 @@ const char* kUsage =
     "                 [--status active|dormant|closed] [--pause-until ISO|indefinite|none]\n"
     "                 [--team ID|none] [--never-confirm-client on|off]\n"
     "  ariadne admin survivor-show --case CODE\n"
+    "                 [--canned-replies-file FILE] [--checkin-window HH:MM-HH:MM]\n"
+    "                 [--checkin-every-days N] [--checkin-grace-minutes N]\n"
+    "                 [--accept-messenger NAME --messenger-evidence REF]\n"
+    "                 [--drop-messenger NAME]\n"
     "  ariadne admin checkin-plan-set --case CODE --by CASEWORKER_ID [--every-days N]\n"
     "                 [--window HH:MM-HH:MM] [--channel KIND ...] [--grace-minutes N]\n"
     "                 [--alert nobody|caseworker]\n"
@@ -381,6 +386,19 @@ int consent(const std::vector<std::string>& args, std::istream& in, std::ostream
     return 0;
 }
 
+/// Her consent records with their evidence, form language and who recorded them.
+int consent_list(const std::vector<std::string>& args, std::ostream& out) {
+    std::string data_dir, case_code;
+    po::options_description options;
+    options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
+        "case", po::value<std::string>(&case_code)->required(), "");
+    parse(args, options);
+    policies::CaseCode code(case_code, "case");
+    auto store = open_policies(data_dir);
+    out << consent_records_json(*store, code, "case").dump() << std::endl;
+    return 0;
+}
+
 int policy_show(const std::vector<std::string>& args, std::ostream& out) {
     std::string data_dir;
     po::options_description options;
@@ -418,6 +436,11 @@ int policy_set(const std::vector<std::string>& args, std::ostream& out) {
         "organisation-name", po::value<std::vector<std::string>>(&names), "")(
         "clear-organisation-names", po::bool_switch(&clear_names), "")(
         "template", po::value<std::vector<std::string>>(&template_args), "");
+        "checkin-window", po::value<std::string>(), "")("checkin-every-days", po::value<int>(), "")(
+        "checkin-grace-minutes", po::value<int>(), "")("accept-messenger", po::value<std::string>(),
+                                                       "")(
+        "messenger-evidence", po::value<std::string>(), "")("drop-messenger",
+                                                            po::value<std::string>(), "");
     auto vm = parse(args, options);
     // Every template is parsed before anything is stored.
     std::vector<TemplateChange> templates;
@@ -438,6 +461,16 @@ int policy_set(const std::vector<std::string>& args, std::ostream& out) {
     if (vm.count("consent-recorders"))
         changes.consent_recorders = vm["consent-recorders"].as<std::string>();
     if (!names.empty() || clear_names) changes.organisation_names = names;
+    if (vm.count("checkin-window")) changes.checkin_window = vm["checkin-window"].as<std::string>();
+    if (vm.count("checkin-every-days"))
+        changes.checkin_every_days = vm["checkin-every-days"].as<int>();
+    if (vm.count("checkin-grace-minutes"))
+        changes.checkin_grace_minutes = vm["checkin-grace-minutes"].as<int>();
+    if (vm.count("accept-messenger"))
+        changes.accept_messenger = vm["accept-messenger"].as<std::string>();
+    if (vm.count("messenger-evidence"))
+        changes.messenger_evidence = vm["messenger-evidence"].as<std::string>();
+    if (vm.count("drop-messenger")) changes.drop_messenger = vm["drop-messenger"].as<std::string>();
     apply_policy_changes(p, changes);
     std::optional<std::vector<CannedReply>> replies;
     if (vm.count("canned-replies-file")) replies = read_canned_replies_file(vm);
@@ -457,17 +490,19 @@ int checkin_plan_set(const std::vector<std::string>& args, std::ostream& out) {
     po::options_description options;
     options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
         "case", po::value<std::string>(&plan.case_code)->required(), "")(
-        "by", po::value<std::string>(&by)->required(), "")("every-days",
-                                                           po::value<int>(&plan.every_days), "")(
-        "window", po::value<std::string>(&plan.window), "")(
+        "by", po::value<std::string>(&by)->required(), "")("every-days", po::value<int>(), "")(
+        "window", po::value<std::string>(), "")(
         "channel", po::value<std::vector<std::string>>(&plan.channels), "")(
-        "grace-minutes", po::value<int>(&plan.grace_minutes), "")(
-        "alert", po::value<std::string>(&plan.alert), "");
-    parse(args, options);
+        "grace-minutes", po::value<int>(), "")("alert", po::value<std::string>(&plan.alert), "");
+    auto vm = parse(args, options);
+    // Not given: the organisation's checkin_defaults.
+    if (vm.count("every-days")) plan.every_days = vm["every-days"].as<int>();
+    if (vm.count("window")) plan.window = vm["window"].as<std::string>();
+    if (vm.count("grace-minutes")) plan.grace_minutes = vm["grace-minutes"].as<int>();
     auto store = open_policies(data_dir);
     Store gw(admin_store_options(data_dir));
     auto actor = caseworker_actor(gw, by);
-    out << set_checkin_plan(*store, plan, actor, "case").dump() << std::endl;
+    out << set_checkin_plan(gw, *store, plan, actor, "case").dump() << std::endl;
     return 0;
 }
 
@@ -757,6 +792,7 @@ int run_admin(const std::vector<std::string>& args, std::istream& in, std::ostre
             return consent(rest, in, out, policies::ConsentAction::given);
         if (args[0] == "consent-withdraw")
             return consent(rest, in, out, policies::ConsentAction::withdrawn);
+        if (args[0] == "consent-list") return consent_list(rest, out);
         if (args[0] == "policy-show") return policy_show(rest, out);
         if (args[0] == "policy-set") return policy_set(rest, out);
         if (args[0] == "checkin-plan-set") return checkin_plan_set(rest, out);

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <ctime>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -12,12 +13,14 @@
 #include "ariadne/crypto/totp.h"
 #include "ariadne/gateway/admin.h"
 #include "ariadne/gateway/alerts.h"
+#include "ariadne/gateway/checkin_reach.h"
 #include "ariadne/gateway/codec.h"
 #include "ariadne/gateway/consent_policy.h"
 #include "ariadne/gateway/duress_words.h"
 #include "ariadne/gateway/org_settings.h"
 #include "ariadne/gateway/rate_limits.h"
 #include "ariadne/policies/checkin.h"
+#include "ariadne/policies/decision.h"
 #include "ariadne/policies/error.h"
 #include "ariadne/policies/time_zone.h"
 #include "policy_text.h"
@@ -33,6 +36,17 @@ std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
+}
+
+/// "2026-05-03T10:15:00Z" (UTC, seconds).
+std::string format_utc(policies::Instant t) {
+    std::time_t secs =
+        std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
 }
 
 HttpResponse error(int status, const std::string& code, const std::string& message,
@@ -109,7 +123,8 @@ class AdminApi {
                 return set_policy(r, *who);
             }
             if (r.path == "/v1/admin/consent") {
-                if (r.method != "POST") return error(405, "method_not_allowed", "Use POST.");
+                if (r.method == "GET") return consent_list(r, *who);
+                if (r.method != "POST") return error(405, "method_not_allowed", "Use GET or POST.");
                 return consent(r, *who);
             }
             if (r.path == "/v1/admin/assign" && assign_) {
@@ -399,7 +414,13 @@ class AdminApi {
             if (!body.contains(name)) return std::nullopt;
             using T = std::decay_t<decltype(out)>;
             try {
-                out = body[name].template get<T>();
+                if constexpr (std::is_same_v<T, std::optional<int>>) {
+                    out = body[name].template get<int>();
+                } else if constexpr (std::is_same_v<T, std::optional<std::string>>) {
+                    out = body[name].template get<std::string>();
+                } else {
+                    out = body[name].template get<T>();
+                }
             } catch (const json::exception&) {
                 return error(400, "invalid_field",
                              std::string(name) + ": has the wrong type (see the admin guide).",
@@ -416,8 +437,9 @@ class AdminApi {
             if (bad) return *bad;
         }
         return HttpResponse::json(
-            200, set_checkin_plan(policies_, args, std::get<policies::Actor>(actor), "case_code")
-                     .dump());
+            200,
+            set_checkin_plan(store_, policies_, args, std::get<policies::Actor>(actor), "case_code")
+                .dump());
     }
 
     /// POST /v1/admin/checkin-plan/status {"plan_id","status","by"}: pause (paused), resume
@@ -739,6 +761,32 @@ class AdminApi {
                      t["text"].get<std::string>()});
             }
         }
+        if (body.contains("checkin_defaults")) {
+            const json& d = body["checkin_defaults"];
+            if (auto bad = check_fields(d, {"window", "every_days", "grace_minutes"})) {
+                return error(400, "invalid_field",
+                             "checkin_defaults: an object with window, every_days and/or "
+                             "grace_minutes.",
+                             "checkin_defaults");
+            }
+            if (d.contains("window")) changes.checkin_window = d["window"].get<std::string>();
+            if (d.contains("every_days")) changes.checkin_every_days = d["every_days"].get<int>();
+            if (d.contains("grace_minutes"))
+                changes.checkin_grace_minutes = d["grace_minutes"].get<int>();
+        }
+        if (body.contains("accept_messenger")) {
+            const json& m = body["accept_messenger"];
+            if (auto bad = check_fields(m, {"provider", "evidence"});
+                bad || !m.contains("provider")) {
+                return error(400, "invalid_field",
+                             "accept_messenger: an object {\"provider\", \"evidence\"}.",
+                             "accept_messenger");
+            }
+            changes.accept_messenger = m["provider"].get<std::string>();
+            changes.messenger_evidence = m.value("evidence", "");
+        }
+        if (body.contains("drop_messenger"))
+            changes.drop_messenger = body["drop_messenger"].get<std::string>();
         std::optional<std::vector<CannedReply>> replies;
         if (body.contains("canned_replies")) replies = parse_canned_replies(body["canned_replies"]);
         apply_policy_changes(p, changes);
@@ -755,6 +803,36 @@ class AdminApi {
         out["canned_replies"] = canned_replies_json(canned_replies(policies_));
         out["templates"] = templates_json(policies_);
         return out;
+    }
+
+    /// GET /v1/admin/consent?case=CODE: her consent records (admin, or a caseworker assigned
+    /// to her).
+    HttpResponse consent_list(const HttpRequest& r, const policies::Actor& who) {
+        std::string case_text;
+        for (std::size_t pos = 0; pos < r.query.size();) {
+            auto amp = r.query.find('&', pos);
+            std::string kv =
+                r.query.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
+            if (kv.rfind("case=", 0) == 0) case_text = kv.substr(5);
+            if (amp == std::string::npos) break;
+            pos = amp + 1;
+        }
+        if (case_text.empty()) {
+            return error(400, "invalid_field", "case: name her case code, e.g. ?case=K7Q-2F9.",
+                         "case");
+        }
+        policies::CaseCode code(case_text, "case");
+        if (who.role != policies::Role::admin) {
+            auto survivor = policies_.find_survivor(code);
+            if (survivor && std::find(survivor->caseworkers.begin(), survivor->caseworkers.end(),
+                                      who.account) == survivor->caseworkers.end()) {
+                return error(403, "forbidden",
+                             "case: only her assigned caseworkers and administrators may read "
+                             "her consent records.",
+                             "case");
+            }
+        }
+        return HttpResponse::json(200, consent_records_json(policies_, code, "case").dump());
     }
 
     HttpResponse consent(const HttpRequest& r, const policies::Actor& who) {
@@ -1011,39 +1089,103 @@ nlohmann::json enrol_survivor_account(Store& store, policies::PolicyStore& polic
     return line;
 }
 
-nlohmann::json set_checkin_plan(policies::PolicyStore& policies, const CheckinPlanArgs& args,
-                                const policies::Actor& by, const std::string& case_field) {
+nlohmann::json set_checkin_plan(const Store& store, policies::PolicyStore& policies,
+                                const CheckinPlanArgs& args, const policies::Actor& by,
+                                const std::string& case_field) {
     policies::CaseCode code(args.case_code, case_field);
     auto survivor = policies.find_survivor(code);
     if (!survivor) {
         throw policies::Error(policies::ErrorCode::not_found, case_field,
                               case_field + ": no survivor has this case code.");
     }
+    const policies::CheckinDefaults defaults = policies.org_policy().checkin_defaults;
     std::vector<std::string> channels = args.channels;
     if (channels.empty()) channels.push_back("app");
     policies::CheckinPlan plan{.case_code = code};
-    plan.every_days = args.every_days;
-    plan.window = parse_window(args.window, "plan.window", false);
+    plan.every_days = args.every_days.value_or(defaults.every_days);
+    plan.window = args.window ? parse_window(*args.window, "plan.window", false) : defaults.window;
     for (std::size_t i = 0; i < channels.size(); ++i) {
         plan.channels.push_back(
             parse_channel_arg(channels[i], "plan.channels[" + std::to_string(i) + "]"));
     }
-    plan.grace_minutes = args.grace_minutes;
+    plan.grace_minutes = args.grace_minutes.value_or(defaults.grace_minutes);
     if (args.alert == "nobody") {
         plan.alert = policies::AlertTarget::nobody;
     } else if (args.alert == "caseworker") {
         plan.alert = policies::AlertTarget::caseworker;
+    } else if (args.alert == "partner") {
+        throw policies::Error(policies::ErrorCode::invalid_field, "plan.alert",
+                              "plan.alert: Ariadne cannot alert a partner organisation (it has "
+                              "no way to reach one); use caseworker, and her caseworkers "
+                              "contact the partner she chose.");
     } else {
         throw policies::Error(policies::ErrorCode::invalid_field, "plan.alert",
                               "plan.alert: must be nobody or caseworker.");
     }
+    plan.validate();
+    // A plan that no channel can carry would end every slot unsent: refuse it, naming why.
+    auto account = find_case_account(policies, code);
+    std::vector<policies::ChannelRef> canonical;
+    for (const auto& c : plan.channels)
+        canonical.push_back(policies::ChannelRef::make(c.kind, c.provider));
+    auto reach = checkin_reach(store, policies, account.value_or(""), code, canonical);
+    require_reachable(reach);
     // The first cadence day is her local today.
     auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
     plan.first_day = policies::TimeZone::load(survivor->time_zone)->to_local(now).date;
     policies::SystemClock clock;
     policies::CheckinScheduler scheduler(policies, clock, {});
     auto id = scheduler.set_plan(plan, by);
-    return json({{"plan_id", id}, {"case_code", code.str()}});
+    json out_channels = json::array();
+    for (const auto& r : reach) {
+        json c = {{"channel", r.channel.str()}, {"reaches_her", r.reaches_her}};
+        if (!r.reaches_her) c["why"] = r.why;
+        out_channels.push_back(std::move(c));
+    }
+    return json({{"plan_id", id}, {"case_code", code.str()}, {"channels", out_channels}});
+}
+
+nlohmann::json consent_records_json(policies::PolicyStore& policies, const policies::CaseCode& code,
+                                    const std::string& case_field) {
+    if (!policies.find_survivor(code)) {
+        throw policies::Error(policies::ErrorCode::not_found, case_field,
+                              case_field + ": no survivor has this case code.");
+    }
+    auto history = policies.consent_history(code);
+    json records = json::array();
+    for (const auto& r : history) {
+        json e = {{"version", r.version},
+                  {"channel", r.channel.str()},
+                  {"purpose", policies::to_string(r.purpose)},
+                  {"action", policies::to_string(r.action)},
+                  {"evidence_ref", r.evidence_ref},
+                  {"form_language", r.form_language ? json(r.form_language->str()) : json(nullptr)},
+                  {"recorded_by", r.recorded_by.str()},
+                  {"recorded_at", format_utc(r.recorded_at)}};
+        if (!r.address_ref.empty()) e["address_on_file"] = true;
+        auto effective = policies::effective_channel(r.channel);
+        if (effective != r.channel) e["treated_as"] = effective.str();
+        records.push_back(std::move(e));
+    }
+    // The record in effect now for each (channel, purpose) she has records for.
+    auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
+    json in_effect = json::array();
+    std::vector<std::pair<policies::ChannelRef, policies::Purpose>> seen;
+    for (const auto& r : history) {
+        auto channel = policies::effective_channel(r.channel);
+        bool known = std::any_of(seen.begin(), seen.end(), [&](const auto& s) {
+            return s.first == channel && s.second == r.purpose;
+        });
+        if (known) continue;
+        seen.emplace_back(channel, r.purpose);
+        const auto* latest = policies::latest_consent(history, code, channel, r.purpose, now);
+        if (!latest) continue;
+        in_effect.push_back({{"channel", channel.str()},
+                             {"purpose", policies::to_string(r.purpose)},
+                             {"action", policies::to_string(latest->action)},
+                             {"version", latest->version}});
+    }
+    return json({{"case_code", code.str()}, {"records", records}, {"in_effect", in_effect}});
 }
 
 nlohmann::json set_checkin_plan_status(policies::PolicyStore& policies, std::int64_t plan_id,

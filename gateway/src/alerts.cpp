@@ -141,13 +141,16 @@ const char* to_string(AlertKind k) noexcept {
             return "new_device";
         case AlertKind::unverified_channel:
             return "unverified_channel";
+        case AlertKind::checkin_undeliverable:
+            return "checkin_undeliverable";
     }
     return "duress";
 }
 
 std::optional<AlertKind> parse_alert_kind(std::string_view s) noexcept {
-    for (auto k : {AlertKind::duress, AlertKind::missed_checkin, AlertKind::identity_changed,
-                   AlertKind::new_device, AlertKind::unverified_channel}) {
+    for (auto k :
+         {AlertKind::duress, AlertKind::missed_checkin, AlertKind::identity_changed,
+          AlertKind::new_device, AlertKind::unverified_channel, AlertKind::checkin_undeliverable}) {
         if (s == to_string(k)) return k;
     }
     return std::nullopt;

@@ -10,6 +10,7 @@
 
 #include "ariadne/gateway/audit_checkpoints.h"
 #include "ariadne/gateway/duress_words.h"
+#include "ariadne/gateway/checkin_reach.h"
 #include "ariadne/gateway/gateway.h"
 #include "ariadne/gateway/sms_numbers.h"
 #include "ariadne/policies/error.h"
@@ -503,12 +504,15 @@ PolicyService::PolicyService(const Store& store, const ServerKey& key, const std
     callbacks.alert = [this](const policies::Alert& alert) {
         spdlog::warn("alert {} for case {}{}", policies::to_string(alert.kind),
                      alert.case_code.str(), alert.urgent ? " (urgent)" : "");
-        alerts_->raise(alert.case_code,
-                       alert.kind == policies::AlertKind::duress ? AlertKind::duress
-                                                                 : AlertKind::missed_checkin,
-                       alert.at);
+        AlertKind kind = alert.kind == policies::AlertKind::duress ? AlertKind::duress
+                         : alert.kind == policies::AlertKind::checkin_undeliverable
+                             ? AlertKind::checkin_undeliverable
+                             : AlertKind::missed_checkin;
+        alerts_->raise(alert.case_code, kind, alert.at);
     };
     scheduler_ = std::make_unique<policies::CheckinScheduler>(*store_, clock_, callbacks);
+    // This process registers its own senders; those of an earlier server are gone.
+    clear_channel_senders(*store_);
     auto on_inbound = [this](const policies::CaseCode& code) {
         auto at = clock_.now();
         {
@@ -566,6 +570,10 @@ std::function<std::string(const Delivery&)> PolicyService::notice_renderer() con
 }
 
 void PolicyService::set_channel_sender(policies::ChannelKind kind, ChannelSender sender) {
+    // Recorded so that a plan set from the CLI knows which channels this deployment can send
+    // check-ins on (checkin_reach.h). Not under senders_mutex_: dispatch takes that mutex
+    // with the store's lock held, so taking them in the other order here could deadlock.
+    record_channel_sender(*store_, kind, static_cast<bool>(sender));
     std::lock_guard lock(senders_mutex_);
     if (sender) {
         senders_[kind] = std::move(sender);

@@ -125,6 +125,14 @@ inline const char* recorders_name(policies::ConsentRecorders r) {
 inline nlohmann::json policy_json(const policies::OrgPolicy& p) {
     nlohmann::json banned = nlohmann::json::array();
     for (auto c : p.banned_classes) banned.push_back(policies::to_string(c));
+    nlohmann::json messengers = nlohmann::json::array();
+    for (auto m : policies::messenger_providers()) {
+        messengers.push_back({{"provider", std::string(m)}, {"built_in", true}});
+    }
+    for (const auto& m : p.accepted_messengers) {
+        messengers.push_back(
+            {{"provider", m.provider}, {"built_in", false}, {"evidence_ref", m.evidence_ref}});
+    }
     return {{"banned_classes", banned},
             {"quiet_hours", window_text(p.quiet_hours)},
             {"retention_days", p.retention_days},
@@ -133,7 +141,8 @@ inline nlohmann::json policy_json(const policies::OrgPolicy& p) {
             {"checkin_defaults",
              {{"window", window_text(p.checkin_defaults.window)},
               {"every_days", p.checkin_defaults.every_days},
-              {"grace_minutes", p.checkin_defaults.grace_minutes}}}};
+              {"grace_minutes", p.checkin_defaults.grace_minutes}}},
+            {"accepted_messengers", messengers}};
 }
 
 /// Changes to the organisation policy, as given on the command line or in a request body.
@@ -143,6 +152,14 @@ struct PolicyChanges {
     std::vector<std::string> ban, unban;  // channel classes
     std::optional<std::string> consent_recorders;
     std::optional<std::vector<std::string>> organisation_names;  // replaces the list
+    // checkin_defaults: what a new plan gets when it does not say
+    std::optional<std::string> checkin_window;  // "HH:MM-HH:MM"
+    std::optional<int> checkin_every_days;
+    std::optional<int> checkin_grace_minutes;
+    // a messenger the organisation accepts (with the reference of its assessment) or drops
+    std::optional<std::string> accept_messenger;
+    std::string messenger_evidence;
+    std::optional<std::string> drop_messenger;
 };
 
 /// One text the organisation sets for what Ariadne sends her: "KIND:LANG=TEXT" on the command
@@ -194,6 +211,45 @@ inline void apply_policy_changes(policies::OrgPolicy& p, const PolicyChanges& c)
     if (c.organisation_names) p.organisation_names = *c.organisation_names;
     for (const auto& k : c.ban) p.banned_classes.insert(parse_class(k));
     for (const auto& k : c.unban) p.banned_classes.erase(parse_class(k));
+    if (c.checkin_window) {
+        p.checkin_defaults.window =
+            parse_window(*c.checkin_window, "checkin_defaults.window", false);
+    }
+    if (c.checkin_every_days) p.checkin_defaults.every_days = *c.checkin_every_days;
+    if (c.checkin_grace_minutes) p.checkin_defaults.grace_minutes = *c.checkin_grace_minutes;
+    if (c.accept_messenger) {
+        auto name = policies::canonical_provider(*c.accept_messenger);
+        if (!name) {
+            throw policies::Error(policies::ErrorCode::invalid_field, "accept_messenger",
+                                  "accept_messenger: a provider name is letters and digits, "
+                                  "e.g. 'session'.");
+        }
+        if (policies::is_social_media_provider(*name)) {
+            throw policies::Error(policies::ErrorCode::refused, "accept_messenger",
+                                  "accept_messenger: '" + *c.accept_messenger +
+                                      "' is social media (" + *name +
+                                      ") and can never be used to contact a survivor.");
+        }
+        if (c.messenger_evidence.empty()) {
+            throw policies::Error(policies::ErrorCode::invalid_field, "messenger_evidence",
+                                  "messenger_evidence: name the assessment that accepted this "
+                                  "messenger (e.g. DPIA-2026-04).");
+        }
+        auto& list = p.accepted_messengers;
+        std::erase_if(list, [&](const auto& m) { return m.provider == *name; });
+        list.push_back({*name, c.messenger_evidence});
+    }
+    if (c.drop_messenger) {
+        auto name = policies::canonical_provider(*c.drop_messenger);
+        auto& list = p.accepted_messengers;
+        auto before = list.size();
+        if (name) std::erase_if(list, [&](const auto& m) { return m.provider == *name; });
+        if (list.size() == before) {
+            throw policies::Error(policies::ErrorCode::not_found, "drop_messenger",
+                                  "drop_messenger: '" + *c.drop_messenger +
+                                      "' is not a messenger the organisation added.");
+        }
+    }
     if (c.consent_recorders) {
         const std::string& r = *c.consent_recorders;
         if (r == "assigned_caseworkers") {

@@ -63,8 +63,6 @@ const char* to_string(AlertTarget t) noexcept {
             return "nobody";
         case AlertTarget::caseworker:
             return "caseworker";
-        case AlertTarget::partner:
-            return "partner";
     }
     return "unknown";
 }
@@ -82,7 +80,15 @@ const char* to_string(PlanStatus s) noexcept {
 }
 
 const char* to_string(AlertKind k) noexcept {
-    return k == AlertKind::duress ? "duress" : "missed_checkin";
+    switch (k) {
+        case AlertKind::missed_checkin:
+            return "missed_checkin";
+        case AlertKind::duress:
+            return "duress";
+        case AlertKind::checkin_undeliverable:
+            return "checkin_undeliverable";
+    }
+    return "duress";
 }
 
 namespace {
@@ -166,11 +172,10 @@ CheckinPlan read_plan(const Stmt& q) {
         }
         p.template_id = q.text(9);
         p.grace_minutes = static_cast<int>(q.i64(10));
+        // A plan stored with the former "partner" target asked for someone to be alerted: her
+        // caseworkers are the only ones Ariadne can reach.
         std::string alert = q.text(11);
-        p.alert = alert == "caseworker" ? AlertTarget::caseworker
-                  : alert == "partner"  ? AlertTarget::partner
-                                        : AlertTarget::nobody;
-        if (!q.is_null(12)) p.alert_partner = AccountId(q.text(12));
+        p.alert = alert == "nobody" ? AlertTarget::nobody : AlertTarget::caseworker;
         std::string status = q.text(13);
         p.status = status == "active"   ? PlanStatus::active
                    : status == "paused" ? PlanStatus::paused
@@ -218,8 +223,8 @@ void CheckinPlan::validate() const {
     if (grace_minutes < 0 || grace_minutes > 14 * 24 * 60) {
         invalid("plan.grace_minutes", "must be between 0 and 20160 (14 days)");
     }
-    if (alert == AlertTarget::partner && !alert_partner) {
-        invalid("plan.alert_partner", "name the partner organisation's id when alerting a partner");
+    if (alert != AlertTarget::nobody && alert != AlertTarget::caseworker) {
+        invalid("plan.alert", "must be nobody or caseworker");
     }
 }
 
@@ -294,7 +299,16 @@ std::int64_t CheckinScheduler::set_plan(CheckinPlan plan, const Actor& actor) {
                     "plan.case_code: there is no survivor " + plan.case_code.str());
     }
     auto history = store_.consent_history_locked(plan.case_code);
+    const OrgPolicy policy = store_.org_policy_locked();
     for (std::size_t i = 0; i < plan.channels.size(); ++i) {
+        if (plan.channels[i].kind == ChannelKind::messenger &&
+            !policy.accepts_messenger(plan.channels[i].provider)) {
+            std::string field = "plan.channels[" + std::to_string(i) + "]";
+            throw Error(ErrorCode::refused, field,
+                        field + ": '" + plan.channels[i].provider +
+                            "' is not an accepted messenger (accepted: " + policy.messenger_list() +
+                            ")");
+        }
         const ConsentRecord* r =
             latest_consent(history, plan.case_code, plan.channels[i], Purpose::check_ins, now);
         if (r == nullptr || r->action != ConsentAction::given) {
@@ -329,11 +343,7 @@ std::int64_t CheckinScheduler::set_plan(CheckinPlan plan, const Actor& actor) {
         .bind(9, plan.template_id)
         .bind(10, std::int64_t{plan.grace_minutes})
         .bind(11, to_string(plan.alert));
-    if (plan.alert_partner) {
-        w.bind(12, plan.alert_partner->str());
-    } else {
-        w.bind_null(12);
-    }
+    w.bind_null(12);  // alert_partner: no longer used
     w.bind(13, to_string(plan.status)).bind(14, to_micros(now)).bind(15, to_micros(now));
     if (!insert) w.bind(16, plan.plan_id);
     w.run();
@@ -496,6 +506,9 @@ bool CheckinScheduler::process_plan(std::int64_t plan_id, Instant now) {
 
     // 2. Re-check the decision right before each send attempt, then send.
     std::string state, reason, used_channel;
+    // Set when a channel failed for a reason that is not her own choice or state: then the
+    // plan itself cannot reach her and her caseworkers must know (checkin_undeliverable).
+    bool undeliverable = false;
     std::optional<Instant> last_inbound;
     {
         Stmt li(db, "SELECT at_us FROM policies_last_inbound WHERE case_code = ?");
@@ -519,6 +532,10 @@ bool CheckinScheduler::process_plan(std::int64_t plan_id, Instant now) {
                                 std::string(to_string(d.reason)) + ":" + channel.str(), now);
             if (!d.allowed) {
                 reason = to_string(d.reason);
+                undeliverable = undeliverable || (d.reason != ReasonCode::consent_withdrawn &&
+                                                  d.reason != ReasonCode::duress_lock &&
+                                                  d.reason != ReasonCode::survivor_paused &&
+                                                  d.reason != ReasonCode::case_closed);
                 continue;
             }
             std::string text;
@@ -526,6 +543,7 @@ bool CheckinScheduler::process_plan(std::int64_t plan_id, Instant now) {
                 text = store_.template_text(plan.template_id, survivor->language);
             } catch (const Error&) {
                 reason = "no_template";
+                undeliverable = true;
                 break;
             }
             const ConsentRecord* consent =
@@ -547,6 +565,7 @@ bool CheckinScheduler::process_plan(std::int64_t plan_id, Instant now) {
                     break;
                 }
                 reason = "not_sent";
+                undeliverable = true;
             } catch (...) {
                 state = "send_failed";
                 reason = "send_outcome_unknown";
@@ -571,6 +590,17 @@ bool CheckinScheduler::process_plan(std::int64_t plan_id, Instant now) {
     u.bind(6, key).run();
     store_.append_audit_locked("system", "checkin." + state, plan.case_code.str(), "", reason, now);
     tx.commit();
+    if (state == "denied" && undeliverable && callbacks_.alert) {
+        callbacks_.alert(Alert{.kind = AlertKind::checkin_undeliverable,
+                               .case_code = plan.case_code,
+                               .urgent = false,
+                               .target = AlertTarget::caseworker,
+                               .caseworkers = survivor->caseworkers,
+                               .team = survivor->team,
+                               .plan_id = plan_id,
+                               .occurrence_key = key,
+                               .at = now});
+    }
     return true;
 }
 
@@ -608,7 +638,6 @@ bool CheckinScheduler::process_missed(const std::string& key, Instant now) {
                 .target = target,
                 .caseworkers = survivor ? survivor->caseworkers : std::vector<AccountId>{},
                 .team = survivor ? survivor->team : std::nullopt,
-                .partner = p ? p->alert_partner : std::nullopt,
                 .plan_id = plan_id,
                 .occurrence_key = key,
                 .at = now};
@@ -655,7 +684,6 @@ void CheckinScheduler::raise_duress(const CaseCode& code, Instant at) {
                   .target = AlertTarget::caseworker,
                   .caseworkers = survivor ? survivor->caseworkers : std::vector<AccountId>{},
                   .team = survivor ? survivor->team : std::nullopt,
-                  .partner = std::nullopt,
                   .plan_id = 0,
                   .occurrence_key = "",
                   .at = at});

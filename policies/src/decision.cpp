@@ -82,13 +82,9 @@ std::string hhmm(int minute) {
     return buf;
 }
 
-// The channel as it must be treated: a social-media provider is social media whatever kind
-// the caller filed it under.
-ChannelKind effective_kind(const ChannelRef& c) {
-    if (!c.provider.empty() && is_social_media_provider(c.provider))
-        return ChannelKind::social_media;
-    return c.kind;
-}
+// The channel as it must be treated: an alias is its canonical provider, and a social-media
+// provider is social media whatever kind the caller (or an old stored record) filed it under.
+ChannelKind effective_kind(const ChannelRef& c) { return effective_channel(c).kind; }
 
 std::optional<Decision> rule_input(const DecisionInput& in) {
     if (in.org_policy == nullptr) return deny(ReasonCode::policy_unavailable, "input");
@@ -105,6 +101,15 @@ std::optional<Decision> rule_channel(const DecisionInput& in) {
     if (needs_provider && in.channel.provider.empty()) {
         return deny(ReasonCode::unknown_channel, "channel");
     }
+    // Only the messengers Ariadne lists, or that the organisation accepted with evidence, are
+    // messengers at all; social media is left to the next rule (banned whatever it is called).
+    ChannelRef effective = effective_channel(in.channel);
+    if (effective.kind == ChannelKind::messenger &&
+        !in.org_policy->accepts_messenger(effective.provider)) {
+        return deny(ReasonCode::unknown_channel, "channel",
+                    "(messenger provider '" + effective.provider +
+                        "' is not an accepted messenger: " + in.org_policy->messenger_list() + ")");
+    }
     return std::nullopt;
 }
 
@@ -112,8 +117,11 @@ std::optional<Decision> rule_banned_class(const DecisionInput& in) {
     ChannelClass cls = class_of(effective_kind(in.channel));
     // Social media is banned even if a stored policy somehow lacks the ban.
     if (cls == ChannelClass::social_media || in.org_policy->banned_classes.count(cls)) {
+        ChannelRef effective = effective_channel(in.channel);
+        std::string provider =
+            effective.provider.empty() ? "" : ", provider: " + effective.provider;
         return deny(ReasonCode::banned_channel_class, "banned_class",
-                    std::string("(channel class: ") + to_string(cls) + ")");
+                    std::string("(channel class: ") + to_string(cls) + provider + ")");
     }
     return std::nullopt;
 }
@@ -206,11 +214,11 @@ constexpr std::array kRules{
 
 const ConsentRecord* latest_consent(std::span<const ConsentRecord> history, const CaseCode& code,
                                     const ChannelRef& channel, Purpose purpose, Instant now) {
-    ChannelKind kind = effective_kind(channel);
+    const ChannelRef wanted = effective_channel(channel);
     const ConsentRecord* latest = nullptr;
     for (const ConsentRecord& r : history) {
         if (r.case_code != code || r.purpose != purpose) continue;
-        if (effective_kind(r.channel) != kind || r.channel.provider != channel.provider) continue;
+        if (effective_channel(r.channel) != wanted) continue;
         if (r.recorded_at > now) continue;  // not yet in effect
         if (latest == nullptr || r.recorded_at > latest->recorded_at ||
             (r.recorded_at == latest->recorded_at && r.version > latest->version)) {

@@ -171,6 +171,59 @@ void OrgPolicy::validate() const {
             invalid(field, "must be 2 to 80 bytes of printable text");
         }
     }
+    if (accepted_messengers.size() > 16) {
+        invalid("accepted_messengers", "at most 16 messengers can be added");
+    }
+    for (std::size_t i = 0; i < accepted_messengers.size(); ++i) {
+        const auto& m = accepted_messengers[i];
+        const std::string field = "accepted_messengers[" + std::to_string(i) + "]";
+        auto canonical = canonical_provider(m.provider);
+        if (!canonical || *canonical != m.provider || m.provider.size() > 32) {
+            invalid(field + ".provider",
+                    "a provider name is up to 32 letters and digits, e.g. 'session'");
+        }
+        if (is_social_media_provider(m.provider)) {
+            throw Error(ErrorCode::refused, field + ".provider",
+                        field + ".provider: '" + m.provider +
+                            "' is social media and can never be accepted as a messenger: "
+                            "professionals never contact survivors through social media");
+        }
+        if (is_builtin_messenger(m.provider)) {
+            invalid(field + ".provider", "'" + m.provider + "' is accepted already");
+        }
+        for (std::size_t j = 0; j < i; ++j) {
+            if (accepted_messengers[j].provider == m.provider) {
+                invalid(field + ".provider", "'" + m.provider + "' is listed twice");
+            }
+        }
+        if (m.evidence_ref.empty() || !opaque_ref_ok(m.evidence_ref, 128, false)) {
+            invalid(field + ".evidence_ref",
+                    "name the assessment that accepted it (1-128 of A-Z a-z 0-9 . _ : = + / -), "
+                    "e.g. 'DPIA-2026-04'");
+        }
+    }
+}
+
+bool OrgPolicy::accepts_messenger(std::string_view provider) const noexcept {
+    try {
+        auto canonical = canonical_provider(provider);
+        if (!canonical || is_social_media_provider(*canonical)) return false;
+        if (is_builtin_messenger(*canonical)) return true;
+        for (const auto& m : accepted_messengers) {
+            if (m.provider == *canonical) return true;
+        }
+        return false;
+    } catch (...) {
+        return false;
+    }
+}
+
+std::string OrgPolicy::messenger_list() const {
+    std::string out;
+    for (std::string_view m : messenger_providers())
+        out += (out.empty() ? "" : ", ") + std::string(m);
+    for (const auto& m : accepted_messengers) out += ", " + m.provider;
+    return out;
 }
 
 }  // namespace ariadne::policies

@@ -93,6 +93,11 @@ std::string policy_to_json(const OrgPolicy& p) {
                        {"grace_minutes", p.checkin_defaults.grace_minutes}}},
                      {"consent_recorders", recorders_name(p.consent_recorders)}};
     if (!p.organisation_names.empty()) j["organisation_names"] = p.organisation_names;
+    nlohmann::json messengers = nlohmann::json::array();
+    for (const auto& m : p.accepted_messengers) {
+        messengers.push_back({{"provider", m.provider}, {"evidence_ref", m.evidence_ref}});
+    }
+    j["accepted_messengers"] = messengers;
     return j.dump();
 }
 
@@ -125,6 +130,13 @@ OrgPolicy policy_from_json(const std::string& text) {
         // Absent in policies stored before organisation names existed.
         if (j.contains("organisation_names")) {
             p.organisation_names = j.at("organisation_names").get<std::vector<std::string>>();
+        }
+        // Absent in policies stored before organisations could accept more messengers.
+        if (auto m = j.find("accepted_messengers"); m != j.end()) {
+            for (const auto& e : *m) {
+                p.accepted_messengers.push_back(
+                    {e.at("provider").get<std::string>(), e.at("evidence_ref").get<std::string>()});
+            }
         }
         p.validate();
         return p;
@@ -437,6 +449,14 @@ ConsentRecord PolicyStore::record_consent(ConsentRecord r, const Actor& actor) {
                     "consent.case_code: there is no survivor " + r.case_code.str());
     }
     OrgPolicy policy = org_policy_locked();
+    if (r.channel.kind == ChannelKind::messenger && !policy.accepts_messenger(r.channel.provider)) {
+        refused("consent.channel",
+                "'" + r.channel.provider +
+                    "' is not an accepted messenger (accepted: " + policy.messenger_list() +
+                    "); an administrator may accept another one with the "
+                    "reference of its assessment (policy-set "
+                    "--accept-messenger NAME --messenger-evidence REF)");
+    }
     bool allowed = false;
     switch (policy.consent_recorders) {
         case ConsentRecorders::caseworkers_and_admins:
@@ -546,8 +566,31 @@ void PolicyStore::set_org_policy(const OrgPolicy& p, const Actor& actor, Instant
            "INSERT INTO policies_org(id, policy_json, updated_at) VALUES (1, ?, ?) "
            "ON CONFLICT(id) DO UPDATE SET policy_json = excluded.policy_json, "
            "updated_at = excluded.updated_at");
+    OrgPolicy old;
+    try {
+        old = org_policy_locked();
+    } catch (const Error&) {
+        // An unreadable stored policy is being replaced: nothing to compare with.
+    }
     w.bind(1, policy_to_json(p)).bind(2, to_micros(now)).run();
     append_audit_locked(actor.account.str(), "policy.set", "", "", "", now);
+    // Which messengers were accepted or dropped, by name (the evidence stays in the policy).
+    auto listed = [](const OrgPolicy& in, const std::string& provider) {
+        return std::any_of(in.accepted_messengers.begin(), in.accepted_messengers.end(),
+                           [&](const AcceptedMessenger& m) { return m.provider == provider; });
+    };
+    for (const auto& m : p.accepted_messengers) {
+        if (!listed(old, m.provider)) {
+            append_audit_locked(actor.account.str(), "policy.messenger_accepted", "", "",
+                                m.provider, now);
+        }
+    }
+    for (const auto& m : old.accepted_messengers) {
+        if (!listed(p, m.provider)) {
+            append_audit_locked(actor.account.str(), "policy.messenger_dropped", "", "", m.provider,
+                                now);
+        }
+    }
     tx.commit();
 }
 

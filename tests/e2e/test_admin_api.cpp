@@ -330,8 +330,18 @@ TEST_F(AdminApi, CheckinPlansAreSetPausedResumedAndStoppedThroughTheApiWithNamed
     unknown_case["case_code"] = "ZZZ-ZZZ";
     EXPECT_EQ(http("POST", "/v1/admin/checkin-plan", unknown_case.dump(), cw_token).status, 404);
 
+    // She has not logged in with the app yet: no channel of the plan can reach her.
+    auto unreachable = http("POST", "/v1/admin/checkin-plan", plan.dump(), cw_token);
+    EXPECT_EQ(unreachable.status, 422) << unreachable.body.dump();
+    EXPECT_EQ(unreachable.body.value("field", ""), "plan.channels");
+    EXPECT_NE(unreachable.body.value("message", "").find("not logged in with the app"),
+              std::string::npos)
+        << unreachable.body.dump();
+    recover_survivor(*gateway_, survivor_, tmp_.path() / "phone").reset();
+
     auto set = http("POST", "/v1/admin/checkin-plan", plan.dump(), cw_token);
     ASSERT_EQ(set.status, 200) << set.body.dump();
+    EXPECT_EQ(set.body["channels"][0]["reaches_her"], true) << set.body.dump();
     EXPECT_EQ(set.body["case_code"], survivor_.case_code);
     std::int64_t id = set.body["plan_id"];
     EXPECT_EQ(count_rows(gateway_->data_dir() / "ariadne.db", "policies_checkin_plans",
@@ -506,6 +516,105 @@ TEST_F(AdminApi, SurvivorEnrolIsAdminOnlyNamesEveryBadFieldAndTheCodeIsShownOnce
         EXPECT_EQ(log.find(c), std::string::npos);
         EXPECT_EQ(file.find(c), std::string::npos);
     }
+}
+
+}  // namespace
+}  // namespace ariadne::e2e
+
+namespace ariadne::e2e {
+namespace {
+
+TEST_F(AdminApi, EveryAliasOfASocialNetworkIsRefusedAsSocialMediaThroughTheApi) {
+    std::string cw_token = login(cw_, 0);
+    std::string admin_token = login(admin_, 0);
+    for (std::string alias : {"tg", "ig", "insta", "facebook-messenger", "weibo", "fb", "meta",
+                              "vkontakte", "x.com", "t\xD0\xB5legram", "Snap Chat"}) {
+        auto c = http("POST", "/v1/admin/consent",
+                      Json({{"case_code", survivor_.case_code},
+                            {"channel", "messenger:" + alias},
+                            {"purpose", "check_ins"},
+                            {"evidence", "FORM-17"}})
+                          .dump(),
+                      cw_token);
+        EXPECT_EQ(c.status, 422) << alias << " " << c.body.dump();
+        EXPECT_NE(c.body.value("message", "").find("social media"), std::string::npos)
+            << alias << " " << c.body.dump();
+        auto p = http(
+            "POST", "/v1/admin/checkin-plan",
+            Json({{"case_code", survivor_.case_code}, {"channels", {"messenger:" + alias}}}).dump(),
+            cw_token);
+        EXPECT_EQ(p.status, 422) << alias << " " << p.body.dump();
+        EXPECT_NE(p.body.value("message", "").find("social media"), std::string::npos)
+            << alias << " " << p.body.dump();
+        auto o =
+            http("PUT", "/v1/admin/policy",
+                 Json({{"accept_messenger", {{"provider", alias}, {"evidence", "DPIA-1"}}}}).dump(),
+                 admin_token);
+        EXPECT_EQ(o.status, 422) << alias << " " << o.body.dump();
+        EXPECT_NE(o.body.value("message", "").find("social media"), std::string::npos)
+            << alias << " " << o.body.dump();
+    }
+    EXPECT_EQ(count_rows(gateway_->data_dir() / "ariadne.db", "policies_consent", "1"), 0);
+    EXPECT_EQ(count_rows(gateway_->data_dir() / "ariadne.db", "policies_checkin_plans", "1"), 0);
+}
+
+TEST_F(AdminApi, MessengersCheckinDefaultsAndConsentRecordsAreSetAndReadThroughTheApi) {
+    std::string cw_token = login(cw_, 0);
+    std::string admin_token = login(admin_, 0);
+    Json session = {{"case_code", survivor_.case_code},
+                    {"channel", "messenger:session"},
+                    {"purpose", "replies"},
+                    {"evidence", "FORM-17"},
+                    {"language", "ro"}};
+    auto refused = http("POST", "/v1/admin/consent", session.dump(), cw_token);
+    EXPECT_EQ(refused.status, 422) << refused.body.dump();
+    EXPECT_NE(refused.body.value("message", "").find("not an accepted messenger"),
+              std::string::npos);
+    auto no_evidence = http("PUT", "/v1/admin/policy",
+                            R"({"accept_messenger": {"provider": "session"}})", admin_token);
+    EXPECT_EQ(no_evidence.status, 400) << no_evidence.body.dump();
+    EXPECT_EQ(no_evidence.body.value("field", ""), "messenger_evidence");
+    auto accepted = http("PUT", "/v1/admin/policy",
+                         R"({"accept_messenger": {"provider": "session", "evidence": "DPIA-7"},
+                             "checkin_defaults": {"window": "09:00-12:00", "every_days": 2,
+                                                  "grace_minutes": 60}})",
+                         admin_token);
+    ASSERT_EQ(accepted.status, 200) << accepted.body.dump();
+    EXPECT_EQ(accepted.body["checkin_defaults"]["window"], "09:00-12:00");
+    EXPECT_EQ(accepted.body["checkin_defaults"]["every_days"], 2);
+    EXPECT_EQ(accepted.body["accepted_messengers"].back()["evidence_ref"], "DPIA-7");
+    auto bad =
+        http("PUT", "/v1/admin/policy", R"({"checkin_defaults": {"every_days": 0}})", admin_token);
+    EXPECT_EQ(bad.status, 400) << bad.body.dump();
+    EXPECT_EQ(bad.body.value("field", ""), "checkin_defaults.every_days");
+    ASSERT_EQ(http("POST", "/v1/admin/consent", session.dump(), cw_token).status, 200);
+
+    auto list = http("GET", "/v1/admin/consent?case=" + survivor_.case_code, "", cw_token);
+    ASSERT_EQ(list.status, 200) << list.body.dump();
+    ASSERT_EQ(list.body["records"].size(), 1u) << list.body.dump();
+    const Json& r = list.body["records"][0];
+    EXPECT_EQ(r["channel"], "messenger/session");
+    EXPECT_EQ(r["evidence_ref"], "FORM-17");
+    EXPECT_EQ(r["form_language"], "ro");
+    EXPECT_EQ(r["recorded_by"], cw_.account);
+    EXPECT_EQ(list.body["in_effect"][0]["action"], "given");
+    EXPECT_EQ(http("GET", "/v1/admin/consent?case=" + survivor_.case_code, "", admin_token).status,
+              200);
+    EXPECT_EQ(http("GET", "/v1/admin/consent", "", cw_token).status, 400);
+    EXPECT_EQ(http("GET", "/v1/admin/consent?case=ZZZ-ZZZ", "", cw_token).status, 404);
+    EXPECT_EQ(http("GET", "/v1/admin/consent?case=" + survivor_.case_code).status, 401);
+    // A caseworker not assigned to her may not read her records.
+    auto other = gateway_->add_caseworker("jon.p");
+    EXPECT_EQ(
+        http("GET", "/v1/admin/consent?case=" + survivor_.case_code, "", login(other, 0)).status,
+        403);
+    // "partner" is not an alert target Ariadne can deliver to.
+    auto partner =
+        http("POST", "/v1/admin/checkin-plan",
+             Json({{"case_code", survivor_.case_code}, {"alert", "partner"}}).dump(), cw_token);
+    EXPECT_EQ(partner.status, 400);
+    EXPECT_EQ(partner.body.value("field", ""), "plan.alert");
+    EXPECT_NE(partner.body.value("message", "").find("partner organisation"), std::string::npos);
 }
 
 }  // namespace

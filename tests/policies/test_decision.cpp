@@ -257,6 +257,29 @@ TEST_F(DecisionRules, SocialMediaIsDeniedEvenWithAForcedConsentAndAPolicyWithout
     EXPECT_EQ(decide(tg).reason, ReasonCode::banned_channel_class);
 }
 
+TEST_F(DecisionRules, ARecordStoredUnderAnAliasIsDeniedAtSendTimeAsSocialMedia) {
+    // As a record stored before the alias was known would be read back: no make().
+    for (std::string alias : {"tg", "ig", "insta", "facebook-messenger", "weibo", "fb", "vk"}) {
+        ChannelRef stored{ChannelKind::messenger, alias};
+        consent.clear();
+        consent.push_back(
+            record(stored, Purpose::check_ins, ConsentAction::given, noon - days{1}, 1));
+        Decision d = decide(stored, Purpose::check_ins);
+        EXPECT_EQ(d.reason, ReasonCode::banned_channel_class) << alias;
+        EXPECT_NE(d.sentence.find("social_media"), std::string::npos) << d.sentence;
+    }
+}
+
+TEST_F(DecisionRules, AMessengerTheOrganisationDoesNotAcceptIsDeniedAtSendTime) {
+    ChannelRef session{ChannelKind::messenger, "session"};
+    consent.push_back(record(session, Purpose::replies, ConsentAction::given, noon - days{1}, 1));
+    Decision d = decide(session);
+    EXPECT_EQ(d.reason, ReasonCode::unknown_channel);
+    EXPECT_NE(d.sentence.find("not an accepted messenger"), std::string::npos) << d.sentence;
+    policy.accepted_messengers.push_back({"session", "DPIA-2026-04"});
+    EXPECT_EQ(decide(session).reason, ReasonCode::allowed);
+}
+
 TEST_F(DecisionRules, OrganisationCanBanMoreClasses) {
     policy.banned_classes.insert(ChannelClass::email);
     ChannelRef email{ChannelKind::email, ""};

@@ -391,3 +391,32 @@ TEST(SchedulerDst, AucklandWindowIsInHerLocalTimeAcrossTheDateLine) {
     // 10:00 NZDT (UTC+13) on 15 January is 21:00 UTC on 14 January.
     EXPECT_EQ(s.next_due(), instant(sys_days{2025y / January / 14d} + hours{21}));
 }
+
+TEST_F(Scheduler, ASlotNoChannelCanCarryAlertsHerCaseworkersWhateverTargetSheChose) {
+    CheckinPlan p = daily_plan();
+    p.alert = AlertTarget::nobody;
+    auto plan = scheduler->set_plan(p, kCaseworker);
+    outcome = SendOutcome::not_sent;  // e.g. no device, no sender for the channel
+    clock.set(rome(kMonday, 10, 5));
+    scheduler->run_due();
+    EXPECT_EQ(states(plan), std::vector<std::string>{"denied:not_sent"});
+    ASSERT_EQ(alerts.size(), 1U);
+    EXPECT_EQ(alerts[0].kind, AlertKind::checkin_undeliverable);
+    EXPECT_FALSE(alerts[0].urgent);
+    EXPECT_EQ(alerts[0].case_code, code);
+    EXPECT_EQ(alerts[0].occurrence_key, std::to_string(plan) + ":2025-07-14");
+}
+
+TEST_F(Scheduler, HerOwnChoiceOrStateStopsASlotWithoutAnUndeliverableAlert) {
+    auto plan = scheduler->set_plan(daily_plan(), kCaseworker);
+    withdraw(ChannelRef{ChannelKind::app, ""});
+    withdraw(ChannelRef{ChannelKind::sms, ""});
+    clock.set(rome(kMonday, 10, 5));
+    scheduler->run_due();
+    EXPECT_EQ(states(plan), std::vector<std::string>{"denied:consent_withdrawn"});
+    store->set_paused(code, true, kCaseworker, clock.now());
+    clock.set(rome(kMonday + days{1}, 10, 5));
+    scheduler->run_due();
+    EXPECT_EQ(states(plan).back(), "denied:survivor_paused");
+    EXPECT_TRUE(alerts.empty());
+}

@@ -101,6 +101,96 @@ TEST(Channels, SocialMediaProvidersAreSocialMediaWhateverKindTheyAreFiledUnder) 
     EXPECT_THROW(ChannelRef::make(static_cast<ChannelKind>(42)), Error);
 }
 
+// Aliases, abbreviations, domains, other spellings and look-alike characters of social
+// networks: each is social media, whatever kind it is filed under.
+TEST(Channels, EveryAliasOfASocialNetworkIsSocialMedia) {
+    const std::vector<std::pair<std::string, std::string>> aliases = {
+        {"tg", "telegram"},
+        {"TG", "telegram"},
+        {"t.me", "telegram"},
+        {"Telegram ", "telegram"},
+        {"ig", "instagram"},
+        {"insta", "instagram"},
+        {"Insta-gram", "instagram"},
+        {"facebook-messenger", "facebook_messenger"},
+        {"Facebook Messenger", "facebook_messenger"},
+        {"messenger", "facebook_messenger"},
+        {"fb", "facebook"},
+        {"F.B.", "facebook"},
+        {"fb.com", "facebook"},
+        {"meta", "facebook"},
+        {"weibo", "weibo"},
+        {"微博", "weibo"},
+        {"vkontakte", "vk"},
+        {"ВКонтакте", "vk"},
+        {"x.com", "x"},
+        {"twitter", "twitter"},
+        {"tiktok", "tiktok"},
+        {"douyin", "tiktok"},
+        {"wechat", "wechat"},
+        {"weixin", "wechat"},
+        {"snap", "snapchat"},
+        {"bsky", "bluesky"},
+        {"ok.ru", "odnoklassniki"},
+        {"\xEF\xBD\x86\xEF\xBD\x82", "facebook"},  // full-width "ｆｂ"
+        {"t\xD0\xB5legram", "telegram"},           // Cyrillic "е"
+        {"f\xC3\xA1"
+         "cebook",
+         "facebook"},                            // "á"
+        {"insta\xE2\x80\x8Bgram", "instagram"},  // zero-width space
+        {"\xCE\x99nstagram", "instagram"},       // Greek capital iota
+    };
+    for (const auto& [alias, canonical] : aliases) {
+        for (ChannelKind kind : {ChannelKind::messenger, ChannelKind::social_media}) {
+            ChannelRef c = ChannelRef::make(kind, alias);
+            EXPECT_EQ(c.kind, ChannelKind::social_media) << alias;
+            EXPECT_EQ(c.provider, canonical) << alias;
+        }
+        EXPECT_TRUE(is_social_media_provider(alias)) << alias;
+        // A value stored without make() (an old record) is treated the same.
+        EXPECT_EQ(effective_channel(ChannelRef{ChannelKind::messenger, alias}).kind,
+                  ChannelKind::social_media)
+            << alias;
+    }
+}
+
+TEST(Channels, AcceptedMessengersAreCanonicalisedAndOthersStayMessengers) {
+    EXPECT_EQ(ChannelRef::make(ChannelKind::messenger, "WhatsApp").provider, "whatsapp");
+    EXPECT_EQ(ChannelRef::make(ChannelKind::messenger, "Whats App").provider, "whatsapp");
+    EXPECT_EQ(ChannelRef::make(ChannelKind::messenger, "wa").provider, "whatsapp");
+    EXPECT_EQ(ChannelRef::make(ChannelKind::messenger, "Signal").kind, ChannelKind::messenger);
+    EXPECT_TRUE(is_builtin_messenger("threema"));
+    EXPECT_FALSE(is_builtin_messenger("session"));
+    EXPECT_EQ(ChannelRef::make(ChannelKind::messenger, "session").kind, ChannelKind::messenger);
+    // Punctuation that is not a separator, or a script with no alias, is malformed.
+    EXPECT_THROW(ChannelRef::make(ChannelKind::messenger, "wh@tsapp"), Error);
+    EXPECT_THROW(ChannelRef::make(ChannelKind::messenger, "\xD0\xBF\xD1\x80\xD0\xB8\xD0\xB2"),
+                 Error);  // "прив"
+    EXPECT_FALSE(canonical_provider(""));
+}
+
+TEST(OrgPolicyValidation, AnAddedMessengerNeedsEvidenceAndCanNeverBeSocialMedia) {
+    OrgPolicy p;
+    EXPECT_FALSE(p.accepts_messenger("session"));
+    EXPECT_TRUE(p.accepts_messenger("WhatsApp"));
+    EXPECT_FALSE(p.accepts_messenger("telegram"));
+    p.accepted_messengers.push_back({"session", "DPIA-2026-04"});
+    p.validate();
+    EXPECT_TRUE(p.accepts_messenger("Session"));
+    p.accepted_messengers.push_back({"telegram", "DPIA-1"});
+    try {
+        p.validate();
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::refused);
+        EXPECT_EQ(e.field(), "accepted_messengers[1].provider");
+    }
+    EXPECT_FALSE(p.accepts_messenger("tg"));
+    OrgPolicy q;
+    q.accepted_messengers.push_back({"session", ""});
+    EXPECT_THROW(q.validate(), Error);
+}
+
 TEST(Channels, EveryKindHasAClassAndASecurityLabel) {
     EXPECT_EQ(label_of(ChannelKind::app), SecurityLabel::end_to_end);
     EXPECT_EQ(label_of(ChannelKind::web), SecurityLabel::edge_encrypted);

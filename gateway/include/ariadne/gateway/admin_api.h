@@ -5,7 +5,9 @@
 //   POST /v1/admin/session   {"username","password","totp"} → {"token","expires_in","role"}
 //   GET  /v1/admin/policy                       any role
 //   PUT  /v1/admin/policy    {"quiet_hours","retention_days","ban","unban","consent_recorders",
-//                             "canned_replies","organisation_names","templates"}   admin only
+//                             "canned_replies","organisation_names","templates",
+//                             "checkin_defaults","accept_messenger","drop_messenger"}
+//                                               admin only
 //   POST /v1/admin/survivor/update {"case_code","initials","language","time_zone",
 //                            "quiet_hours","status","pause_until","team",
 //                            "never_confirm_client"}   admin, or her assigned caseworker
@@ -25,6 +27,7 @@
 //   POST /v1/admin/duress-clear {"case_code"[,"by"]}   assigned caseworker, herself only
 //   GET  /v1/admin/duress-words                 admin only: {"duress_words": count}
 //   PUT  /v1/admin/duress-words {"words":[...]} admin only
+//   GET  /v1/admin/consent?case=CODE            admin, or a caseworker assigned to her
 //   GET  /v1/admin/audit/verify                 admin only
 //   GET  /v1/admin/audit?from=N&limit=M         admin only (metadata, JSON lines)
 //
@@ -43,6 +46,8 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "ariadne/crypto/recovery.h"
 
@@ -72,22 +77,27 @@ nlohmann::json set_caseworker_disabled(Store& store, policies::PolicyStore& poli
                                        const std::string& id, bool disabled,
                                        const std::string& actor, const std::string& field);
 
-/// A check-in plan as the CLI options / API fields give it (defaults: every 7 days,
-/// 10:00-18:00 her local time, channel app, 24 h grace, alert nobody).
+/// A check-in plan as the CLI options / API fields give it. What is not given comes from
+/// the organisation's checkin_defaults (every_days, window, grace_minutes); channels default
+/// to app, the alert to nobody.
 struct CheckinPlanArgs {
     std::string case_code;
-    int every_days = 7;
-    std::string window = "10:00-18:00";
+    std::optional<int> every_days;
+    std::optional<std::string> window;  // "HH:MM-HH:MM"
     std::vector<std::string> channels;  // empty = {"app"}
-    int grace_minutes = 24 * 60;
-    std::string alert = "nobody";
+    std::optional<int> grace_minutes;
+    std::string alert = "nobody";  // nobody | caseworker
 };
 
 /// Creates a plan for her case in `by`'s name (the same code path for CLI and API); the first
-/// cadence day is her local today. Returns {"plan_id","case_code"}. Throws policies::Error
-/// naming the field (`case_field` for the case code, "plan.window", "plan.channels[i]", ...).
-nlohmann::json set_checkin_plan(policies::PolicyStore& policies, const CheckinPlanArgs& args,
-                                const policies::Actor& by, const std::string& case_field);
+/// cadence day is her local today. Refuses channels this deployment cannot send check-ins on,
+/// and a plan of which no channel can reach her now (checkin_reach.h). Returns
+/// {"plan_id","case_code","channels":[{"channel","reaches_her"[,"why"]}]}. Throws
+/// policies::Error naming the field (`case_field` for the case code, "plan.window",
+/// "plan.channels[i]", "plan.channels", "plan.alert", ...).
+nlohmann::json set_checkin_plan(const Store& store, policies::PolicyStore& policies,
+                                const CheckinPlanArgs& args, const policies::Actor& by,
+                                const std::string& case_field);
 
 /// Pauses ("paused"), resumes ("active") or stops ("stopped") a plan in `by`'s name.
 /// Returns {"plan_id","status"}. Throws policies::Error{invalid_field, "status"},
@@ -168,6 +178,14 @@ nlohmann::json update_survivor_record(policies::PolicyStore& policies,
 /// "language","time_zone","status","paused","paused_until"?, "quiet_hours" (her own or
 /// null),"team" (or null),"never_confirm_client","duress","caseworkers"}.
 nlohmann::json survivor_record_json(const policies::Survivor& s, policies::Instant now);
+/// Her consent records, oldest first, as `consent-list` / GET /v1/admin/consent give them:
+/// {"case_code","records":[{"version","channel","purpose","action","evidence_ref",
+/// "form_language","recorded_by","recorded_at"[,"address_on_file"][,"treated_as"]}],
+/// "in_effect":[{"channel","purpose","action","version"}]}. `treated_as` names how a record
+/// filed under an alias is decided (e.g. "social_media/telegram": refused). Throws
+/// policies::Error{not_found, `case_field`} for an unknown case.
+nlohmann::json consent_records_json(policies::PolicyStore& policies, const policies::CaseCode& code,
+                                    const std::string& case_field);
 
 /// Whether staff account `account` has the admin role (gateway_account_roles).
 bool is_admin_account(const policies::PolicyStore& store, const std::string& account);

@@ -30,13 +30,15 @@
 namespace ariadne::gateway {
 
 enum class AlertKind {
-    duress,              // her duress login code or duress keyword: urgent
-    missed_checkin,      // a check-in went unanswered and she chose to be looked after
-    identity_changed,    // her Signal identity changed: verify her before sharing anything
-    new_device,          // she writes from a new device
-    unverified_channel,  // a message arrived on a channel/address not verified as hers
+    duress,                 // her duress login code or duress keyword: urgent
+    missed_checkin,         // a check-in went unanswered and she chose to be looked after
+    identity_changed,       // her Signal identity changed: verify her before sharing anything
+    new_device,             // she writes from a new device
+    unverified_channel,     // a message arrived on a channel/address not verified as hers
+    checkin_undeliverable,  // a check-in slot could go out on none of her plan's channels
 };
-/// "duress", "missed_checkin", "identity_changed", "new_device", "unverified_channel".
+/// "duress", "missed_checkin", "identity_changed", "new_device", "unverified_channel",
+/// "checkin_undeliverable".
 const char* to_string(AlertKind) noexcept;
 std::optional<AlertKind> parse_alert_kind(std::string_view) noexcept;
 /// Duress is urgent; every other kind is not.

@@ -165,11 +165,13 @@ class NoticeRenderer {
 /// Check-in delivery: the scheduler's send callback looks up the sender registered for the
 /// channel's kind (set_channel_sender); `attach(gateway)` registers `app` (her device 1) and
 /// `web` (her edge device 2) as mailbox notices of kind `checkin` (no text stored; the text is
-/// rendered when pushed). A channel with no sender answers not_sent and the scheduler tries
-/// the next consented channel in her order. Alerts (missed check-in where she chose an alert
-/// target, duress) go to the AlertBoard (alerts.h): durable until a caseworker clears them.
-/// Her messages count as check-in responses through record_inbound; the sending thread only
-/// notes the case and the time, and the scheduler thread records everything noted since its
+/// rendered when pushed). Each registered kind is recorded in the database (checkin_reach.h)
+/// so that a plan set from the CLI is checked against this deployment's senders. A channel
+/// with no sender answers not_sent and the scheduler tries the next consented channel in her
+/// order; a slot no channel carried raises checkin_undeliverable. Alerts (missed check-in where she
+/// chose an alert target, duress) go to the AlertBoard (alerts.h): durable until a caseworker
+/// clears them. Her messages count as check-in responses through record_inbound; the sending thread
+/// only notes the case and the time, and the scheduler thread records everything noted since its
 /// last turn in ONE transaction, within 200 ms (and always before run_due). One fsync'd
 /// transaction per message on the sending thread, contending with the mailbox writer for the
 /// database's write lock, capped the gateway at ~1,000 survivor messages/s

@@ -52,19 +52,33 @@ SecurityLabel label_of(ChannelKind kind) noexcept;
 const std::vector<ChannelKind>& all_channel_kinds();
 const std::vector<Purpose>& all_purposes();
 
-/// Named providers that are social media whatever kind they are filed under ("facebook",
-/// "instagram", "tiktok", "x", "twitter", "telegram", "snapchat", …). Lower-case names.
+/// Social-media providers by canonical name ("facebook", "instagram", "tiktok", "x",
+/// "twitter", "telegram", "vk", "weibo", …; the list in docs/policies.md). Lower-case.
 const std::vector<std::string_view>& social_media_providers();
-/// Named messenger providers ("whatsapp", "signal", "viber", "threema").
+/// The messenger providers Ariadne accepts without the organisation adding any ("whatsapp",
+/// "signal", "viber", "threema"). An organisation may accept more (OrgPolicy).
 const std::vector<std::string_view>& messenger_providers();
-/// True when `provider` (case-insensitive) is a social-media provider.
+/// The provider as Ariadne compares and stores it: Unicode look-alikes folded to Latin
+/// (full-width forms, Cyrillic and Greek letters that look Latin, accents, zero-width
+/// characters), lower case, separators (space . _ - / ·) dropped, then a known alias mapped to
+/// its canonical name ("FB" → "facebook", "tg" → "telegram", "insta" → "instagram",
+/// "facebook-messenger" → "facebook_messenger", "ВКонтакте" → "vk", "微博" → "weibo").
+/// Any other name comes back as its folded letters and digits ("Whats App" → "whatsapp").
+/// nullopt when the text is empty, longer than 64 bytes, or keeps a character that is not a
+/// Latin letter, a digit or a separator after folding.
+std::optional<std::string> canonical_provider(std::string_view provider);
+/// True when `provider`, canonicalised, is a social-media provider or one of its aliases.
 bool is_social_media_provider(std::string_view provider) noexcept;
+/// True when `provider`, canonicalised, is one of messenger_providers().
+bool is_builtin_messenger(std::string_view provider) noexcept;
 
 /// A channel as configured for a survivor: a kind plus, for messenger and social media, the
-/// provider. Construction normalises: a social-media provider always yields kind
-/// social_media, whatever kind was asked for (so "telegram" filed as a messenger is still
-/// social media). Throws Error{invalid_field} when the provider is malformed, missing for
-/// messenger/social_media, or given for a kind that has none.
+/// provider. Construction normalises: the provider is canonicalised (canonical_provider), and
+/// a social-media provider or alias always yields kind social_media, whatever kind was asked
+/// for (so "tg" filed as a messenger is social media "telegram"). Throws
+/// Error{invalid_field} when the provider is malformed, missing for messenger/social_media,
+/// or given for a kind that has none. Whether a messenger provider is accepted depends on
+/// the organisation policy (OrgPolicy::accepts_messenger), checked by the store.
 struct ChannelRef {
     ChannelKind kind = ChannelKind::app;
     std::string provider;  // lower-case; empty for app/web/sms/voice_callback/email
@@ -75,5 +89,11 @@ struct ChannelRef {
     /// "sms", "messenger/whatsapp".
     std::string str() const;
 };
+
+/// `c` as every rule must treat it, for a value that did not come through make() (e.g. a
+/// record stored before an alias was known): the provider canonicalised and a social-media
+/// provider turned into kind social_media. A provider that cannot be canonicalised is kept
+/// as it is with kind social_media (fail closed).
+ChannelRef effective_channel(const ChannelRef& c);
 
 }  // namespace ariadne::policies

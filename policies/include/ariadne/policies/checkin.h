@@ -55,7 +55,10 @@ class ManualClock final : public Clock {
     std::atomic<std::int64_t> us_;
 };
 
-enum class AlertTarget { nobody, caseworker, partner };
+/// Whom a missed check-in alerts, as she chose: nobody, or her caseworkers (the alert goes to
+/// every caseworker assigned to her case). There is no partner-organisation target: Ariadne
+/// has no way to deliver an alert outside the organisation.
+enum class AlertTarget { nobody, caseworker };
 enum class PlanStatus { active, paused, stopped };
 const char* to_string(AlertTarget) noexcept;
 const char* to_string(PlanStatus) noexcept;
@@ -76,7 +79,6 @@ struct CheckinPlan {
     std::string template_id = "neutral_checkin";
     int grace_minutes = 24 * 60;
     AlertTarget alert = AlertTarget::nobody;
-    std::optional<AccountId> alert_partner{};  // partner organisation id when alert == partner
     PlanStatus status = PlanStatus::active;
 
     /// Throws Error{invalid_field | refused} naming the field ("plan.channels[0]", …).
@@ -100,7 +102,11 @@ enum class SendOutcome {
     not_sent,  // definitely not sent (e.g. channel down): the next channel in order is tried
 };
 
-enum class AlertKind { missed_checkin, duress };
+enum class AlertKind {
+    missed_checkin,         // unanswered past the grace period, and she chose an alert
+    duress,                 // urgent
+    checkin_undeliverable,  // no channel of the plan could carry the slot (see run_due)
+};
 const char* to_string(AlertKind) noexcept;
 
 struct Alert {
@@ -110,9 +116,8 @@ struct Alert {
     AlertTarget target = AlertTarget::caseworker;
     std::vector<AccountId> caseworkers;  // her assigned caseworkers
     std::optional<AccountId> team;
-    std::optional<AccountId> partner;  // when target == partner
-    std::int64_t plan_id = 0;          // 0 for duress
-    std::string occurrence_key;        // "" for duress
+    std::int64_t plan_id = 0;    // 0 for duress
+    std::string occurrence_key;  // "" for duress
     Instant at{};
 };
 
@@ -142,8 +147,10 @@ class CheckinScheduler {
     CheckinScheduler(PolicyStore& store, const Clock& clock, CheckinCallbacks callbacks);
 
     /// Creates (plan_id == 0) or replaces a plan and schedules its next slot from now.
-    /// Refuses social media, channels she has not consented to for check-ins
-    /// (Error{refused, "plan.channels[i]"}), unknown survivors (Error{not_found}).
+    /// Refuses social media, messengers the organisation policy does not accept, channels
+    /// she has not consented to for check-ins (Error{refused, "plan.channels[i]"}), unknown
+    /// survivors (Error{not_found}). Whether a channel can reach her is the caller's to check
+    /// (the gateway knows which senders and devices exist).
     std::int64_t set_plan(CheckinPlan plan, const Actor& actor);
     std::optional<CheckinPlan> plan(std::int64_t plan_id) const;
     /// Pause (no slots, none recorded), resume (next slot from now) or stop a plan.
@@ -151,7 +158,10 @@ class CheckinScheduler {
 
     /// Does all work due at clock.now(): sends slots whose window is open, records slots
     /// whose window passed as skipped, marks unanswered check-ins missed (alerting if she
-    /// chose so). Returns the number of slots acted on.
+    /// chose so). A slot that no channel could carry for a reason other than her own choice
+    /// or state (consent withdrawn, paused, closed, duress) raises a checkin_undeliverable
+    /// alert to her caseworkers, whatever alert target she chose: the plan needs fixing.
+    /// Returns the number of slots acted on.
     std::size_t run_due();
     /// The earliest instant at which run_due has work, from indexes only (no scans).
     std::optional<Instant> next_due() const;

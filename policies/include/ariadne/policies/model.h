@@ -117,6 +117,14 @@ struct CheckinDefaults {
     bool operator==(const CheckinDefaults&) const = default;
 };
 
+/// A messenger the organisation accepts beyond Ariadne's own list (messenger_providers()),
+/// with the reference of the assessment that justified it.
+struct AcceptedMessenger {
+    std::string provider;      // canonical_provider() form; never a social-media provider
+    std::string evidence_ref;  // 1-128 chars of [A-Za-z0-9._:=+/-], e.g. a DPIA id
+    bool operator==(const AcceptedMessenger&) const = default;
+};
+
 struct OrgPolicy {
     /// Always contains social_media: validate() refuses a policy without it.
     std::set<ChannelClass> banned_classes{ChannelClass::social_media};
@@ -127,8 +135,17 @@ struct OrgPolicy {
     /// The organisation's names, acronyms and short forms: no text it sends a survivor may
     /// contain one (templates naming it are refused). At most 20, each 2-80 bytes.
     std::vector<std::string> organisation_names{};
+    /// Messengers accepted in addition to messenger_providers() (at most 16).
+    std::vector<AcceptedMessenger> accepted_messengers{};
 
-    /// Throws Error{refused, "banned_classes"} when social media is not banned, and
+    /// True when `provider` (canonicalised) is one of Ariadne's messengers or one the
+    /// organisation accepted. Never true for a social-media provider.
+    bool accepts_messenger(std::string_view provider) const noexcept;
+    /// "whatsapp, signal, viber, threema" plus the organisation's, for error sentences.
+    std::string messenger_list() const;
+
+    /// Throws Error{refused, "banned_classes"} when social media is not banned,
+    /// Error{refused, "accepted_messengers"} for a social-media provider in the list, and
     /// Error{invalid_field} for out-of-range values.
     void validate() const;
     bool operator==(const OrgPolicy&) const = default;
