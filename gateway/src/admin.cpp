@@ -435,7 +435,7 @@ int policy_set(const std::vector<std::string>& args, std::ostream& out) {
                                                            po::value<std::string>(), "")(
         "organisation-name", po::value<std::vector<std::string>>(&names), "")(
         "clear-organisation-names", po::bool_switch(&clear_names), "")(
-        "template", po::value<std::vector<std::string>>(&template_args), "");
+        "template", po::value<std::vector<std::string>>(&template_args), "")(
         "checkin-window", po::value<std::string>(), "")("checkin-every-days", po::value<int>(), "")(
         "checkin-grace-minutes", po::value<int>(), "")("accept-messenger", po::value<std::string>(),
                                                        "")(
