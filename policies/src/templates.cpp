@@ -33,13 +33,32 @@ constexpr std::array<std::pair<const char*, const char*>, 7> kNeutralHandover{{
     {"ar", "مرحباً، من الآن سيكون {initials} جهة الاتصال الخاصة بكِ. ردّي في أي وقت."},
 }};
 
+// Told to her, only if she asked for it, when her code signs in on a phone the gateway has
+// not seen: no "account", no organisation, nothing that needs an answer.
+constexpr std::array<std::pair<const char*, const char*>, 7> kNeutralNewDevice{{
+    {"en", "Hi, a new phone just signed in. If that wasn't you, reply any time."},
+    {"es",
+     "Hola, un teléfono nuevo acaba de iniciar sesión. Si no fuiste tú, responde cuando "
+     "quieras."},
+    {"it",
+     "Ciao, un nuovo telefono ha appena effettuato l'accesso. Se non eri tu, rispondi "
+     "quando vuoi."},
+    {"ro", "Bună, un telefon nou tocmai s-a conectat. Dacă nu ai fost tu, răspunde oricând."},
+    {"el", "Γεια, ένα νέο τηλέφωνο μόλις συνδέθηκε. Αν δεν ήσουν εσύ, απάντησε όποτε θέλεις."},
+    {"fr",
+     "Bonjour, un nouveau téléphone vient de se connecter. Si ce n'était pas toi, réponds "
+     "quand tu veux."},
+    {"ar", "مرحباً، تم تسجيل الدخول للتو من هاتف جديد. إذا لم تكوني أنتِ، ردّي في أي وقت."},
+}};
+
 }  // namespace
 
 std::optional<std::string> builtin_template(const std::string& template_id,
                                             const std::string& language) {
-    const auto* table = template_id == "neutral_checkin"    ? &kNeutralCheckin
-                        : template_id == "neutral_handover" ? &kNeutralHandover
-                                                            : nullptr;
+    const auto* table = template_id == "neutral_checkin"      ? &kNeutralCheckin
+                        : template_id == "neutral_handover"   ? &kNeutralHandover
+                        : template_id == "neutral_new_device" ? &kNeutralNewDevice
+                                                              : nullptr;
     if (!table) return std::nullopt;
     for (const auto& [lang, text] : *table) {
         if (language == lang) return std::string(text);

@@ -10,7 +10,8 @@
 namespace ariadne::policies::detail {
 
 /// The built-in text for (template_id, primary language), if any. Built-in id:
-/// "neutral_checkin" and "neutral_handover" (with an "{initials}" placeholder) in en, es, it,
+/// "neutral_checkin", "neutral_handover" (with an "{initials}" placeholder) and
+/// "neutral_new_device" in en, es, it,
 /// ro, el, fr, ar.
 std::optional<std::string> builtin_template(const std::string& template_id,
                                             const std::string& language);
