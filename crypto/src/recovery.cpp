@@ -323,6 +323,8 @@ bool verify_recovery_code(std::string_view code, const StoredRecovery& stored) {
     return locator_ok & verifier_ok;
 }
 
+Bytes login_public_key(const SecretBytes& private_key) { return auth_public_key_of(private_key); }
+
 Bytes sign_login_challenge(const SecretBytes& auth_key, ByteView challenge) {
     check_challenge(challenge);
     CurveContext ctx;  // supplies the randomness XEdDSA mixes into each signature

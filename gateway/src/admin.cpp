@@ -88,6 +88,7 @@ const char* kUsage =
     "  ariadne admin duress-words-set --file FILE|-  (one word or phrase a line)\n"
     "  ariadne admin duress-words-show\n"
     "  ariadne admin survivor-recode --survivor ID [--insecure-test-params]\n"
+    "  ariadne admin new-device-notice --case CODE --notify on|off\n"
     "  ariadne admin audit-verify [--checkpoint SEQ:HEAD:MAC ...]\n"
     "  ariadne admin audit-checkpoint\n"
     "  ariadne admin audit-export [--from SEQ] [--limit N]\n";
@@ -264,12 +265,12 @@ int assign(const std::vector<std::string>& args, std::ostream& out) {
         }
         if (new_caseworker) {
             // Decided and audited like any outbound message; delivered at her next login
-            // (this process is not the server: it cannot push).
-            auto d = queue_handover_notice(
+            // (this process is not the server: it can neither push nor send SMS).
+            auto outcome = queue_handover_notice(
                 *policy_store, store, survivor, caseworker, "admin-cli",
-                [&store](NewNotice n) { return store_notice_sync(store, std::move(n)); },
+                [&store](NewNotice n) { return store_notice_sync(store, std::move(n)); }, {},
                 now_utc());
-            line["handover_notice"] = handover_notice_json(d);
+            line["handover_notice"] = handover_notice_json(outcome);
         }
         if (vm.count("handover-note")) {
             ServerKey key = ServerKey::load_or_create(data_dir);
@@ -633,6 +634,24 @@ int duress_words_show(const std::vector<std::string>& args, std::ostream& out) {
     return 0;
 }
 
+/// Whether she is told, in neutral words on her own channel, when her code signs in on a new
+/// phone (her choice, recorded by the administrator; audited).
+int new_device_notice_set(const std::vector<std::string>& args, std::ostream& out) {
+    std::string data_dir, case_code, notify;
+    po::options_description options;
+    options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
+        "case", po::value<std::string>(&case_code)->required(), "")(
+        "notify", po::value<std::string>(&notify)->required(), "");
+    parse(args, options);
+    if (notify != "on" && notify != "off") usage_error("--notify: must be on or off.");
+    policies::CaseCode code(case_code, "case");
+    auto store = open_policies(data_dir);
+    set_new_device_notice(*store, code, notify == "on", cli_admin().account.str(), now_utc());
+    out << nlohmann::json({{"case_code", code.str()}, {"new_device_notice", notify == "on"}}).dump()
+        << std::endl;
+    return 0;
+}
+
 /// She lost her recovery code: a new code for her account (a new Signal identity on her next
 /// login) and an identity_changed alert, so her caseworkers compare the new safety number
 /// with her before anything is shared.
@@ -803,6 +822,7 @@ int run_admin(const std::vector<std::string>& args, std::istream& in, std::ostre
         if (args[0] == "duress-words-set") return duress_words_set(rest, in, out);
         if (args[0] == "duress-words-show") return duress_words_show(rest, out);
         if (args[0] == "survivor-recode") return survivor_recode(rest, out);
+        if (args[0] == "new-device-notice") return new_device_notice_set(rest, out);
         if (args[0] == "audit-verify") return audit_verify(rest, out, err);
         if (args[0] == "audit-checkpoint") return audit_checkpoint(rest, out);
         if (args[0] == "audit-export") return audit_export(rest, out);

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <map>
@@ -172,6 +173,10 @@ class AdminApi {
                 }
                 if (who->role != policies::Role::admin) return forbidden();
                 return r.method == "GET" ? duress_words_count() : set_duress_words(r, *who);
+            }
+            if (r.path == "/v1/admin/new-device-notice") {
+                if (r.method != "POST") return error(405, "method_not_allowed", "Use POST.");
+                return new_device_notice_set(r, *who);
             }
             if (r.path == "/v1/admin/audit/verify" || r.path == "/v1/admin/audit") {
                 if (r.method != "GET") return error(405, "method_not_allowed", "Use GET.");
@@ -570,6 +575,43 @@ class AdminApi {
         }
         auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
         return HttpResponse::json(200, survivor_record_json(*s, now).dump());
+    }
+
+    /// POST /v1/admin/new-device-notice {"case_code", "notify": bool}: whether she is told on
+    /// her own channel when her code signs in on a new phone (admin, or her assigned
+    /// caseworker with her own token; audited in the caller's name).
+    HttpResponse new_device_notice_set(const HttpRequest& r, const policies::Actor& who) {
+        json body = json::parse(r.body);
+        if (!body.is_object()) {
+            return error(400, "invalid_field", "body: must be a JSON object.", "body");
+        }
+        for (auto& [k, v] : body.items()) {
+            if (k != "case_code" && k != "notify") {
+                return error(400, "invalid_field",
+                             k.size() <= 32 ? k + ": unknown field." : "body: unknown field.",
+                             k.size() <= 32 ? k : "body");
+            }
+        }
+        auto notify = body.find("notify");
+        if (notify == body.end() || !notify->is_boolean()) {
+            return error(400, "invalid_field", "notify: must be true or false.", "notify");
+        }
+        policies::CaseCode code(body.at("case_code").get<std::string>(), "case_code");
+        auto record = policies_.find_survivor(code);
+        if (!record)
+            return error(404, "not_found", "case_code: no survivor has this case code.",
+                         "case_code");
+        if (who.role != policies::Role::admin &&
+            std::find(record->caseworkers.begin(), record->caseworkers.end(), who.account) ==
+                record->caseworkers.end()) {
+            return error(403, "forbidden",
+                         "Only an administrator or a caseworker assigned to her may set this.");
+        }
+        auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
+        set_new_device_notice(policies_, code, notify->get<bool>(), who.account.str(), now);
+        return HttpResponse::json(
+            200,
+            json({{"case_code", code.str()}, {"new_device_notice", notify->get<bool>()}}).dump());
     }
 
     /// GET /v1/admin/duress-words (admin): how many duress words are set (they cannot be

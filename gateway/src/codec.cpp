@@ -244,6 +244,11 @@ RequestBody decode_body(const std::string& type, Fields& f) {
         r.identity_key = f.binary("identity_key", 33);
         r.registration_id =
             static_cast<std::uint32_t>(f.integer("registration_id", 1, kMaxDeviceId));
+        // Optional, but both or neither.
+        if (f.find("installation_key") != nullptr || f.find("installation_signature") != nullptr) {
+            r.installation_key = f.binary("installation_key", 33);
+            r.installation_signature = f.binary("installation_signature", 64);
+        }
         return r;
     }
     if (type == "keys_upload") {

@@ -9,8 +9,8 @@
 #include <spdlog/spdlog.h>
 
 #include "ariadne/gateway/audit_checkpoints.h"
-#include "ariadne/gateway/duress_words.h"
 #include "ariadne/gateway/checkin_reach.h"
+#include "ariadne/gateway/duress_words.h"
 #include "ariadne/gateway/gateway.h"
 #include "ariadne/gateway/sms_numbers.h"
 #include "ariadne/policies/error.h"
@@ -78,6 +78,9 @@ CREATE TABLE IF NOT EXISTS gateway_survivor_cases(
 CREATE INDEX IF NOT EXISTS gateway_survivor_cases_by_case ON gateway_survivor_cases(case_code);
 CREATE TABLE IF NOT EXISTS gateway_caseworker_initials(
   account TEXT PRIMARY KEY, initials TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS gateway_new_device_notices(
+  case_code TEXT PRIMARY KEY, notify INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS gateway_handover_notes(
   case_code TEXT PRIMARY KEY, sealed BLOB NOT NULL, set_at_us INTEGER NOT NULL
@@ -176,6 +179,53 @@ std::optional<std::string> handover_note(const policies::PolicyStore& store, con
     return std::string(reinterpret_cast<const char*>(view.data()), view.size());
 }
 
+void set_new_device_notice(policies::PolicyStore& store, const policies::CaseCode& code,
+                           bool notify, const std::string& actor, policies::Instant at) {
+    auto sqlite_guard = store.lock();
+    if (!store.find_survivor(code)) {
+        throw policies::Error(policies::ErrorCode::not_found, "case",
+                              "case: no survivor has this case code.");
+    }
+    sqlite3* db = store.connection();
+    const bool nested = sqlite3_get_autocommit(db) == 0;
+    if (sqlite3_exec(db, nested ? "SAVEPOINT new_device_notice" : "BEGIN IMMEDIATE", nullptr,
+                     nullptr, nullptr) != SQLITE_OK) {
+        throw policies::Error(
+            policies::ErrorCode::storage, "",
+            std::string("The preference cannot be stored (") + sqlite3_errmsg(db) + ").");
+    }
+    try {
+        Statement s(db,
+                    "INSERT INTO gateway_new_device_notices(case_code, notify) VALUES(?,?) "
+                    "ON CONFLICT(case_code) DO UPDATE SET notify = excluded.notify");
+        s.bind(1, code.str());
+        s.bind(2, std::int64_t{notify ? 1 : 0});
+        s.step();
+        store.append_audit(actor, "survivor.new_device_notice", code.str(), notify ? "on" : "off",
+                           "", at);
+    } catch (...) {
+        sqlite3_exec(
+            db, nested ? "ROLLBACK TO new_device_notice; RELEASE new_device_notice" : "ROLLBACK",
+            nullptr, nullptr, nullptr);
+        throw;
+    }
+    if (sqlite3_exec(db, nested ? "RELEASE new_device_notice" : "COMMIT", nullptr, nullptr,
+                     nullptr) != SQLITE_OK) {
+        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw policies::Error(
+            policies::ErrorCode::storage, "",
+            std::string("The preference cannot be stored (") + sqlite3_errmsg(db) + ").");
+    }
+}
+
+bool new_device_notice(const policies::PolicyStore& store, const policies::CaseCode& code) {
+    auto sqlite_guard = store.lock();
+    Statement s(store.connection(),
+                "SELECT notify FROM gateway_new_device_notices WHERE case_code = ?");
+    s.bind(1, code.str());
+    return s.step() && s.integer(0) != 0;
+}
+
 void set_caseworker_initials(policies::PolicyStore& store, const std::string& account_id,
                              const std::string& initials) {
     policies::Initials valid(initials, "initials");
@@ -198,16 +248,18 @@ std::optional<std::string> caseworker_initials(const policies::PolicyStore& stor
     return s.text(0);
 }
 
-ConsentPolicy::ConsentPolicy(const Store& store, policies::PolicyStore& policies,
-                             const ServerKey& key,
-                             std::function<void(const policies::CaseCode&)> on_inbound,
-                             std::function<void(const policies::CaseCode&)> on_duress)
+ConsentPolicy::ConsentPolicy(
+    const Store& store, policies::PolicyStore& policies, const ServerKey& key,
+    std::function<void(const policies::CaseCode&)> on_inbound,
+    std::function<void(const policies::CaseCode&)> on_duress,
+    std::function<void(const Account&, const policies::CaseCode&)> on_new_device)
     : assignment_(store),
       store_(store),
       policies_(policies),
       key_(key),
       on_inbound_(std::move(on_inbound)),
-      on_duress_(std::move(on_duress)) {
+      on_duress_(std::move(on_duress)),
+      on_new_device_(std::move(on_new_device)) {
     ensure_survivor_case_table(policies_);
     ensure_sms_tables(policies_);
 }
@@ -335,11 +387,17 @@ nlohmann::json ConsentPolicy::contact_details(const Account& viewer, const Accou
     return out;
 }
 
-void ConsentPolicy::on_login(const Account& account) const {
+void ConsentPolicy::on_login(const Account& account, bool new_installation) const {
     if (account.role != Role::survivor) return;
     try {
         auto c = find_survivor_case(policies_, account.id);
-        if (!c || !c->duress_account) return;
+        if (!c) return;
+        if (!c->duress_account) {
+            if (new_installation && on_new_device_) on_new_device_(account, c->case_code);
+            return;
+        }
+        // Her duress login raises only the duress alert, whatever phone it comes from: a
+        // new-device alert or notice here would be one more trace of it.
         // Silent: nothing in the session differs; her caseworkers get the urgent alert.
         if (on_duress_) {
             on_duress_(c->case_code);
@@ -394,66 +452,136 @@ bool store_notice_sync(Store& store, NewNotice notice) {
     return wait_committed(f);
 }
 
-nlohmann::json handover_notice_json(const policies::Decision& d) {
-    if (d.allowed) return {{"sent", true}};
-    return {{"sent", false}, {"reason", policies::to_string(d.reason)}, {"message", d.sentence}};
+nlohmann::json handover_notice_json(const NoticeOutcome& outcome) {
+    if (outcome.sent) return {{"sent", true}, {"channel", outcome.channel}};
+    nlohmann::json out = {
+        {"sent", false}, {"reason", outcome.reason}, {"message", outcome.message}};
+    if (!outcome.channel.empty()) out["channel"] = outcome.channel;
+    return out;
 }
 
-policies::Decision queue_handover_notice(policies::PolicyStore& policies, Store& store,
-                                         const std::string& survivor_account,
-                                         const std::string& caseworker_account,
-                                         const std::string& actor,
-                                         const std::function<bool(NewNotice)>& queue,
-                                         policies::Instant now) {
+std::optional<policies::ChannelKind> notice_channel(const Store& store,
+                                                    const policies::PolicyStore& policies,
+                                                    AccountKey survivor,
+                                                    const policies::CaseCode& code) {
+    // The weakest channel that will carry it, as for replies (ConsentPolicy::thread_channel):
+    // her edge device relays to SMS when her case has a linked number, else to the page.
+    if (store.find_device(survivor, 2)) {
+        return sms_thread_verified(policies, code).has_value() ? policies::ChannelKind::sms
+                                                               : policies::ChannelKind::web;
+    }
+    if (store.find_device(survivor, 1)) return policies::ChannelKind::app;
+    return std::nullopt;
+}
+
+NoticeOutcome queue_survivor_notice(policies::PolicyStore& policies, Store& store,
+                                    const Account& survivor, const policies::CaseCode& code,
+                                    const Account* sender, const std::string& notice,
+                                    const std::string& template_id, const std::string& actor,
+                                    const std::function<bool(NewNotice)>& queue,
+                                    const SmsNoticeSender& send_sms, policies::Instant now) {
+    const std::string action = "notice." + notice;
+    NoticeOutcome out;
+    auto record = policies.find_survivor(code);
+    if (!record) {
+        out.reason = policies::to_string(policies::ReasonCode::unknown_survivor);
+        out.message = policies::reason_sentence(policies::ReasonCode::unknown_survivor);
+        return out;
+    }
+    auto channel = notice_channel(store, policies, survivor.key, code);
+    const bool sms_unavailable = channel == policies::ChannelKind::sms && !send_sms;
+    if (!channel || sms_unavailable) {
+        // Nothing would carry it: saying "sent" would be a lie to her caseworkers.
+        policies.append_audit(actor, action, code.str(), "deny", "no_channel", now);
+        out.reason = "no_channel";
+        if (sms_unavailable) {
+            out.channel = "sms";
+            out.message =
+                "Not sent: she is reached by SMS, which only the running server sends "
+                "(use POST /v1/admin/assign while 'ariadne serve' runs with an SMS gateway).";
+        } else {
+            out.message =
+                "Not sent: she has never signed in to the app or the survivor page, so no "
+                "channel can carry a notice to her.";
+        }
+        return out;
+    }
+    out.channel = policies::to_string(*channel);
+    // Fail closed: the notice is an outbound message like any other.
+    auto d = policies.decide_and_record(code, policies::ChannelRef::make(*channel), "",
+                                        policies::Purpose::case_updates, now, actor);
+    if (!d.allowed) {
+        out.reason = policies::to_string(d.reason);
+        out.message = d.sentence;
+        return out;
+    }
+    auto make = [&](std::uint32_t device) {
+        return NewNotice{.recipient = survivor.key,
+                         .recipient_device = device,
+                         .sender = sender ? sender->key : 0,
+                         .notice = notice,
+                         .reference = "",
+                         .language = record->language.str(),
+                         .template_id = template_id};
+    };
+    bool sent = false;
+    if (*channel == policies::ChannelKind::sms) {
+        Delivery text;
+        text.is_notice = true;
+        text.from = sender ? sender->id : "";
+        text.notice = notice;
+        text.language = record->language.str();
+        text.template_id = template_id;
+        sent = send_sms(code, text);
+    } else {
+        // Every device of hers that exists gets it (the decision was on the weakest).
+        for (std::uint32_t device : {1u, 2u}) {
+            if (!store.find_device(survivor.key, device)) continue;
+            sent = queue(make(device)) || sent;
+        }
+    }
+    policies.append_audit(actor, action, code.str(), sent ? "sent" : "failed", out.channel, now);
+    out.sent = sent;
+    if (!sent) {
+        out.reason = "not_stored";
+        out.message = *channel == policies::ChannelKind::sms
+                          ? "Not sent: the SMS gateway did not take the notice."
+                          : "Not sent: the notice could not be stored; try again.";
+    }
+    return out;
+}
+
+NoticeOutcome queue_handover_notice(policies::PolicyStore& policies, Store& store,
+                                    const std::string& survivor_account,
+                                    const std::string& caseworker_account, const std::string& actor,
+                                    const std::function<bool(NewNotice)>& queue,
+                                    const SmsNoticeSender& send_sms, policies::Instant now) {
     using policies::ReasonCode;
-    policies::Decision denied;
+    NoticeOutcome out;
     auto c = find_survivor_case(policies, survivor_account);
     auto survivor = store.find_account(survivor_account);
     auto caseworker = store.find_account(caseworker_account);
     if (!c || c->duress_account || !survivor || !caseworker) {
-        denied.reason = ReasonCode::unknown_survivor;
-        denied.sentence = policies::reason_sentence(ReasonCode::unknown_survivor);
-        return denied;
+        out.reason = policies::to_string(ReasonCode::unknown_survivor);
+        out.message = policies::reason_sentence(ReasonCode::unknown_survivor);
+        return out;
     }
     auto record = policies.find_survivor(c->case_code);
-    auto initials = caseworker_initials(policies, caseworker_account);
-    // Fail closed: the notice is an outbound message like any other.
-    auto d = policies.decide_and_record(c->case_code,
-                                        policies::ChannelRef::make(policies::ChannelKind::app), "",
-                                        policies::Purpose::case_updates, now, actor);
-    if (!d.allowed) return d;
     // Nothing that could confirm she was a client when she asked for that: no initials, no
     // "contact" (the discreet text); otherwise the new caseworker is named by initials.
     const bool discreet = record && record->flags.never_confirm_client;
-    if (!record || (!initials && !discreet)) {
+    if (!discreet && !caseworker_initials(policies, caseworker_account)) {
         policies.append_audit(actor, "notice.handover", c->case_code.str(), "deny",
                               "caseworker_initials_missing", now);
-        denied.reason = ReasonCode::policy_unavailable;
-        denied.sentence =
+        out.reason = policies::to_string(ReasonCode::policy_unavailable);
+        out.message =
             "Not sent: the new caseworker has no initials on record (they are given with "
             "'ariadne admin caseworker-add --initials'), so the notice could not name her.";
-        return denied;
+        return out;
     }
-    bool queued = false;
-    for (std::uint32_t device : {1u, 2u}) {
-        if (device == 2 && !store.find_device(survivor->key, 2)) continue;
-        NewNotice n{.recipient = survivor->key,
-                    .recipient_device = device,
-                    .sender = caseworker->key,
-                    .notice = "handover",
-                    .reference = "",
-                    .language = record->language.str(),
-                    .template_id = discreet ? "discreet_handover" : "neutral_handover"};
-        queued = queue(std::move(n)) || queued;
-    }
-    policies.append_audit(actor, "notice.handover", c->case_code.str(), queued ? "sent" : "failed",
-                          "app", now);
-    if (!queued) {
-        denied.reason = ReasonCode::policy_unavailable;
-        denied.sentence = "Not sent: the notice could not be stored; try the assignment again.";
-        return denied;
-    }
-    return d;
+    return queue_survivor_notice(policies, store, *survivor, c->case_code, &*caseworker, "handover",
+                                 discreet ? "discreet_handover" : "neutral_handover", actor, queue,
+                                 send_sms, now);
 }
 
 NoticeRenderer::NoticeRenderer(const std::string& database)
@@ -471,9 +599,10 @@ std::string NoticeRenderer::render(const Delivery& notice) const {
         try {
             text = store_->template_text(notice.template_id, policies::LanguageTag("en"));
         } catch (const std::exception&) {
-            text = store_->template_text(
-                notice.notice == "handover" ? "discreet_handover" : "neutral_checkin",
-                policies::LanguageTag("en"));
+            text = store_->template_text(notice.notice == "handover"     ? "discreet_handover"
+                                         : notice.notice == "new_device" ? "neutral_new_device"
+                                                                         : "neutral_checkin",
+                                         policies::LanguageTag("en"));
         }
     }
     if (notice.notice == "handover") {
@@ -531,7 +660,31 @@ PolicyService::PolicyService(const Store& store, const ServerKey& key, const std
         std::lock_guard lock(scheduler_mutex_);
         scheduler_->raise_duress(code, clock_.now());
     };
-    policy_ = std::make_shared<ConsentPolicy>(store, *store_, key, on_inbound, on_duress);
+    auto on_new_device = [this](const Account& survivor, const policies::CaseCode& code) {
+        this->on_new_device(survivor, code);
+    };
+    policy_ =
+        std::make_shared<ConsentPolicy>(store, *store_, key, on_inbound, on_duress, on_new_device);
+}
+
+void PolicyService::on_new_device(const Account& survivor, const policies::CaseCode& code) {
+    try {
+        const auto now = clock_.now();
+        // Audited every time (the alert itself is raised once while it stays open).
+        store_->append_audit("system", "survivor.new_installation", code.str(), "", "", now);
+        spdlog::warn("alert new_device for case {}", code.str());
+        alerts_->raise(code, AlertKind::new_device, now);
+        if (!gateway_ || !new_device_notice(*store_, code)) return;
+        auto outcome = queue_survivor_notice(
+            *store_, gateway_->store(), survivor, code, nullptr, "new_device", "neutral_new_device",
+            "system", [this](NewNotice n) { return queue_and_wait(std::move(n)); },
+            sms_notice_sender(), now);
+        if (!outcome.sent) {
+            spdlog::info("new-device notice for case {} not sent: {}", code.str(), outcome.reason);
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("new device of case {} not fully handled: {}", code.str(), e.what());
+    }
 }
 
 PolicyService::~PolicyService() { stop(); }
@@ -625,23 +778,47 @@ void PolicyService::attach(Gateway& gateway) {
     set_channel_sender(policies::ChannelKind::web, mailbox_sender(2));
 }
 
-policies::Decision PolicyService::notify_handover(const std::string& survivor_account,
-                                                  const std::string& caseworker_account,
-                                                  const std::string& actor) {
+NoticeOutcome PolicyService::notify_handover(const std::string& survivor_account,
+                                             const std::string& caseworker_account,
+                                             const std::string& actor) {
     if (!gateway_) throw std::logic_error("PolicyService::notify_handover before attach()");
     Store& store = gateway_->store();
     return queue_handover_notice(
         *store_, store, survivor_account, caseworker_account, actor,
-        [this](NewNotice n) {
-            std::promise<CommitStatus> committed;
-            auto f = committed.get_future();
-            gateway_->queue_notice(std::move(n),
-                                   [&committed](CommitStatus status, MailboxEntryPtr) {
-                                       committed.set_value(status);
-                                   });
-            return wait_committed(f);
-        },
+        [this](NewNotice n) { return queue_and_wait(std::move(n)); }, sms_notice_sender(),
         clock_.now());
+}
+
+bool PolicyService::queue_and_wait(NewNotice notice) {
+    std::promise<CommitStatus> committed;
+    auto f = committed.get_future();
+    gateway_->queue_notice(std::move(notice), [&committed](CommitStatus status, MailboxEntryPtr) {
+        committed.set_value(status);
+    });
+    return wait_committed(f);
+}
+
+SmsNoticeSender PolicyService::sms_notice_sender() {
+    ChannelSender sms;
+    {
+        std::lock_guard lock(senders_mutex_);
+        auto it = senders_.find(policies::ChannelKind::sms);
+        if (it != senders_.end()) sms = it->second;
+    }
+    if (!sms) return {};
+    // The SMS channel sender is the check-in one: it takes her case and the rendered text.
+    return [sms, renderer = renderer_](const policies::CaseCode& code, const Delivery& notice) {
+        policies::CheckinSend send{
+            .case_code = code,
+            .plan_id = 0,
+            .idempotency_key = "",
+            .channel = policies::ChannelRef::make(policies::ChannelKind::sms),
+            .address_ref = "",
+            .language = policies::LanguageTag(notice.language),
+            .template_id = notice.template_id,
+            .text = renderer->render(notice)};
+        return sms(send) == policies::SendOutcome::sent;
+    };
 }
 
 nlohmann::json PolicyService::assign(const std::string& survivor, const std::string& caseworker,

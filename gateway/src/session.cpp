@@ -286,7 +286,8 @@ std::string Session::auth_failure(std::int64_t id, const std::string& key) {
 }
 
 void Session::auth_success(std::int64_t id, const std::string& key, Account account,
-                           std::uint32_t device, Bytes identity_key, std::uint64_t slot) {
+                           std::uint32_t device, Bytes identity_key, std::uint64_t slot,
+                           bool new_installation) {
     gateway_.auth_throttle_.reset(key);
     std::shared_ptr<Session> self = shared_from_this();
     {
@@ -302,7 +303,9 @@ void Session::auth_success(std::int64_t id, const std::string& key, Account acco
     // Registered before the first mailbox read, so no commit falls between the two.
     gateway_.register_online({account.key, device}, self);
     spdlog::info("session authenticated: account {} device {}", account.id, device);
-    gateway_.workers_.post([self, account] { self->gateway_.policy_->on_login(account); });
+    gateway_.workers_.post([self, account, new_installation] {
+        self->gateway_.policy_->on_login(account, new_installation);
+    });
     std::lock_guard lock(mutex_);
     busy_ = false;
     complete_locked(slot, encode_ok(id, {{"account", account.id},
@@ -453,18 +456,28 @@ void Session::handle_auth_survivor(std::int64_t id, AuthSurvivorRequest r, std::
             self->complete(slot, storage_unavailable(id), true, false);
             return;
         }
+        // An installation key must be proven like her login key: a copied public key alone
+        // must not pass for her phone.
+        const bool installation_ok =
+            r.installation_key.empty() ||
+            (challenge && valid_public_key(r.installation_key) &&
+             verify_signature(r.installation_key, *challenge, r.installation_signature));
         if (!challenge || !creds || !valid_public_key(r.identity_key) ||
-            !verify_signature(creds->auth_public_key, *challenge, r.signature)) {
+            !verify_signature(creds->auth_public_key, *challenge, r.signature) ||
+            !installation_ok) {
             self->complete(slot, self->auth_failure(id, key), true, false);
             return;
         }
         Account account = creds->account;
         Bytes identity_key = r.identity_key;
         g.store_.bind_survivor_device(
-            account.key, r.identity_key, r.registration_id,
-            [self, id, key, account, identity_key, slot](CommitStatus status, bool) mutable {
+            account.key, r.identity_key, r.registration_id, r.installation_key,
+            [self, id, key, account, identity_key, slot](CommitStatus status,
+                                                         bool new_installation) mutable {
                 if (status == CommitStatus::committed) {
-                    self->auth_success(id, key, account, 1, std::move(identity_key), slot);
+                    // The answer is the same either way: nothing tells the phone in hand.
+                    self->auth_success(id, key, account, 1, std::move(identity_key), slot,
+                                       new_installation);
                 } else if (status == CommitStatus::rejected) {
                     // Another identity is recorded: the same code always derives the same one.
                     self->complete(slot, self->auth_failure(id, key), true, false);

@@ -58,6 +58,10 @@ CREATE TABLE IF NOT EXISTS devices(
   registration_id INTEGER NOT NULL,
   created_ms INTEGER NOT NULL,
   PRIMARY KEY(account, device)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS survivor_installations(
+  account INTEGER PRIMARY KEY REFERENCES accounts(key),
+  installation_key BLOB NOT NULL,
+  since_ms INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS assignments(
   survivor INTEGER NOT NULL REFERENCES accounts(key),
   caseworker INTEGER NOT NULL REFERENCES accounts(key),
@@ -1082,10 +1086,14 @@ void Store::add_caseworker_device(AccountKey account, std::uint64_t totp_step, B
 }
 
 void Store::bind_survivor_device(AccountKey account, Bytes identity_key,
-                                 std::uint32_t registration_id, Completion<bool> done) {
+                                 std::uint32_t registration_id, Bytes installation_key,
+                                 Completion<bool> done) {
     auto job = std::make_shared<Job>();
     auto key = std::make_shared<Bytes>(std::move(identity_key));
+    auto installation = std::make_shared<Bytes>(std::move(installation_key));
+    auto is_new = std::make_shared<bool>(false);
     job->apply = [=](Connection& db) {
+        bool bound = false;
         {
             auto s = db.prepare(
                 "SELECT identity_key, registration_id FROM devices WHERE account = ?1 AND device = "
@@ -1095,17 +1103,35 @@ void Store::bind_survivor_device(AccountKey account, Bytes identity_key,
                 if (s.blob(0) != *key || s.integer(1) != std::int64_t{registration_id}) {
                     throw JobRejected{};
                 }
-                return;
+                bound = true;
             }
         }
+        if (!bound) {
+            auto s = db.prepare(
+                "INSERT INTO devices(account, device, identity_key, registration_id, created_ms) "
+                "VALUES (?1, 1, ?2, ?3, ?4)");
+            s.bind(1, account).bind(2, ByteView(*key)).bind(3, std::int64_t{registration_id});
+            s.bind(4, unix_ms()).run();
+        }
+        // The installation on file is the one that logged in last: any other one (or a login
+        // without one, where one is on file) is new. The first login records it silently.
+        std::optional<Bytes> on_file;
+        {
+            auto s = db.prepare(
+                "SELECT installation_key FROM survivor_installations WHERE account = ?1");
+            s.bind(1, account);
+            if (s.step()) on_file = s.blob(0);
+        }
+        if (on_file && *on_file == *installation) return;
+        *is_new = on_file.has_value();
         auto s = db.prepare(
-            "INSERT INTO devices(account, device, identity_key, registration_id, created_ms) "
-            "VALUES (?1, 1, ?2, ?3, ?4)");
-        s.bind(1, account).bind(2, ByteView(*key)).bind(3, std::int64_t{registration_id});
-        s.bind(4, unix_ms()).run();
+            "INSERT INTO survivor_installations(account, installation_key, since_ms) "
+            "VALUES (?1, ?2, ?3) ON CONFLICT(account) DO UPDATE SET "
+            "installation_key = excluded.installation_key, since_ms = excluded.since_ms");
+        s.bind(1, account).bind(2, ByteView(*installation)).bind(3, unix_ms()).run();
     };
-    job->done = [done = std::move(done)](CommitStatus status) {
-        done(status, status == CommitStatus::committed);
+    job->done = [done = std::move(done), is_new](CommitStatus status) {
+        done(status, status == CommitStatus::committed && *is_new);
     };
     submit(std::move(job));
 }
@@ -1317,6 +1343,7 @@ void Store::replace_survivor_code(std::string_view survivor, ByteView locator,
         }
         // Literal SQL texts: prepared statements are cached by their address.
         for (const char* sql : {"DELETE FROM devices WHERE account = ?1",
+                                "DELETE FROM survivor_installations WHERE account = ?1",
                                 "DELETE FROM signed_pre_keys WHERE account = ?1",
                                 "DELETE FROM last_resort_keys WHERE account = ?1",
                                 "DELETE FROM pre_keys WHERE account = ?1"}) {

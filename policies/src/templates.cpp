@@ -34,6 +34,24 @@ constexpr std::array<std::pair<const char*, const char*>, 7> kNeutralHandover{{
     {"ar", "مرحباً، من الآن سيكون {initials} جهة الاتصال الخاصة بكِ. ردّي في أي وقت."},
 }};
 
+// Told to her, only if she asked for it, when her code signs in on a phone the gateway has
+// not seen: no "account", no organisation, nothing that needs an answer.
+constexpr std::array<std::pair<const char*, const char*>, 7> kNeutralNewDevice{{
+    {"en", "Hi, a new phone just signed in. If that wasn't you, reply any time."},
+    {"es",
+     "Hola, un teléfono nuevo acaba de iniciar sesión. Si no fuiste tú, responde cuando "
+     "quieras."},
+    {"it",
+     "Ciao, un nuovo telefono ha appena effettuato l'accesso. Se non eri tu, rispondi "
+     "quando vuoi."},
+    {"ro", "Bună, un telefon nou tocmai s-a conectat. Dacă nu ai fost tu, răspunde oricând."},
+    {"el", "Γεια, ένα νέο τηλέφωνο μόλις συνδέθηκε. Αν δεν ήσουν εσύ, απάντησε όποτε θέλεις."},
+    {"fr",
+     "Bonjour, un nouveau téléphone vient de se connecter. Si ce n'était pas toi, réponds "
+     "quand tu veux."},
+    {"ar", "مرحباً، تم تسجيل الدخول للتو من هاتف جديد. إذا لم تكوني أنتِ، ردّي في أي وقت."},
+}};
+
 // The handover notice for a survivor who asked that no one ever be able to confirm she was a
 // client: no initials, no "contact", nothing that points at a person or an organisation.
 constexpr std::array<std::pair<const char*, const char*>, 7> kDiscreetHandover{{
@@ -52,10 +70,11 @@ struct BuiltinTemplate {
     bool initials_placeholder;  // "{initials}" may appear in it
 };
 
-constexpr std::array<BuiltinTemplate, 3> kBuiltins{{
+constexpr std::array<BuiltinTemplate, 4> kBuiltins{{
     {"neutral_checkin", &kNeutralCheckin, false},
     {"neutral_handover", &kNeutralHandover, true},
     {"discreet_handover", &kDiscreetHandover, false},
+    {"neutral_new_device", &kNeutralNewDevice, false},
 }};
 
 const BuiltinTemplate* find_builtin(const std::string& id) {

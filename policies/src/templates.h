@@ -12,7 +12,7 @@ namespace ariadne::policies::detail {
 
 /// The built-in text for (template_id, primary language), if any. Built-in ids:
 /// "neutral_checkin", "neutral_handover" (with an "{initials}" placeholder) and
-/// "discreet_handover" (for survivors with never_confirm_client), in en, es, it, ro, el, fr, ar.
+/// "discreet_handover" (for survivors with never_confirm_client) and "neutral_new_device", in en, es, it, ro, el, fr, ar.
 std::optional<std::string> builtin_template(const std::string& template_id,
                                             const std::string& language);
 /// Every built-in template id, and every language each of them exists in.

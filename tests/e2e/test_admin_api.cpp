@@ -262,10 +262,13 @@ TEST_F(AdminApi, AssignAddsTheCaseworkerAndSendsTheHandoverNoticeAdminOnlyWithNa
     EXPECT_EQ(wrong_role.status, 404);
     EXPECT_EQ(wrong_role.body.value("field", ""), "survivor");
 
+    // Her app (device 1) will carry the notice once she has signed in on it.
+    recover_survivor(*gateway_, survivor_, tmp_.path() / "phone").reset();
     auto ok = http("POST", "/v1/admin/assign", body, token);
     ASSERT_EQ(ok.status, 200) << ok.body.dump();
     EXPECT_EQ(ok.body["case_code"], survivor_.case_code);
     EXPECT_EQ(ok.body["handover_notice"]["sent"], true) << ok.body.dump();
+    EXPECT_EQ(ok.body["handover_notice"]["channel"], "app") << ok.body.dump();
     EXPECT_EQ(count_rows(gateway_->data_dir() / "ariadne.db", "mailbox", "kind = 2"), 1);
     // Assigning again is a no-op: no second notice.
     auto again = http("POST", "/v1/admin/assign", body, token);
@@ -516,6 +519,163 @@ TEST_F(AdminApi, SurvivorEnrolIsAdminOnlyNamesEveryBadFieldAndTheCodeIsShownOnce
         EXPECT_EQ(log.find(c), std::string::npos);
         EXPECT_EQ(file.find(c), std::string::npos);
     }
+}
+
+/// Her browser on the survivor page (/notes), with curl and a cookie jar.
+class NotesBrowser {
+  public:
+    NotesBrowser(const Gateway& gateway, std::filesystem::path jar)
+        : base_("https://127.0.0.1:" + std::to_string(gateway.port())), jar_(std::move(jar)) {}
+
+    std::string get() { return curl({}); }
+
+    /// Posts a form from the current page (with its CSRF token).
+    void post(const std::string& form) {
+        std::string page = get();
+        auto at = page.find("name=\"t\" value=\"");
+        ASSERT_NE(at, std::string::npos) << page;
+        std::string token = page.substr(at + 16, page.find('"', at + 16) - at - 16);
+        curl({"-X", "POST", "-H", "Origin: " + base_, "--data-binary", "t=" + token + "&" + form});
+    }
+
+  private:
+    std::string curl(std::vector<std::string> extra) {
+        std::vector<std::string> argv = {"/usr/bin/curl", "-sk", "--max-time", "20", "-c",
+                                         jar_.string(),   "-b",  jar_.string()};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        argv.push_back(base_ + "/notes");
+        return run_process(argv, "").out;
+    }
+    std::string base_;
+    std::filesystem::path jar_;
+};
+
+std::string form_code(std::string code) {
+    for (char& c : code) {
+        if (c == ' ') c = '+';
+    }
+    return "a=login&code=" + code;
+}
+
+TEST_F(AdminApi, AHandoverNoticeIsDecidedOnTheChannelThatCarriesItAndSaysWhenNothingCan) {
+    const auto db = gateway_->data_dir() / "ariadne.db";
+    std::string token = login(admin_, 0);
+    auto add = [&](const std::string& username, const std::string& initials) {
+        return gateway_
+            ->admin({"caseworker-add", "--username", username, "--initials", initials},
+                    "a long passphrase\n")
+            .at("account")
+            .get<std::string>();
+    };
+    auto assign_api = [&](const std::string& survivor, const std::string& caseworker) {
+        auto r = http("POST", "/v1/admin/assign",
+                      Json({{"survivor", survivor}, {"caseworker", caseworker}}).dump(), token);
+        EXPECT_EQ(r.status, 200) << r.body.dump();
+        return r.body["handover_notice"];
+    };
+    // Consent would allow it on the app, but she has never signed in anywhere: nothing can
+    // carry it, through the API or the CLI, and nothing is queued.
+    gateway_->admin({"consent-record", "--case", survivor_.case_code, "--channel", "app",
+                     "--purpose", "case_updates", "--by", cw_.account});
+    Json n = assign_api(survivor_.account, add("rosa.t", "R.T."));
+    EXPECT_EQ(n["sent"], false) << n.dump();
+    EXPECT_EQ(n["reason"], "no_channel") << n.dump();
+    EXPECT_NE(n.value("message", "").find("never signed in"), std::string::npos) << n.dump();
+    Json cli = gateway_->admin(
+        {"assign", "--survivor", survivor_.account, "--caseworker", add("ion.p", "I.P.")});
+    EXPECT_EQ(cli["handover_notice"]["sent"], false) << cli.dump();
+    EXPECT_EQ(cli["handover_notice"]["reason"], "no_channel") << cli.dump();
+    EXPECT_EQ(count_rows(db, "mailbox", "kind = 2"), 0);
+    EXPECT_EQ(count_rows(db, "policies_audit",
+                         "action = 'notice.handover' AND decision = 'deny' AND reason = "
+                         "'no_channel'"),
+              2);
+
+    // A web-only survivor: the page carries it, so it is decided on `web`, not `app`.
+    Json out = gateway_->admin({"survivor-enrol", "--caseworker", cw_.account, "--initials", "W.O.",
+                                "--language", "en", "--time-zone", Gateway::daytime_zone(),
+                                "--recovery-m-kib", "8192", "--insecure-test-params"});
+    const std::string web_account = out["account"], web_case = out["case_code"];
+    gateway_->admin({"consent-record", "--case", web_case, "--channel", "app", "--purpose",
+                     "case_updates", "--by", cw_.account});
+    NotesBrowser browser(*gateway_, tmp_.path() / "jar");
+    browser.post(form_code(out["recovery_code"].get<std::string>()));
+    ASSERT_NE(browser.get().find("name=\"text\""), std::string::npos) << "not signed in";
+    n = assign_api(web_account, add("ana.v", "A.V."));
+    EXPECT_EQ(n["sent"], false) << n.dump();
+    EXPECT_EQ(n["reason"], "no_consent") << n.dump();
+    EXPECT_EQ(n["channel"], "web") << n.dump();
+
+    // With her consent on the page it goes, and she reads it there (API and CLI alike).
+    gateway_->admin({"consent-record", "--case", web_case, "--channel", "web", "--purpose",
+                     "case_updates", "--by", cw_.account});
+    n = assign_api(web_account, add("eva.m", "E.M."));
+    EXPECT_EQ(n["sent"], true) << n.dump();
+    EXPECT_EQ(n["channel"], "web") << n.dump();
+    std::string page;
+    for (int i = 0; i < 100; ++i) {
+        page = browser.get();
+        if (page.find("E.M.") != std::string::npos) break;
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_NE(page.find("Hi, from now on E.M. will be your contact. Reply any time."),
+              std::string::npos)
+        << page;
+    // The CLI queues it for her edge device, which fetches it at its next connection.
+    const std::string code = out["recovery_code"];
+    cli = gateway_->admin(
+        {"assign", "--survivor", web_account, "--caseworker", add("zoe.k", "Z.K.")});
+    EXPECT_EQ(cli["handover_notice"]["sent"], true) << cli.dump();
+    EXPECT_EQ(cli["handover_notice"]["channel"], "web") << cli.dump();
+    ASSERT_EQ(gateway_->stop(), 0);
+    gateway_->start();
+    NotesBrowser again(*gateway_, tmp_.path() / "jar2");
+    again.post(form_code(code));
+    for (int i = 0; i < 100; ++i) {
+        page = again.get();
+        if (page.find("Z.K.") != std::string::npos) break;
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_NE(page.find("Hi, from now on Z.K. will be your contact. Reply any time."),
+              std::string::npos)
+        << page;
+}
+
+TEST_F(AdminApi, HerChoiceToBeToldOfANewPhoneIsSetByAnAdminOrHerCaseworkerAndAudited) {
+    const auto db = gateway_->data_dir() / "ariadne.db";
+    auto set = [&](const Json& body, const std::string& token) {
+        return http("POST", "/v1/admin/new-device-notice", body.dump(), token);
+    };
+    const Json on = {{"case_code", survivor_.case_code}, {"notify", true}};
+    EXPECT_EQ(set(on, "").status, 401);
+    Json other = gateway_->admin({"caseworker-add", "--username", "jon.p"}, "a long passphrase\n");
+    Gateway::Caseworker jon{other["account"], "jon.p", "a long passphrase", other["totp_secret"]};
+    EXPECT_EQ(set(on, login(jon, 0)).status, 403);  // not her caseworker
+
+    std::string token = login(admin_, 0);
+    auto bad = set({{"case_code", survivor_.case_code}, {"notify", "yes"}}, token);
+    EXPECT_EQ(bad.status, 400);
+    EXPECT_EQ(bad.body.value("field", ""), "notify");
+    bad = set({{"case_code", survivor_.case_code}, {"notify", true}, {"x", 1}}, token);
+    EXPECT_EQ(bad.body.value("field", ""), "x");
+    EXPECT_EQ(set({{"case_code", "ZZZ-9Z9"}, {"notify", true}}, token).status, 404);
+    EXPECT_EQ(count_rows(db, "policies_audit", "action = 'survivor.new_device_notice'"), 0);
+
+    auto ok = set(on, token);
+    ASSERT_EQ(ok.status, 200) << ok.body.dump();
+    EXPECT_EQ(ok.body["new_device_notice"], true);
+    ok = set({{"case_code", survivor_.case_code}, {"notify", false}}, login(cw_, 0));
+    ASSERT_EQ(ok.status, 200) << ok.body.dump();
+    EXPECT_EQ(ok.body["new_device_notice"], false);
+    EXPECT_EQ(count_rows(db, "policies_audit",
+                         "action = 'survivor.new_device_notice' AND decision = 'on' AND actor = '" +
+                             admin_.account + "'"),
+              1);
+    EXPECT_EQ(
+        count_rows(db, "policies_audit",
+                   "action = 'survivor.new_device_notice' AND decision = 'off' AND actor = '" +
+                       cw_.account + "'"),
+        1);
 }
 
 }  // namespace

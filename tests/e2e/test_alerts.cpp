@@ -218,6 +218,178 @@ TEST_F(Alerts, ANewRecoveryCodeGivesHerANewIdentityAndAlertsHerCaseworkers) {
     EXPECT_NE(run_process(argv, "").exit_code, 0);
 }
 
+/// The alerts her caseworker `cw` sees, of one kind.
+std::vector<Json> alerts_of_kind(client::Connection& cw, const std::string& kind) {
+    std::vector<Json> out;
+    const Json list = cw.call({{"type", "alerts"}});
+    for (const Json& a : list["alerts"]) {
+        if (a.value("kind", "") == kind) out.push_back(a);
+    }
+    return out;
+}
+
+TEST_F(Alerts, HerCodeOnASecondPhoneRaisesANewDeviceAlertButHerOwnPhoneAgainDoesNot) {
+    gateway_->start();
+    const auto db = gateway_->data_dir() / "ariadne.db";
+    // Her first login after enrolment is not "new"; nor is the same phone again, whether
+    // it reopens its store or she types her code on it once more.
+    recover_survivor(*gateway_, real_, dir("phone")).reset();
+    client::Messenger::open(messenger_options(*gateway_, dir("phone")), test_store_key()).reset();
+    recover_survivor(*gateway_, real_, dir("phone")).reset();
+    auto watcher = caseworker(cw_, 0);
+    EXPECT_TRUE(watcher->call({{"type", "alerts"}})["alerts"].empty());
+
+    // Her code on a second, fresh phone: the same identity, but another installation.
+    auto second = recover_survivor(*gateway_, real_, dir("second-phone"));
+    EXPECT_EQ(second->account(), real_.account);
+    std::optional<Json> pushed;
+    for (auto deadline = std::chrono::steady_clock::now() + 10s;
+         !pushed && std::chrono::steady_clock::now() < deadline;) {
+        auto frame = watcher->next_unsolicited(500ms);
+        if (frame && frame->value("type", "") == "alert") pushed = (*frame)["alert"];
+    }
+    ASSERT_TRUE(pushed) << "no alert was pushed";
+    EXPECT_EQ((*pushed)["kind"], "new_device");
+    EXPECT_EQ((*pushed)["urgent"], false);
+    EXPECT_EQ((*pushed)["case_code"], real_.case_code);
+    EXPECT_EQ((*pushed)["account"], real_.account);
+    auto listed = alerts_of_kind(*watcher, "new_device");
+    ASSERT_EQ(listed.size(), 1u);
+    // Only her team is told.
+    auto stranger = caseworker(other_, 0);
+    EXPECT_TRUE(stranger->call({{"type", "alerts"}})["alerts"].empty());
+
+    // The second phone again: nothing new, one alert, one audited installation change.
+    second.reset();
+    client::Messenger::open(messenger_options(*gateway_, dir("second-phone")), test_store_key())
+        .reset();
+    EXPECT_EQ(alerts_of_kind(*watcher, "new_device").size(), 1u);
+    EXPECT_EQ(count_rows(db, "policies_audit", "action = 'survivor.new_installation'"), 1);
+    EXPECT_EQ(count_rows(db, "policies_audit", "action = 'alert.raised' AND reason = 'new_device'"),
+              1);
+
+    // Durable until her caseworker clears it; her first phone coming back is a change again.
+    Json cleared = watcher->call({{"type", "alert_clear"}, {"alert_id", listed[0]["alert_id"]}});
+    EXPECT_EQ(cleared["alert"]["cleared_by"], cw_.account);
+    client::Messenger::open(messenger_options(*gateway_, dir("phone")), test_store_key()).reset();
+    for (int i = 0; i < 50 && alerts_of_kind(*watcher, "new_device").empty(); ++i) {
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_EQ(alerts_of_kind(*watcher, "new_device").size(), 1u);
+    EXPECT_EQ(count_rows(db, "policies_audit", "action = 'survivor.new_installation'"), 2);
+    EXPECT_EQ(gateway_->admin({"audit-verify"})["ok"], true);
+    // No notice unless she asked for one.
+    EXPECT_EQ(count_rows(db, "mailbox", "kind = 2"), 0);
+
+    // Her duress code on two phones raises the duress alert only: nothing about devices.
+    watcher->call({{"type", "alert_clear"},
+                   {"alert_id", alerts_of_kind(*watcher, "new_device").at(0)["alert_id"]}});
+    recover_survivor(*gateway_, duress_, dir("decoy-1")).reset();
+    recover_survivor(*gateway_, duress_, dir("decoy-2")).reset();
+    for (int i = 0; i < 50 && alerts_of_kind(*watcher, "duress").empty(); ++i) {
+        std::this_thread::sleep_for(100ms);
+    }
+    std::this_thread::sleep_for(500ms);
+    Json list = watcher->call({{"type", "alerts"}});
+    ASSERT_EQ(list["alerts"].size(), 1u) << list.dump();
+    EXPECT_EQ(list["alerts"][0]["kind"], "duress");
+    EXPECT_EQ(count_rows(db, "policies_audit", "action = 'survivor.new_installation'"), 2);
+}
+
+TEST_F(Alerts, AnInstallationKeyMustBeProvenAndALoginLooksTheSameWhetherItIsNewOrNot) {
+    gateway_->start();
+    auto conn = gateway_->connect();
+    SurvivorLogin login = derive_survivor_login(*conn, real_.recovery_code, dir("raw"));
+    auto with_installation = [&](client::Connection& c, const crypto::SecretBytes& installation,
+                                 bool forge) {
+        crypto::Bytes challenge = fresh_challenge(c);
+        crypto::Bytes other = fresh_challenge(*gateway_->connect());
+        Json frame = {
+            {"type", "auth_survivor"},
+            {"locator", crypto::base64_encode(login.secrets.locator)},
+            {"signature", crypto::base64_encode(
+                              crypto::sign_login_challenge(login.secrets.auth_key, challenge))},
+            {"identity_key", crypto::base64_encode(login.identity.identity_key)},
+            {"registration_id", login.identity.registration_id},
+            {"installation_key", crypto::base64_encode(crypto::login_public_key(installation))},
+            {"installation_signature", crypto::base64_encode(crypto::sign_login_challenge(
+                                           installation, forge ? other : challenge))}};
+        return c.request(frame);
+    };
+    crypto::SecretBytes mine(crypto::random_bytes(32)), theirs(crypto::random_bytes(32));
+    Json first = with_installation(*conn, mine, false);
+    ASSERT_EQ(first["type"], "ok") << first.dump();
+
+    // Someone who copied her installation's public key cannot pass for her phone.
+    auto forged = gateway_->connect();
+    EXPECT_EQ(with_installation(*forged, theirs, true)["code"], "auth_failed");
+    // Only one of the two fields is a malformed frame.
+    auto half = gateway_->connect();
+    Json r = half->request({{"type", "auth_survivor"},
+                            {"locator", crypto::base64_encode(login.secrets.locator)},
+                            {"signature", crypto::base64_encode(crypto::Bytes(64, 1))},
+                            {"identity_key", crypto::base64_encode(login.identity.identity_key)},
+                            {"registration_id", login.identity.registration_id},
+                            {"installation_key", crypto::base64_encode(crypto::Bytes(33, 5))}});
+    EXPECT_EQ(r["code"], "invalid_frame") << r.dump();
+    EXPECT_NE(r.value("message", "").find("installation_signature"), std::string::npos);
+
+    // A new installation gets the very same answer as a known one.
+    std::this_thread::sleep_for(1100ms);  // past the failed attempt's back-off
+    auto other_phone = gateway_->connect();
+    Json second = with_installation(*other_phone, theirs, false);
+    ASSERT_EQ(second["type"], "ok") << second.dump();
+    first.erase("id");
+    second.erase("id");
+    EXPECT_EQ(first, second);
+    auto watcher = caseworker(cw_, 0);
+    for (int i = 0; i < 50 && alerts_of_kind(*watcher, "new_device").empty(); ++i) {
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_EQ(alerts_of_kind(*watcher, "new_device").size(), 1u);
+}
+
+TEST_F(Alerts, IfSheChoseItANewPhoneTellsHerInNeutralWordsOnHerOwnChannel) {
+    gateway_->start();
+    const auto db = gateway_->data_dir() / "ariadne.db";
+    gateway_->admin({"consent-record", "--case", real_.case_code, "--channel", "app", "--purpose",
+                     "case_updates", "--by", cw_.account});
+    // Bad input is refused naming the field; nothing is recorded.
+    std::vector<std::string> bad = {
+        server_binary(), "admin",         "new-device-notice",
+        "--case",        real_.case_code, "--notify",
+        "maybe",         "--data-dir",    gateway_->data_dir().string()};
+    auto refused = run_process(bad, "");
+    EXPECT_EQ(refused.exit_code, 2);
+    EXPECT_NE(refused.err.find("--notify"), std::string::npos) << refused.err;
+    EXPECT_EQ(count_rows(db, "policies_audit", "action = 'survivor.new_device_notice'"), 0);
+
+    Json set = gateway_->admin({"new-device-notice", "--case", real_.case_code, "--notify", "on"});
+    EXPECT_EQ(set["new_device_notice"], true);
+    EXPECT_EQ(count_rows(db, "policies_audit",
+                         "action = 'survivor.new_device_notice' AND decision = 'on' AND "
+                         "actor = 'admin-cli'"),
+              1);
+
+    recover_survivor(*gateway_, real_, dir("phone")).reset();
+    EXPECT_EQ(count_rows(db, "mailbox", "kind = 2"), 0);  // her first phone: nothing to tell
+    auto second = recover_survivor(*gateway_, real_, dir("second-phone"));
+    std::optional<client::ReceivedMessage> notice;
+    for (auto deadline = std::chrono::steady_clock::now() + 10s;
+         !notice && std::chrono::steady_clock::now() < deadline;) {
+        auto m = second->receive(200ms);
+        if (m && m->is_notice) notice = m;
+    }
+    ASSERT_TRUE(notice) << "no notice arrived";
+    EXPECT_EQ(notice->notice, "new_device");
+    EXPECT_EQ(notice->plaintext,
+              "Hi, a new phone just signed in. If that wasn't you, reply any time.");
+    EXPECT_TRUE(notice->from.empty());
+    EXPECT_EQ(count_rows(db, "policies_audit",
+                         "action = 'notice.new_device' AND decision = 'sent' AND reason = 'app'"),
+              1);
+}
+
 TEST_F(Alerts, SettingsGiveConsolesTheOrganisationsRetentionAndCannedReplies) {
     gateway_->start();
     auto cw = caseworker(cw_, 0);

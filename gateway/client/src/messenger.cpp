@@ -41,7 +41,12 @@ struct SavedState {
     std::uint32_t device_id = 0;
     Bytes locator;                 // survivor only
     crypto::SecretBytes auth_key;  // survivor only
+    // Survivor only: this installation's own login key, generated once per store and never
+    // derived from her code, so the gateway can tell this phone from another with her code.
+    crypto::SecretBytes installation_key;
 };
+
+crypto::SecretBytes new_installation_key() { return crypto::SecretBytes(crypto::random_bytes(32)); }
 
 std::optional<SavedState> load_state(crypto::Party& party) {
     auto record = party.store().load_sender_key(crypto::as_bytes(kStateGroup), kStateAddress);
@@ -58,6 +63,10 @@ std::optional<SavedState> load_state(crypto::Party& party) {
     if (j.contains("auth_key")) {
         s.auth_key = crypto::SecretBytes(base64_decode(j["auth_key"].get<std::string>()));
     }
+    if (j.contains("installation_key")) {
+        s.installation_key =
+            crypto::SecretBytes(base64_decode(j["installation_key"].get<std::string>()));
+    }
     std::string dump = j.dump();
     crypto::wipe(dump.data(), dump.size());
     return s;
@@ -69,12 +78,16 @@ void save_state(crypto::Party& party, const SavedState& s) {
               {"device_id", s.device_id}};
     if (!s.locator.empty()) j["locator"] = base64_encode(s.locator);
     if (!s.auth_key.empty()) j["auth_key"] = base64_encode(s.auth_key.view());
+    if (!s.installation_key.empty()) {
+        j["installation_key"] = base64_encode(s.installation_key.view());
+    }
     std::string text = j.dump();
     party.store().store_sender_key(crypto::as_bytes(kStateGroup), kStateAddress,
                                    crypto::as_bytes(text));
     crypto::wipe(text.data(), text.size());
-    if (j.contains("auth_key")) {
-        auto& k = j["auth_key"].get_ref<std::string&>();
+    for (const char* secret : {"auth_key", "installation_key"}) {
+        if (!j.contains(secret)) continue;
+        auto& k = j[secret].get_ref<std::string&>();
         crypto::wipe(k.data(), k.size());
     }
 }
@@ -159,11 +172,18 @@ struct Messenger::Impl {
         Bytes ch = challenge(c);
         if (state.role == Role::survivor) {
             Bytes sig = crypto::sign_login_challenge(state.auth_key, ch);
-            return call(c, {{"type", "auth_survivor"},
-                            {"locator", base64_encode(state.locator)},
-                            {"signature", base64_encode(sig)},
-                            {"identity_key", base64_encode(party->identity_key())},
-                            {"registration_id", party->registration_id()}});
+            Json frame = {{"type", "auth_survivor"},
+                          {"locator", base64_encode(state.locator)},
+                          {"signature", base64_encode(sig)},
+                          {"identity_key", base64_encode(party->identity_key())},
+                          {"registration_id", party->registration_id()}};
+            if (!state.installation_key.empty()) {
+                frame["installation_key"] =
+                    base64_encode(crypto::login_public_key(state.installation_key));
+                frame["installation_signature"] =
+                    base64_encode(crypto::sign_login_challenge(state.installation_key, ch));
+            }
+            return call(c, std::move(frame));
         } else {
             auto identity = party->store().local_identity();
             if (!identity) throw Error(ErrorCode::state, "The local store holds no identity.");
@@ -309,6 +329,15 @@ std::unique_ptr<Messenger> Messenger::recover_survivor(const MessengerOptions& o
     fs::path db = prepare_store_dir(options);
     bool fresh = !fs::exists(db);
     impl->party = crypto::Party::create_from_seed(db, key, secrets.identity_seed.view());
+    // The same phone typing her code again stays the same installation.
+    if (!fresh) {
+        if (auto saved = load_state(*impl->party)) {
+            impl->state.installation_key = std::move(saved->installation_key);
+        }
+    }
+    if (impl->state.installation_key.empty()) {
+        impl->state.installation_key = new_installation_key();
+    }
     impl->state.role = Role::survivor;
     impl->state.device_id = 1;
     impl->state.locator = secrets.locator;
@@ -358,6 +387,11 @@ std::unique_ptr<Messenger> Messenger::open(const MessengerOptions& options,
         throw Error(ErrorCode::state, "The local store holds no registered device.");
     }
     impl->state = std::move(*s);
+    if (impl->state.role == Role::survivor && impl->state.installation_key.empty()) {
+        // A store from before installation keys: it becomes an installation now.
+        impl->state.installation_key = new_installation_key();
+        save_state(*impl->party, impl->state);
+    }
     auto c = impl->ensure_connected();
     impl->top_up(c);
     return std::unique_ptr<Messenger>(new Messenger(std::move(impl)));

@@ -126,6 +126,11 @@ bool verify_recovery_code(std::string_view code, const StoredRecovery& stored);
 /// of range, Error(internal) if libsignal fails.
 Bytes sign_login_challenge(const SecretBytes& auth_key, ByteView challenge);
 
+/// The 33-byte public key of a login key (her recovery auth key, or an installation key an
+/// app generates once from 32 random bytes), clamped as for signing. Throws
+/// Error(invalid_argument) if `private_key` is not 32 bytes, Error(internal) if libsignal fails.
+Bytes login_public_key(const SecretBytes& private_key);
+
 /// True if `signature` is auth_public_key's signature of "ariadne-auth-v1" || challenge.
 /// A signature of the wrong length is simply false. Throws Error(invalid_argument) if the
 /// public key is not a 33-byte Signal curve25519 key or the challenge length is out of range.

@@ -61,6 +61,10 @@ struct AuthSurvivorRequest {
     Bytes signature;  // 64 bytes
     Bytes identity_key;
     std::uint32_t registration_id = 0;
+    /// The key pair this installation of her app generated once (33 bytes) and its signature
+    /// of the challenge (64 bytes); both empty when the client sent none.
+    Bytes installation_key;
+    Bytes installation_signature;
 };
 
 // Key ids and public keys are checked by the key directory (bad ones are `invalid_keys`,

@@ -77,17 +77,21 @@ class ConsentPolicy final : public SendPolicy {
   public:
     /// `store` and `policies` must outlive this object. `on_inbound(case)` is called for
     /// every message a survivor sends (the scheduler's record_inbound; may be empty);
-    /// `on_duress(case)` when a duress account logs in (raise_duress; empty = store-level).
-    ConsentPolicy(const Store& store, policies::PolicyStore& policies, const ServerKey& key,
-                  std::function<void(const policies::CaseCode&)> on_inbound = {},
-                  std::function<void(const policies::CaseCode&)> on_duress = {});
+    /// `on_duress(case)` when a duress account logs in (raise_duress; empty = store-level);
+    /// `on_new_device(account, case)` when her own (never her duress) account logs in from a
+    /// new installation of her app.
+    ConsentPolicy(
+        const Store& store, policies::PolicyStore& policies, const ServerKey& key,
+        std::function<void(const policies::CaseCode&)> on_inbound = {},
+        std::function<void(const policies::CaseCode&)> on_duress = {},
+        std::function<void(const Account&, const policies::CaseCode&)> on_new_device = {});
 
     SendDecision decide(const Account& sender, std::uint32_t sender_device,
                         const Account& recipient) const override;
     SendDecision decide_message(const Account& sender, std::uint32_t sender_device,
                                 const Account& recipient) const override;
     nlohmann::json contact_details(const Account& viewer, const Account& other) const override;
-    void on_login(const Account& account) const override;
+    void on_login(const Account& account, bool new_installation) const override;
     /// Allowed only for a caseworker listed on her survivor record (the same rule as clearing
     /// the alert); audited as `duress.reported` (reporter, case code, never the word), then
     /// on_duress(case).
@@ -113,8 +117,17 @@ class ConsentPolicy final : public SendPolicy {
     const ServerKey& key_;
     std::function<void(const policies::CaseCode&)> on_inbound_;
     std::function<void(const policies::CaseCode&)> on_duress_;
+    std::function<void(const Account&, const policies::CaseCode&)> on_new_device_;
     mutable sqlite3_stmt* case_statement_ = nullptr;  // used under policies_.lock()
 };
+
+/// Whether she asked to be told on her own channel when her code signs in on a new phone
+/// (a neutral `new_device` notice; off by default). Setting it is audited
+/// (`survivor.new_device_notice` on/off, by `actor`). Throws policies::Error{not_found} for an
+/// unknown case, {storage}.
+void set_new_device_notice(policies::PolicyStore& store, const policies::CaseCode& code,
+                           bool notify, const std::string& actor, policies::Instant at);
+bool new_device_notice(const policies::PolicyStore& store, const policies::CaseCode& code);
 
 /// Sets/reads a caseworker's initials (validated as policies::Initials; shown to survivors in
 /// handover notices, never a name). Error{invalid_field, "initials"} for anything else.
@@ -128,20 +141,50 @@ class Gateway;
 /// Stores one notice through `store` and waits for its commit (CLI; no push). True when
 /// committed. Throws std::runtime_error if the commit does not finish within 30 s.
 bool store_notice_sync(Store& store, NewNotice notice);
-/// {"sent":true} or {"sent":false,"reason":CODE,"message":SENTENCE} for admin output.
-nlohmann::json handover_notice_json(const policies::Decision& d);
+/// What happened to a notice the organisation addressed to her (handover, new device).
+struct NoticeOutcome {
+    bool sent = false;    // stored for a device that will carry it, or handed to the SMS sender
+    std::string channel;  // the channel it was decided on ("app", "web", "sms"); "" if none
+    std::string reason;   // when not sent: a policy reason code, "no_channel" or "not_stored"
+    std::string message;  // when not sent: a sentence for the administrator
+};
+/// {"sent":true,"channel":KIND} or {"sent":false,"reason":CODE,"message":SENTENCE[,"channel"]}.
+nlohmann::json handover_notice_json(const NoticeOutcome& outcome);
 
-/// Decides a `handover` notice to her (channel app, purpose case_updates; audited) and, if
-/// allowed, queues it to her device 1 (and edge device 2 if she has one) through `queue`,
-/// which stores one notice and returns true once it is committed. The notice names the new
-/// caseworker by initials only (set_caseworker_initials); without initials nothing is sent.
-/// Returns the decision; `allowed` = queued. Throws policies::Error{storage}.
-policies::Decision queue_handover_notice(policies::PolicyStore& policies, Store& store,
-                                         const std::string& survivor_account,
-                                         const std::string& caseworker_account,
-                                         const std::string& actor,
-                                         const std::function<bool(NewNotice)>& queue,
-                                         policies::Instant now);
+/// The channel that will actually carry a notice to her, as thread_channel decides replies:
+/// her edge device (device 2) makes it `sms` when her case has a linked number, else `web`
+/// (the survivor page); without it, her app (device 1) makes it `app`. Nullopt when she has
+/// neither (she never logged in anywhere): nothing could carry it. Throws on storage errors.
+std::optional<policies::ChannelKind> notice_channel(const Store& store,
+                                                    const policies::PolicyStore& policies,
+                                                    AccountKey survivor,
+                                                    const policies::CaseCode& code);
+
+/// Sends one notice by SMS to her case's verified number: `notice` carries the kind, her
+/// language, the template id and `from`; the sender renders the text. True once handed over.
+using SmsNoticeSender = std::function<bool(const policies::CaseCode&, const Delivery& notice)>;
+
+/// Queues one notice of kind `notice` (template `template_id`, from `sender`, null = the
+/// organisation) to her on notice_channel(): decided first (purpose case_updates; audited as
+/// `decision.case_updates`, then `notice.<notice>` sent/failed/deny), then stored for her
+/// device 1 (app) and her edge device 2 (web) through `queue` (true once committed), or for
+/// `sms` handed to `send_sms` (which renders and sends it; true once handed over; empty: this
+/// process cannot send SMS, reported as no_channel). Throws policies::Error{storage}.
+NoticeOutcome queue_survivor_notice(policies::PolicyStore& policies, Store& store,
+                                    const Account& survivor, const policies::CaseCode& code,
+                                    const Account* sender, const std::string& notice,
+                                    const std::string& template_id, const std::string& actor,
+                                    const std::function<bool(NewNotice)>& queue,
+                                    const SmsNoticeSender& send_sms, policies::Instant now);
+
+/// A `handover` notice naming the new caseworker by initials only (set_caseworker_initials;
+/// without initials nothing is sent), through queue_survivor_notice. Throws
+/// policies::Error{storage}.
+NoticeOutcome queue_handover_notice(policies::PolicyStore& policies, Store& store,
+                                    const std::string& survivor_account,
+                                    const std::string& caseworker_account, const std::string& actor,
+                                    const std::function<bool(NewNotice)>& queue,
+                                    const SmsNoticeSender& send_sms, policies::Instant now);
 
 /// Renders notice texts at delivery time (GatewayOptions::render_notice) from the
 /// organisation's templates in her language (policies::PolicyStore::template_text) and, for
@@ -221,11 +264,16 @@ class PolicyService {
     void attach(Gateway& gateway);
 
     /// Queues a `handover` notice to the survivor account `survivor_account` naming
-    /// `caseworker_account` by initials. Decided first (app, case_updates) and audited;
-    /// returns the decision (allowed = queued and committed). Needs attach().
-    policies::Decision notify_handover(const std::string& survivor_account,
-                                       const std::string& caseworker_account,
-                                       const std::string& actor);
+    /// `caseworker_account` by initials (queue_handover_notice; on `sms` through the SMS
+    /// channel sender). Needs attach().
+    NoticeOutcome notify_handover(const std::string& survivor_account,
+                                  const std::string& caseworker_account, const std::string& actor);
+
+    /// Her own account logged in from a new installation of her app: audits
+    /// `survivor.new_installation`, raises the (non-urgent, durable) `new_device` alert to her
+    /// team and, if she chose it (new_device_notice), queues her a neutral `new_device`
+    /// notice (queue_survivor_notice). Never throws. Needs attach() for the notice.
+    void on_new_device(const Account& survivor, const policies::CaseCode& code);
 
     /// Adds `caseworker` to survivor account `survivor`'s team (gateway and her record) and,
     /// when she already had a caseworker, sends the handover notice (notify_handover).
@@ -255,6 +303,10 @@ class PolicyService {
   private:
     void loop();
     const ServerKey& key_;
+    /// Stores one notice through the gateway (pushed if she is online); true once committed.
+    bool queue_and_wait(NewNotice notice);
+    /// The registered `sms` channel sender as a notice sender (empty when SMS is off).
+    SmsNoticeSender sms_notice_sender();
     std::chrono::steady_clock::time_point next_retention_{};
     policies::SendOutcome dispatch(const policies::CheckinSend& send);
     std::unique_ptr<policies::PolicyStore> store_;

@@ -189,7 +189,8 @@ class Session : public std::enable_shared_from_this<Session> {
     /// Answers account_disabled (and returns true) when `account` is a disabled caseworker.
     bool refuse_disabled(std::int64_t id, const Account& account, std::uint64_t slot);
     void auth_success(std::int64_t id, const std::string& key, Account account,
-                      std::uint32_t device, Bytes identity_key, std::uint64_t slot);
+                      std::uint32_t device, Bytes identity_key, std::uint64_t slot,
+                      bool new_installation = false);
 
     // Delivery.
     void on_mail(const MailboxEntryPtr& entry);

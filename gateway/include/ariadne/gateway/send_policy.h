@@ -47,8 +47,10 @@ class SendPolicy {
                                            const Account& /*other*/) const {
         return nlohmann::json::object();
     }
-    /// Called (on a worker thread) after `account` logged in. Default: nothing.
-    virtual void on_login(const Account& /*account*/) const {}
+    /// Called (on a worker thread) after `account` logged in; `new_installation` when a
+    /// survivor logged in from an installation of her app other than the one on file
+    /// (Store::bind_survivor_device). Default: nothing.
+    virtual void on_login(const Account& /*account*/, bool /*new_installation*/) const {}
 
     /// What became of a console's duress report (`duress_report`, docs/protocol.md 4.7).
     enum class DuressReport {

@@ -225,9 +225,12 @@ class Store {
                                std::uint32_t registration_id, Completion<std::uint32_t> done);
 
     /// Binds a survivor's device 1 to her recovery-derived identity on first login.
-    /// Rejected if a different identity is already recorded.
+    /// Rejected if a different identity is already recorded. Records `installation_key` (the
+    /// installation's public key; empty when the client sent none) as the one on file; the
+    /// completion gets true when it differs from the one on file before (a new installation
+    /// of her app), false on her first login and whenever it is the same.
     void bind_survivor_device(AccountKey account, Bytes identity_key, std::uint32_t registration_id,
-                              Completion<bool> done);
+                              Bytes installation_key, Completion<bool> done);
 
     /// Binds device `device` (>= 2) of a survivor account to an identity the gateway's edge
     /// adapter holds for her (adapters/edge.h: SMS and web page). Rejected if a different
@@ -250,8 +253,8 @@ class Store {
     /// Throws GatewayError(conflict) if the locator is already enrolled.
     Account create_survivor(ByteView locator, ByteView auth_public_key);
     /// She lost her recovery code: her account gets a new code's locator and login key, and
-    /// the identity and keys of her device are forgotten, so her next login (a new identity,
-    /// derived from the new code) binds afresh. Messages already queued for her stay.
+    /// the identity, keys and installation of her device are forgotten, so her next login (a new
+    /// identity, derived from the new code) binds afresh. Messages already queued for her stay.
     /// Throws GatewayError(not_found) unless `survivor` is a survivor account,
     /// GatewayError(conflict) if the locator is already enrolled.
     void replace_survivor_code(std::string_view survivor, ByteView locator,
