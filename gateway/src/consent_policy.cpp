@@ -462,8 +462,9 @@ PolicyService::PolicyService(const Store& store, const ServerKey& key, const std
     // keeps the alert until a caseworker clears it and pushes it to her online devices.
     alerts_ = std::make_unique<AlertBoard>(*store_);
     callbacks.alert = [this](const policies::Alert& alert) {
-        spdlog::warn("alert {} for case {}{}", policies::to_string(alert.kind),
-                     alert.case_code.str(), alert.urgent ? " (urgent)" : "");
+        // That it happened, never for whom: the alert board and the audit trail hold that.
+        spdlog::warn("alert {} raised{}", policies::to_string(alert.kind),
+                     alert.urgent ? " (urgent)" : "");
         alerts_->raise(alert.case_code,
                        alert.kind == policies::AlertKind::duress ? AlertKind::duress
                                                                  : AlertKind::missed_checkin,
@@ -498,7 +499,7 @@ void PolicyService::raise_duress(const policies::CaseCode& code) {
         std::lock_guard lock(scheduler_mutex_);
         scheduler_->raise_duress(code, clock_.now());
     } catch (const std::exception& e) {
-        spdlog::error("duress for case {} could not be raised: {}", code.str(), e.what());
+        spdlog::error("a duress alert could not be raised: {}", e.what());
     }
 }
 
