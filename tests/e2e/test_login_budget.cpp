@@ -8,7 +8,7 @@
 #include <atomic>
 
 #include "accounts.h"
-#include "ariadne/crypto/random.h"
+#include "ariadne/crypto/bytes.h"
 #include "harness.h"
 
 namespace ariadne::e2e {
