@@ -507,8 +507,7 @@ struct SmsGateway::Impl {
         auto enrolled = policies.enrol_survivor(record, actor, now_utc());
         gateway::link_survivor_case(policies, account.id, enrolled.case_code, false);
         gateway::link_sms_number(policies, key, number, enrolled.case_code, false);
-        spdlog::warn("sms: unverified thread opened as case {} for the on-duty team",
-                     enrolled.case_code.str());
+        spdlog::warn("sms: unverified thread opened for the on-duty team");
         std::function<void(const policies::CaseCode&)> hook;
         {
             std::lock_guard lock(hooks_mutex);
@@ -618,13 +617,13 @@ struct SmsGateway::Impl {
         }
         if (!her) return false;
         auto c = gateway::find_survivor_case(policies, *her);
-        spdlog::warn("sms: duress code received for account {}", *her);
+        spdlog::warn("sms: duress code received");  // not for whom (see docs/threat-model.md)
         try {
             hub.notify_team(*her,
                             "ALERT: her duress code was just sent by SMS. Check on her safety by "
                             "the means agreed with her.");
         } catch (const std::exception& e) {
-            spdlog::error("sms: duress alert for account {} not delivered: {}", *her, e.what());
+            spdlog::error("sms: a duress alert was not delivered: {}", e.what());
         }
         std::function<void(const policies::CaseCode&)> hook;
         {

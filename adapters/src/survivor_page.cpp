@@ -382,14 +382,14 @@ struct SurvivorPage::Impl {
         throttle.reset(code_key);
         throttle.reset(ip_key);
         if (duress) {
-            spdlog::warn("survivor page: duress sign-in for account {}", account);
+            // Logged without her account: a log must not say whose duress code was used.
+            spdlog::warn("survivor page: duress sign-in");
             try {
                 hub.notify_team(account,
                                 "ALERT: her duress code was just used to sign in on the web "
                                 "page. Check on her safety by the means agreed with her.");
             } catch (const std::exception& e) {
-                spdlog::error("survivor page: duress alert for account {} not delivered: {}",
-                              account, e.what());
+                spdlog::error("survivor page: a duress alert was not delivered: {}", e.what());
             }
             if (options.on_duress) options.on_duress(account);
         } else {

@@ -658,6 +658,7 @@ class AdminApi {
 
     HttpResponse login(const HttpRequest& r) {
         json body = json::parse(r.body);
+        if (auto bad = check_fields(body, {"username", "password", "totp"})) return *bad;
         std::string username = body.at("username").get<std::string>();
         std::string password = body.at("password").get<std::string>();
         std::string totp = body.at("totp").get<std::string>();
@@ -757,6 +758,11 @@ class AdminApi {
 
     HttpResponse set_policy(const HttpRequest& r, const policies::Actor& who) {
         json body = json::parse(r.body);
+        // A misspelt field would otherwise answer 200 and change nothing.
+        if (auto bad = check_fields(body, {"quiet_hours", "retention_days", "ban", "unban",
+                                           "consent_recorders", "canned_replies"})) {
+            return *bad;
+        }
         policies::OrgPolicy p = policies_.org_policy();
         PolicyChanges changes;
         if (body.contains("quiet_hours"))
@@ -879,6 +885,10 @@ class AdminApi {
 
     HttpResponse consent(const HttpRequest& r, const policies::Actor& who) {
         json body = json::parse(r.body);
+        if (auto bad = check_fields(body, {"case_code", "channel", "purpose", "action", "evidence",
+                                           "language", "address"})) {
+            return *bad;
+        }
         std::string action = body.value("action", "given");
         policies::ConsentAction a;
         if (action == "given")
@@ -934,17 +944,39 @@ class AdminApi {
         std::uint64_t from = 1;
         std::size_t limit = 1000;
         std::string q = r.query;
+        // Decimal digits only, within [min, max]: "-1" or "1e9" must not be read as a number.
+        auto number = [](const std::string& v, std::uint64_t min,
+                         std::uint64_t max) -> std::optional<std::uint64_t> {
+            if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != v.npos)
+                return std::nullopt;
+            std::uint64_t n = std::stoull(v);
+            if (n < min || n > max) return std::nullopt;
+            return n;
+        };
         for (std::size_t pos = 0; pos < q.size();) {
             auto amp = q.find('&', pos);
             std::string kv =
                 q.substr(pos, amp == std::string::npos ? std::string::npos : amp - pos);
             auto eq = kv.find('=');
             std::string k = kv.substr(0, eq), v = eq == std::string::npos ? "" : kv.substr(eq + 1);
-            try {
-                if (k == "from") from = std::stoull(v);
-                if (k == "limit") limit = std::min<std::size_t>(std::stoull(v), 10000);
-            } catch (const std::exception&) {
-                return error(400, "invalid_field", k + ": must be a positive integer.", k);
+            if (k == "from") {
+                auto n = number(v, 1, 9223372036854775807ULL);
+                if (!n) {
+                    return error(400, "invalid_field",
+                                 "from: must be an audit sequence number, 1 or more.", "from");
+                }
+                from = *n;
+            } else if (k == "limit") {
+                auto n = number(v, 1, 10000);
+                if (!n) {
+                    return error(400, "invalid_field", "limit: must be from 1 to 10000.", "limit");
+                }
+                limit = static_cast<std::size_t>(*n);
+            } else if (!kv.empty()) {
+                return error(400, "invalid_field",
+                             k.size() <= 32 ? k + ": unknown query parameter; use from and limit."
+                                            : "query: unknown query parameter; use from and limit.",
+                             k.size() <= 32 ? k : "query");
             }
             if (amp == std::string::npos) break;
             pos = amp + 1;

@@ -29,10 +29,11 @@ std::uint32_t default_io_threads() {
     throw GatewayError(GatewayErrorCode::config, "Configuration refused: " + message);
 }
 
-void parse_listen(const std::string& text, ServeConfig& config) {
+void parse_host_port(const std::string& setting, const std::string& example,
+                     const std::string& text, std::string& host_out, std::uint16_t& port_out) {
     auto colon = text.rfind(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
-        refuse("--listen must be HOST:PORT (for example 127.0.0.1:8443), got '" + text + "'.");
+        refuse(setting + " must be HOST:PORT (for example " + example + "), got '" + text + "'.");
     }
     std::string host = text.substr(0, colon);
     if (host.size() > 2 && host.front() == '[' && host.back() == ']')
@@ -40,10 +41,14 @@ void parse_listen(const std::string& text, ServeConfig& config) {
     std::string port = text.substr(colon + 1);
     if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
         std::stoul(port) > 65535) {
-        refuse("--listen port must be a number from 0 to 65535, got '" + port + "'.");
+        refuse(setting + " port must be a number from 0 to 65535, got '" + port + "'.");
     }
-    config.listen_host = host;
-    config.listen_port = static_cast<std::uint16_t>(std::stoul(port));
+    host_out = host;
+    port_out = static_cast<std::uint16_t>(std::stoul(port));
+}
+
+void parse_listen(const std::string& text, ServeConfig& config) {
+    parse_host_port("--listen", "127.0.0.1:8443", text, config.listen_host, config.listen_port);
 }
 
 void in_range(const char* name, std::uint32_t value, std::uint32_t min, std::uint32_t max) {
@@ -67,7 +72,7 @@ void check_recovery_m_kib(std::uint32_t m_kib, bool insecure_test_params) {
 ServeCommand parse_serve_config(const std::vector<std::string>& args) {
     ServeCommand result;
     ServeConfig& c = result.config;
-    std::string listen, sync_mode = "full";
+    std::string listen, sync_mode = "full", metrics_listen;
     po::options_description options("ariadne serve options");
     // clang-format off
     options.add_options()
@@ -98,6 +103,20 @@ ServeCommand parse_serve_config(const std::vector<std::string>& args) {
             "allow weak recovery parameters (tests only)")
         ("max-connections", po::value<std::uint32_t>(&c.max_connections)->default_value(20000),
             "simultaneous connections")
+        ("max-connections-per-address",
+            po::value<std::uint32_t>(&c.max_connections_per_address)->default_value(256),
+            "simultaneous connections from one client address (IPv6: one /64)")
+        ("max-unauthenticated-per-address",
+            po::value<std::uint32_t>(&c.max_unauthenticated_per_address)->default_value(32),
+            "connections from one client address that have not logged in yet")
+        ("login-attempts-per-address",
+            po::value<std::uint32_t>(&c.login_attempts_per_address)->default_value(10),
+            "login attempts checked per minute from one client address (after a burst of 5)")
+        ("login-attempts-total",
+            po::value<std::uint32_t>(&c.login_attempts_total)->default_value(300),
+            "login attempts checked per minute from all addresses (after a burst of 100)")
+        ("metrics-listen", po::value<std::string>(&metrics_listen)->default_value("127.0.0.1:9464"),
+            "HOST:PORT of the HTTPS listener serving GET /metrics, or 'off'")
         ("io-threads", po::value<std::uint32_t>(&c.io_threads),
             "network threads (default: 2, or 1 when the process may run on one CPU only)")
         ("worker-threads", po::value<std::uint32_t>(&c.worker_threads)->default_value(2),
@@ -137,6 +156,14 @@ ServeCommand parse_serve_config(const std::vector<std::string>& args) {
         refuse(std::string(e.what()) + ".");
     }
     parse_listen(listen, c);
+    c.metrics_listen_given = !vm["metrics-listen"].defaulted();
+    if (metrics_listen == "off") {
+        c.metrics_host.clear();
+        c.metrics_port = 0;
+    } else {
+        parse_host_port("--metrics-listen", "127.0.0.1:9464 or off", metrics_listen, c.metrics_host,
+                        c.metrics_port);
+    }
     c.data_dir = vm["data-dir"].as<std::string>();
     if (c.data_dir.empty()) refuse("--data-dir must not be empty.");
     if (vm.count("cert")) c.cert = vm["cert"].as<std::string>();
@@ -162,6 +189,10 @@ ServeCommand parse_serve_config(const std::vector<std::string>& args) {
     in_range("commit-max-delay-ms", c.commit_max_delay_ms, 0, 1000);
     check_recovery_m_kib(c.recovery_m_kib, c.insecure_test_params);
     in_range("max-connections", c.max_connections, 1, 1000000);
+    in_range("max-connections-per-address", c.max_connections_per_address, 1, 1000000);
+    in_range("max-unauthenticated-per-address", c.max_unauthenticated_per_address, 1, 1000000);
+    in_range("login-attempts-per-address", c.login_attempts_per_address, 1, 1000000);
+    in_range("login-attempts-total", c.login_attempts_total, 1, 1000000);
     in_range("io-threads", c.io_threads, 1, 64);
     in_range("worker-threads", c.worker_threads, 1, 64);
     in_range("sends-per-second", c.sends_per_second, 1, 10000000);

@@ -631,8 +631,9 @@ PolicyService::PolicyService(const Store& store, const ServerKey& key, const std
     // keeps the alert until a caseworker clears it and pushes it to her online devices.
     alerts_ = std::make_unique<AlertBoard>(*store_);
     callbacks.alert = [this](const policies::Alert& alert) {
-        spdlog::warn("alert {} for case {}{}", policies::to_string(alert.kind),
-                     alert.case_code.str(), alert.urgent ? " (urgent)" : "");
+        // That it happened, never for whom: the alert board and the audit trail hold that.
+        spdlog::warn("alert {} raised{}", policies::to_string(alert.kind),
+                     alert.urgent ? " (urgent)" : "");
         AlertKind kind = alert.kind == policies::AlertKind::duress ? AlertKind::duress
                          : alert.kind == policies::AlertKind::checkin_undeliverable
                              ? AlertKind::checkin_undeliverable
@@ -672,7 +673,7 @@ void PolicyService::on_new_device(const Account& survivor, const policies::CaseC
         const auto now = clock_.now();
         // Audited every time (the alert itself is raised once while it stays open).
         store_->append_audit("system", "survivor.new_installation", code.str(), "", "", now);
-        spdlog::warn("alert new_device for case {}", code.str());
+        spdlog::warn("alert new_device raised");  // never for whom (the alert board holds that)
         alerts_->raise(code, AlertKind::new_device, now);
         if (!gateway_ || !new_device_notice(*store_, code)) return;
         auto outcome = queue_survivor_notice(
@@ -680,10 +681,10 @@ void PolicyService::on_new_device(const Account& survivor, const policies::CaseC
             "system", [this](NewNotice n) { return queue_and_wait(std::move(n)); },
             sms_notice_sender(), now);
         if (!outcome.sent) {
-            spdlog::info("new-device notice for case {} not sent: {}", code.str(), outcome.reason);
+            spdlog::info("a new-device notice was not sent: {}", outcome.reason);
         }
     } catch (const std::exception& e) {
-        spdlog::error("new device of case {} not fully handled: {}", code.str(), e.what());
+        spdlog::error("a new device was not fully handled: {}", e.what());
     }
 }
 
@@ -694,7 +695,7 @@ void PolicyService::raise_duress(const policies::CaseCode& code) {
         std::lock_guard lock(scheduler_mutex_);
         scheduler_->raise_duress(code, clock_.now());
     } catch (const std::exception& e) {
-        spdlog::error("duress for case {} could not be raised: {}", code.str(), e.what());
+        spdlog::error("a duress alert could not be raised: {}", e.what());
     }
 }
 
@@ -708,9 +709,9 @@ bool PolicyService::check_duress_words(const std::string& account, std::string_v
         code = c->case_code;
         store_->append_audit("system", "duress.word", code->str(), "", std::string(channel),
                              clock_.now());
-        spdlog::warn("duress word from account {} ({})", account, channel);
+        spdlog::warn("duress word found ({})", channel);  // never for whom
     } catch (const std::exception& e) {
-        spdlog::error("duress words of account {} could not be checked: {}", account, e.what());
+        spdlog::error("a message could not be checked for duress words: {}", e.what());
         return false;
     }
     raise_duress(*code);

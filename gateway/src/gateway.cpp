@@ -19,6 +19,7 @@ Gateway::Gateway(Store& store, const ServerKey& server_key, Metrics& metrics,
       options_(std::move(options)),
       policy_(policy ? std::move(policy) : std::make_shared<AssignmentPolicy>(store)),
       alerts_(alerts),
+      login_budget_(options_.login_budget),
       send_limiter_(options_.sends_per_second, options_.send_burst),
       workers_(options_.worker_threads) {
     const auto& p = options_.recovery_params;
@@ -44,8 +45,9 @@ std::int64_t Gateway::now_ms() const {
         .count();
 }
 
-std::shared_ptr<Session> Gateway::open_session(std::shared_ptr<SessionOutput> output) {
-    return std::make_shared<Session>(*this, std::move(output));
+std::shared_ptr<Session> Gateway::open_session(std::shared_ptr<SessionOutput> output,
+                                               std::optional<std::string> peer) {
+    return std::make_shared<Session>(*this, std::move(output), std::move(peer));
 }
 
 void Gateway::stop_accepting() noexcept { accepting_.store(false); }

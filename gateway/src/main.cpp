@@ -90,6 +90,8 @@ int serve(const std::vector<std::string>& args) {
     gateway_options.worker_threads = c.worker_threads;
     gateway_options.sends_per_second = c.sends_per_second;
     gateway_options.send_burst = c.send_burst;
+    gateway_options.login_budget.address_per_minute = c.login_attempts_per_address;
+    gateway_options.login_budget.global_per_minute = c.login_attempts_total;
     // Consent decides caseworker → survivor messages at send time; check-ins run beside.
     PolicyService policies(store, server_key, database_path(c.data_dir).string(),
                            std::chrono::milliseconds(c.checkin_interval_ms));
@@ -118,6 +120,11 @@ int serve(const std::vector<std::string>& args) {
     server_options.max_connections = c.max_connections;
     server_options.io_threads = c.io_threads;
     server_options.log_ip = c.log_ip;
+    server_options.max_connections_per_address = c.max_connections_per_address;
+    server_options.max_unauthenticated_per_address = c.max_unauthenticated_per_address;
+    server_options.metrics_host = c.metrics_host;
+    server_options.metrics_port = c.metrics_port;
+    server_options.metrics_optional = !c.metrics_listen_given;
     auto routes = std::make_shared<HttpRoutes>();
     add_admin_api(*routes, store, server_key, policies.store(),
                   [&policies](const std::string& survivor, const std::string& caseworker,
@@ -183,6 +190,13 @@ int serve(const std::vector<std::string>& args) {
         c.listen_host.find(':') != std::string::npos ? "[" + c.listen_host + "]" : c.listen_host;
     std::cout << "ariadne: listening on https://" << host << ":" << server.port()
               << "/ (certificate sha256 " << fingerprint << ")" << std::endl;
+    if (server.metrics_port() != 0) {
+        std::string metrics_host = c.metrics_host.find(':') != std::string::npos
+                                       ? "[" + c.metrics_host + "]"
+                                       : c.metrics_host;
+        std::cout << "ariadne: metrics on https://" << metrics_host << ":" << server.metrics_port()
+                  << "/metrics" << std::endl;
+    }
     if (!c.port_file.empty()) write_port_file(c.port_file, server.port());
     spdlog::info("WebSocket endpoint wss://{}:{}/v1/ws; sync mode {}", host, server.port(),
                  c.sync_full ? "full" : "normal");

@@ -75,7 +75,10 @@ std::string Metrics::render_prometheus() const {
     scalar(out, "ariadne_connections_total", "counter", "Accepted TCP connections.",
            connections_total);
     scalar(out, "ariadne_connections_refused_total", "counter",
-           "Connections refused because max-connections was reached.", connections_refused);
+           "Connections refused at accept by a connection cap (total or per address).",
+           connections_refused);
+    scalar(out, "ariadne_connections_cut_total", "counter",
+           "Connections not logged in yet, closed to make room for a new one.", connections_cut);
     scalar(out, "ariadne_sessions_authenticated", "gauge", "Authenticated WebSocket sessions.",
            sessions_authenticated);
     scalar(out, "ariadne_frames_in_total", "counter", "WebSocket frames received.", frames_in);

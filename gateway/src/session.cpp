@@ -48,8 +48,9 @@ json key_json(const PreKeyUpload& k) {
 
 }  // namespace
 
-Session::Session(Gateway& gateway, std::shared_ptr<SessionOutput> output)
-    : gateway_(gateway), output_(std::move(output)) {}
+Session::Session(Gateway& gateway, std::shared_ptr<SessionOutput> output,
+                 std::optional<std::string> peer)
+    : gateway_(gateway), output_(std::move(output)), peer_(std::move(peer)) {}
 
 Session::~Session() = default;
 
@@ -273,13 +274,38 @@ std::int64_t Session::throttled_for(const std::string& key) {
     return std::max(by_key, connection_backoff_.remaining(now));
 }
 
+bool Session::refuse_throttled(std::int64_t id, const std::string& key, std::uint64_t slot) {
+    std::int64_t wait = throttled_for(key);
+    if (wait == 0 && peer_) {
+        // Taken before the check, so simultaneous attempts cannot all be checked first.
+        auto ticket = gateway_.login_budget_.admit(*peer_, gateway_.now_ms());
+        if (ticket.admitted) {
+            std::lock_guard lock(mutex_);
+            login_ticket_ = std::move(ticket);
+        } else {
+            wait = std::max<std::int64_t>(1, ticket.retry_after_ms);
+        }
+    }
+    if (wait == 0) return false;
+    gateway_.metrics().rate_limited.fetch_add(1, std::memory_order_relaxed);
+    complete(slot,
+             error_frame(id, ErrorCode::rate_limited,
+                         "Too many failed attempts; wait before trying again.",
+                         {{"retry_after_ms", wait}}),
+             true, false);
+    return true;
+}
+
 std::string Session::auth_failure(std::int64_t id, const std::string& key) {
     std::int64_t now = gateway_.now_ms();
     std::int64_t delay = gateway_.auth_throttle_.fail(key, now);
+    std::optional<LoginBudget::Ticket> ticket;
     {
         std::lock_guard lock(mutex_);
         delay = std::max(delay, connection_backoff_.fail(now));
+        ticket = std::exchange(login_ticket_, std::nullopt);
     }
+    if (ticket) delay = std::max(delay, gateway_.login_budget_.failed(*ticket, now));
     gateway_.metrics().auth_failures.fetch_add(1, std::memory_order_relaxed);
     spdlog::info("authentication failed (retry after {} ms)", delay);
     return error_frame(id, ErrorCode::auth_failed, kAuthFailedMessage, {{"retry_after_ms", delay}});
@@ -289,6 +315,12 @@ void Session::auth_success(std::int64_t id, const std::string& key, Account acco
                            std::uint32_t device, Bytes identity_key, std::uint64_t slot,
                            bool new_installation) {
     gateway_.auth_throttle_.reset(key);
+    std::optional<LoginBudget::Ticket> ticket;
+    {
+        std::lock_guard lock(mutex_);
+        ticket = std::exchange(login_ticket_, std::nullopt);
+    }
+    if (ticket) gateway_.login_budget_.succeeded(*ticket, gateway_.now_ms());
     std::shared_ptr<Session> self = shared_from_this();
     {
         std::lock_guard lock(mutex_);
@@ -302,7 +334,9 @@ void Session::auth_success(std::int64_t id, const std::string& key, Account acco
     gateway_.metrics().sessions_authenticated.fetch_add(1, std::memory_order_relaxed);
     // Registered before the first mailbox read, so no commit falls between the two.
     gateway_.register_online({account.key, device}, self);
-    spdlog::info("session authenticated: account {} device {}", account.id, device);
+    // Debug only: next to an alert line, an account id at the default level would say whose
+    // login raised it (a duress login is an ordinary login here).
+    spdlog::debug("session authenticated: account {} device {}", account.id, device);
     gateway_.workers_.post([self, account, new_installation] {
         self->gateway_.policy_->on_login(account, new_installation);
     });
@@ -336,15 +370,7 @@ void Session::handle_register(std::int64_t id, RegisterDeviceRequest r, std::uin
     gateway_.workers_.post([self, id, r = std::move(r), slot]() mutable {
         Gateway& g = self->gateway_;
         const std::string key = "u:" + r.username;
-        if (auto wait = self->throttled_for(key); wait > 0) {
-            g.metrics().rate_limited.fetch_add(1, std::memory_order_relaxed);
-            self->complete(slot,
-                           error_frame(id, ErrorCode::rate_limited,
-                                       "Too many failed attempts; wait before trying again.",
-                                       {{"retry_after_ms", wait}}),
-                           true, false);
-            return;
-        }
+        if (self->refuse_throttled(id, key, slot)) return;
         auto challenge = self->take_challenge();
         std::optional<CaseworkerCredentials> creds;
         try {
@@ -405,15 +431,7 @@ void Session::handle_auth_device(std::int64_t id, AuthDeviceRequest r, std::uint
     gateway_.workers_.post([self, id, r = std::move(r), slot] {
         Gateway& g = self->gateway_;
         const std::string key = "a:" + r.account;
-        if (auto wait = self->throttled_for(key); wait > 0) {
-            g.metrics().rate_limited.fetch_add(1, std::memory_order_relaxed);
-            self->complete(slot,
-                           error_frame(id, ErrorCode::rate_limited,
-                                       "Too many failed attempts; wait before trying again.",
-                                       {{"retry_after_ms", wait}}),
-                           true, false);
-            return;
-        }
+        if (self->refuse_throttled(id, key, slot)) return;
         auto challenge = self->take_challenge();
         std::optional<Account> account;
         std::optional<DeviceRecord> device;
@@ -439,15 +457,7 @@ void Session::handle_auth_survivor(std::int64_t id, AuthSurvivorRequest r, std::
     gateway_.workers_.post([self, id, r = std::move(r), slot] {
         Gateway& g = self->gateway_;
         const std::string key = "l:" + crypto::hex_encode(r.locator);
-        if (auto wait = self->throttled_for(key); wait > 0) {
-            g.metrics().rate_limited.fetch_add(1, std::memory_order_relaxed);
-            self->complete(slot,
-                           error_frame(id, ErrorCode::rate_limited,
-                                       "Too many failed attempts; wait before trying again.",
-                                       {{"retry_after_ms", wait}}),
-                           true, false);
-            return;
-        }
+        if (self->refuse_throttled(id, key, slot)) return;
         auto challenge = self->take_challenge();
         std::optional<SurvivorCredentials> creds;
         try {
@@ -686,8 +696,7 @@ void Session::handle_duress_report(std::int64_t id, DuressReportRequest r, std::
                 self->complete(slot, error_frame(id, ErrorCode::forbidden, not_hers), true, false);
                 return;
             }
-            spdlog::warn("duress word reported by caseworker {} for account {}", reporter.id,
-                         r.survivor);
+            spdlog::warn("duress word reported by a console");  // never for whom
             self->complete(slot, encode_ok(id, {{"duress", true}}), true, false);
         } catch (const std::exception&) {
             self->complete(slot, storage_unavailable(id), true, false);

@@ -14,8 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -57,6 +59,12 @@ class ServerProcess {
                                          "--insecure-test-params",
                                          "--log-level",
                                          "warn"};
+        // No metrics listener unless a test asks for one (the default port is shared by every
+        // server of a parallel test run).
+        if (std::find(extra.begin(), extra.end(), "--metrics-listen") == extra.end() &&
+            std::find(extra.begin(), extra.end(), "--config") == extra.end()) {
+            args.insert(args.end(), {"--metrics-listen", "off"});
+        }
         args.insert(args.end(), extra.begin(), extra.end());
         pid_ = ::fork();
         if (pid_ == 0) {
@@ -116,7 +124,7 @@ class ServerProcess {
 /// fingerprint with the one the server printed).
 class TlsConnection {
   public:
-    explicit TlsConnection(std::uint16_t port) {
+    explicit TlsConnection(std::uint16_t port, int max_version = 0, SSL_SESSION* resume = nullptr) {
         fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
         timeval tv{10, 0};
         ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -127,8 +135,10 @@ class TlsConnection {
         if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
             throw std::runtime_error("connect");
         ctx_ = SSL_CTX_new(TLS_client_method());
+        if (max_version != 0) SSL_CTX_set_max_proto_version(ctx_, max_version);
         ssl_ = SSL_new(ctx_);
         SSL_set_fd(ssl_, fd_);
+        if (resume != nullptr) SSL_set_session(ssl_, resume);
         if (SSL_connect(ssl_) != 1) throw std::runtime_error("TLS handshake failed");
     }
     ~TlsConnection() {
@@ -140,6 +150,7 @@ class TlsConnection {
     TlsConnection& operator=(const TlsConnection&) = delete;
 
     std::string protocol() const { return SSL_get_version(ssl_); }
+    SSL* ssl() const { return ssl_; }
 
     std::string peer_fingerprint() const {
         X509* cert = SSL_get1_peer_certificate(ssl_);
@@ -321,10 +332,8 @@ TEST(ServerProcess, ServesHealthMetricsAndNotFoundOverTls) {
     EXPECT_EQ(health.rfind("HTTP/1.1 200", 0), 0u) << health;
     EXPECT_NE(health.find("Cache-Control: no-store"), std::string::npos);
     EXPECT_EQ(health.substr(health.size() - 3), "ok\n");
-    std::string metrics = http_get(server.port(), "/metrics");
-    EXPECT_NE(metrics.find("ariadne_connections_open"), std::string::npos);
-    EXPECT_NE(metrics.find("ariadne_commit_batch_size_bucket"), std::string::npos);
-    EXPECT_NE(metrics.find("ariadne_send_commit_latency_seconds_count"), std::string::npos);
+    // Metrics are not served on the main port (they show activity live).
+    EXPECT_EQ(http_get(server.port(), "/metrics").rfind("HTTP/1.1 404", 0), 0u);
     EXPECT_EQ(http_get(server.port(), "/admin").rfind("HTTP/1.1 404", 0), 0u);
     WebSocket elsewhere(server.port(), "/v2/ws");
     EXPECT_FALSE(elsewhere.upgraded());
@@ -472,6 +481,104 @@ TEST(ServerProcess, SigtermClosesWithGoingAwayAndKeepsAcknowledgedMessages) {
         delivered.push_back(d["message"]["server_id"]);
     }
     EXPECT_EQ(delivered, acknowledged);
+}
+
+}  // namespace
+}  // namespace ariadne::gateway::test
+
+namespace ariadne::gateway::test {
+namespace {
+
+/// The metrics listener's port from the server's stdout (0 if it printed none).
+std::uint16_t metrics_port_of(const ServerProcess& server) {
+    static const std::regex line(R"(ariadne: metrics on https://127\.0\.0\.1:([0-9]+)/metrics)");
+    std::smatch m;
+    std::string out = server.stdout_text();
+    return std::regex_search(out, m, line) ? static_cast<std::uint16_t>(std::stoi(m[1])) : 0;
+}
+
+TEST(ServerProcess, MetricsAreServedOnlyOnTheMetricsListener) {
+    TempDir dir;
+    ServerProcess server(dir.path, {"--metrics-listen", "127.0.0.1:0"});
+    std::uint16_t port = metrics_port_of(server);
+    EXPECT_EQ(server.stdout_text().find("ariadne: listening on"), 0u);
+    ASSERT_NE(port, 0) << server.stdout_text();
+    ASSERT_NE(port, server.port());
+    std::string metrics = http_get(port, "/metrics");
+    EXPECT_EQ(metrics.rfind("HTTP/1.1 200", 0), 0u) << metrics;
+    EXPECT_NE(metrics.find("ariadne_connections_open"), std::string::npos);
+    EXPECT_NE(metrics.find("ariadne_commit_batch_size_bucket"), std::string::npos);
+    EXPECT_NE(metrics.find("ariadne_send_commit_latency_seconds_count"), std::string::npos);
+    EXPECT_EQ(http_get(port, "/healthz").rfind("HTTP/1.1 200", 0), 0u);
+    // Nothing else there: no admin API, no WebSocket.
+    EXPECT_EQ(http_get(port, "/v1/admin/policy").rfind("HTTP/1.1 404", 0), 0u);
+    WebSocket ws(port);
+    EXPECT_FALSE(ws.upgraded());
+    // And not on the main port.
+    EXPECT_EQ(http_get(server.port(), "/metrics").rfind("HTTP/1.1 404", 0), 0u);
+}
+
+TEST(ServerProcess, TheMetricsListenerIsSetInTheConfigFileToo) {
+    TempDir dir;
+    std::ofstream(dir.path / "ariadne.conf") << "metrics-listen = 127.0.0.1:0\n";
+    ServerProcess server(dir.path, {"--config", (dir.path / "ariadne.conf").string()});
+    EXPECT_NE(metrics_port_of(server), 0);
+    TempDir dir2;
+    std::ofstream(dir2.path / "ariadne.conf") << "metrics-listen = off\n";
+    std::string cmd = std::string(ARIADNE_BINARY) + " serve --config " +
+                      (dir2.path / "ariadne.conf").string() + " --metrics-listen nowhere 2> " +
+                      (dir2.path / "err").string();
+    int status = std::system(cmd.c_str());
+    EXPECT_EQ(WEXITSTATUS(status), 2);
+    EXPECT_NE(read_file(dir2.path / "err").find("--metrics-listen"), std::string::npos);
+}
+
+TEST(ServerProcess, Tls12GetsNoSessionTicketAndNoResumption) {
+    TempDir dir;
+    ServerProcess server(dir.path);
+    SSL_SESSION* session = nullptr;
+    {
+        TlsConnection first(server.port(), TLS1_2_VERSION);
+        ASSERT_EQ(first.protocol(), "TLSv1.2");
+        session = SSL_get1_session(first.ssl());
+        ASSERT_NE(session, nullptr);
+        EXPECT_EQ(SSL_SESSION_has_ticket(session), 0) << "the server issued a TLS 1.2 ticket";
+    }
+    TlsConnection second(server.port(), TLS1_2_VERSION, session);
+    EXPECT_EQ(SSL_session_reused(second.ssl()), 0) << "a TLS 1.2 session was resumed";
+    SSL_SESSION_free(session);
+}
+
+TEST(ServerProcess, OversizedRequestHeadersAreAnswered431) {
+    TempDir dir;
+    ServerProcess server(dir.path);
+    TlsConnection c(server.port());
+    c.write("GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Pad: " + std::string(9 * 1024, 'a') +
+            "\r\n\r\n");
+    std::string head = c.read_until("\r\n\r\n");
+    EXPECT_EQ(head.rfind("HTTP/1.1 431", 0), 0u) << head;
+    // Headers just under the limit are fine.
+    TlsConnection ok(server.port());
+    ok.write("GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Pad: " + std::string(7 * 1024, 'a') +
+             "\r\n\r\n");
+    EXPECT_EQ(ok.read_until("\r\n\r\n").rfind("HTTP/1.1 200", 0), 0u);
+}
+
+// A client that sends a whole multi-megabyte frame before reading must read close 1009, not
+// a reset: the server discards the rest of the declared frame before closing the socket.
+TEST(ServerProcess, AMultiMegabyteFrameIsAnsweredWithClose1009NotAReset) {
+    TempDir dir;
+    ServerProcess server(dir.path);
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        WebSocket ws(server.port());
+        ASSERT_TRUE(ws.upgraded());
+        try {
+            ws.send(std::string(6 * 1024 * 1024, 'x'));
+            EXPECT_EQ(ws.close_code(), 1009) << "attempt " << attempt;
+        } catch (const std::exception& e) {
+            ADD_FAILURE() << "attempt " << attempt << ": " << e.what();
+        }
+    }
 }
 
 }  // namespace

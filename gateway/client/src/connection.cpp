@@ -257,14 +257,18 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
         auto& tcp_stream = beast::get_lowest_layer(*ws);
         tcp_stream.expires_after(options.connect_timeout);
         auto self = shared_from_this();
-        if (options.socket_receive_buffer > 0) {
+        if (options.socket_receive_buffer > 0 || !options.local_address.empty()) {
             // Set before connecting so the TCP window is negotiated with it.
             tcp::endpoint target = results.begin()->endpoint();
             beast::error_code oec;
             tcp_stream.socket().open(target.protocol(), oec);
-            if (!oec) {
+            if (!oec && options.socket_receive_buffer > 0) {
                 tcp_stream.socket().set_option(
                     net::socket_base::receive_buffer_size(options.socket_receive_buffer), oec);
+            }
+            if (!oec && !options.local_address.empty()) {
+                auto local = net::ip::make_address(options.local_address, oec);
+                if (!oec) tcp_stream.socket().bind(tcp::endpoint(local, 0), oec);
             }
             if (oec) {
                 return fail_connect(ErrorCode::connect_failed,

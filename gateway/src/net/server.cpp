@@ -24,12 +24,15 @@
 #include <condition_variable>
 #include <functional>
 #include <future>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
 #include "ariadne/gateway/error.h"
 #include "ariadne/gateway/gateway.h"
+#include "ariadne/gateway/login_budget.h"
 #include "ariadne/gateway/worker_pool.h"
 
 namespace ariadne::gateway {
@@ -50,10 +53,15 @@ constexpr std::size_t kMaxQueuedBytes = 1024 * 1024;
 constexpr auto kTeardownDrain = std::chrono::seconds(5);
 // ...then the server stops writing and reads and discards what the peer still sends, for at
 // most this long or this many bytes, so that closing the descriptor does not answer the
-// peer's unread bytes with an RST that destroys the close frame in its receive buffer.
+// peer's unread bytes with an RST that destroys the close frame in its receive buffer. A
+// client cut off in the middle of a WebSocket frame (one too big) will still send the rest
+// of it: the byte bound grows by what that frame still declares (the time bound stays).
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr std::size_t kLingerBytes = 1024 * 1024;
-constexpr auto kHandshakeTimeout = std::chrono::seconds(30);
+// A TLS handshake takes well under a second even on a slow mobile link; a client that has
+// not finished in this long is holding a slot, not connecting.
+constexpr auto kTlsHandshakeTimeout = std::chrono::seconds(10);
+constexpr auto kHandshakeTimeout = std::chrono::seconds(30);  // HTTP request, WebSocket upgrade
 constexpr auto kAuthDeadline = std::chrono::seconds(60);
 constexpr auto kIdleTimeout = std::chrono::seconds(60);  // Beast pings at half of it
 constexpr auto kCloseGrace = std::chrono::seconds(5);
@@ -66,6 +74,16 @@ constexpr std::size_t kFirstRead = 512;  // WsSession::do_read
 constexpr rlim_t kSpareDescriptors = 64;
 
 class WsSession;
+struct TlsCore;
+
+/// Closes a connection from any thread (on its strand). Defined with TlsCore.
+void cut_connection(const std::weak_ptr<TlsCore>& core);
+
+/// Connections of one client address.
+struct AddressCount {
+    std::uint32_t open = 0;
+    std::uint32_t unauthenticated = 0;
+};
 
 /// State shared by every connection of one server.
 struct Shared {
@@ -80,22 +98,107 @@ struct Shared {
     std::unordered_map<WsSession*, std::weak_ptr<WsSession>> sessions;
     std::condition_variable sessions_cv;
     std::atomic<bool> stopping{false};
+
+    // Connection caps (ServerOptions). Entries exist only while the address has a
+    // connection, so the table is bounded by max_connections.
+    std::uint32_t max_per_address = 0;
+    std::uint32_t max_unauthenticated_per_address = 0;
+    std::uint32_t max_unauthenticated = 0;  // in total: the rest is kept for logged-in ones
+    std::mutex addresses_mutex;
+    std::unordered_map<std::string, AddressCount> addresses;
+    std::uint32_t unauthenticated = 0;
+    // Connections not logged in, oldest first: when their share is full, a new connection
+    // cuts the oldest (a legitimate client logs in within a second; one that holds a slot
+    // without doing so is the first to go).
+    std::uint64_t next_seq = 0;
+    std::map<std::uint64_t, std::weak_ptr<TlsCore>> waiting;
 };
 
-/// Counts one open connection for as long as it lives (moved from HTTP to WebSocket).
+/// Counts one open connection for as long as it lives (moved from HTTP to WebSocket), in
+/// total, for its client address, and as not logged in until mark_authenticated().
 class ConnectionSlot {
   public:
-    explicit ConnectionSlot(Metrics& m) : metrics_(&m) {
-        metrics_->connections_open.fetch_add(1, std::memory_order_relaxed);
+    /// A slot for a new connection from `address`, or nullopt when a cap is reached.
+    static std::optional<ConnectionSlot> acquire(Shared& shared, std::string address) {
+        std::weak_ptr<TlsCore> victim;
+        std::uint64_t seq = 0;
+        {
+            std::lock_guard lock(shared.addresses_mutex);
+            auto [it, added] = shared.addresses.try_emplace(address);
+            AddressCount& count = it->second;
+            if (count.open >= shared.max_per_address ||
+                count.unauthenticated >= shared.max_unauthenticated_per_address) {
+                if (added) shared.addresses.erase(it);
+                return std::nullopt;
+            }
+            if (shared.metrics.connections_open.load(std::memory_order_relaxed) >=
+                    static_cast<std::int64_t>(shared.max_connections) ||
+                shared.unauthenticated >= shared.max_unauthenticated) {
+                if (shared.waiting.empty()) {  // every slot is logged in
+                    if (added) shared.addresses.erase(it);
+                    return std::nullopt;
+                }
+                victim = std::move(shared.waiting.begin()->second);
+                shared.waiting.erase(shared.waiting.begin());
+            }
+            ++count.open;
+            ++count.unauthenticated;
+            ++shared.unauthenticated;
+            seq = shared.next_seq++;
+            shared.metrics.connections_open.fetch_add(1, std::memory_order_relaxed);
+        }
+        if (!victim.expired()) {
+            shared.metrics.connections_cut.fetch_add(1, std::memory_order_relaxed);
+            cut_connection(victim);
+        }
+        return ConnectionSlot(shared, std::move(address), seq);
     }
-    ConnectionSlot(ConnectionSlot&& o) noexcept : metrics_(std::exchange(o.metrics_, nullptr)) {}
+    ConnectionSlot(ConnectionSlot&& o) noexcept
+        : shared_(std::exchange(o.shared_, nullptr)),
+          address_(std::move(o.address_)),
+          seq_(o.seq_),
+          authenticated_(o.authenticated_) {}
     ConnectionSlot& operator=(ConnectionSlot&&) = delete;
-    ~ConnectionSlot() {
-        if (metrics_) metrics_->connections_open.fetch_sub(1, std::memory_order_relaxed);
+
+    /// Makes the connection one that a newcomer may cut while it is not logged in.
+    void attach(std::weak_ptr<TlsCore> core) {
+        std::lock_guard lock(shared_->addresses_mutex);
+        if (!authenticated_) shared_->waiting.emplace(seq_, std::move(core));
     }
 
+    ~ConnectionSlot() {
+        if (!shared_) return;
+        std::lock_guard lock(shared_->addresses_mutex);
+        if (!authenticated_) shared_->waiting.erase(seq_);
+        auto it = shared_->addresses.find(address_);
+        if (it != shared_->addresses.end()) {
+            if (!authenticated_) --it->second.unauthenticated;
+            if (--it->second.open == 0) shared_->addresses.erase(it);
+        }
+        if (!authenticated_) --shared_->unauthenticated;
+        shared_->metrics.connections_open.fetch_sub(1, std::memory_order_relaxed);
+    }
+
+    /// The connection logged in: it no longer counts as unauthenticated.
+    void mark_authenticated() {
+        if (!shared_ || authenticated_) return;
+        authenticated_ = true;
+        std::lock_guard lock(shared_->addresses_mutex);
+        shared_->waiting.erase(seq_);
+        auto it = shared_->addresses.find(address_);
+        if (it != shared_->addresses.end()) --it->second.unauthenticated;
+        --shared_->unauthenticated;
+    }
+
+    const std::string& address() const noexcept { return address_; }
+
   private:
-    Metrics* metrics_;
+    ConnectionSlot(Shared& shared, std::string address, std::uint64_t seq)
+        : shared_(&shared), address_(std::move(address)), seq_(seq) {}
+    Shared* shared_;
+    std::string address_;
+    std::uint64_t seq_ = 0;
+    bool authenticated_ = false;
 };
 
 std::string endpoint_text(const tcp::socket& socket) {
@@ -117,6 +220,49 @@ std::string endpoint_text(const tcp::socket& socket) {
 // All calls happen on the connection's strand (the socket's executor), so the SSL object is
 // never used by two threads at once. Reads and writes may be outstanding together: OpenSSL
 // allows interleaving SSL_read and a retried SSL_write on one non-blocking SSL.
+/// Follows the WebSocket frame headers in the plaintext a client sends (RFC 6455 5.2), only
+/// to know how much of the current frame is still to come when the server closes.
+class FrameTracker {
+  public:
+    void feed(const unsigned char* p, std::size_t n) {
+        while (n > 0) {
+            if (payload_left_ > 0) {
+                std::uint64_t k = std::min<std::uint64_t>(n, payload_left_);
+                payload_left_ -= k;
+                p += k;
+                n -= static_cast<std::size_t>(k);
+                continue;
+            }
+            header_[have_++] = *p++;
+            --n;
+            if (have_ == 2) {
+                unsigned len7 = header_[1] & 0x7f;
+                need_ = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + ((header_[1] & 0x80) ? 4 : 0);
+            }
+            if (have_ >= 2 && have_ == need_) {
+                unsigned len7 = header_[1] & 0x7f;
+                std::uint64_t length = len7;
+                if (len7 >= 126) {
+                    length = 0;
+                    std::size_t bytes = len7 == 126 ? 2 : 8;
+                    for (std::size_t i = 0; i < bytes; ++i) length = (length << 8) | header_[2 + i];
+                }
+                payload_left_ = length;
+                have_ = 0;
+                need_ = 2;
+            }
+        }
+    }
+    /// Payload bytes of the current frame not received yet.
+    std::uint64_t unread() const noexcept { return payload_left_; }
+
+  private:
+    unsigned char header_[14] = {};
+    std::size_t have_ = 0;
+    std::size_t need_ = 2;
+    std::uint64_t payload_left_ = 0;
+};
+
 struct TlsCore : std::enable_shared_from_this<TlsCore> {
     TlsCore(tcp::socket&& s, SSL_CTX* ctx) : socket(std::move(s)), ssl(SSL_new(ctx)) {
         if (ssl == nullptr) throw std::bad_alloc();
@@ -278,6 +424,11 @@ struct TlsCore : std::enable_shared_from_this<TlsCore> {
     void linger() {
         dead = true;  // no more TLS reads or writes
         lingering = true;
+        // The rest of a frame the client is still sending, plus TLS record overhead (under
+        // 1 % with full records). SSL may already hold some of it decrypted: no harm.
+        // A declared length near 2^64 is only bounded by kLingerTime.
+        std::uint64_t rest = std::min<std::uint64_t>(frames ? frames->unread() : 0, SIZE_MAX / 4);
+        linger_budget = kLingerBytes + static_cast<std::size_t>(rest + rest / 64);
         beast::error_code ignored;
         socket.shutdown(tcp::socket::shutdown_send, ignored);
         arm_teardown(kLingerTime);
@@ -297,7 +448,7 @@ struct TlsCore : std::enable_shared_from_this<TlsCore> {
                                    sizeof sink, MSG_DONTWAIT);
                 if (n > 0) {
                     self->discarded += static_cast<std::size_t>(n);
-                    if (self->discarded <= kLingerBytes) continue;
+                    if (self->discarded <= self->linger_budget) continue;
                 } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
                     self->linger_wait();
                     return;
@@ -320,9 +471,17 @@ struct TlsCore : std::enable_shared_from_this<TlsCore> {
     std::uint64_t handed_at_check = 0;
     std::size_t outq_known = 0;
     std::size_t discarded = 0;  // while lingering
+    std::size_t linger_budget = kLingerBytes;
+    std::optional<FrameTracker> frames;  // set once the connection speaks WebSocket
     std::unique_ptr<net::steady_timer> teardown_timer;
     std::vector<std::function<void()>> drained;
 };
+
+void cut_connection(const std::weak_ptr<TlsCore>& weak) {
+    if (auto core = weak.lock()) {
+        net::post(core->socket.get_executor(), [core] { core->fail(); });
+    }
+}
 
 /// The AsyncStream Beast's HTTP and WebSocket code run on. Movable handle to a TlsCore.
 class TlsStream {
@@ -345,6 +504,7 @@ class TlsStream {
     tcp::socket& next_layer() noexcept { return core_->socket; }
     tcp::socket& lowest_layer() noexcept { return core_->socket; }
     TlsCore& core() noexcept { return *core_; }
+    std::weak_ptr<TlsCore> weak_core() const noexcept { return core_; }
 
     void close() {
         beast::error_code ignored;
@@ -415,6 +575,9 @@ class TlsStream {
                 if (target.size() > 0) {
                     ERR_clear_error();
                     int r = SSL_read_ex(core_->ssl, target.data(), target.size(), &n);
+                    if (r == 1 && core_->frames) {
+                        core_->frames->feed(static_cast<const unsigned char*>(target.data()), n);
+                    }
                     if (r != 1) {
                         n = 0;
                         auto want = core_->check(r, ec);
@@ -518,6 +681,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
           close_timer_(ws_.get_executor()) {}
 
     void run(http::request<http::string_body> request) {
+        ws_.next_layer().core().frames.emplace();
         websocket::stream_base::timeout timeouts{};
         timeouts.handshake_timeout = kHandshakeTimeout;
         timeouts.idle_timeout = kIdleTimeout;
@@ -575,7 +739,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     void on_accept(beast::error_code ec) {
         if (ec) return;  // handshake failed or timed out: the stream is dropped
         accepted_ = true;
-        core_ = shared_.gateway.open_session(std::make_shared<Output>(weak_from_this()));
+        core_ = shared_.gateway.open_session(std::make_shared<Output>(weak_from_this()),
+                                             slot_.address());
         {
             std::lock_guard lock(shared_.sessions_mutex);
             shared_.sessions.emplace(this, weak_from_this());
@@ -637,6 +802,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
             // job, and its pending wait would stay allocated for up to a minute.
             auth_done_ = true;
             auth_timer_.cancel();
+            slot_.mark_authenticated();
         }
         TlsCore& tls = ws_.next_layer().core();
         // What waits for this client: plaintext not yet encrypted plus what the kernel holds
@@ -731,17 +897,25 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
 // ---------------------------------------------------------------------------------------
 
+/// Which listener accepted a connection: the main one, or the metrics listener (which
+/// serves /metrics and /healthz only).
+enum class Listener { main, metrics };
+
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
   public:
-    HttpSession(tcp::socket&& socket, ssl::context& ctx, Shared& shared)
+    HttpSession(tcp::socket&& socket, ssl::context& ctx, Shared& shared, ConnectionSlot slot,
+                Listener listener)
         : stream_(std::move(socket), ctx.native_handle()),
           shared_(shared),
-          slot_(shared.metrics),
-          deadline_(stream_.get_executor()) {}
+          slot_(std::move(slot)),
+          listener_(listener),
+          deadline_(stream_.get_executor()) {
+        slot_.attach(stream_.weak_core());
+    }
 
     void run() {
         net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-            self->expires_after(kHandshakeTimeout);
+            self->expires_after(kTlsHandshakeTimeout);
             self->stream_.async_handshake(
                 beast::bind_front_handler(&HttpSession::on_handshake, self));
         });
@@ -749,7 +923,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   private:
     /// Closes the socket (failing whatever waits on it) unless re-armed or cancelled first.
-    void expires_after(std::chrono::seconds d) {
+    void expires_after(std::chrono::steady_clock::duration d) {
         deadline_.expires_after(d);
         deadline_.async_wait([weak = weak_from_this()](beast::error_code ec) {
             if (ec) return;
@@ -781,8 +955,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                     false);
             return;
         }
+        if (ec == http::error::header_limit) {
+            respond(http::status::request_header_fields_too_large,
+                    "request header fields too large (limit 8192 bytes)\n", "text/plain", false);
+            return;
+        }
         if (ec) return;
         auto& request = parser_->get();
+        if (listener_ == Listener::metrics) {
+            serve_metrics_listener(request);
+            return;
+        }
         if (websocket::is_upgrade(request)) {
             if (request.target() == "/v1/ws" && !shared_.stopping.load()) {
                 deadline_.cancel();  // the WebSocket keeps its own timeouts
@@ -795,7 +978,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         }
         std::string_view target(request.target().data(), request.target().size());
         std::string path(target.substr(0, target.find('?')));
-        if (path != "/healthz" && path != "/metrics" && shared_.routes) {
+        if (path != "/healthz" && shared_.routes) {
             if (const HttpHandler* handler = shared_.routes->find(path)) {
                 run_route(*handler, std::move(path));
                 return;
@@ -806,11 +989,25 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                     request.keep_alive());
         } else if (request.target() == "/healthz") {
             respond(http::status::ok, "ok\n", "text/plain", request.keep_alive());
-        } else if (request.target() == "/metrics") {
-            respond(http::status::ok, shared_.metrics.render_prometheus(),
-                    "text/plain; version=0.0.4", request.keep_alive());
         } else {
             respond(http::status::not_found, "not found\n", "text/plain", request.keep_alive());
+        }
+    }
+
+    /// The metrics listener: GET /metrics and /healthz; no WebSocket, no routes.
+    void serve_metrics_listener(const http::request<http::string_body>& request) {
+        std::string_view target(request.target().data(), request.target().size());
+        bool known = target == "/metrics" || target == "/healthz";
+        if (!known || websocket::is_upgrade(request)) {
+            respond(http::status::not_found, "not found\n", "text/plain", request.keep_alive());
+        } else if (request.method() != http::verb::get) {
+            respond(http::status::method_not_allowed, "method not allowed\n", "text/plain",
+                    request.keep_alive());
+        } else if (target == "/healthz") {
+            respond(http::status::ok, "ok\n", "text/plain", request.keep_alive());
+        } else {
+            respond(http::status::ok, shared_.metrics.render_prometheus(),
+                    "text/plain; version=0.0.4", request.keep_alive());
         }
     }
 
@@ -884,6 +1081,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     TlsStream stream_;
     Shared& shared_;
     ConnectionSlot slot_;
+    Listener listener_;
     net::steady_timer deadline_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
@@ -910,27 +1108,53 @@ struct Server::Impl {
                  {},
                  {},
                  {},
+                 {},
+                 options.max_connections_per_address,
+                 options.max_unauthenticated_per_address,
+                 // A tenth of the slots is kept for connections that have logged in.
+                 std::max<std::uint32_t>(1, options.max_connections - options.max_connections / 10),
+                 {},
+                 {},
+                 0,
+                 0,
                  {}} {
         configure_tls();
+        port = listen(acceptor, options.host, options.port, "--listen");
+        if (!options.metrics_host.empty()) {
+            metrics_acceptor.emplace(net::make_strand(ioc));
+            try {
+                metrics_port = listen(*metrics_acceptor, options.metrics_host, options.metrics_port,
+                                      "--metrics-listen");
+            } catch (const GatewayError& e) {
+                if (!options.metrics_optional) throw;
+                spdlog::warn("no metrics listener: {}", e.what());
+                metrics_acceptor.reset();
+            }
+        }
+        raise_descriptor_limit();
+    }
+
+    /// Binds `a` to host:port and listens; returns the bound port. Throws GatewayError.
+    static std::uint16_t listen(tcp::acceptor& a, const std::string& host, std::uint16_t port,
+                                const char* setting) {
         beast::error_code ec;
-        auto address = net::ip::make_address(options.host, ec);
+        auto address = net::ip::make_address(host, ec);
         if (ec) {
-            throw GatewayError(GatewayErrorCode::config, "Configuration refused: --listen host '" +
-                                                             options.host +
+            throw GatewayError(GatewayErrorCode::config, std::string("Configuration refused: ") +
+                                                             setting + " host '" + host +
                                                              "' is not an IP address.");
         }
-        tcp::endpoint endpoint(address, options.port);
-        acceptor.open(endpoint.protocol(), ec);
-        if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
-        if (!ec) acceptor.bind(endpoint, ec);
-        if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+        tcp::endpoint endpoint(address, port);
+        a.open(endpoint.protocol(), ec);
+        if (!ec) a.set_option(net::socket_base::reuse_address(true), ec);
+        if (!ec) a.bind(endpoint, ec);
+        if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
         if (ec) {
-            throw GatewayError(GatewayErrorCode::io, "Cannot listen on " + options.host + ":" +
-                                                         std::to_string(options.port) + ": " +
+            throw GatewayError(GatewayErrorCode::io, "Cannot listen on " + host + ":" +
+                                                         std::to_string(port) + ": " +
                                                          ec.message() + ".");
         }
-        port = acceptor.local_endpoint().port();
-        raise_descriptor_limit();
+        return a.local_endpoint().port();
     }
 
     /// Each connection is a descriptor: the soft limit is often 1,024 (PAM, systemd's
@@ -975,8 +1199,10 @@ struct Server::Impl {
         SSL_CTX_set_read_ahead(ctx, 1);
         // No resumption: clients reconnect rarely, and a session cache or tickets cost
         // memory per connection and CPU per handshake.
+        // num_tickets covers TLS 1.3 only; SSL_OP_NO_TICKET turns off TLS 1.2 tickets.
         SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
         SSL_CTX_set_num_tickets(ctx, 0);
+        SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
         beast::error_code ec;
         tls.use_certificate_chain_file(options.certificate_chain.string(), ec);
         if (!ec) tls.use_private_key_file(options.private_key.string(), ssl::context::pem, ec);
@@ -988,31 +1214,39 @@ struct Server::Impl {
         }
     }
 
-    void do_accept() {
-        acceptor.async_accept(
-            net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
-                if (ec) {
-                    if (!acceptor.is_open()) return;  // shutting down
-                    // EMFILE and friends: back off briefly instead of spinning.
-                    spdlog::warn("accept failed: {}", ec.message());
-                    auto timer = std::make_shared<net::steady_timer>(
-                        acceptor.get_executor(), std::chrono::milliseconds(100));
-                    timer->async_wait([this, timer](beast::error_code) { do_accept(); });
-                    return;
-                }
-                shared.metrics.connections_total.fetch_add(1, std::memory_order_relaxed);
-                if (shared.metrics.connections_open.load(std::memory_order_relaxed) >=
-                    static_cast<std::int64_t>(shared.max_connections)) {
-                    shared.metrics.connections_refused.fetch_add(1, std::memory_order_relaxed);
-                    beast::error_code ignored;
-                    socket.close(ignored);
-                } else {
-                    if (shared.log_ip) spdlog::info("connection from {}", endpoint_text(socket));
-                    socket.set_option(tcp::no_delay(true), ec);
-                    std::make_shared<HttpSession>(std::move(socket), tls, shared)->run();
-                }
-                do_accept();
-            });
+    void do_accept(tcp::acceptor& from, Listener listener) {
+        from.async_accept(net::make_strand(ioc), [this, &from, listener](beast::error_code ec,
+                                                                         tcp::socket socket) {
+            if (ec) {
+                if (!from.is_open()) return;  // shutting down
+                // EMFILE and friends: back off briefly instead of spinning.
+                spdlog::warn("accept failed: {}", ec.message());
+                auto timer = std::make_shared<net::steady_timer>(from.get_executor(),
+                                                                 std::chrono::milliseconds(100));
+                timer->async_wait([this, timer, &from, listener](beast::error_code) {
+                    do_accept(from, listener);
+                });
+                return;
+            }
+            shared.metrics.connections_total.fetch_add(1, std::memory_order_relaxed);
+            beast::error_code pec;
+            auto peer = socket.remote_endpoint(pec);
+            auto slot = pec ? std::nullopt
+                            : ConnectionSlot::acquire(
+                                  shared, client_address_key(peer.address().to_string()));
+            if (!slot) {
+                shared.metrics.connections_refused.fetch_add(1, std::memory_order_relaxed);
+                beast::error_code ignored;
+                socket.close(ignored);
+            } else {
+                if (shared.log_ip) spdlog::info("connection from {}", endpoint_text(socket));
+                socket.set_option(tcp::no_delay(true), ec);
+                std::make_shared<HttpSession>(std::move(socket), tls, shared, std::move(*slot),
+                                              listener)
+                    ->run();
+            }
+            do_accept(from, listener);
+        });
     }
 
     void request_stop() {
@@ -1025,10 +1259,12 @@ struct Server::Impl {
     net::io_context ioc;
     ssl::context tls;
     tcp::acceptor acceptor;
+    std::optional<tcp::acceptor> metrics_acceptor;
     net::signal_set signals;
     WorkerPool http_workers;
     Shared shared;
     std::uint16_t port = 0;
+    std::uint16_t metrics_port = 0;
 
     std::mutex stop_mutex;
     std::condition_variable stop_cv;
@@ -1049,6 +1285,8 @@ Server::~Server() = default;
 
 std::uint16_t Server::port() const noexcept { return impl_->port; }
 
+std::uint16_t Server::metrics_port() const noexcept { return impl_->metrics_port; }
+
 void Server::stop() noexcept { impl_->request_stop(); }
 
 void Server::run() {
@@ -1058,7 +1296,8 @@ void Server::run() {
             if (!ec) s.request_stop();
         });
     }
-    s.do_accept();
+    s.do_accept(s.acceptor, Listener::main);
+    if (s.metrics_acceptor) s.do_accept(*s.metrics_acceptor, Listener::metrics);
     std::vector<std::thread> threads;
     for (std::uint32_t i = 0; i < std::max<std::uint32_t>(1, s.options.io_threads); ++i) {
         threads.emplace_back([&s] { s.ioc.run(); });
@@ -1074,6 +1313,7 @@ void Server::run() {
     net::post(s.acceptor.get_executor(), [&s, &closed] {
         beast::error_code ignored;
         s.acceptor.close(ignored);
+        if (s.metrics_acceptor) s.metrics_acceptor->close(ignored);
         s.signals.cancel(ignored);
         closed.set_value();
     });

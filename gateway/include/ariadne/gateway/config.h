@@ -28,6 +28,16 @@ struct ServeConfig {
     std::uint32_t recovery_m_kib = 65536;
     bool insecure_test_params = false;
     std::uint32_t max_connections = 20000;
+    std::uint32_t max_connections_per_address = 256;
+    std::uint32_t max_unauthenticated_per_address = 32;
+    // Login attempts (auth_survivor, auth_device, register_device) checked per minute, per
+    // client address and in total (login_budget.h).
+    std::uint32_t login_attempts_per_address = 10;
+    std::uint32_t login_attempts_total = 300;
+    // GET /metrics listener: HOST:PORT, or empty for none (--metrics-listen off).
+    std::string metrics_host = "127.0.0.1";
+    std::uint16_t metrics_port = 9464;
+    bool metrics_listen_given = false;  // false: the default, and failing to bind it is not fatal
     std::uint32_t io_threads = 2;
     std::uint32_t worker_threads = 2;
     // Per-account send token bucket (docs/protocol.md section 6). Benchmarks that drive many

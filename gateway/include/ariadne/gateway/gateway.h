@@ -26,6 +26,7 @@
 
 #include "ariadne/crypto/recovery.h"
 #include "ariadne/gateway/codec.h"
+#include "ariadne/gateway/login_budget.h"
 #include "ariadne/gateway/metrics.h"
 #include "ariadne/gateway/rate_limits.h"
 #include "ariadne/gateway/send_policy.h"
@@ -63,6 +64,9 @@ struct GatewayOptions {
     std::size_t max_queued_requests = 256;  // decoded requests waiting per connection
     std::size_t max_pending_writes = 32;    // pipelined send/ack awaiting commit per connection
     unsigned totp_window = 1;               // accepted TOTP steps either side of now
+    // Login attempts by client address and in total (login_budget.h); sessions opened
+    // without an address (in-process adapters) are not counted.
+    LoginBudgetOptions login_budget;
     // The `settings` answer for caseworker consoles (org_settings.h); empty: an empty answer.
     // Called on a network thread: must be thread-safe.
     std::function<nlohmann::json()> console_settings;
@@ -90,8 +94,12 @@ class Gateway {
     Gateway(const Gateway&) = delete;
     Gateway& operator=(const Gateway&) = delete;
 
-    /// A new unauthenticated session writing to `output`. Thread-safe.
-    std::shared_ptr<Session> open_session(std::shared_ptr<SessionOutput> output);
+    /// A new unauthenticated session writing to `output`. `peer` is the client's address key
+    /// (server.h) that its login attempts are counted under; none for in-process clients
+    /// (the adapters' edge devices), whose logins only the per-name delays limit.
+    /// Thread-safe.
+    std::shared_ptr<Session> open_session(std::shared_ptr<SessionOutput> output,
+                                          std::optional<std::string> peer = std::nullopt);
 
     /// From now on sessions ignore new frames (shutdown: what was acknowledged stays
     /// acknowledged, what was not is re-sent by clients after reconnecting). Thread-safe.
@@ -131,6 +139,7 @@ class Gateway {
     std::string recovery_params_json_;
     std::string dummy_password_hash_;
     AuthThrottle auth_throttle_;
+    LoginBudget login_budget_;
     SendLimiter send_limiter_;
     std::atomic<bool> accepting_{true};
 
@@ -142,7 +151,8 @@ class Gateway {
 
 class Session : public std::enable_shared_from_this<Session> {
   public:
-    Session(Gateway& gateway, std::shared_ptr<SessionOutput> output);
+    Session(Gateway& gateway, std::shared_ptr<SessionOutput> output,
+            std::optional<std::string> peer = std::nullopt);
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;
@@ -185,6 +195,9 @@ class Session : public std::enable_shared_from_this<Session> {
     // Auth helpers (called on a worker thread, without the lock).
     std::optional<Bytes> take_challenge();
     std::int64_t throttled_for(const std::string& key);
+    /// Answers rate_limited (and returns true) when `key` is still delayed or the client's
+    /// address or the server has no login attempt left; otherwise takes one attempt.
+    bool refuse_throttled(std::int64_t id, const std::string& key, std::uint64_t slot);
     std::string auth_failure(std::int64_t id, const std::string& key);
     /// Answers account_disabled (and returns true) when `account` is a disabled caseworker.
     bool refuse_disabled(std::int64_t id, const Account& account, std::uint64_t slot);
@@ -221,6 +234,8 @@ class Session : public std::enable_shared_from_this<Session> {
     Bytes challenge_;
     std::int64_t challenge_expires_ms_ = 0;
     Backoff connection_backoff_;
+    std::optional<std::string> peer_;                  // address key, none in process
+    std::optional<LoginBudget::Ticket> login_ticket_;  // the attempt being checked
 
     // Delivery state: everything up to cursor_ was pushed on this connection.
     std::int64_t cursor_ = 0;

@@ -38,7 +38,8 @@ class Histogram {
 struct Metrics {
     std::atomic<std::int64_t> connections_open{0};
     std::atomic<std::uint64_t> connections_total{0};
-    std::atomic<std::uint64_t> connections_refused{0};  // over --max-connections
+    std::atomic<std::uint64_t> connections_refused{0};  // over a connection cap, at accept
+    std::atomic<std::uint64_t> connections_cut{0};      // not logged in, cut for a newcomer
     std::atomic<std::int64_t> sessions_authenticated{0};
     std::atomic<std::uint64_t> frames_in{0};
     std::atomic<std::uint64_t> frames_out{0};

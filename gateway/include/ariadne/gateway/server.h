@@ -2,15 +2,21 @@
 // unit, src/net/server.cpp). It only moves frames between sockets and gateway::Session
 // objects; all protocol logic lives in the core (gateway.h).
 //
-//   GET /healthz → 200 "ok"; GET /metrics → Prometheus text; wss://…/v1/ws → a Session;
-//   paths registered in ServerOptions::routes (http_routes.h) → their handler, run on a
-//   worker pool; anything else → 404. Request bodies over 64 KiB → 413. Every response
-//   carries Cache-Control: no-store and X-Content-Type-Options: nosniff.
+//   GET /healthz → 200 "ok"; wss://…/v1/ws → a Session; paths registered in
+//   ServerOptions::routes (http_routes.h) → their handler, run on a worker pool; anything
+//   else → 404. Request bodies over 64 KiB → 413, request headers over 8 KiB → 431. Every
+//   response carries Cache-Control: no-store and X-Content-Type-Options: nosniff.
+//   GET /metrics (Prometheus text) only on the separate metrics listener (its own port,
+//   same TLS certificate; it serves /metrics and /healthz and nothing else).
 //
-// TLS 1.2 minimum (1.3 preferred), AEAD ciphers only, no compression, buffers released
-// while idle. WebSocket: no permessage-deflate, 64 KiB messages (bigger → close 1009),
-// 30 s handshake, ping after 30 s of silence and close after 60 s without an answer,
-// 60 s to authenticate (else close 1008), 1 MiB outbound queue (else close 1008).
+// TLS 1.2 minimum (1.3 preferred), AEAD ciphers only, no compression, no session
+// resumption (no tickets, no cache), buffers released while idle, 10 s to finish the TLS
+// handshake. Connections per client address (client_address_key in login_budget.h) are capped, and
+// so are the ones not logged in yet, per address and in total (a tenth of max_connections is kept
+// for logged-in ones). WebSocket: no permessage-deflate, 64 KiB messages (bigger → close 1009,
+// after reading and discarding the rest of the frame, bounded), 30 s upgrade, ping after 30 s of
+// silence and close after 60 s without an answer, 60 s to authenticate (else close 1008), 1 MiB
+// outbound queue (else close 1008).
 #pragma once
 
 #include <cstdint>
@@ -36,6 +42,16 @@ struct ServerOptions {
     bool handle_signals = true;                // SIGINT/SIGTERM start the graceful shutdown
     std::shared_ptr<const HttpRoutes> routes;  // extra HTTPS routes (null: none)
     std::uint32_t http_workers = 2;            // threads that run route handlers
+    // Per client address: open connections, and those not logged in yet (TLS handshake,
+    // HTTP, WebSocket before its login succeeds). Further ones are closed at accept.
+    std::uint32_t max_connections_per_address = 256;
+    std::uint32_t max_unauthenticated_per_address = 32;
+    // The metrics listener (GET /metrics). Empty host: none.
+    std::string metrics_host = "127.0.0.1";
+    std::uint16_t metrics_port = 9464;  // 0: ephemeral
+    // When binding it fails: false throws like the main listener, true only logs a warning
+    // and serves without metrics (the default address may be taken by another instance).
+    bool metrics_optional = false;
 };
 
 class Server {
@@ -50,6 +66,8 @@ class Server {
 
     /// The bound port (useful with port 0).
     std::uint16_t port() const noexcept;
+    /// The metrics listener's bound port; 0 when there is none.
+    std::uint16_t metrics_port() const noexcept;
 
     /// Serves until stop() or a signal, then shuts down gracefully: stop accepting, stop
     /// reading requests, commit everything queued and send its answers, close every

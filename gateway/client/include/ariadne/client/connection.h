@@ -53,6 +53,9 @@ struct ConnectionOptions {
     /// SO_RCVBUF for the socket (0: kernel default). A small value makes a client that
     /// stops reading fill up quickly (tests of the server's slow-consumer limit).
     int socket_receive_buffer = 0;
+    /// Local IP address to connect from (empty: chosen by the system). Tests use other
+    /// loopback addresses (127.0.0.2, ...) to appear as different clients.
+    std::string local_address;
 };
 
 /// Event-loop threads shared by many connections (e.g. a test that opens 1,000 of them).

@@ -1,0 +1,69 @@
+// The network settings of `ariadne serve`: the metrics listener (loopback by default, or
+// off), connection caps per client address and login attempt budgets, from flags or the
+// config file, refused by name when invalid.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "ariadne/gateway/config.h"
+#include "ariadne/gateway/error.h"
+#include "ariadne/gateway/server.h"
+#include "harness.h"
+
+namespace ariadne::gateway {
+namespace {
+
+TEST(NetConfig, MetricsListenOnLoopbackByDefault) {
+    auto c = parse_serve_config({}).config;
+    EXPECT_EQ(c.metrics_host, "127.0.0.1");
+    EXPECT_EQ(c.metrics_port, 9464);
+    EXPECT_FALSE(c.metrics_listen_given);
+    EXPECT_EQ(c.max_connections_per_address, 256u);
+    EXPECT_EQ(c.max_unauthenticated_per_address, 32u);
+    EXPECT_EQ(c.login_attempts_per_address, 10u);
+    EXPECT_EQ(c.login_attempts_total, 300u);
+}
+
+TEST(NetConfig, MetricsListenCanBeMovedOrTurnedOffInFlagsOrFile) {
+    auto moved = parse_serve_config({"--metrics-listen", "[::1]:9500"}).config;
+    EXPECT_EQ(moved.metrics_host, "::1");
+    EXPECT_EQ(moved.metrics_port, 9500);
+    EXPECT_TRUE(moved.metrics_listen_given);
+    EXPECT_TRUE(parse_serve_config({"--metrics-listen", "off"}).config.metrics_host.empty());
+
+    test::TempDir dir;
+    std::ofstream(dir.path / "a.conf") << "metrics-listen = off\nmax-connections-per-address = 8\n"
+                                          "login-attempts-total = 120\n";
+    auto file = parse_serve_config({"--config", (dir.path / "a.conf").string()}).config;
+    EXPECT_TRUE(file.metrics_host.empty());
+    EXPECT_EQ(file.max_connections_per_address, 8u);
+    EXPECT_EQ(file.login_attempts_total, 120u);
+}
+
+TEST(NetConfig, BadNetworkSettingsAreRefusedByName) {
+    auto refused = [](std::vector<std::string> args, const std::string& name) {
+        try {
+            parse_serve_config(args);
+            ADD_FAILURE() << "accepted: " << args[0];
+        } catch (const GatewayError& e) {
+            EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+        }
+    };
+    refused({"--metrics-listen", "nowhere"}, "--metrics-listen");
+    refused({"--metrics-listen", "127.0.0.1:99999"}, "--metrics-listen");
+    refused({"--max-connections-per-address", "0"}, "max-connections-per-address");
+    refused({"--max-unauthenticated-per-address", "0"}, "max-unauthenticated-per-address");
+    refused({"--login-attempts-per-address", "0"}, "login-attempts-per-address");
+    refused({"--login-attempts-total", "0"}, "login-attempts-total");
+}
+
+TEST(NetConfig, ClientAddressKeysGroupAnIpv6Slash64) {
+    EXPECT_EQ(client_address_key("192.0.2.7"), "192.0.2.7");
+    EXPECT_EQ(client_address_key("::ffff:192.0.2.7"), "192.0.2.7");
+    EXPECT_EQ(client_address_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
+    EXPECT_EQ(client_address_key("2001:db8:1:2::9"), "2001:db8:1:2::/64");
+    EXPECT_NE(client_address_key("2001:db8:1:3::9"), client_address_key("2001:db8:1:2::9"));
+}
+
+}  // namespace
+}  // namespace ariadne::gateway
