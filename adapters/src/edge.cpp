@@ -479,6 +479,7 @@ void EdgeHub::attach(const std::string& survivor_account) { impl_->attach(surviv
 
 void EdgeHub::submit_inbound(const std::string& survivor_account, EdgeChannel channel,
                              std::string_view text) {
+    if (impl_->options.inbound_channel) impl_->options.inbound_channel(survivor_account, channel);
     impl_->send_to_team(survivor_account, text);
     impl_->history->append(survivor_account, impl_->gateway.now_ms(), true, text,
                            impl_->options.history_limit);

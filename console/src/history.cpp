@@ -294,6 +294,8 @@ struct History::Impl {
         m.text = j.value("text", "");
         m.state = state_from(j.value("state", "failed"));
         m.refusal = j.value("refusal", "");
+        m.channel = j.value("channel", "");
+        m.from_gateway = j.value("from_gateway", false);
         return m;
     }
 
@@ -394,7 +396,8 @@ std::unique_ptr<History> History::open(const std::filesystem::path& path,
 }
 
 std::int64_t History::add_inbound(const std::string& account, std::int64_t server_id,
-                                  std::int64_t time_ms, std::string_view text) {
+                                  std::int64_t time_ms, std::string_view text,
+                                  const std::string& channel, bool from_gateway) {
     std::lock_guard lock(impl_->mu);
     return impl_->transaction([&] {
         Impl::Stmt st(*impl_, "SELECT id FROM messages WHERE server_id = ?");
@@ -404,19 +407,22 @@ std::int64_t History::add_inbound(const std::string& account, std::int64_t serve
                              {{"account", account},
                               {"out", false},
                               {"text", std::string(text)},
-                              {"state", "received"}});
+                              {"state", "received"},
+                              {"channel", channel},
+                              {"from_gateway", from_gateway}});
     });
 }
 
 std::int64_t History::add_outbound(const std::string& account, std::int64_t time_ms,
-                                   std::string_view text) {
+                                   std::string_view text, const std::string& channel) {
     std::lock_guard lock(impl_->mu);
     return impl_->transaction([&] {
         return impl_->insert(account, false, time_ms, std::nullopt,
                              {{"account", account},
                               {"out", true},
                               {"text", std::string(text)},
-                              {"state", "sending"}});
+                              {"state", "sending"},
+                              {"channel", channel}});
     });
 }
 

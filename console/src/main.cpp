@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -32,8 +34,9 @@ constexpr const char* kUsage = R"(Usage: ariadne-console [options]
 
 The Ariadne caseworker console. The first run registers this computer as a new device of
 your caseworker account (password + authenticator code) and creates its keys, sealed under
-a passphrase. Every run asks for the passphrase, connects to the gateway and prints a link
-to open in your browser; the link works once.
+a passphrase you type twice; it prints a link to open in your browser (the link works once)
+and remembers its port. Later runs start locked and print the address of the sign-in page
+(http://127.0.0.1:PORT/signin): the passphrase typed there opens the keys and connects.
 
 Options:
   --data-dir DIR         Where the console keeps its sealed keys and history
@@ -42,14 +45,16 @@ Options:
   --fingerprint FP       First run: SHA-256 fingerprint of the gateway's certificate
                          (AB:CD:...), from your administrator. It is pinned.
   --username NAME        First run: your caseworker user name.
-  --passphrase-file F    Read the passphrase from F instead of standard input.
+  --passphrase-file F    Open the keys at start with the passphrase in F (no sign-in page
+                         needed; a one-time link is printed, as on the first run).
   --settings FILE        Console settings (JSON: retention_days, canned_replies).
-  --port N               Port on 127.0.0.1 for the UI (default: a random free port).
+  --port N               Port on 127.0.0.1 for the UI (default: the port of the first run,
+                         which was a random free one).
   -h, --help             Show this help.
 
-Standard input, one line each, when not given otherwise: the passphrase; on the first run
-also the gateway URL, the fingerprint and the user name if missing, then the password and
-the current 6-digit authenticator code.
+Standard input, first run only, one line each: the gateway URL, the fingerprint and the
+user name if not given; the new passphrase twice (unless --passphrase-file); the password
+and the current 6-digit authenticator code.
 
 Exit status: 0 after Ctrl-C, 1 on failure (message on standard error), 2 usage error.
 )";
@@ -158,24 +163,16 @@ int run(const Args& args) {
             {"username", args.username.empty() ? ask("User name", false) : args.username}};
     }
 
+    auto save_config = [&] {
+        std::ofstream out(config_path);
+        out << config.dump(2) << "\n";
+        if (!out) throw std::runtime_error("could not write " + config_path.string());
+        fs::permissions(config_path, fs::perms::owner_read | fs::perms::owner_write,
+                        fs::perm_options::replace);
+    };
     ConsoleSettings settings;
     if (!args.settings.empty()) settings = ConsoleSettings::load(args.settings);
-
-    std::string passphrase;
-    if (!args.passphrase_file.empty()) {
-        std::ifstream in(args.passphrase_file);
-        if (!in || !std::getline(in, passphrase)) {
-            throw std::runtime_error("the passphrase file cannot be read");
-        }
-    } else {
-        passphrase = ask(first_run ? "New passphrase for this console's keys" : "Passphrase", true);
-    }
-    if (first_run && passphrase.size() < 10) {
-        throw std::runtime_error("the passphrase must be at least 10 characters long");
-    }
-    auto kdf = args.test_kdf ? crypto::Argon2Params::for_tests() : crypto::Argon2Params{};
-    crypto::StoreKey key = crypto::StoreKey::from_passphrase(passphrase, kdf);
-    crypto::wipe(passphrase.data(), passphrase.size());
+    const auto kdf = args.test_kdf ? crypto::Argon2Params::for_tests() : crypto::Argon2Params{};
 
     client::MessengerOptions options;
     options.endpoint = client::Endpoint::parse_url(config.at("gateway").get<std::string>());
@@ -183,42 +180,121 @@ int run(const Args& args) {
         client::normalize_fingerprint(config.at("fingerprint").get<std::string>());
     options.store_dir = device_dir;
 
-    std::unique_ptr<client::Messenger> messenger;
-    if (first_run) {
-        std::string password = ask("Password", true);
-        std::string totp = ask("Authenticator code", false);
-        messenger = client::Messenger::register_device(
-            options, key, config.at("username").get<std::string>(), password, totp);
-        crypto::wipe(password.data(), password.size());
-        config["fingerprint"] = options.endpoint.fingerprint_sha256;
-        config["account"] = messenger->account();
-        config["device_id"] = messenger->device_id();
-        std::ofstream out(config_path);
-        out << config.dump(2) << "\n";
-        if (!out) throw std::runtime_error("could not write " + config_path.string());
-        fs::permissions(config_path, fs::perms::owner_read | fs::perms::owner_write,
-                        fs::perm_options::replace);
-    } else {
-        messenger = client::Messenger::open(options, key);
+    // The console runs locked (keys closed, only the sign-in page served) until a passphrase
+    // opens them; `service` is set once, under `service_mu`.
+    std::mutex service_mu;
+    std::shared_ptr<console::ConsoleService> service;
+    auto start_service = [&](std::unique_ptr<client::Messenger> messenger,
+                             const crypto::StoreKey& key) {
+        auto identities = crypto::SealedStore::open(device_dir / "signal.db", key);
+        auto history = History::open(args.data_dir / "history.db", key);
+        auto s = std::make_shared<console::ConsoleService>(std::move(messenger), std::move(history),
+                                                           std::move(identities), settings);
+        s->start();
+        service = std::move(s);
+    };
+
+    bool unlocked_at_start = first_run || !args.passphrase_file.empty();
+    if (unlocked_at_start) {
+        std::string passphrase;
+        if (!args.passphrase_file.empty()) {
+            std::ifstream in(args.passphrase_file);
+            if (!in || !std::getline(in, passphrase)) {
+                throw std::runtime_error("the passphrase file cannot be read");
+            }
+        } else {
+            passphrase = ask("New passphrase for this console's keys", true);
+            // A typing mistake here would lock her out of her own history: asked twice.
+            std::string again = ask("The same passphrase again", true);
+            bool same = again == passphrase;
+            crypto::wipe(again.data(), again.size());
+            if (!same) {
+                crypto::wipe(passphrase.data(), passphrase.size());
+                throw std::runtime_error(
+                    "the two passphrases differ; nothing was set up. Start again");
+            }
+        }
+        if (first_run && passphrase.size() < 10) {
+            throw std::runtime_error("the passphrase must be at least 10 characters long");
+        }
+        crypto::StoreKey key = crypto::StoreKey::from_passphrase(passphrase, kdf);
+        crypto::wipe(passphrase.data(), passphrase.size());
+        std::unique_ptr<client::Messenger> messenger;
+        if (first_run) {
+            std::string password = ask("Password", true);
+            std::string totp = ask("Authenticator code", false);
+            messenger = client::Messenger::register_device(
+                options, key, config.at("username").get<std::string>(), password, totp);
+            crypto::wipe(password.data(), password.size());
+            config["fingerprint"] = options.endpoint.fingerprint_sha256;
+            config["account"] = messenger->account();
+            config["device_id"] = messenger->device_id();
+            save_config();  // registered: never register this computer twice
+        } else {
+            messenger = client::Messenger::open(options, key);
+        }
+        start_service(std::move(messenger), key);
     }
-    auto identities = crypto::SealedStore::open(device_dir / "signal.db", key);
-    auto history = History::open(args.data_dir / "history.db", key);
 
-    std::string account = messenger->account();
-    console::ConsoleService service(std::move(messenger), std::move(history), std::move(identities),
-                                    std::move(settings));
-    service.start();
-
-    auto server = console::HttpServer::bind({args.port, 3, 64 * 1024});
+    // The same port every day (remembered from the first run), so the sign-in page can be
+    // bookmarked; --port overrides it.
+    std::uint16_t port = args.port;
+    if (port == 0 && config.contains("port") && config["port"].is_number_unsigned()) {
+        port = config["port"].get<std::uint16_t>();
+    }
+    auto server = console::HttpServer::bind({port, 3, 64 * 1024});
+    if (!config.contains("port")) {
+        config["port"] = server->port();
+        save_config();
+    }
     console::WebGuard guard(server->port());
-    server->serve(
-        guard.protect([&service](const console::HttpRequest& r) { return service.handle(r); }));
+    guard.set_sign_in([&](const std::string& passphrase) {
+        crypto::StoreKey key = crypto::StoreKey::from_passphrase(passphrase, kdf);
+        std::lock_guard lock(service_mu);
+        try {
+            // Open already: the passphrase must still open the history file (a second
+            // handle, closed at once).
+            if (service) return History::open(args.data_dir / "history.db", key) != nullptr;
+            start_service(client::Messenger::open(options, key), key);
+        } catch (const crypto::Error& e) {
+            if (e.code() == crypto::ErrorCode::wrong_passphrase) return false;
+            throw std::runtime_error("The keys could not be opened: " + std::string(e.what()));
+        } catch (const client::ServerError&) {
+            throw std::runtime_error("The gateway refused this console; ask your administrator.");
+        } catch (const std::exception&) {
+            throw std::runtime_error(
+                "The gateway cannot be reached right now; check the network and sign in again.");
+        }
+        std::cout << "Signed in from the page: the console is connected.\n" << std::flush;
+        return true;
+    });
+    server->serve(guard.protect([&](const console::HttpRequest& r) {
+        std::shared_ptr<console::ConsoleService> s;
+        {
+            std::lock_guard lock(service_mu);
+            s = service;
+        }
+        if (!s) {
+            return console::HttpResponse{
+                503, "application/json", {}, R"({"error":"The console is locked: sign in."})"};
+        }
+        return s->handle(r);
+    }));
 
-    std::cout << "Ariadne console for " << config.at("username").get<std::string>() << " ("
-              << account << ") is connected.\n"
-              << "Open this link in your browser; it works once:\n  " << guard.start_url()
-              << "\nPress Ctrl-C to stop the console.\n"
-              << std::flush;
+    const std::string who = config.at("username").get<std::string>() + " (" +
+                            config.value("account", std::string("unknown account")) + ")";
+    if (unlocked_at_start) {
+        std::cout << "Ariadne console for " << who << " is connected.\n"
+                  << "Open this link in your browser; it works once:\n  " << guard.start_url()
+                  << "\nLater, sign in at http://127.0.0.1:" << server->port()
+                  << "/signin with your passphrase.\nPress Ctrl-C to stop the console.\n"
+                  << std::flush;
+    } else {
+        std::cout << "Ariadne console for " << who << " is running, locked.\n"
+                  << "Sign in with your passphrase at http://127.0.0.1:" << server->port()
+                  << "/signin\nPress Ctrl-C to stop the console.\n"
+                  << std::flush;
+    }
 
     sigset_t set;
     sigemptyset(&set);
@@ -228,7 +304,7 @@ int run(const Args& args) {
     sigwait(&set, &sig);
     std::cerr << "ariadne-console: stopping.\n";
     server.reset();
-    service.stop();
+    if (service) service->stop();
     return 0;
 }
 

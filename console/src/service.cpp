@@ -17,6 +17,14 @@ namespace {
 
 using std::chrono::milliseconds;
 
+// A survivor's edge device (the gateway's web page and SMS adapter, docs/protocol.md).
+constexpr std::uint32_t kEdgeDevice = 2;
+// How the edge begins the alert it sends her team after a duress sign-in or duress SMS.
+constexpr const char* kEdgeDuressAlert = "ALERT: her duress code was just ";
+// The verified mark of a conversation checked by the agreed safe word (web page and SMS
+// threads have no safety number); kept in the console's history like a verified number.
+constexpr const char* kSafeWordMark = "safe-word";
+
 std::int64_t now_ms() {
     return std::chrono::duration_cast<milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
@@ -244,8 +252,26 @@ void ConsoleService::receive_one() {
                                          "Ask her to send it again."}});
             return;
         }
+        // Her app is device 1; device 2 is the gateway's edge for her web page and SMS, whose
+        // current channel the gateway names in her contact entry (refreshed first, as her
+        // message may be the first on that channel).
+        std::string channel = "app";
+        bool from_gateway = false;
+        if (m.from_device == kEdgeDevice) {
+            try {
+                refresh_contacts();
+            } catch (const std::exception&) {
+            }
+            channel = contact_json(m.from)["channel"].is_object()
+                          ? contact_json(m.from)["channel"].value("kind", "")
+                          : "";
+            if (channel != "web" && channel != "sms") channel.clear();
+            // The edge's own duress sign-in alert: the gateway's words, not hers.
+            from_gateway = m.plaintext.rfind(kEdgeDuressAlert, 0) == 0;
+        }
         // Stored (sealed, durable) before the Messenger acknowledges it to the gateway.
-        history_->add_inbound(m.from, m.server_id, m.server_time, m.plaintext);
+        history_->add_inbound(m.from, m.server_id, m.server_time, m.plaintext, channel,
+                              from_gateway);
         // Her duress word: reported before the acknowledgement, so a report that cannot
         // reach the gateway is retried when the message is delivered again.
         if (holds_duress_word(m.plaintext)) report_duress(m.from);
@@ -312,16 +338,21 @@ Json conversation_view(const std::string& account, const Json& c) {
     // The channel and its label are the gateway's alone (policies::describe). A contact not
     // (yet) listed, or listed without a channel, has none: shown as unknown, never guessed,
     // so a new SMS thread is not labelled end-to-end before the next contacts refresh.
-    Json channel = nullptr;
-    if (c.is_object()) {
-        auto it = c.find("channel");
+    auto channel_field = [&c](const char* name) {
+        Json channel = nullptr;
+        if (!c.is_object()) return channel;
+        auto it = c.find(name);
         if (it != c.end() && it->is_object()) {
             channel = Json::object();
             for (const char* key : {"kind", "security", "label"}) {
                 if (it->contains(key) && (*it)[key].is_string()) channel[key] = (*it)[key];
             }
         }
-    }
+        return channel;
+    };
+    // `channel`: where her last message came from; `reply_channel`: where a reply goes now.
+    Json channel = channel_field("channel");
+    Json reply_channel = channel_field("reply_channel");
     // Any flag other than an explicit false shows as unverified: the careful side.
     bool unverified = c.is_object() && c.contains("unverified") && c["unverified"] != false;
     return {{"account", account},
@@ -331,6 +362,7 @@ Json conversation_view(const std::string& account, const Json& c) {
             {"status", text_field(c, "status")},
             {"unverified", unverified},
             {"channel", channel},
+            {"reply_channel", reply_channel},
             {"checkin", text_field(c, "checkin")},
             {"handover_note", text_field(c, "handover_note")},
             // The gateway sends it only when set; anything but true counts as not set.
@@ -427,9 +459,12 @@ Json ConsoleService::inbox() {
         row["verified"] = !history_->marks(a).verified_number.empty();
         rows.push_back(row);
     }
+    // Newest first; equal times by account, so the order never changes between reloads.
     std::sort(rows.begin(), rows.end(), [](const Json& x, const Json& y) {
-        return x["last_activity_ms"].get<std::int64_t>() >
-               y["last_activity_ms"].get<std::int64_t>();
+        auto tx = x["last_activity_ms"].get<std::int64_t>();
+        auto ty = y["last_activity_ms"].get<std::int64_t>();
+        if (tx != ty) return tx > ty;
+        return x["account"].get<std::string>() < y["account"].get<std::string>();
     });
     return {{"conversations", rows}};
 }
@@ -443,6 +478,8 @@ Json ConsoleService::thread(const std::string& account) {
                   {"text", m.text},
                   {"state", to_string(m.state)}};
         if (!m.refusal.empty()) j["refusal"] = m.refusal;
+        if (!m.channel.empty()) j["channel"] = m.channel;
+        if (m.from_gateway) j["from_gateway"] = true;
         msgs.push_back(j);
     }
     history_->mark_read(account);
@@ -451,13 +488,18 @@ Json ConsoleService::thread(const std::string& account) {
     Json out = contact_json(account);
     out["messages"] = msgs;
     out["safety_number"] = number;
-    out["verified"] = !verified.empty() && crypto::safety_numbers_match(verified, number);
+    const bool by_safe_word = verified == kSafeWordMark;
+    out["verified"] =
+        by_safe_word || (!verified.empty() && crypto::safety_numbers_match(verified, number));
+    out["verified_by"] = !out["verified"].get<bool>() ? ""
+                         : by_safe_word               ? "safe_word"
+                                                      : "safety_number";
     out["identity_pending"] = identity_pending(account);
     // The verified mark belongs to her old number while a new one waits for acceptance.
     if (out["identity_pending"].get<bool>()) out["verified"] = false;
-    out["identity_changed"] =
-        out["identity_pending"].get<bool>() ||
-        (!verified.empty() && !number.empty() && !crypto::safety_numbers_match(verified, number));
+    out["identity_changed"] = out["identity_pending"].get<bool>() ||
+                              (!verified.empty() && !by_safe_word && !number.empty() &&
+                               !crypto::safety_numbers_match(verified, number));
     return out;
 }
 
@@ -481,7 +523,13 @@ bool ConsoleService::identity_pending(const std::string& account) {
 }
 
 Json ConsoleService::reply(const std::string& account, const std::string& text) {
-    std::int64_t id = history_->add_outbound(account, now_ms(), text);
+    // The channel the gateway decides replies on (and names in its audit); the thread's
+    // channel when the gateway does not say.
+    Json contact = contact_json(account);
+    const Json& via =
+        contact["reply_channel"].is_object() ? contact["reply_channel"] : contact["channel"];
+    std::string channel = via.is_object() ? via.value("kind", "") : "";
+    std::int64_t id = history_->add_outbound(account, now_ms(), text, channel);
     if (identity_pending(account)) {
         // Encrypting now would go to her old identity (or to someone else's): held here.
         const std::string sentence =
@@ -520,12 +568,11 @@ Json ConsoleService::alerts() {
     auto summaries = history_->conversations();
     for (const auto& s : summaries) {
         Json who = contact_json(s.account);
-        auto messages = history_->conversation(s.account);
-        bool has_inbound = std::any_of(messages.begin(), messages.end(),
-                                       [](const StoredMessage& m) { return !m.outbound; });
         std::string number = safety_number_of(s.account);
         std::string verified = history_->marks(s.account).verified_number;
-        if (!verified.empty() && !number.empty() &&
+        // "Not verified yet" is a routine state, not an alert: one calm line in her thread and
+        // a count in the inbox. Only a change of a verified number is raised here.
+        if (!verified.empty() && verified != kSafeWordMark && !number.empty() &&
             !crypto::safety_numbers_match(verified, number)) {
             urgent.push_back({{"kind", "identity_changed"},
                               {"account", s.account},
@@ -534,14 +581,6 @@ Json ConsoleService::alerts() {
                                "Her safety number changed since you verified it. "
                                "Verify her with the agreed safe word before sharing "
                                "anything."}});
-        } else if (verified.empty() && has_inbound) {
-            other.push_back({{"kind", "unverified"},
-                             {"account", s.account},
-                             {"who", who},
-                             {"sentence",
-                              "New conversation from a device you have not verified. "
-                              "Verify her with the agreed safe word before sharing "
-                              "anything, then compare the safety number."}});
         }
     }
     {
@@ -691,7 +730,21 @@ Json ConsoleService::clear_alert(std::int64_t alert_id) {
             {"already_cleared", a.value("already_cleared", false)}};
 }
 
-Json ConsoleService::set_verified(const std::string& account, bool verified) {
+Json ConsoleService::set_verified(const std::string& account, bool verified,
+                                  const std::string& by) {
+    if (by == "safe_word") {
+        // Only where no safety number exists: her web-page and SMS threads come through the
+        // gateway's edge, which holds their keys.
+        Json c = contact_json(account);
+        std::string kind = c["channel"].is_object() ? c["channel"].value("kind", "") : "";
+        if ((kind != "web" && kind != "sms") || !safety_number_of(account).empty()) {
+            throw std::invalid_argument(
+                "Verification by safe word is for her web-page and SMS conversations; in her "
+                "app, compare the safety number with her.");
+        }
+        history_->set_verified(account, verified ? kSafeWordMark : "");
+        return {{"account", account}, {"verified", verified}, {"verified_by", "safe_word"}};
+    }
     std::string number = safety_number_of(account);
     if (verified && number.empty()) {
         throw std::invalid_argument(
@@ -863,7 +916,11 @@ HttpResponse ConsoleService::handle(const HttpRequest& request) {
                 if (!body.contains("verified") || !body["verified"].is_boolean()) {
                     return error_response(400, "Say 'verified': true or false.");
                 }
-                return json_response(set_verified(account, body["verified"].get<bool>()));
+                std::string by = body.value("by", "safety_number");
+                if (by != "safety_number" && by != "safe_word") {
+                    return error_response(400, "'by' is 'safety_number' or 'safe_word'.");
+                }
+                return json_response(set_verified(account, body["verified"].get<bool>(), by));
             }
         }
     } catch (const std::invalid_argument& e) {

@@ -25,6 +25,13 @@ async function api(path, body) {
     options.body = JSON.stringify(body);
   }
   const r = await fetch(path, options);
+  if (r.status === 401) {
+    // The console restarted or the session ended: the styled sign-in page says what to do.
+    location.replace('/signin');
+    const e = new Error('Signed out.');
+    e.signedOut = true;
+    throw e;
+  }
   const data = await r.json().catch(() => ({}));
   if (!r.ok) throw new Error(data.error || ('The console answered ' + r.status + '.'));
   return data;
@@ -34,6 +41,40 @@ async function api(path, body) {
 function who(c) {
   const parts = [c.initials, c.case_code].filter(Boolean);
   return parts.length ? parts.join(' · ') : 'Account ' + c.account;
+}
+
+// The same, as nodes: her initials in <bdi> so a right-to-left "س.ع." keeps its dots in place
+// and does not reorder the case code next to it.
+function whoNode(c) {
+  const span = el('span', { class: 'who' });
+  if (c.initials) span.append(el('bdi', { dir: 'auto' }, c.initials));
+  if (c.initials && c.case_code) span.append(' · ');
+  if (c.case_code) span.append(c.case_code);
+  if (!c.initials && !c.case_code) span.append('Account ' + c.account);
+  return span;
+}
+
+// Sets a node's text only when it changed: a live region then speaks only what is new, and a
+// refresh that finds nothing new touches nothing.
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+// Polite announcements for screen readers (a visually hidden live region): one sentence per
+// event the caseworker did not cause by looking (a new alert, a reply sent).
+function announce(text) {
+  const box = $('announce');
+  box.textContent = '';
+  // A separate task so the same sentence twice is still spoken twice.
+  setTimeout(() => { box.textContent = text; }, 50);
+}
+
+// Replaces `node`'s children only when the rendering key changed; returns true if it did.
+function renderIfChanged(node, key, build) {
+  if (node.dataset.key === key) return false;
+  node.dataset.key = key;
+  node.replaceChildren(...build());
+  return true;
 }
 
 function when(ms) {
@@ -55,12 +96,17 @@ const stateText = {
   not_delivered: 'Not delivered (SMS)',
 };
 
-// On a web-page thread the gateway's edge takes the reply into her page's history at once;
-// she has not seen it until she opens the page.
-function messageState(m, t) {
-  if (m.state === 'delivered' && t.channel && t.channel.kind === 'web') return 'delivered to her web page';
+// A reply to her web page is taken into her page's history at once; the gateway knows no more
+// until she opens the page, so "delivered" there means waiting on her page, never her phone.
+function messageState(m) {
+  if (m.channel === 'web' && m.outbound && (m.state === 'committed' || m.state === 'delivered')) {
+    return 'waiting on her page';
+  }
+  if (m.channel === 'sms' && m.outbound && m.state === 'delivered') return 'delivered by SMS';
   return stateText[m.state] || m.state;
 }
+
+const channelNames = { app: 'app', web: 'web page', sms: 'SMS' };
 
 // The channel and its security label are the gateway's words, shown as given; a thread the
 // gateway has not described (yet) is "unknown", never guessed.
@@ -84,12 +130,22 @@ function statusText(c) {
 const unverifiedText = 'Unverified number: nothing can be sent to it until you have checked who wrote ' +
   '(the agreed safe word) and her SMS consent is recorded with this number.';
 
+// Connected and not connected must look different, not only read differently: the problem
+// states get their own colour and a marker, and the text is set only when it changes.
+function showConnection(state, text) {
+  const box = $('connection');
+  if (box.dataset.state !== state) box.dataset.state = state;
+  setText($('connection-text'), text);
+}
+
 async function refreshStatus() {
   try {
     const s = await api('/api/status');
-    $('status').textContent = s.connection_problem || 'Connected to the gateway';
+    if (s.connection_problem) showConnection('unreachable', 'Cannot reach the gateway. The console keeps trying; messages wait safely at the gateway until then.');
+    else showConnection('connected', 'Connected to the gateway');
   } catch (e) {
-    $('status').textContent = 'The console is not answering. Is ariadne-console still running?';
+    if (e.signedOut) return;
+    showConnection('console-down', 'The console is not answering. Is ariadne-console still running?');
   }
 }
 
@@ -100,7 +156,6 @@ const alertTitles = {
   identity_changed: 'Check her identity',
   new_device: 'New device',
   unverified_channel: 'Unverified channel',
-  unverified: 'Not verified yet',
   missed_checkin: 'Missed check-in',
   checkin_undeliverable: 'Check-in could not be sent',
   undecryptable: 'A message could not be read',
@@ -131,106 +186,190 @@ function alertControls(a) {
   return [el('div', { class: 'confirm', role: 'group', 'aria-label': 'Confirm clearing this alert' },
     el('p', {}, warning),
     el('button', { type: 'button', 'data-confirm': a.alert_id, onclick: () => clearAlert(a.alert_id) }, 'Yes, clear this alert'),
-    el('button', { type: 'button', class: 'secondary', onclick: () => { confirmingAlert = null; refreshAlerts(); } }, 'Cancel'))];
+    el('button', { type: 'button', class: 'secondary', onclick: () => {
+      confirmingAlert = null;
+      refreshAlerts().then(() => document.querySelector('[data-alert="' + a.alert_id + '"]')?.focus());
+    } }, 'Cancel'))];
 }
 
+function alertKey(a) {
+  return a.alert_id ? 'g' + a.alert_id : a.kind + ':' + (a.account || '');
+}
+
+const announcedAlerts = new Set();
+let alertsLoaded = false;
+
+// Alerts are keyed; an alert already on the page is left alone (its focus too), a new one is
+// added in the gateway's order and announced once, a gone one removed.
 async function refreshAlerts() {
   const box = $('alerts');
   let data;
   try { data = await api('/api/alerts'); } catch (e) { return; }
-  // Keep the keyboard focus where it was across the refresh.
-  const focused = document.activeElement && box.contains(document.activeElement)
-    ? (document.activeElement.getAttribute('data-confirm') ? '[data-confirm="' + document.activeElement.getAttribute('data-confirm') + '"]'
-      : document.activeElement.getAttribute('data-alert') ? '[data-alert="' + document.activeElement.getAttribute('data-alert') + '"]' : null)
-    : null;
-  box.replaceChildren();
-  for (const a of data.alerts) {
-    const w = a.who || { account: a.account };
-    const whoText = (w.initials || w.case_code || w.account) ? who(w) : 'not linked to a case yet';
-    const parts = [el('strong', {}, (alertTitles[a.kind] || 'Alert') + ' — ' + whoText),
-      el('span', {}, a.sentence + ' ')];
-    if (a.account) parts.push(el('a', { href: '#/thread/' + a.account }, 'Open conversation with ' + whoText));
-    if (a.time_ms) parts.push(el('span', { class: 'meta' }, ' · raised ' + when(a.time_ms)));
-    box.append(el('div', { class: 'alert' + (a.urgent ? ' urgent' : ''), role: a.urgent ? 'alert' : 'note',
-      'data-kind': a.kind }, ...parts, ...alertControls(a)));
+  const wanted = new Map();
+  for (const a of data.alerts) wanted.set(alertKey(a), a);
+  for (const node of [...box.children]) {
+    if (!wanted.has(node.dataset.alertKey)) node.remove();
   }
-  if (focused) box.querySelector(focused)?.focus();
+  let before = box.firstElementChild;
+  for (const [key, a] of wanted) {
+    let node = [...box.children].find((n) => n.dataset.alertKey === key);
+    if (!node) {
+      node = el('div', { 'data-alert-key': key });
+      if (alertsLoaded && !announcedAlerts.has(key)) {
+        announce((alertTitles[a.kind] || 'Alert') + ': ' + a.sentence);
+      }
+    }
+    announcedAlerts.add(key);
+    const w = a.who || { account: a.account };
+    const named = !!(w.initials || w.case_code || w.account);
+    const render = JSON.stringify([a.kind, a.sentence, a.urgent, a.time_ms, w, a.clearable, confirmingAlert === a.alert_id]);
+    node.className = 'alert' + (a.urgent ? ' urgent' : '');
+    node.setAttribute('role', a.urgent ? 'alert' : 'note');
+    node.setAttribute('data-kind', a.kind);
+    renderIfChanged(node, render, () => {
+      const whoPart = named ? whoNode(w) : 'not linked to a case yet';
+      const parts = [el('strong', {}, (alertTitles[a.kind] || 'Alert') + ' — ', whoPart), el('span', {}, a.sentence + ' ')];
+      if (a.account) parts.push(el('a', { href: '#/thread/' + a.account }, 'Open conversation with ', named ? whoNode(w) : 'her'));
+      if (a.time_ms) parts.push(el('span', { class: 'meta' }, ' · raised ' + when(a.time_ms)));
+      return [...parts, ...alertControls(a)];
+    });
+    if (node !== before) box.insertBefore(node, before);
+    before = node.nextElementSibling;
+  }
+  alertsLoaded = true;
 }
 
+function inboxCells(c) {
+  const notes = [];
+  if (!c.verified) notes.push(' ', el('span', { class: 'label calm', 'data-note': 'not-verified' }, 'not verified yet'));
+  if (c.unverified) notes.push(' ', el('span', { class: 'label', 'data-note': 'unverified' }, 'unverified number'));
+  if (c.status && c.status !== 'active') notes.push(' ', el('span', { class: 'label', 'data-note': 'status' }, 'case ' + c.status));
+  // data-label names each cell where the table's header row is hidden (narrow screens).
+  return [
+    el('td', { 'data-label': 'Who' }, el('a', { href: '#/thread/' + c.account }, whoNode(c)), ...notes),
+    el('td', { 'data-label': 'Channel', 'data-security': channelSecurity(c) }, channelText(c)),
+    el('td', { 'data-label': 'Last activity' }, when(c.last_activity_ms)),
+    el('td', { 'data-label': 'Unread' }, c.unread ? el('span', { class: 'badge', 'aria-label': c.unread + ' unread' }, c.unread) : '0'),
+    el('td', { 'data-label': 'Check-in' }, c.checkin || 'not set up')];
+}
+
+// Rows are keyed by account: a refresh that finds a row unchanged leaves it (and the keyboard
+// focus on its link) alone; only changed rows are redrawn, and focus is put back if it was in one.
 async function refreshInbox() {
   let data;
   try { data = await api('/api/inbox'); } catch (e) { return; }
   const rows = $('inbox-rows');
-  rows.replaceChildren();
+  const focusedAccount = rows.contains(document.activeElement) ? document.activeElement.closest('tr')?.dataset.account : null;
   $('inbox-empty').hidden = data.conversations.length > 0;
+  const notVerified = data.conversations.filter((c) => !c.verified).length;
+  const summary = $('inbox-summary');
+  summary.hidden = notVerified === 0;
+  setText(summary, notVerified === 1
+    ? '1 conversation not verified yet. Verify her with the agreed safe word before sharing anything.'
+    : notVerified + ' conversations not verified yet. Verify each with the agreed safe word before sharing anything.');
+  const wanted = new Set(data.conversations.map((c) => c.account));
+  for (const tr of [...rows.children]) if (!wanted.has(tr.dataset.account)) tr.remove();
+  let before = rows.firstElementChild;
+  let refocus = false;
   for (const c of data.conversations) {
-    const link = el('a', { href: '#/thread/' + c.account }, who(c));
-    const notes = [];
-    if (!c.verified) notes.push(el('span', { class: 'label' }, ' not verified'));
-    if (c.unverified) notes.push(' ', el('span', { class: 'label', 'data-note': 'unverified' }, 'unverified number'));
-    if (c.status && c.status !== 'active') notes.push(' ', el('span', { class: 'label', 'data-note': 'status' }, 'case ' + c.status));
-    const tr = el('tr', { 'data-account': c.account },
-      el('td', {}, link, ...notes),
-      el('td', { 'data-security': channelSecurity(c) }, channelText(c)),
-      el('td', {}, when(c.last_activity_ms)),
-      el('td', {}, c.unread ? el('span', { class: 'badge', 'aria-label': c.unread + ' unread' }, c.unread) : '0'),
-      el('td', {}, c.checkin || 'not set up'));
-    tr.addEventListener('click', (e) => { if (e.target.tagName !== 'A') location.hash = '#/thread/' + c.account; });
-    rows.append(tr);
+    let tr = rows.querySelector('tr[data-account="' + c.account + '"]');
+    if (!tr) {
+      tr = el('tr', { 'data-account': c.account });
+      tr.addEventListener('click', (e) => { if (!e.target.closest('a')) location.hash = '#/thread/' + c.account; });
+    }
+    const key = JSON.stringify([c.initials, c.case_code, c.verified, c.unverified, c.status, c.channel, c.last_activity_ms, c.unread, c.checkin]);
+    if (renderIfChanged(tr, key, () => inboxCells(c)) && c.account === focusedAccount) refocus = true;
+    if (tr !== before) {
+      if (c.account === focusedAccount) refocus = true;
+      rows.insertBefore(tr, before);
+    }
+    before = tr.nextElementSibling;
   }
+  if (refocus) rows.querySelector('tr[data-account="' + focusedAccount + '"] a')?.focus();
+}
+
+function messageNode(m) {
+  const li = el('li', { 'data-id': m.id });
+  const key = JSON.stringify([m.state, m.refusal, m.channel, m.from_gateway, m.time_ms]);
+  li.className = (m.from_gateway ? 'gateway ' : (m.outbound ? 'out ' : 'in ')) + m.state;
+  li.setAttribute('data-state', m.state);
+  if (m.channel) li.setAttribute('data-channel', m.channel);
+  li.dataset.key = key;
+  let meta;
+  if (m.from_gateway) {
+    meta = 'Ariadne gateway · ' + when(m.time_ms) + ' · not written by her';
+  } else {
+    meta = (m.outbound ? 'You' : 'Her') + ' · ' + when(m.time_ms) + ' · ' + messageState(m);
+    if (m.channel) meta += ' · ' + (channelNames[m.channel] || m.channel);
+  }
+  // dir="auto": her Arabic or Hebrew text reads right to left, punctuation at the right end.
+  li.append(el('span', { class: 'text', dir: 'auto' }, m.text), el('span', { class: 'meta' }, meta));
+  if (m.refusal) li.append(el('span', { class: 'meta' }, m.refusal));
+  return li;
 }
 
 function renderThread(t) {
   threadState = t;
-  $('thread-title').textContent = who(t);
-  $('thread-channel').replaceChildren('Channel: ' + channelText(t));
+  const title = $('thread-title');
+  renderIfChanged(title, JSON.stringify([t.initials, t.case_code, t.account]), () => [whoNode(t)]);
+  setText($('thread-channel'), 'Channel of her last message: ' + channelText(t));
   $('thread-channel').setAttribute('data-security', channelSecurity(t));
   $('thread-unverified').hidden = !t.unverified;
-  $('thread-unverified').textContent = t.unverified ? unverifiedText : '';
+  setText($('thread-unverified'), t.unverified ? unverifiedText : '');
   $('thread-status').hidden = !statusText(t);
-  $('thread-status').textContent = statusText(t);
+  setText($('thread-status'), statusText(t));
   $('never-confirm').hidden = t.never_confirm_client !== true;
   $('handover').hidden = !t.handover_note;
-  $('handover-text').textContent = t.handover_note || '';
+  setText($('handover-text'), t.handover_note || '');
   const throughGateway = !t.safety_number && !!t.channel && ['sms', 'web'].includes(t.channel.kind);
-  $('safety-number').textContent = t.safety_number || (throughGateway
-    ? 'None yet: only her Ariadne app has a safety number. Her SMS or web-page messages come through the gateway, which holds their keys: verify her with the agreed safe word.'
-    : 'Not available yet: it appears after her first message.');
+  setText($('safety-number'), t.safety_number || (throughGateway
+    ? 'None yet: only her Ariadne app has a safety number. Her SMS or web-page messages come through the gateway, which holds their keys: verify her with the agreed safe word, then mark it below.'
+    : 'Not available yet: it appears after her first message.'));
   $('safety-number').className = t.safety_number ? 'digits' : '';
-  $('safety-state').textContent = t.identity_pending ? 'CHANGED: compare and accept the new one above'
-    : (t.identity_changed ? 'CHANGED since you verified it' : (t.verified ? 'verified' : 'not verified'));
+  setText($('safety-summary'), throughGateway ? 'Verification: ' : 'Safety number: ');
+  setText($('safety-state'), t.identity_pending ? 'CHANGED: compare and accept the new one above'
+    : (t.identity_changed ? 'CHANGED since you verified it'
+      : (t.verified ? (t.verified_by === 'safe_word' ? 'verified by safe word' : 'verified') : 'not verified yet')));
+  setText($('verified-label'), throughGateway ? 'Verified by the agreed safe word' : 'Verified');
   $('identity').hidden = !t.identity_pending;
   if (!t.identity_pending) {
     $('identity-number').hidden = true;
     $('identity-confirm').hidden = true;
     $('identity-error').hidden = true;
   }
+  // One calm line while she is not verified; a changed identity is the exception and stands out.
   const advice = $('verify-advice');
   advice.hidden = !!t.verified && !t.identity_changed;
-  advice.textContent = t.identity_changed
+  advice.classList.toggle('changed', !!t.identity_changed);
+  setText(advice, t.identity_changed
     ? 'Her safety number changed (a new phone or a new recovery code). Verify her with the agreed safe word before sharing anything, then compare the new safety number with her in person.'
-    : (throughGateway ? 'Not verified yet: verify her with the agreed safe word before sharing anything.'
-      : 'Not verified yet: verify her with the agreed safe word before sharing anything, then compare the safety number with her.');
+    : (throughGateway ? 'Not verified yet: verify her with the agreed safe word before sharing anything, then mark it under "Verification".'
+      : 'Not verified yet: verify her with the agreed safe word before sharing anything, then compare the safety number with her.'));
   const toggle = $('verified-toggle');
   toggle.checked = !!t.verified;
-  toggle.disabled = !t.safety_number || !!t.identity_pending;
+  toggle.disabled = (!t.safety_number && !throughGateway) || !!t.identity_pending;
+  toggle.dataset.by = throughGateway ? 'safe_word' : 'safety_number';
+  // Messages are keyed by id: new ones are appended, changed ones (a state) replaced in place.
   const list = $('messages');
   const atBottom = list.children.length === 0 || window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
-  list.replaceChildren();
+  const existing = new Map([...list.children].map((li) => [li.dataset.id, li]));
+  let added = false;
   for (const m of t.messages) {
-    const meta = (m.outbound ? 'You' : 'Her') + ' · ' + when(m.time_ms) + ' · ' + messageState(m, t);
-    const li = el('li', { class: (m.outbound ? 'out ' : 'in ') + m.state, 'data-state': m.state },
-      el('span', { class: 'text' }, m.text), el('span', { class: 'meta' }, meta));
-    if (m.refusal) li.append(el('span', { class: 'meta' }, m.refusal));
-    list.append(li);
+    const old = existing.get(String(m.id));
+    existing.delete(String(m.id));
+    const node = messageNode(m);
+    if (!old) { list.append(node); added = true; } else if (old.dataset.key !== node.dataset.key) old.replaceWith(node);
   }
-  if (atBottom) list.lastElementChild?.scrollIntoView({ block: 'nearest' });
+  for (const gone of existing.values()) gone.remove();
+  if (added && atBottom) list.lastElementChild?.scrollIntoView({ block: 'nearest' });
 }
 
 async function refreshThread() {
   if (!currentAccount) return;
   try { renderThread(await api('/api/thread/' + encodeURIComponent(currentAccount))); } catch (e) {
-    $('thread-title').textContent = e.message;
+    if (e.signedOut) return;
+    delete $('thread-title').dataset.key;
+    setText($('thread-title'), e.message);
   }
 }
 
@@ -260,6 +399,7 @@ async function sendReply(event) {
     const r = await api('/api/thread/' + encodeURIComponent(currentAccount) + '/reply', { text });
     if (r.sent) {
       $('reply-text').value = '';
+      announce('Reply sent: stored at the gateway.');
     } else {
       refusal.textContent = r.sentence;
       refusal.hidden = false;
@@ -276,7 +416,8 @@ async function sendReply(event) {
 async function toggleVerified() {
   if (!currentAccount) return;
   try {
-    await api('/api/verify/' + encodeURIComponent(currentAccount), { verified: $('verified-toggle').checked });
+    await api('/api/verify/' + encodeURIComponent(currentAccount),
+      { verified: $('verified-toggle').checked, by: $('verified-toggle').dataset.by });
   } catch (e) { $('reply-refusal').textContent = e.message; $('reply-refusal').hidden = false; }
   refreshThread();
   refreshAlerts();
@@ -324,6 +465,7 @@ function route() {
     $('reply-refusal').hidden = true;
     $('reply-text').value = '';
     $('messages').replaceChildren();
+    delete $('thread-title').dataset.key;
   }
   currentAccount = next;
   $('inbox-view').hidden = !!currentAccount;

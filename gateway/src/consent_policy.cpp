@@ -76,6 +76,9 @@ CREATE TABLE IF NOT EXISTS gateway_survivor_cases(
   account TEXT PRIMARY KEY, case_code TEXT NOT NULL, duress INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS gateway_survivor_cases_by_case ON gateway_survivor_cases(case_code);
+CREATE TABLE IF NOT EXISTS gateway_last_inbound_channel(
+  account TEXT PRIMARY KEY, kind TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS gateway_caseworker_initials(
   account TEXT PRIMARY KEY, initials TEXT NOT NULL
 ) WITHOUT ROWID;
@@ -269,12 +272,57 @@ policies::ChannelKind ConsentPolicy::thread_channel(const Account& survivor,
     // A reply reaches every device of hers; it is decided as the weakest channel it reaches.
     // Her edge device (device 2, adapters::kEdgeDeviceId) relays to SMS when her case has a
     // linked number, else to the web page; without it only her app receives the reply.
+    // Her edge device (device 2, adapters::kEdgeDeviceId) keeps every reply in her page's
+    // history, and relays it by SMS only where the SMS adapter runs and her case has a number.
     for (auto device : store_.ready_devices(survivor.key)) {
         if (device != 2) continue;
-        return sms_thread_verified(policies_, code).has_value() ? policies::ChannelKind::sms
-                                                                : policies::ChannelKind::web;
+        return sms_relay_ && sms_thread_verified(policies_, code).has_value()
+                   ? policies::ChannelKind::sms
+                   : policies::ChannelKind::web;
     }
     return policies::ChannelKind::app;
+}
+
+std::optional<policies::ChannelKind> ConsentPolicy::last_inbound_channel(
+    const std::string& account) const {
+    {
+        std::lock_guard lock(last_channel_mu_);
+        auto it = last_channel_.find(account);
+        if (it != last_channel_.end()) return it->second;
+    }
+    std::optional<policies::ChannelKind> kind;
+    {
+        auto sqlite_guard = policies_.lock();
+        Statement st(policies_.connection(),
+                     "SELECT kind FROM gateway_last_inbound_channel WHERE account = ?");
+        st.bind(1, account);
+        if (st.step()) kind = policies::parse_channel_kind(st.text(0));
+    }
+    if (kind) {
+        std::lock_guard lock(last_channel_mu_);
+        last_channel_.emplace(account, *kind);
+    }
+    return kind;
+}
+
+void ConsentPolicy::note_inbound_channel(const std::string& account,
+                                         policies::ChannelKind kind) const {
+    try {
+        if (last_inbound_channel(account) == kind) return;  // the common case: no write
+        {
+            auto sqlite_guard = policies_.lock();
+            Statement st(policies_.connection(),
+                         "INSERT OR REPLACE INTO gateway_last_inbound_channel(account, kind) "
+                         "VALUES (?, ?)");
+            st.bind(1, account);
+            st.bind(2, std::string(policies::to_string(kind)));
+            st.step();
+        }
+        std::lock_guard lock(last_channel_mu_);
+        last_channel_[account] = kind;
+    } catch (const std::exception& e) {
+        spdlog::warn("the channel of a survivor's message could not be recorded: {}", e.what());
+    }
 }
 
 ConsentPolicy::~ConsentPolicy() {
@@ -317,7 +365,7 @@ SendDecision ConsentPolicy::decide(const Account& sender, std::uint32_t sender_d
     return assignment_.decide(sender, sender_device, recipient);
 }
 
-SendDecision ConsentPolicy::decide_message(const Account& sender, std::uint32_t,
+SendDecision ConsentPolicy::decide_message(const Account& sender, std::uint32_t sender_device,
                                            const Account& recipient) const {
     using policies::ReasonCode;
     if (recipient.role == Role::survivor && sender.role != Role::survivor) {
@@ -336,6 +384,10 @@ SendDecision ConsentPolicy::decide_message(const Account& sender, std::uint32_t,
             return SendDecision::deny_policy(
                 "policy_unavailable", policies::reason_sentence(ReasonCode::policy_unavailable));
         }
+    }
+    // Her app (any device but the edge, which records the page or SMS itself).
+    if (sender.role == Role::survivor && sender_device != 2) {
+        note_inbound_channel(sender.id, policies::ChannelKind::app);
     }
     if (sender.role == Role::survivor && on_inbound_) {
         // Any message from her counts as a check-in response; never blocks her.
@@ -365,11 +417,18 @@ nlohmann::json ConsentPolicy::contact_details(const Account& viewer, const Accou
             if (s->flags.never_confirm_client) out["never_confirm_client"] = true;
             out["status"] = policies::to_string(s->status);
         }
-        const auto kind = thread_channel(other, c->case_code);
-        const auto security = policies::label_of(kind);
-        out["channel"] = {{"kind", policies::to_string(kind)},
-                          {"security", policies::to_string(security)},
-                          {"label", policies::describe(security)}};
+        // `channel`: where her last message came from (what the thread shows);
+        // `reply_channel`: what a reply is decided and audited as now.
+        auto describe = [](policies::ChannelKind k) {
+            const auto security = policies::label_of(k);
+            return nlohmann::json{{"kind", policies::to_string(k)},
+                                  {"security", policies::to_string(security)},
+                                  {"label", policies::describe(security)}};
+        };
+        const auto reply_kind = thread_channel(other, c->case_code);
+        const auto kind = last_inbound_channel(other.id).value_or(reply_kind);
+        out["channel"] = describe(kind);
+        out["reply_channel"] = describe(reply_kind);
         if (kind == policies::ChannelKind::sms &&
             sms_thread_verified(policies_, c->case_code) == false) {
             out["unverified"] = true;
@@ -698,6 +757,12 @@ void PolicyService::raise_duress(const policies::CaseCode& code) {
         spdlog::error("a duress alert could not be raised: {}", e.what());
     }
 }
+
+void PolicyService::note_inbound_channel(const std::string& account, policies::ChannelKind kind) {
+    policy_->note_inbound_channel(account, kind);
+}
+
+void PolicyService::set_sms_relay(bool on) { policy_->set_sms_relay(on); }
 
 bool PolicyService::check_duress_words(const std::string& account, std::string_view channel,
                                        std::string_view text) {

@@ -140,6 +140,12 @@ int serve(const std::vector<std::string>& args) {
                                             std::string_view text) {
         policies.check_duress_words(account, ariadne::adapters::to_string(channel), text);
     };
+    edge_options.inbound_channel = [&policies](const std::string& account,
+                                               ariadne::adapters::EdgeChannel channel) {
+        policies.note_inbound_channel(account, channel == ariadne::adapters::EdgeChannel::sms
+                                                   ? ariadne::policies::ChannelKind::sms
+                                                   : ariadne::policies::ChannelKind::web);
+    };
     ariadne::adapters::EdgeHub edge(gateway, edge_options);
     // One duress mechanism: her duress code (survivor-enrol --with-duress-code) is a second
     // account; on the page as in the app it shows an empty view and locks + alerts her case.
@@ -166,6 +172,7 @@ int serve(const std::vector<std::string>& args) {
         sms = std::make_unique<ariadne::adapters::SmsGateway>(store, policies.store(), server_key,
                                                               edge, std::move(sms_options));
         sms->register_routes(*routes);
+        policies.set_sms_relay(true);  // replies to her edge may now leave by SMS
         // A number not on file: her on-duty caseworkers get the unverified_channel alert.
         sms->on_unverified([&policies](const ariadne::policies::CaseCode& code) {
             policies.alerts().raise(code, AlertKind::unverified_channel);

@@ -15,6 +15,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
+// axe-core (devDependency): the WCAG 2.1 A/AA rules, run in each view of the console.
+const AXE_SOURCE = fs.readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+
 const GATEWAY = process.env.ARIADNE_GATEWAY;
 const CONSOLE = process.env.ARIADNE_CONSOLE;
 const SURVIVOR = process.env.ARIADNE_SURVIVOR;
@@ -138,6 +141,29 @@ async function waitFor(fn, what, timeoutMs = 10000) {
   }
 }
 
+// Runs axe-core's WCAG 2.1 A/AA rules on the page as it is now; one check per view. The
+// source is evaluated through the DevTools protocol, which the page's CSP does not govern.
+async function axeCheck(page, view) {
+  await page.evaluate(AXE_SOURCE + '\n;0');
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return r.violations.map((v) => `${v.id} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')})`);
+  });
+  check(found.length === 0, `axe-core finds no WCAG 2.1 A/AA violation in the ${view}${found.length ? ': ' + found.join('; ') : ''}`);
+}
+
+// Contrast ratio of two CSS colours "rgb(r, g, b)" (WCAG 2.1 relative luminance).
+function contrast(a, b) {
+  const lum = (c) => {
+    const [r, g, bl] = c.match(/[\d.]+/g).slice(0, 3).map(Number).map((v) => {
+      v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+  return (x + 0.05) / (y + 0.05);
+}
+
 async function main() {
   // 1. Gateway on an ephemeral port with a temporary data directory. Our caseworker exists
   // first: she is the SMS channel's on-duty caseworker. The SMS config points at a Kannel
@@ -153,7 +179,7 @@ async function main() {
   fs.writeFileSync(smsConfig, JSON.stringify({
     kannel_port: deadKannelPort, kannel_username: 'ariadne', kannel_password: 'pw_unused', sender: '7000',
     inbound_token: smsToken, callback_base: 'https://127.0.0.1:1', on_duty: [cw.account] }));
-  const { match: gw } = await startProcess(
+  const { child: gatewayProc, match: gw } = await startProcess(
     [GATEWAY, 'serve', '--data-dir', gwDir, '--listen', '127.0.0.1:0', '--insecure-test-params', '--recovery-m-kib', '8192', '--log-level', 'warn', '--sms-config', smsConfig],
     null, /listening on https:\/\/127\.0\.0\.1:(\d+)\/ \(certificate sha256 ([0-9A-Fa-f:]+)\)/);
   const gwUrl = `wss://127.0.0.1:${gw[1]}`;
@@ -189,10 +215,11 @@ async function main() {
   fs.writeFileSync(settings, JSON.stringify({ retention_days: 400 }));
   const { child: consoleProc, match: link } = await startProcess(
     [CONSOLE, '--data-dir', consoleDir, '--gateway', gwUrl, '--fingerprint', fingerprint, '--username', 'mara.k', '--settings', settings, '--insecure-test-kdf'],
-    `a console passphrase for tests\n${password}\n${totp(cw.totp_secret)}\n`,
+    `a console passphrase for tests\na console passphrase for tests\n${password}\n${totp(cw.totp_secret)}\n`,
     /(http:\/\/127\.0\.0\.1:(\d+)\/\?token=[0-9a-f]{64})/);
   const url = link[1];
   const port = Number(link[2]);
+  const CONSOLE_PASSPHRASE = 'a console passphrase for tests';
   console.log(`console at http://127.0.0.1:${port}/`);
 
   // 4. Security of the real console process.
@@ -253,6 +280,47 @@ async function main() {
   let text = await bodyText();
   if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'console-inbox.png') });
 
+  // "Not verified yet" is routine: a calm mark on her row and one count above the inbox,
+  // never an alert per survivor (they stacked, changed order and looked like errors).
+  await waitFor(async () => ((await page.locator('#inbox-summary').textContent()) || '').startsWith('1 conversation not verified yet'),
+    'the inbox sums up "1 conversation not verified yet"');
+  check((await row.locator('[data-note="not-verified"]').textContent()) === 'not verified yet', 'her row is marked "not verified yet"');
+  check((await page.locator('#alerts .alert[data-kind="unverified"]').count()) === 0, 'no "not verified" alert above the inbox');
+  check(await page.locator('#inbox-summary').evaluate((n) => getComputedStyle(n).color) !==
+    await page.locator('#inbox-summary').evaluate(() => {
+      const probe = document.createElement('p'); probe.className = 'refusal'; document.body.append(probe);
+      const c = getComputedStyle(probe).color; probe.remove(); return c;
+    }), 'the not-verified count is not styled as an error');
+  await axeCheck(page, 'inbox');
+
+  // The 1.5-s refresh keeps the keyboard focus: a focused conversation still opens with Enter
+  // after several refreshes, and the live regions say nothing while nothing is new.
+  await page.evaluate(() => {
+    window.liveChanges = 0;
+    const o = new MutationObserver((list) => { window.liveChanges += list.length; });
+    for (const n of document.querySelectorAll('[aria-live], [role=status], [role=alert]')) o.observe(n, { childList: true, subtree: true, characterData: true });
+  });
+  await row.locator('a').focus();
+  await new Promise((r) => setTimeout(r, 6000));
+  check(await row.locator('a').evaluate((a) => document.activeElement === a), 'after 6 s of refreshes the keyboard focus is still on her conversation');
+  check(await page.evaluate(() => window.liveChanges) === 0, `the live regions stay silent while nothing is new (${await page.evaluate(() => window.liveChanges)} changes)`);
+  check(await page.locator('#alerts').getAttribute('aria-live') === null, 'the alerts list is not one big live region');
+  await page.keyboard.press('Enter');
+  await waitFor(async () => page.locator('#thread-view').isVisible(), 'Enter on the focused conversation opens it');
+  await page.goto(`http://127.0.0.1:${port}/#/`);
+
+  // Keyboard only, from the top of the page: Tab reaches her conversation, Enter opens it.
+  await page.locator('body').focus();
+  let reached = false;
+  for (let i = 0; i < 15 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await row.locator('a').evaluate((a) => document.activeElement === a);
+  }
+  check(reached, 'Tab alone reaches her conversation from the top of the page');
+  await page.keyboard.press('Enter');
+  await waitFor(async () => page.locator('#thread-view').isVisible(), 'and Enter opens it');
+  await page.goto(`http://127.0.0.1:${port}/#/`);
+
   // 7. Open the thread and reply with a canned reply plus a line of her own.
   await row.locator('a').click();
   await waitFor(async () => (await page.locator('#messages li.in').count()) === 1, 'her message is shown in the thread');
@@ -261,10 +329,20 @@ async function main() {
   await page.locator('#canned button').first().click();
   const reply = 'Thank you for writing. I\'m here and I\'m reading your message.';
   check((await page.locator('#reply-text').inputValue()) === reply, 'a canned reply fills the reply box');
+  const replyBox = await page.locator('#reply-text').evaluate((n) => {
+    const s = getComputedStyle(n); return [s.borderTopColor, getComputedStyle(n.closest('main')).backgroundColor === 'rgba(0, 0, 0, 0)' ? getComputedStyle(document.body).backgroundColor : getComputedStyle(n.closest('main')).backgroundColor];
+  });
+  check(contrast(replyBox[0], replyBox[1]) >= 3, `the reply box border has at least 3:1 contrast (${contrast(replyBox[0], replyBox[1]).toFixed(2)}:1)`);
+  check(await page.locator('#thread-title bdi').textContent() === 'A.B.', 'her initials are isolated (<bdi>) in the thread title');
+  check(await page.locator('#messages li.in').first().getAttribute('data-channel') === 'app', 'her app message carries its own channel (app)');
+  check(await page.locator('#verify-advice').evaluate((n) => !n.classList.contains('changed')), 'her thread says "not verified yet" as one calm line');
+  await axeCheck(page, 'thread');
   await page.locator('#send').click();
   await waitFor(async () => (await page.locator('#messages li.out').count()) === 1 &&
     ['committed', 'delivered'].includes(await page.locator('#messages li.out').getAttribute('data-state')),
   'the reply is committed at the gateway');
+  await waitFor(async () => (await page.locator('#announce').textContent()) === 'Reply sent: stored at the gateway.',
+    'sending the reply is announced to screen readers');
 
   // 8. The survivor receives and decrypts it; the receipt marks it delivered.
   const received = surv('receive', '--wait', '3', '--json');
@@ -275,6 +353,23 @@ async function main() {
   await page.locator('#safety summary').click();
   await page.locator('#verified-toggle').check();
   await waitFor(async () => (await page.locator('#safety-state').textContent()) === 'verified', 'the verified mark is kept');
+  // She can read the same safety number on her side.
+  const herNumber = surv('safety-number').trim().split(/\s{2}/)[1] || '';
+  check(herNumber.length > 0 && herNumber === (await page.locator('#safety-number').textContent()).trim(),
+    `ariadne-survivor safety-number shows her the same safety number (${herNumber})`);
+  await page.goto(`http://127.0.0.1:${port}/#/`);
+  await waitFor(async () => await page.locator('#inbox-summary').isHidden() && (await row.locator('[data-note="not-verified"]').count()) === 0,
+    'once verified, the count and her mark go');
+  await row.locator('a').click();
+  await waitFor(async () => (await page.locator('#messages li.out').count()) === 1, 'back in her thread');
+  // Right to left: her Arabic message reads right to left (dir="auto").
+  const arabic = 'مرحبا، هل أنت هناك؟';
+  surv('send', arabic);
+  const arabicItem = page.locator('#messages li.in .text', { hasText: 'مرحبا' });
+  await waitFor(async () => (await arabicItem.count()) === 1, 'her Arabic message arrives');
+  check(await arabicItem.getAttribute('dir') === 'auto' && await arabicItem.evaluate((n) => getComputedStyle(n).direction) === 'rtl',
+    'her Arabic message text is laid out right to left (dir="auto")');
+  await axeCheck(page, 'thread with an Arabic message');
   if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'console-thread.png'), fullPage: true });
 
   // 9. She writes her name and new number: her own words show in the thread only.
@@ -286,7 +381,7 @@ async function main() {
     'inbox and alerts show no name or phone number');
   check(!(await page.title()).includes('Marchetti'), 'the page title reveals nothing');
   await row.locator('a').click();
-  await waitFor(async () => (await page.locator('#messages li.in').count()) === 2, 'her second message is in the thread');
+  await waitFor(async () => (await page.locator('#messages li.in').count()) === 3, 'her second message is in the thread (after her Arabic one)');
   const outside = await page.evaluate(() => {
     const clone = document.body.cloneNode(true);
     clone.querySelector('#messages')?.remove();
@@ -495,7 +590,7 @@ async function main() {
   // 11e. The web page: she signs in at /notes with her code and writes. The gateway reports
   // her thread as web — edge-encrypted; a reply delivered there is "delivered to her web
   // page" (taken into her page's history), never "delivered to her phone".
-  const webSurvivor = JSON.parse(run([GATEWAY, 'admin', 'survivor-enrol', '--data-dir', gwDir, '--caseworker', cw.account, '--initials', 'W.P.', '--language', 'en', '--time-zone', zone, '--recovery-m-kib', '8192', '--insecure-test-params']));
+  const webSurvivor = JSON.parse(run([GATEWAY, 'admin', 'survivor-enrol', '--data-dir', gwDir, '--caseworker', cw.account, '--initials', 'W.P.', '--language', 'en', '--time-zone', zone, '--with-duress-code', '--recovery-m-kib', '8192', '--insecure-test-params']));
   run([GATEWAY, 'admin', 'consent-record', '--data-dir', gwDir, '--case', webSurvivor.case_code, '--channel', 'web', '--purpose', 'replies', '--by', cw.account]);
   const herBrowser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic'] });
   const herPage = await (await herBrowser.newContext({ ignoreHTTPSErrors: true })).newPage();
@@ -508,16 +603,36 @@ async function main() {
   await herBrowser.close();
   await page.goto(`http://127.0.0.1:${port}/#/thread/${webSurvivor.account}`);
   await waitFor(async () => (await page.locator('#messages li.in').count()) === 1, 'her note from the web page shows in the thread', 20000);
-  await waitFor(async () => ((await page.locator('#thread-channel').textContent()) || '') === 'Channel: web — edge-encrypted' &&
+  await waitFor(async () => ((await page.locator('#thread-channel').textContent()) || '') === 'Channel of her last message: web — edge-encrypted' &&
     (await page.locator('#thread-channel').getAttribute('data-security')) === 'edge_encrypted',
   'the web-page thread is labelled from the gateway: web — edge-encrypted', 15000);
   await page.locator('#reply-text').fill('Thank you, I read it.');
   await page.locator('#send').click();
   const webReply = page.locator('#messages li.out').last();
-  await waitFor(async () => (await webReply.getAttribute('data-state')) === 'delivered' &&
-    ((await webReply.textContent()) || '').includes('delivered to her web page'),
-  'a reply taken into her page\'s history says "delivered to her web page"', 15000);
+  await waitFor(async () => (await webReply.getAttribute('data-channel')) === 'web' &&
+    ((await webReply.textContent()) || '').includes('waiting on her page'),
+  'a reply to her web page says "waiting on her page"', 15000);
   check(!((await webReply.textContent()) || '').includes('her phone'), 'and never "delivered to her phone"');
+  check(await page.locator('#messages li.in').first().getAttribute('data-channel') === 'web', 'her note carries its own channel (web)');
+  // Verification by the agreed safe word: no safety number exists for her web page.
+  check(await page.locator('#verified-toggle').isEnabled(), 'a web-page thread can be marked verified by safe word');
+  await page.evaluate(() => { document.getElementById('safety').open = true; });
+  await page.locator('#verified-toggle').check();
+  await waitFor(async () => (await page.locator('#safety-state').textContent()) === 'verified by safe word', 'her web thread is "verified by safe word"');
+  await page.reload();
+  await waitFor(async () => (await page.locator('#safety-state').textContent()) === 'verified by safe word' && await page.locator('#verify-advice').isHidden(),
+    'the safe-word mark is kept (the console\'s history) and the not-verified line goes');
+  await axeCheck(page, 'web-page thread');
+  // Her duress code at the page: the team's alert is the gateway's, never "Her · received".
+  const duressBrowser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic'] });
+  const duressPage = await (await duressBrowser.newContext({ ignoreHTTPSErrors: true })).newPage();
+  await duressPage.goto(`https://127.0.0.1:${gw[1]}/notes`);
+  await duressPage.fill('#code', webSurvivor.duress_code);
+  await Promise.all([duressPage.waitForEvent('framenavigated'), duressPage.click('button[value=login]')]);
+  await duressBrowser.close();
+  await waitFor(async () => (await page.locator('#messages li.gateway').count()) === 1, 'the duress sign-in alert shows in her thread as the gateway\'s line', 20000);
+  check(((await page.locator('#messages li.gateway').textContent()) || '').includes('not written by her') &&
+    (await page.locator('#messages li.in', { hasText: 'ALERT' }).count()) === 0, 'not as "Her · received"');
 
   // 11f. Her case status is the gateway's: a closed case shows one line in her thread and a
   // mark in the inbox. (The status is written into the gateway's database directly, as no
@@ -536,6 +651,16 @@ async function main() {
   // 12. Readable at 200% zoom: nothing overflows sideways.
   await page.setViewportSize({ width: 550, height: 760 });
   check(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no horizontal scrolling at 200% zoom (550 px wide)');
+  // At 375 px (a phone, or 200 % zoom on a small window) the inbox keeps its labels.
+  await page.setViewportSize({ width: 375, height: 760 });
+  await page.goto(`http://127.0.0.1:${port}/#/`);
+  await waitFor(async () => (await row.count()) === 1, 'the inbox at 375 px');
+  check(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no horizontal scrolling at 375 px');
+  const labels = await row.locator('td').evaluateAll((tds) => tds.slice(1).map((td) => getComputedStyle(td, '::before').content));
+  check(labels.length === 4 && labels.every((c) => c !== 'none' && c !== 'normal'), `each cell of her row is labelled at 375 px (${labels.join(' | ')})`);
+  check(await page.locator('#inbox thead').isHidden(), 'the column headings give way to the labels');
+  await axeCheck(page, 'inbox at 375 px');
+  await page.setViewportSize({ width: 1100, height: 760 });
   check(cspViolations.length === 0, `no CSP violations (${cspViolations.length})`);
 
   // 13. A POST from another origin is refused even with the session cookie.
@@ -544,6 +669,8 @@ async function main() {
     { Host: host, Cookie: cookie, Origin: 'http://evil.example', 'Content-Type': 'application/json' }, JSON.stringify({ text: 'x' }));
   check(forged.status === 403, 'a POST from another Origin is refused');
 
+  const connectedLook = await page.locator('#connection').evaluate((n) => getComputedStyle(n).backgroundColor);
+  check(await page.locator('#connection').getAttribute('data-state') === 'connected', 'the console shows "Connected to the gateway"');
   await context.close();
 
   // 14. Nothing readable left behind: no canary in the console's output or files.
@@ -553,6 +680,42 @@ async function main() {
     check(!consoleProc.output.includes(needle) && !consoleProc.errors.includes(needle), `console output holds no "${needle}"`);
     check(filesContain(consoleDir, needle).length === 0, `console files hold no "${needle}" in clear`);
   }
+
+  // 15. Daily use: a later start is locked and prints the sign-in page at the same port; an
+  // old tab lands on the styled sign-in page; the passphrase typed there opens the keys.
+  const { child: again, match: signinLine } = await startProcess([CONSOLE, '--data-dir', consoleDir, '--insecure-test-kdf'], '',
+    /Sign in with your passphrase at (http:\/\/127\.0\.0\.1:(\d+)\/signin)/);
+  check(Number(signinLine[2]) === port, 'a later start keeps the same port and prints the sign-in page, not a one-time link');
+  const browser2 = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  const page2 = await (await browser2.newContext({ viewport: { width: 1100, height: 760 } })).newPage();
+  await page2.goto(`http://127.0.0.1:${port}/#/thread/${survivor.account}`);
+  check(new URL(page2.url()).pathname === '/signin', 'an old tab of the console goes to the sign-in page');
+  check(await page2.locator('h2').textContent() === 'Sign in to your console' &&
+    await page2.locator('#passphrase').evaluate((n) => getComputedStyle(n).borderTopStyle === 'solid'), 'the sign-in page is styled, with a passphrase field');
+  check(await page2.evaluate(() => document.activeElement?.id) === 'passphrase', 'the passphrase field has the focus');
+  await axeCheck(page2, 'sign-in page');
+  await page2.keyboard.type('not the passphrase');
+  await page2.keyboard.press('Enter');
+  await waitFor(async () => ((await page2.locator('#signin-error').textContent()) || '').startsWith('That passphrase does not open'),
+    'a wrong passphrase is refused with a sentence', 15000);
+  check(await page2.locator('#passphrase').getAttribute('aria-invalid') === 'true', 'and the field is marked invalid');
+  await page2.locator('#passphrase').fill(CONSOLE_PASSPHRASE);
+  await page2.keyboard.press('Enter');
+  await waitFor(async () => new URL(page2.url()).pathname === '/' &&
+    (await page2.locator(`#inbox-rows tr[data-account="${survivor.account}"]`).count()) === 1,
+  'the passphrase typed in the page opens the keys and shows the inbox', 20000);
+  check((await browser2.contexts()[0].cookies()).some((c) => c.httpOnly && c.sameSite === 'Strict'), 'signing in sets the HttpOnly, SameSite=Strict session cookie');
+
+  // 16. An outage looks different from "Connected": the gateway stops.
+  gatewayProc.kill('SIGTERM');
+  await waitFor(async () => (await page2.locator('#connection').getAttribute('data-state')) === 'unreachable',
+    'with the gateway stopped the console says it cannot reach it', 20000);
+  const outageLook = await page2.locator('#connection').evaluate((n) => getComputedStyle(n).backgroundColor);
+  check(outageLook !== connectedLook && ((await page2.locator('#connection').textContent()) || '').startsWith('Cannot reach the gateway'),
+    `"Cannot reach the gateway" is visibly different from "Connected" (${outageLook} vs ${connectedLook})`);
+  if (SHOTS) await page2.screenshot({ path: path.join(SHOTS, 'console-outage.png') });
+  await browser2.close();
+  again.kill('SIGTERM');
 }
 
 main().then(() => {

@@ -40,6 +40,18 @@ TEST(ConversationView, PassesTheGatewaysStatusAndUnverifiedFlagThrough) {
     EXPECT_EQ(view["account"], kAccount);
 }
 
+TEST(ConversationView, KeepsTheChannelOfHerLastMessageApartFromTheReplyChannel) {
+    const Json web = {{"kind", "web"}, {"security", "edge_encrypted"}, {"label", "edge-encrypted"}};
+    const Json app = {
+        {"kind", "app"}, {"security", "end_to_end"}, {"label", "end-to-end encrypted"}};
+    const Json contact = {
+        {"account", kAccount}, {"role", "survivor"}, {"channel", app}, {"reply_channel", web}};
+    const Json view = conversation_view(kAccount, contact);
+    EXPECT_EQ(view["channel"], app);
+    EXPECT_EQ(view["reply_channel"], web);
+    EXPECT_TRUE(conversation_view(kAccount, Json::object())["reply_channel"].is_null());
+}
+
 TEST(ConversationView, WithoutTheGatewaysChannelTheLabelIsUnknownNotGuessed) {
     // Not listed yet (a brand-new SMS thread before the next refresh) or listed without a
     // channel: never labelled, so never wrongly labelled end-to-end.

@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -66,17 +67,88 @@ TEST_F(WebGuardTest, StartUrlIsLoopbackWithLongRandomToken) {
     EXPECT_NE(WebGuard(port_).start_url(), url);
 }
 
-TEST_F(WebGuardTest, RequestWithoutTokenOrCookieIsRefused) {
-    for (const char* path : {"/", "/index.html", "/api/inbox", "/app.js"}) {
+TEST_F(WebGuardTest, RequestWithoutTokenOrCookieIsRefusedAndThePageGoesToSignIn) {
+    for (const char* path : {"/api/inbox", "/app.js", "/api/thread/a_x"}) {
         Reply r = get(path, {{"Host", host_}});
         EXPECT_EQ(r.status, 401) << path;
-        EXPECT_NE(r.body.find("link"), std::string::npos) << r.body;
+        EXPECT_NE(r.body.find("sign in again"), std::string::npos) << r.body;
     }
+    // An old tab or a bookmark of the page itself: the styled sign-in page.
+    for (const char* path : {"/", "/index.html"}) {
+        Reply r = get(path, {{"Host", host_}});
+        EXPECT_EQ(r.status, 303) << path;
+        EXPECT_EQ(r.header("location"), "/signin") << path;
+        EXPECT_TRUE(r.header("set-cookie").empty());
+    }
+}
+
+TEST_F(WebGuardTest, TheSignInPageLoadsWithoutASessionAndNothingElseDoes) {
+    Reply page = get("/signin", {{"Host", host_}});
+    EXPECT_EQ(page.status, 200);
+    EXPECT_NE(page.header("content-type").find("text/html"), std::string::npos);
+    EXPECT_NE(page.body.find("id=\"passphrase\""), std::string::npos);
+    EXPECT_NE(page.body.find("/app.css"), std::string::npos);  // styled
+    EXPECT_EQ(get("/signin.js", {{"Host", host_}}).status, 200);
+    EXPECT_EQ(get("/app.css", {{"Host", host_}}).status, 200);
+    EXPECT_EQ(get("/signin", {{"Host", "evil.example:" + std::to_string(port_)}}).status, 403);
+}
+
+TEST_F(WebGuardTest, ThePassphraseTypedInThePageStartsASessionAndAWrongOneDoesNot) {
+    std::vector<std::string> tried;
+    guard_->set_sign_in([&tried](const std::string& passphrase) {
+        tried.push_back(passphrase);
+        return passphrase == "the right passphrase";
+    });
+    Headers h = {{"Host", host_}, {"Origin", origin_}, {"Content-Type", "application/json"}};
+    Reply wrong = http_request(port_, "POST", "/api/signin", h, R"({"passphrase":"wrong"})");
+    EXPECT_EQ(wrong.status, 401);
+    EXPECT_NE(wrong.body.find("does not open"), std::string::npos) << wrong.body;
+    EXPECT_TRUE(wrong.header("set-cookie").empty());
+    Reply empty = http_request(port_, "POST", "/api/signin", h, R"({"passphrase":""})");
+    EXPECT_EQ(empty.status, 400);
+    // From another site, or not as JSON: refused before the passphrase is tried.
+    Reply forged = http_request(
+        port_, "POST", "/api/signin",
+        {{"Host", host_}, {"Origin", "http://evil.example"}, {"Content-Type", "application/json"}},
+        R"({"passphrase":"the right passphrase"})");
+    EXPECT_EQ(forged.status, 403);
+    Reply form = http_request(port_, "POST", "/api/signin",
+                              {{"Host", host_},
+                               {"Origin", origin_},
+                               {"Content-Type", "application/x-www-form-urlencoded"}},
+                              "passphrase=x");
+    EXPECT_EQ(form.status, 415);
+    EXPECT_EQ(tried, std::vector<std::string>{"wrong"});
+
+    Reply ok =
+        http_request(port_, "POST", "/api/signin", h, R"({"passphrase":"the right passphrase"})");
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    std::string cookie = ok.header("set-cookie");
+    EXPECT_NE(cookie.find("HttpOnly"), std::string::npos);
+    EXPECT_NE(cookie.find("SameSite=Strict"), std::string::npos);
+    cookie = cookie.substr(0, cookie.find(';'));
+    EXPECT_EQ(get("/api/inbox", {{"Host", host_}, {"Cookie", cookie}}).status, 200);
+
+    // One session at a time: signing in again ends the first one.
+    Reply again =
+        http_request(port_, "POST", "/api/signin", h, R"({"passphrase":"the right passphrase"})");
+    ASSERT_EQ(again.status, 200);
+    EXPECT_EQ(get("/api/inbox", {{"Host", host_}, {"Cookie", cookie}}).status, 401);
+}
+
+TEST_F(WebGuardTest, WithoutAnUnlockFunctionThePageSaysToRestart) {
+    Reply r =
+        http_request(port_, "POST", "/api/signin",
+                     {{"Host", host_}, {"Origin", origin_}, {"Content-Type", "application/json"}},
+                     R"({"passphrase":"anything at all"})");
+    EXPECT_EQ(r.status, 409);
+    EXPECT_NE(r.body.find("restart"), std::string::npos) << r.body;
 }
 
 TEST_F(WebGuardTest, WrongTokenIsRefusedAndDoesNotSpendTheRealOne) {
     Reply r = get("/?token=" + std::string(64, 'a'), {{"Host", host_}});
-    EXPECT_EQ(r.status, 403);
+    EXPECT_EQ(r.status, 303);
+    EXPECT_EQ(r.header("location"), "/signin#link-used");
     EXPECT_TRUE(r.header("set-cookie").empty());
     std::string cookie = sign_in();
     EXPECT_FALSE(cookie.empty());
@@ -101,8 +173,8 @@ TEST_F(WebGuardTest, TokenIsSpentByTheFirstExchange) {
     std::string t = token();
     std::string cookie = sign_in();
     Reply again = get("/?token=" + t, {{"Host", host_}});
-    EXPECT_EQ(again.status, 403);
-    EXPECT_NE(again.body.find("already used"), std::string::npos);
+    EXPECT_EQ(again.status, 303);  // the sign-in page says the link was used
+    EXPECT_EQ(again.header("location"), "/signin#link-used");
     EXPECT_TRUE(again.header("set-cookie").empty());
     // The browser that holds the cookie is simply sent home.
     Reply with_cookie = get("/?token=" + t, {{"Host", host_}, {"Cookie", cookie}});

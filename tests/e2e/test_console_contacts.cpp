@@ -105,7 +105,9 @@ TEST_F(ConsoleContacts, ConversationsShowTheGatewaysLabelStatusAndUnverifiedFlag
         }
         bool ready = !sms_account.empty() &&
                      entry_of(inbox, sms_account).value("case_code", "") != "" &&
-                     entry_of(inbox, app_.account).value("case_code", "") != "";
+                     entry_of(inbox, app_.account).value("case_code", "") != "" &&
+                     // the console refreshes at once for her SMS, maybe before the status
+                     entry_of(inbox, app_.account).value("status", "") == "closed";
         if (ready) break;
         ASSERT_LT(std::chrono::steady_clock::now(), deadline) << inbox.dump();
         std::this_thread::sleep_for(200ms);

@@ -13,6 +13,7 @@
 
 #include "ariadne/client/messenger.h"
 #include "ariadne/crypto/error.h"
+#include "ariadne/crypto/safety_number.h"
 #include "ariadne/crypto/store.h"
 
 namespace {
@@ -36,6 +37,10 @@ Commands:
                           Print received messages, one per line, and acknowledge each once
                           printed. Waits up to SECONDS (default 2) for more after the last.
   contacts                List the accounts of her team.
+  safety-number           Print the safety number she shares with each caseworker of her
+                          team she has a conversation with, one line per caseworker:
+                          ACCOUNT  DIGITS (12 groups of 5). She compares it with the one her
+                          caseworker's console shows, in person or on a call she trusts.
 
 Options:
   --server URL            Gateway address, e.g. wss://127.0.0.1:8443
@@ -235,6 +240,35 @@ int run(const Args& a) {
         for (const auto& c : m->contacts()) {
             std::cout << c.account << " " << c.role << " " << c.devices.size() << " device"
                       << (c.devices.size() == 1 ? "" : "s") << "\n";
+        }
+        return 0;
+    }
+    if (cmd == "safety-number") {
+        if (a.command.size() != 1) usage_error("safety-number takes no arguments");
+        auto key = store_key(a, false);
+        auto m = Messenger::open(messenger_options(a), key);
+        // The identities her phone trusts (from the conversations), never a fresh lookup:
+        // the number must describe the keys her messages are actually encrypted to.
+        auto trusted = ariadne::crypto::SealedStore::open(fs::path(a.store) / "signal.db", key);
+        std::size_t shown = 0;
+        for (const auto& c : m->contacts()) {
+            if (c.role != "caseworker") continue;
+            for (auto device : c.devices) {
+                auto remote = trusted->remote_identity(
+                    ariadne::crypto::Address{c.account, static_cast<std::int32_t>(device)});
+                if (!remote) continue;
+                std::cout << c.account << "  "
+                          << ariadne::crypto::safety_number(m->account(), m->identity_key(),
+                                                            c.account, *remote)
+                          << "\n";
+                ++shown;
+                break;  // one number per caseworker: her console's device
+            }
+        }
+        if (shown == 0) {
+            std::cerr << "ariadne-survivor: no safety number yet: it appears once she has "
+                         "written to or heard from her caseworker.\n";
+            return 1;
         }
         return 0;
     }

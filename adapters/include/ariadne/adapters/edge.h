@@ -93,6 +93,10 @@ struct EdgeOptions {
     std::function<void(const std::string& survivor_account, EdgeChannel channel,
                        std::string_view text)>
         inbound_text;
+    /// Told the channel of each inbound text just before it is sent to her team, so the
+    /// thread is labelled with the channel her last message came in on. Must not throw;
+    /// empty: nothing.
+    std::function<void(const std::string& survivor_account, EdgeChannel channel)> inbound_channel;
 };
 
 class EdgeHub {

@@ -44,6 +44,11 @@ struct StoredMessage {
     std::string text;
     DeliveryState state = DeliveryState::received;
     std::string refusal;  // sentence from the gateway when refused or failed
+    /// The channel this message travelled on, as the gateway names it ("app", "web", "sms"),
+    /// or empty when unknown (messages kept before channels were recorded).
+    std::string channel;
+    /// Inbound only: written by the gateway's edge (a duress sign-in alert), not by her.
+    bool from_gateway = false;
 };
 
 struct ConversationMarks {
@@ -71,11 +76,13 @@ class History {
 
     /// Records an inbound message; a second call with the same `server_id` (a redelivery)
     /// records nothing and returns the first id. Durable when it returns.
+    /// `channel` and `from_gateway` as in StoredMessage.
     std::int64_t add_inbound(const std::string& account, std::int64_t server_id,
-                             std::int64_t time_ms, std::string_view text);
-    /// Records an outbound message in state `sending`; returns its id.
+                             std::int64_t time_ms, std::string_view text,
+                             const std::string& channel = {}, bool from_gateway = false);
+    /// Records an outbound message in state `sending` on `channel`; returns its id.
     std::int64_t add_outbound(const std::string& account, std::int64_t time_ms,
-                              std::string_view text);
+                              std::string_view text, const std::string& channel = {});
     /// The gateway stored message `id` under `server_ids` (one per recipient device).
     void set_committed(std::int64_t id, const std::vector<std::int64_t>& server_ids);
     /// The gateway refused (`refused`) or the send failed (`failed`), with a sentence.

@@ -104,7 +104,8 @@ class ConsoleService {
     /// Clears a gateway alert (docs/protocol.md 4.7) after the caseworker confirmed it.
     /// Throws std::invalid_argument with a sentence when the gateway refuses.
     Json clear_alert(std::int64_t alert_id);
-    Json set_verified(const std::string& account, bool verified);
+    Json set_verified(const std::string& account, bool verified,
+                      const std::string& by = "safety_number");
     /// Her safety number changed (a gateway `identity_changed` alert, or a message from an
     /// identity this device does not trust): the safety number her account lists now, to
     /// compare with her in person. Uses up one of her one-time pre-keys.

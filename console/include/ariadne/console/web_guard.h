@@ -3,7 +3,9 @@
 // and any local user could try to connect. So every request must carry:
 //   - a `Host` of exactly 127.0.0.1:PORT or localhost:PORT (defeats DNS rebinding);
 //   - the session cookie obtained by exchanging the one-time token printed at start
-//     (http://127.0.0.1:PORT/?token=...); the token is spent by the exchange;
+//     (http://127.0.0.1:PORT/?token=...; the token is spent by the exchange), or by typing
+//     the console's passphrase into its sign-in page (/signin, set_sign_in); one session at
+//     a time: a new sign-in ends the previous one;
 //   - on state-changing methods, an `Origin` of http://127.0.0.1:PORT or
 //     http://localhost:PORT and a JSON content type (cross-site forms cannot send one);
 //   - no `Sec-Fetch-Site` other than same-origin or none.
@@ -14,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -46,6 +49,13 @@ class WebGuard {
     /// security headers.
     HttpHandler protect(HttpHandler app);
 
+    /// Enables the sign-in page: `unlock` gets the passphrase typed at /signin and returns
+    /// true when it opens this console's keys (unlocking them if the console was started
+    /// locked), false when it does not; it throws with a sentence for anything else (the
+    /// gateway unreachable), shown on the page. Called one attempt at a time, outside the guard's
+    /// lock; a wrong passphrase costs its Argon2id derivation plus a second. Without it, /signin
+    /// says to restart.
+    void set_sign_in(std::function<bool(const std::string& passphrase)> unlock);
     /// Adds CSP, X-Content-Type-Options, Referrer-Policy, Cache-Control and friends.
     static void add_security_headers(HttpResponse& response);
 
@@ -58,6 +68,11 @@ class WebGuard {
     mutable std::mutex mu_;
     std::string token_;                   // hex; cleared once spent
     std::optional<std::string> session_;  // the one session id, once the token is exchanged
+    std::function<bool(const std::string&)> unlock_;
+    std::mutex sign_in_mu_;  // one passphrase attempt at a time
+
+    HttpResponse sign_in(const HttpRequest& request);
+    HttpResponse new_session_locked(int status, std::string content_type, std::string body);
 };
 
 }  // namespace ariadne::console

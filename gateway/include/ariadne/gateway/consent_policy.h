@@ -18,6 +18,7 @@
 // duress alert + duress_lock on her real case silently.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -100,11 +101,22 @@ class ConsentPolicy final : public SendPolicy {
     ConsentPolicy(const ConsentPolicy&) = delete;
     ConsentPolicy& operator=(const ConsentPolicy&) = delete;
 
-    /// The channel a reply to `survivor` is decided as: when she has an edge device (device
-    /// 2), `sms` if her case has a linked SMS number, else `web` (the survivor page); without
-    /// an edge device, `app`.
+    /// The channel a reply to `survivor` is decided and audited as: the weakest one it
+    /// actually reaches. When she has an edge device (device 2): `sms` if the SMS adapter
+    /// runs (set_sms_relay) and her case has a linked number, else `web` (the edge keeps
+    /// every reply in her page's history); without an edge device, `app`.
     policies::ChannelKind thread_channel(const Account& survivor,
                                          const policies::CaseCode& code) const;
+    /// The channel her last message came in on (note_inbound_channel), or nullopt when none
+    /// was recorded. Throws policies::Error{storage}.
+    std::optional<policies::ChannelKind> last_inbound_channel(const std::string& account) const;
+    /// Records the channel of a message from survivor account `account` (her app's messages
+    /// are recorded by decide_message; the edge calls this for the page and SMS). Kept in
+    /// memory and written to the policy database only when it changes. Never throws.
+    void note_inbound_channel(const std::string& account, policies::ChannelKind kind) const;
+    /// Whether replies to an edge device leave by SMS when her case has a linked number (the
+    /// SMS adapter runs). Default false: the edge keeps them for her web page only.
+    void set_sms_relay(bool on) { sms_relay_ = on; }
 
   private:
     /// find_survivor_case with a statement prepared once: it runs for every message, and
@@ -119,6 +131,9 @@ class ConsentPolicy final : public SendPolicy {
     std::function<void(const policies::CaseCode&)> on_duress_;
     std::function<void(const Account&, const policies::CaseCode&)> on_new_device_;
     mutable sqlite3_stmt* case_statement_ = nullptr;  // used under policies_.lock()
+    std::atomic<bool> sms_relay_{false};
+    mutable std::mutex last_channel_mu_;
+    mutable std::map<std::string, policies::ChannelKind> last_channel_;  // cache of the table
 };
 
 /// Whether she asked to be told on her own channel when her code signs in on a new phone
@@ -250,6 +265,9 @@ class PolicyService {
     /// with `channel` only, never the word. Returns true if it did. Never throws.
     bool check_duress_words(const std::string& account, std::string_view channel,
                             std::string_view text);
+    /// ConsentPolicy::note_inbound_channel and set_sms_relay of the send policy.
+    void note_inbound_channel(const std::string& account, policies::ChannelKind kind);
+    void set_sms_relay(bool on);
     /// For GatewayOptions::render_notice.
     std::function<std::string(const Delivery&)> notice_renderer() const;
 
@@ -319,7 +337,7 @@ class PolicyService {
     Gateway* gateway_ = nullptr;
     std::mutex scheduler_mutex_;
     std::unique_ptr<policies::CheckinScheduler> scheduler_;
-    std::shared_ptr<const SendPolicy> policy_;
+    std::shared_ptr<ConsentPolicy> policy_;
     std::chrono::milliseconds tick_;
     std::filesystem::path data_dir_;  // beside the database: where audit checkpoints go
     void publish_checkpoint();        // appends and logs one; never throws
