@@ -96,6 +96,15 @@ class HistoryDb {
              "CREATE TABLE IF NOT EXISTS edge_history(id INTEGER PRIMARY KEY AUTOINCREMENT,"
              " tag TEXT NOT NULL, at_ms INTEGER NOT NULL, sealed BLOB NOT NULL);"
              "CREATE INDEX IF NOT EXISTS edge_history_tag ON edge_history(tag, id);"
+             // A reply decrypted but not yet acknowledged (the SMS adapter waits for the
+             // delivery report): its text, sealed, so that after a restart the redelivered
+             // entry (whose Signal message key is used up) is handed on again, not lost.
+             "CREATE TABLE IF NOT EXISTS edge_pending(tag TEXT NOT NULL, server_id INTEGER NOT "
+             "NULL, sealed BLOB NOT NULL, PRIMARY KEY(tag, server_id)) WITHOUT ROWID;"
+             // Every account with an edge device (sealed id), attached again at start-up so
+             // that replies queued for her are delivered without waiting for her next text.
+             "CREATE TABLE IF NOT EXISTS edge_accounts(tag TEXT PRIMARY KEY, sealed BLOB NOT "
+             "NULL) WITHOUT ROWID;"
              // The old page-only duress records: one duress mechanism now (the enrolment
              // duress code, a second account), so any left are removed.
              "DROP TABLE IF EXISTS edge_duress;");
@@ -112,12 +121,107 @@ class HistoryDb {
 
     void append(const std::string& account, std::int64_t at_ms, bool from_survivor,
                 std::string_view text, std::size_t limit) {
+        std::lock_guard lock(mutex_);
+        append_locked(account, at_ms, from_survivor, text, limit);
+    }
+
+    /// A reply as it is decrypted: its history row and its pending copy in one transaction,
+    /// so a crash leaves both or neither.
+    void append_reply(const std::string& account, std::int64_t server_id, std::int64_t at_ms,
+                      std::string_view text, std::size_t limit) {
+        Bytes sealed = seal_pending(account, server_id, text);
+        std::lock_guard lock(mutex_);
+        exec(db_, "BEGIN IMMEDIATE");
+        try {
+            append_locked(account, at_ms, false, text, limit);
+            Statement s(db_,
+                        "INSERT OR REPLACE INTO edge_pending(tag, server_id, sealed) "
+                        "VALUES (?1, ?2, ?3)");
+            const std::string t = tag(account);
+            sqlite3_bind_text(s.s, 1, t.data(), static_cast<int>(t.size()), SQLITE_TRANSIENT);
+            sqlite3_bind_int64(s.s, 2, server_id);
+            sqlite3_bind_blob(s.s, 3, sealed.data(), static_cast<int>(sealed.size()),
+                              SQLITE_TRANSIENT);
+            if (sqlite3_step(s.s) != SQLITE_DONE) {
+                throw AdapterError(Code::storage, "the edge history could not be written");
+            }
+            exec(db_, "COMMIT");
+        } catch (...) {
+            sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+            throw;
+        }
+    }
+
+    /// The text of a reply decrypted earlier and not yet settled, if any.
+    std::optional<std::string> pending(const std::string& account, std::int64_t server_id) {
+        std::lock_guard lock(mutex_);
+        const std::string t = tag(account);
+        Statement s(db_, "SELECT sealed FROM edge_pending WHERE tag = ?1 AND server_id = ?2");
+        sqlite3_bind_text(s.s, 1, t.data(), static_cast<int>(t.size()), SQLITE_TRANSIENT);
+        sqlite3_bind_int64(s.s, 2, server_id);
+        if (sqlite3_step(s.s) != SQLITE_ROW) return std::nullopt;
+        auto p = static_cast<const std::uint8_t*>(sqlite3_column_blob(s.s, 0));
+        Bytes sealed(p, p + sqlite3_column_bytes(s.s, 0));
+        try {
+            crypto::SecretBytes plain =
+                key_.open("edge-pending|" + account + "|" + std::to_string(server_id), sealed);
+            return std::string(reinterpret_cast<const char*>(plain.data()), plain.size());
+        } catch (const std::exception&) {
+            return std::nullopt;  // not sealed for this entry: treated as absent
+        }
+    }
+
+    void forget_pending(const std::string& account, std::int64_t server_id) {
+        std::lock_guard lock(mutex_);
+        const std::string t = tag(account);
+        Statement s(db_, "DELETE FROM edge_pending WHERE tag = ?1 AND server_id = ?2");
+        sqlite3_bind_text(s.s, 1, t.data(), static_cast<int>(t.size()), SQLITE_TRANSIENT);
+        sqlite3_bind_int64(s.s, 2, server_id);
+        sqlite3_step(s.s);
+    }
+
+    void remember_account(const std::string& account) {
+        Bytes sealed = key_.seal("edge-account", crypto::as_bytes(account));
+        std::lock_guard lock(mutex_);
+        const std::string t = tag(account);
+        Statement s(db_, "INSERT OR IGNORE INTO edge_accounts(tag, sealed) VALUES (?1, ?2)");
+        sqlite3_bind_text(s.s, 1, t.data(), static_cast<int>(t.size()), SQLITE_TRANSIENT);
+        sqlite3_bind_blob(s.s, 2, sealed.data(), static_cast<int>(sealed.size()), SQLITE_TRANSIENT);
+        if (sqlite3_step(s.s) != SQLITE_DONE) {
+            throw AdapterError(Code::storage, "the edge account list could not be written");
+        }
+    }
+
+    std::vector<std::string> accounts() {
+        std::lock_guard lock(mutex_);
+        Statement s(db_, "SELECT sealed FROM edge_accounts");
+        std::vector<std::string> out;
+        while (sqlite3_step(s.s) == SQLITE_ROW) {
+            auto p = static_cast<const std::uint8_t*>(sqlite3_column_blob(s.s, 0));
+            Bytes sealed(p, p + sqlite3_column_bytes(s.s, 0));
+            try {
+                crypto::SecretBytes plain = key_.open("edge-account", sealed);
+                out.emplace_back(plain.data(), plain.data() + plain.size());
+            } catch (const std::exception&) {
+                // sealed under another server key: not an account of this deployment
+            }
+        }
+        return out;
+    }
+
+  private:
+    Bytes seal_pending(const std::string& account, std::int64_t server_id, std::string_view text) {
+        return key_.seal("edge-pending|" + account + "|" + std::to_string(server_id),
+                         crypto::as_bytes(text));
+    }
+
+    void append_locked(const std::string& account, std::int64_t at_ms, bool from_survivor,
+                       std::string_view text, std::size_t limit) {
         Bytes plain;
         plain.push_back(from_survivor ? 1 : 0);
         plain.insert(plain.end(), text.begin(), text.end());
         Bytes sealed = key_.seal("edge-history|" + account, plain);
         crypto::wipe(plain.data(), plain.size());
-        std::lock_guard lock(mutex_);
         const std::string t = tag(account);
         {
             Statement s(db_, "INSERT INTO edge_history(tag, at_ms, sealed) VALUES (?1, ?2, ?3)");
@@ -137,6 +241,7 @@ class HistoryDb {
         sqlite3_step(d.s);
     }
 
+  public:
     std::vector<HistoryEntry> read(const std::string& account) {
         std::lock_guard lock(mutex_);
         const std::string t = tag(account);
@@ -321,6 +426,7 @@ struct EdgeHub::Impl {
         }
         open_session(d);
         slot = d;
+        history->remember_account(account);
         spdlog::info("edge device attached for account {}", account);
         return d;
     }
@@ -432,17 +538,24 @@ struct EdgeHub::Impl {
             const int type = m.at("type").get<int>();
             Bytes body = crypto::base64_decode(m.at("body").get<std::string>());
             bool decrypted = false;
-            try {
-                d.party->decrypt({reply.from_account, from_device}, type, body,
-                                 [&](ByteView plain) {
-                                     reply.text.assign(plain.begin(), plain.end());
-                                     history->append(d.account, reply.server_time, false,
-                                                     reply.text, options.history_limit);
-                                 });
+            if (auto text = history->pending(d.account, server_id)) {
+                // Decrypted before a restart and not settled then: its message key is used
+                // up, so the sealed copy taken at decryption is what is handed on again.
+                reply.text = std::move(*text);
                 decrypted = true;
-            } catch (const crypto::Error& e) {
-                spdlog::warn("edge device of account {} could not decrypt message {}: {}",
-                             d.account, server_id, e.what());
+            } else {
+                try {
+                    d.party->decrypt(
+                        {reply.from_account, from_device}, type, body, [&](ByteView plain) {
+                            reply.text.assign(plain.begin(), plain.end());
+                            history->append_reply(d.account, server_id, reply.server_time,
+                                                  reply.text, options.history_limit);
+                        });
+                    decrypted = true;
+                } catch (const crypto::Error& e) {
+                    spdlog::warn("edge device of account {} could not decrypt message {}: {}",
+                                 d.account, server_id, e.what());
+                }
             }
             std::function<void(EdgeReply&)> handler;
             {
@@ -460,6 +573,17 @@ struct EdgeHub::Impl {
             crypto::wipe(reply.text.data(), reply.text.size());
             if (type == crypto::kPreKeyMessage) top_up(d);
             if (decrypted && reply.acknowledge_later) return;
+            if (!decrypted) {
+                // She can never read it: the sender learns that, never "delivered".
+                call(d, {{"type", "ack"},
+                         {"server_id", server_id},
+                         {"status", "failed"},
+                         {"reason", "undecryptable"}});
+                return;
+            }
+            call(d, {{"type", "ack"}, {"server_id", server_id}});
+            history->forget_pending(d.account, server_id);
+            return;
         } else if (m.value("kind", "") == "notice") {
             // A check-in or handover notice from the gateway (docs/protocol.md 4.6): shown on
             // her page like a reply, sealed in her history.
@@ -515,7 +639,24 @@ bool EdgeHub::acknowledge(const std::string& survivor_account, std::int64_t serv
         ack["status"] = "failed";
         ack["reason"] = std::string(failure);
     }
-    return impl_->call(*d, std::move(ack)).value("type", "") == "ok";
+    Json answer = impl_->call(*d, std::move(ack));
+    const bool ok = answer.value("type", "") == "ok";
+    // Settled (now, or by an earlier ack whose answer was lost): its sealed copy goes.
+    if (ok || answer.value("code", "") == "not_found") {
+        impl_->history->forget_pending(survivor_account, server_id);
+    }
+    return ok;
+}
+
+void EdgeHub::resume() {
+    for (const std::string& account : impl_->history->accounts()) {
+        try {
+            impl_->attach(account);
+        } catch (const std::exception& e) {
+            spdlog::warn("edge device of account {} not attached at start-up: {}", account,
+                         e.what());
+        }
+    }
 }
 
 void EdgeHub::on_reply(std::function<void(EdgeReply&)> handler) {

@@ -423,11 +423,12 @@ struct SmsGateway::Impl {
         if (rc != SQLITE_DONE) throw AdapterError(Code::storage, "the SMS outbox cannot be used");
     }
 
-    /// A part's state is "sent" (handed to Kannel), "delivered", or the reason code of its
-    /// failure (kFailureReasons).
+    /// A part's state is "sending" (being handed to Kannel), "sent" (Kannel took it),
+    /// "delivered", or the reason code of its failure (docs/protocol.md 4.6).
     struct OutboxState {
         std::string account;
         int parts = 0, delivered = 0;
+        int sending = 0;      // parts whose hand-over to Kannel has no answer recorded
         std::string failure;  // the first failed part's reason, or ""
     };
     OutboxState outbox(std::int64_t server_id) {
@@ -445,6 +446,8 @@ struct SmsGateway::Impl {
                 ++st.parts;
                 if (state == "delivered") {
                     ++st.delivered;
+                } else if (state == "sending") {
+                    ++st.sending;
                 } else if (state != "sent" && st.failure.empty()) {
                     st.failure = state;
                 }
@@ -672,7 +675,7 @@ struct SmsGateway::Impl {
         // The first final report of a part counts; a repeated or contradicting one is ignored.
         exec_outbox(
             "UPDATE gateway_sms_outbox SET state = ?4 WHERE server_id = ?1 AND part = ?2 "
-            "AND account = ?3 AND state = 'sent'",
+            "AND account = ?3 AND state IN ('sending', 'sent')",
             server_id, part, before.account, state);
         OutboxState after = outbox(server_id);
         if (!after.failure.empty()) {
@@ -701,7 +704,7 @@ struct SmsGateway::Impl {
                 exec_outbox(
                     "INSERT OR IGNORE INTO gateway_sms_outbox(server_id, part, account, "
                     "state) VALUES(?1, ?2, ?3, ?4)",
-                    server_id, static_cast<std::int64_t>(i), account, "sent");
+                    server_id, static_cast<std::int64_t>(i), account, "sending");
             }
         }
         std::size_t accepted = 0;
@@ -733,11 +736,19 @@ struct SmsGateway::Impl {
                     // refused it (as a DLR 16 would say); anything else: Kannel not usable now.
                     exec_outbox(
                         "UPDATE gateway_sms_outbox SET state = ?4 WHERE server_id = ?1 "
-                        "AND part >= ?2 AND account = ?3 AND state = 'sent'",
+                        "AND part >= ?2 AND account = ?3 AND state IN ('sending', 'sent')",
                         server_id, static_cast<std::int64_t>(i), account,
                         result.status == 403 ? "sms_rejected" : "sms_unavailable");
                 }
                 break;
+            }
+            if (server_id > 0) {
+                // Kannel has it: from now on only its delivery report settles this part (a
+                // report may already have come in, so only 'sending' changes).
+                exec_outbox(
+                    "UPDATE gateway_sms_outbox SET state = ?4 WHERE server_id = ?1 AND part = ?2 "
+                    "AND account = ?3 AND state = 'sending'",
+                    server_id, static_cast<std::int64_t>(i), account, "sent");
             }
             ++accepted;
         }
@@ -762,6 +773,10 @@ struct SmsGateway::Impl {
                 settle(reply.server_id, reply.survivor_account, already.failure);
             } else if (already.delivered == already.parts) {
                 settle(reply.server_id, reply.survivor_account, "");
+            } else if (already.sending > 0) {
+                // The gateway stopped while Kannel was being handed a part: whether Kannel
+                // took it is unknown, so it is neither resent nor reported delivered.
+                settle(reply.server_id, reply.survivor_account, "sms_unconfirmed");
             }
             return;
         }

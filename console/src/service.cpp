@@ -148,6 +148,12 @@ std::string explain_not_delivered(const std::string& reason) {
             "send it in shorter pieces.";
     } else if (reason == "sms_unavailable") {
         why = "the organisation's SMS gateway could not send it just now.";
+    } else if (reason == "sms_unconfirmed") {
+        why =
+            "the organisation's SMS gateway restarted while sending it, so it is not known "
+            "whether it left (it may still reach her).";
+    } else if (reason == "undecryptable") {
+        why = "her SMS/web-page connection could not decrypt it, so she cannot read it.";
     } else {
         why = "the consent policy did not allow it to leave when it was about to be sent (" +
               reason + ").";

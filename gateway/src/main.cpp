@@ -9,6 +9,7 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ariadne/adapters/edge.h"
@@ -208,6 +209,9 @@ int serve(const std::vector<std::string>& args) {
     spdlog::info("WebSocket endpoint wss://{}:{}/v1/ws; sync mode {}", host, server.port(),
                  c.sync_full ? "full" : "normal");
     policies.start();
+    // Replies queued for edge devices while the gateway was down, or left unsettled by a
+    // restart, are delivered (and settled) now rather than at her next message.
+    std::jthread edge_resume([&edge] { edge.resume(); });
     server.run();
     policies.stop();
     spdlog::info("stopped");

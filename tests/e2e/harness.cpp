@@ -1,5 +1,6 @@
 #include "harness.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include <fcntl.h>
@@ -187,13 +188,15 @@ void Gateway::start() {
                                      "serve",
                                      "--data-dir",
                                      data_dir_.string(),
-                                     "--listen",
-                                     "127.0.0.1:0",
                                      "--port-file",
                                      port_file.string(),
                                      "--insecure-test-params",
                                      "--recovery-m-kib",
                                      "8192"};
+    // An ephemeral port unless the test fixes one (a restart on the same port).
+    if (std::find(extra_args_.begin(), extra_args_.end(), "--listen") == extra_args_.end()) {
+        args.insert(args.end(), {"--listen", "127.0.0.1:0"});
+    }
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
 
     int out_pipe[2];

@@ -72,7 +72,8 @@ struct EdgeReply {
     /// Set by the reply handler to keep the entry unacknowledged until it calls
     /// EdgeHub::acknowledge (the SMS adapter waits for the delivery report, so the sender's
     /// receipt means "delivered to her phone"). Until then it stays in the mailbox and is
-    /// delivered again after a restart.
+    /// delivered again after a restart (with the same text: the edge keeps a sealed copy of
+    /// a reply until it is acknowledged, since its Signal message key is used up).
     bool acknowledge_later = false;
 };
 
@@ -131,7 +132,9 @@ class EdgeHub {
 
     /// Called on the hub's thread for each reply to an edge device, after it was added to her
     /// sealed history and before it is acknowledged (if it throws, the reply is acknowledged
-    /// anyway — it is in her history — and the error is logged without content).
+    /// anyway — it is in her history — and the error is logged without content). A reply the
+    /// edge cannot decrypt is not handed on: it is acknowledged as failed (reason
+    /// `undecryptable`), so its sender never sees "delivered" for it.
     void on_reply(std::function<void(EdgeReply&)> handler);
 
     /// Acknowledges a reply whose handler set acknowledge_later (queues the sender's receipt
@@ -142,6 +145,12 @@ class EdgeHub {
     /// acknowledged entry).
     bool acknowledge(const std::string& survivor_account, std::int64_t server_id,
                      std::string_view failure = {});
+
+    /// Attaches every survivor account that had an edge device before (they are remembered,
+    /// sealed, in `<data_dir>/edge/`), so that replies queued for her while the gateway was
+    /// down, or left unsettled by a restart, are delivered again and settled. Call once the
+    /// reply handler is installed. Blocks (~100 ms per account); failures are logged.
+    void resume();
 
     /// Her conversation as the edge knows it, oldest first (at most history_limit rows).
     std::vector<HistoryEntry> history(const std::string& survivor_account);
