@@ -383,15 +383,20 @@ TEST(SurvivorPage, AnUnsentNoteSurvivesTheQuickExitInMemoryOnlyAndNeverForDuress
     Browser d(*stack.page, "127.0.0.2");
     HttpResponse r = d.post(form_code(stack.duress_code));
     EXPECT_EQ(r.body.find("canary-draft-77a"), std::string::npos);
-    // Her own code does, once.
+    // Her own code does; once she has sent it, it is gone.
+    auto console = stack.console();
     Browser again(*stack.page);
     r = again.post(form_code(stack.code));
     EXPECT_NE(r.body.find(">canary-draft-77a</textarea>"), std::string::npos) << r.body;
     EXPECT_NE(r.body.find("Your unsent note was kept."), std::string::npos);
+    r = again.post("a=send&text=canary-draft-77a");
+    EXPECT_NE(r.body.find("Sent."), std::string::npos);
+    EXPECT_EQ(r.body.find("canary-draft-77a</textarea>"), std::string::npos);
     again.get("/notes/away");
     Browser third(*stack.page);
     r = third.post(form_code(stack.code));
-    EXPECT_EQ(r.body.find("canary-draft-77a"), std::string::npos);
+    EXPECT_EQ(r.body.find("canary-draft-77a</textarea>"), std::string::npos);
+    EXPECT_EQ(r.body.find("Your unsent note was kept."), std::string::npos);
 }
 
 TEST(SurvivorPage, TheCoverPageAfterTheQuickExitIsAnOrdinaryWeatherPage) {

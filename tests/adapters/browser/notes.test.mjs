@@ -140,12 +140,16 @@ try {
   check(alerted, 'the duress sign-in raised an alert at the console');
   await page3.context().close();
 
-  // --- Arabic: right to left.
+  // --- Arabic: right to left. From here on her record's language is Arabic.
+  const setup = await newPage();
+  await setup.goto(`${base}/test/language?ar`);
+  await setup.context().close();
   const page4 = await newPage({ locale: 'ar', extraHTTPHeaders: { 'Accept-Language': 'ar' } });
   await page4.setViewportSize({ width: 390, height: 700 });
   await page4.goto(url);
   check(await page4.evaluate(() => document.documentElement.dir) === 'rtl', 'Arabic page renders right to left');
   await signIn(page4, info.code);
+  check(await page4.evaluate(() => document.documentElement.dir) === 'rtl', 'signed in, still right to left');
   if (SHOTS) {
     fs.mkdirSync(SHOTS, { recursive: true });
     await page4.screenshot({ path: path.join(SHOTS, 'survivor-page-rtl.png'), fullPage: true });
@@ -153,9 +157,6 @@ try {
   await page4.context().close();
 
   // --- Keyboard only, at 375 px, in her language (Arabic from her record, the browser in English).
-  const setup = await newPage();
-  await setup.goto(`${base}/test/language?ar`);
-  await setup.context().close();
   const kb = await newPage({ viewport: { width: 375, height: 740 } });
   await kb.goto(url);
   check(await kb.evaluate(() => document.documentElement.lang) === 'en', 'before sign-in: the browser\'s language');
