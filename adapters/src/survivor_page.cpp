@@ -14,6 +14,7 @@
 #include "ariadne/crypto/hkdf.h"
 #include "ariadne/gateway/rate_limits.h"
 #include "ariadne/gateway/store.h"
+#include "ariadne/policies/time_zone.h"
 #include "web_assets.h"
 
 namespace ariadne::adapters {
@@ -127,9 +128,48 @@ struct PageSession {
     std::string csrf;
     std::string account;  // empty: not signed in
     bool duress = false;
-    std::string flash;  // catalogue key shown once
+    std::string time_zone;  // hers, for timestamps (empty: UTC)
+    std::string flash;      // catalogue key shown once
+    std::string draft;      // the text in her box, not sent yet (memory only)
     std::int64_t last_ms = 0;
 };
+
+/// Only "sent" and "draft_kept" are confirmations; every other flash is a problem to fix.
+bool is_confirmation(const std::string& flash) { return flash == "sent" || flash == "draft_kept"; }
+
+/// "2026-03-14 09:05" in `zone` (UTC if it cannot be loaded): digits read the same in every
+/// language the page speaks.
+std::string local_time(std::int64_t at_ms, const std::string& zone) {
+    using namespace std::chrono;
+    const policies::Instant t{duration_cast<microseconds>(milliseconds(at_ms))};
+    local_seconds local{duration_cast<seconds>(t.time_since_epoch())};
+    try {
+        if (!zone.empty()) local = policies::TimeZone::load(zone)->to_local(t).local();
+    } catch (const std::exception&) {
+    }
+    const auto day = floor<days>(local);
+    const year_month_day ymd{day};
+    const hh_mm_ss hms{local - day};
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u %02d:%02d", static_cast<int>(ymd.year()),
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                  static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()));
+    return buf;
+}
+
+std::string iso_utc(std::int64_t at_ms) {
+    using namespace std::chrono;
+    const sys_seconds t{duration_cast<seconds>(milliseconds(at_ms))};
+    const auto day = floor<days>(t);
+    const year_month_day ymd{day};
+    const hh_mm_ss hms{t - day};
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                  static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                  static_cast<int>(hms.seconds().count()));
+    return buf;
+}
 
 }  // namespace
 
@@ -144,6 +184,9 @@ struct SurvivorPage::Impl {
 
     std::mutex mutex;
     std::map<std::string, PageSession> sessions;
+    // Unsent notes of sessions that ended by the quick exit, by account: (text, saved at).
+    // Memory only; taken back at her next sign-in or dropped after the idle timeout.
+    std::map<std::string, std::pair<std::string, std::int64_t>> kept_drafts;
 
     Impl(gateway::Store& s, EdgeHub& h, crypto::RecoveryParams p, SurvivorPageOptions o)
         : store(s), hub(h), params(std::move(p)), options(std::move(o)) {
@@ -183,6 +226,18 @@ struct SurvivorPage::Impl {
             h.remove_prefix(comma + 1);
         }
         return "en";
+    }
+
+    /// The catalogue language for a tag ("pt-BR" → "pt"), or "" when the page lacks it.
+    std::string catalogue_language(const std::string& tag) const {
+        std::string primary = tag.substr(0, tag.find_first_of("-_"));
+        std::transform(primary.begin(), primary.end(), primary.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        return catalogue.contains(primary) ? primary : std::string();
+    }
+
+    std::int64_t idle_ms() const {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(options.idle_timeout).count();
     }
 
     std::string cookie_header(const std::string& token) const {
@@ -257,12 +312,21 @@ struct SurvivorPage::Impl {
     std::string render(const PageSession& s) {
         const std::string& l = s.lang;
         std::string b = head(l, text(l, "title"));
+        // The exit is a link (it works without script) that acts as a button: notes.js makes
+        // Space activate it as well as Enter.
         b += "<body data-away=\"" + options.path + "/away\"><header><a id=\"exit\" " +
-             "class=\"exit\" href=\"" + options.path + "/away\">" + html_escape(text(l, "exit")) +
-             "</a></header><main><h1>" + html_escape(text(l, "title")) + "</h1>";
-        b += "<p class=\"hint\">" + html_escape(text(l, "exit_hint")) + "</p>";
+             "class=\"exit\" role=\"button\" href=\"" + options.path + "/away\">" +
+             html_escape(text(l, "exit")) + "</a></header><main><h1>" +
+             html_escape(text(l, "title")) + "</h1>";
+        // The Shift hint is hidden by CSS on touch-only devices (no keyboard to press it on).
+        b += "<p class=\"hint keys\">" + html_escape(text(l, "exit_hint")) + "</p>";
+        // The status of the last action is in the page that follows it: notes.js moves focus
+        // to it so that screen readers read it (a live region present at load is not read).
+        const bool problem = !s.flash.empty() && !is_confirmation(s.flash);
         if (!s.flash.empty()) {
-            b += "<p class=\"flash\" role=\"status\">" + html_escape(text(l, s.flash)) + "</p>";
+            b += std::string("<p id=\"status\" tabindex=\"-1\" class=\"flash ") +
+                 (problem ? "problem\" role=\"alert\">" : "ok\" role=\"status\">") +
+                 html_escape(text(l, s.flash)) + "</p>";
         }
         const std::string form = "<form method=\"post\" action=\"" + options.path +
                                  "\" autocomplete=\"off\"><input type=\"hidden\" name=\"t\" "
@@ -271,12 +335,16 @@ struct SurvivorPage::Impl {
         if (s.account.empty()) {
             b += form + "<label for=\"code\">" + html_escape(text(l, "code_label")) +
                  "</label><input id=\"code\" name=\"code\" type=\"password\" "
-                 "autocomplete=\"off\" spellcheck=\"false\" autocapitalize=\"off\" "
+                 "autocomplete=\"off\" spellcheck=\"false\" autocapitalize=\"off\" " +
+                 (problem ? "aria-invalid=\"true\" aria-describedby=\"status\" " : "") +
                  "required><button class=\"primary\" name=\"a\" value=\"login\">" +
                  html_escape(text(l, "sign_in")) + "</button></form>";
         } else {
             std::vector<HistoryEntry> entries;
             if (!s.duress) entries = hub.history(s.account);
+            const int days = options.retention_days ? options.retention_days() : 365;
+            const std::int64_t oldest = now_ms() - std::int64_t{days} * 86'400'000;
+            std::erase_if(entries, [&](const HistoryEntry& e) { return e.at_ms < oldest; });
             if (entries.empty()) {
                 b += "<p id=\"empty\">" + html_escape(text(l, "empty")) + "</p>";
             } else {
@@ -284,14 +352,18 @@ struct SurvivorPage::Impl {
                 for (const auto& e : entries) {
                     b += std::string("<li class=\"") + (e.from_survivor ? "me" : "them") +
                          "\"><span class=\"who\">" +
-                         html_escape(text(l, e.from_survivor ? "me" : "them")) + "</span>" +
-                         html_escape(e.text) + "</li>";
+                         html_escape(text(l, e.from_survivor ? "me" : "them")) +
+                         " <time datetime=\"" + iso_utc(e.at_ms) + "\">" +
+                         local_time(e.at_ms, s.time_zone) + "</time></span><span dir=\"auto\">" +
+                         html_escape(e.text) + "</span></li>";
                 }
                 b += "</ol>";
             }
             b += form + "<label for=\"text\">" + html_escape(text(l, "write_label")) +
-                 "</label><textarea id=\"text\" name=\"text\" maxlength=\"4000\" "
-                 "required></textarea><div class=\"row\"><button class=\"primary\" name=\"a\" "
+                 "</label><textarea id=\"text\" name=\"text\" maxlength=\"4000\" dir=\"auto\" "
+                 "required>" +
+                 html_escape(s.draft) +
+                 "</textarea><div class=\"row\"><button class=\"primary\" name=\"a\" "
                  "value=\"send\">" +
                  html_escape(text(l, "send")) + "</button></div></form>";
             b += form + "<button name=\"a\" value=\"logout\">" + html_escape(text(l, "sign_out")) +
@@ -301,12 +373,55 @@ struct SurvivorPage::Impl {
         b += form + "<div class=\"row\"><div><label for=\"lang\">" +
              html_escape(text(l, "language")) + "</label><select id=\"lang\" name=\"lang\">";
         for (auto it = catalogue.begin(); it != catalogue.end(); ++it) {
-            b += "<option value=\"" + html_escape(it.key()) + "\"" +
-                 (it.key() == l ? " selected" : "") + ">" +
-                 html_escape(it->value("name", it.key())) + "</option>";
+            b += "<option value=\"" + html_escape(it.key()) + "\" lang=\"" + html_escape(it.key()) +
+                 "\" dir=\"" + it->value("dir", "ltr") + "\"" + (it.key() == l ? " selected" : "") +
+                 ">" + html_escape(it->value("name", it.key())) + "</option>";
         }
         b += "</select></div><button name=\"a\" value=\"lang\">" + html_escape(text(l, "change")) +
              "</button></div></form></main></body></html>\n";
+        return b;
+    }
+
+    /// The catalogue's list `key` of `lang` (English when missing).
+    const Json& list(const std::string& lang, const std::string& key) const {
+        auto l = catalogue.find(lang);
+        if (l != catalogue.end() && l->contains(key)) return l->at(key);
+        return catalogue.at("en").at(key);
+    }
+
+    /// The cover page after the quick exit: an ordinary small weather page (today, the next
+    /// days, an update time) that changes with the date, in the page's language.
+    std::string cover(const std::string& lang) const {
+        const std::int64_t now = now_ms();
+        const std::int64_t day = now / 86'400'000;
+        const Json& names = list(lang, "away_days");
+        const Json& conditions = list(lang, "away_conditions");
+        // Plausible, stable within a day: a mild temperature wandering with the date.
+        auto high = [](std::int64_t d) { return 12 + static_cast<int>((d * 7 + 3) % 11); };
+        auto condition = [&](std::int64_t d) {
+            return conditions.at(static_cast<std::size_t>((d * 5 + 1) % conditions.size()))
+                .get<std::string>();
+        };
+        std::string b = "<body class=\"cover\"><header class=\"cover-head\"><span>" +
+                        html_escape(text(lang, "away_title")) + "</span></header><main><h1>" +
+                        html_escape(text(lang, "away_today")) +
+                        "</h1><p class=\"now\"><span class=\"temp\">" +
+                        std::to_string(high(day) - 2) + "°</span> " + html_escape(condition(day)) +
+                        "</p><p>" + html_escape(text(lang, "away_body")) + "</p><h2>" +
+                        html_escape(text(lang, "away_week")) + "</h2><ul class=\"days\">";
+        for (std::int64_t d = day + 1; d <= day + 5; ++d) {
+            // 1970-01-01 was a Thursday (index 4 from Sunday).
+            const auto weekday = static_cast<std::size_t>((d + 4) % 7);
+            b += "<li><span>" + html_escape(names.at(weekday).get<std::string>()) +
+                 "</span><span>" + html_escape(condition(d)) + "</span><span>" +
+                 std::to_string(high(d)) + "° / " + std::to_string(high(d) - 8) + "°</span></li>";
+        }
+        const std::int64_t minute = (now / 60'000) % (24 * 60);
+        char updated[8];
+        std::snprintf(updated, sizeof updated, "%02d:%02d", static_cast<int>(minute / 60),
+                      static_cast<int>(minute % 60 / 30 * 30));
+        b += "</ul><p class=\"small\">" + html_escape(text(lang, "away_updated")) + " " + updated +
+             " UTC</p></main></body></html>\n";
         return b;
     }
 
@@ -316,11 +431,17 @@ struct SurvivorPage::Impl {
             std::lock_guard lock(mutex);
             auto it = sessions.find(cookie_value(r, kCookie));
             lang = it != sessions.end() ? it->second.lang : negotiate(r);
-            if (it != sessions.end()) sessions.erase(it);
+            if (it != sessions.end()) {
+                const PageSession& s = it->second;
+                if (!s.account.empty() && !s.duress &&
+                    s.draft.find_first_not_of(" \t\r\n") != std::string::npos) {
+                    if (kept_drafts.size() >= kMaxSessions) kept_drafts.erase(kept_drafts.begin());
+                    kept_drafts[s.account] = {s.draft, now_ms()};
+                }
+                sessions.erase(it);
+            }
         }
-        std::string b = head(lang, text(lang, "away_title"));
-        b += "<body><main><h1>" + html_escape(text(lang, "away_title")) + "</h1><p>" +
-             html_escape(text(lang, "away_body")) + "</p></main></body></html>\n";
+        std::string b = head(lang, text(lang, "away_title")) + cover(lang);
         HttpResponse res = html(200, std::move(b));
         res.headers.emplace_back("Set-Cookie",
                                  std::string(kCookie) + "=; Path=" + options.path +
@@ -408,6 +529,26 @@ struct SurvivorPage::Impl {
         s.account = account;
         s.duress = duress;
         s.flash.clear();
+        s.draft.clear();
+        if (options.profile) {
+            try {
+                if (auto p = options.profile(account)) {
+                    if (auto lang = catalogue_language(p->language); !lang.empty()) s.lang = lang;
+                    s.time_zone = p->time_zone;
+                }
+            } catch (const std::exception& e) {
+                spdlog::warn("survivor page: record of account {} unreadable: {}", account,
+                             e.what());
+            }
+        }
+        for (auto k = kept_drafts.begin(); k != kept_drafts.end();) {
+            k = now_ms() - k->second.second > idle_ms() ? kept_drafts.erase(k) : std::next(k);
+        }
+        if (auto k = kept_drafts.find(account); k != kept_drafts.end() && !duress) {
+            s.draft = std::move(k->second.first);
+            s.flash = "draft_kept";
+            kept_drafts.erase(k);
+        }
         s.csrf = random_token();
         s.last_ms = now_ms();
         const std::string fresh = random_token();
@@ -444,6 +585,15 @@ struct SurvivorPage::Impl {
                 if (catalogue.contains(form["lang"])) it->second.lang = form["lang"];
                 return redirect("");
             }
+            if (action == "draft") {
+                // Saved as she types (notes.js), so that a quick exit loses nothing.
+                HttpResponse res;
+                res.status = 204;
+                if (!account.empty() && !duress && form["text"].size() <= kMaxText) {
+                    it->second.draft = form["text"];
+                }
+                return res;
+            }
             if (action == "logout") {
                 sessions.erase(it);
                 return redirect(std::string(kCookie) + "=; Path=" + options.path +
@@ -471,10 +621,14 @@ struct SurvivorPage::Impl {
                     flash = "not_sent";
                 }
             }
-            crypto::wipe(text.data(), text.size());
             std::lock_guard lock(mutex);
             auto it = sessions.find(token);
-            if (it != sessions.end()) it->second.flash = flash;
+            if (it != sessions.end()) {
+                it->second.flash = flash;
+                // A note that did not go stays in her box for another try.
+                it->second.draft = std::string_view(flash) == "sent" || duress ? "" : text;
+            }
+            crypto::wipe(text.data(), text.size());
         }
         return redirect("");
     }

@@ -55,8 +55,8 @@ StoreOptions admin_store_options(const std::filesystem::path& data_dir) {
 
 const char* kUsage =
     "Usage (every command takes --data-dir DIR and prints one JSON line):\n"
-    "  ariadne admin caseworker-add --username NAME [--role admin|caseworker]  (password on "
-    "stdin)\n"
+    "  ariadne admin caseworker-add --username NAME [--role admin|caseworker] [--initials I]\n"
+    "                 (password on stdin)\n"
     "  ariadne admin caseworker-disable|caseworker-enable --id ACCOUNT --by ADMIN_ID\n"
     "  ariadne admin caseworker-reset --id ACCOUNT --by ADMIN_ID  (new password on stdin)\n"
     "  ariadne admin survivor-enrol --caseworker ID [--caseworker ID ...] --initials I\n"
@@ -218,6 +218,7 @@ int survivor_enrol(const std::vector<std::string>& args, std::ostream& out) {
     std::vector<std::string> caseworkers;
     std::uint32_t m_kib = 65536;
     bool insecure = false, with_duress = false;
+    po::variables_map vm;
     po::options_description options;
     options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
         "caseworker", po::value<std::vector<std::string>>(&caseworkers)->required(), "")(
@@ -227,12 +228,25 @@ int survivor_enrol(const std::vector<std::string>& args, std::ostream& out) {
         "with-duress-code", po::bool_switch(&with_duress), "")(
         "recovery-m-kib", po::value<std::uint32_t>(&m_kib), "")("insecure-test-params",
                                                                 po::bool_switch(&insecure), "");
-    parse(args, options);
+    vm = parse(args, options);
     check_recovery_m_kib(m_kib, insecure);
     ensure_data_dir(data_dir);
     Store store(admin_store_options(data_dir));
     auto policy_store = open_policies(data_dir);
-    auto params = [&] { return load_or_create_recovery_params(store, m_kib, insecure); };
+    // The deployment has one parameter set (the gateway publishes it; every code is derived
+    // with it), fixed by the first enrolment: a different --recovery-m-kib later is refused
+    // rather than silently ignored.
+    auto params = [&] {
+        auto p = load_or_create_recovery_params(store, m_kib, insecure);
+        if (vm.count("recovery-m-kib") && p.m_kib != m_kib) {
+            usage_error("--recovery-m-kib: this deployment's recovery parameters already exist (" +
+                        std::to_string(p.m_kib) +
+                        " KiB) and every code is derived with them; leave the option out, or "
+                        "give " +
+                        std::to_string(p.m_kib) + ".");
+        }
+        return p;
+    };
     auto line = enrol_survivor_account(store, *policy_store,
                                        {caseworkers, initials, language, time_zone, with_duress},
                                        params, cli_admin());
@@ -838,10 +852,11 @@ int run_admin(const std::vector<std::string>& args, std::istream& in, std::ostre
     } catch (const policies::Error& e) {
         // The sentence starts with the field it is about.
         err << "ariadne admin: " << e.what() << "\n";
-        // An unknown time zone is bad input like any other field (exit 2).
+        // An unknown time zone and a taken username are bad input like any other field (2).
         return e.code() == policies::ErrorCode::invalid_field ||
                        e.code() == policies::ErrorCode::refused ||
-                       e.code() == policies::ErrorCode::time_zone
+                       e.code() == policies::ErrorCode::time_zone ||
+                       e.code() == policies::ErrorCode::conflict
                    ? 2
                    : 1;
     } catch (const std::exception& e) {

@@ -134,6 +134,13 @@ std::optional<std::string> find_case_account(const policies::PolicyStore& store,
     return s.text(0);
 }
 
+std::optional<policies::Survivor> find_survivor_record(const policies::PolicyStore& store,
+                                                       const std::string& account_id) {
+    auto c = find_survivor_case(store, account_id);
+    if (!c) return std::nullopt;
+    return store.find_survivor(c->case_code);
+}
+
 std::optional<std::string> duress_login_target(const policies::PolicyStore& store,
                                                const std::string& account) {
     try {

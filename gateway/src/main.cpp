@@ -154,6 +154,18 @@ int serve(const std::vector<std::string>& args) {
     page_options.duress_target = [&policies](const std::string& account) {
         return duress_login_target(policies.store(), account);
     };
+    // After sign-in the page speaks her record's language, in her time zone, and shows her
+    // thread within the organisation's retention.
+    page_options.profile =
+        [&policies](
+            const std::string& account) -> std::optional<ariadne::adapters::SurvivorPageProfile> {
+        auto record = find_survivor_record(policies.store(), account);
+        if (!record) return std::nullopt;
+        return ariadne::adapters::SurvivorPageProfile{record->language.str(), record->time_zone};
+    };
+    page_options.retention_days = [&policies] {
+        return policies.store().org_policy().retention_days;
+    };
     page_options.on_duress = [&policies](const std::string& account) {
         try {
             if (auto c = find_survivor_case(policies.store(), account)) {

@@ -68,10 +68,22 @@ std::string trim(std::string_view s) {
 
 Initials::Initials(std::string_view text, std::string_view field) {
     static const std::string kRule = "initials only are allowed: 1 to 4 letters, e.g. 'M.K.'";
+    // A short name ("Ana", "Li", "سارة") is also 1 to 4 letters, so the letters' form decides:
+    // in a script with capitals initials are capitals; in one without, each letter stands
+    // apart (a dot or a space between letters), since run-together letters spell a word.
+    static const std::string kCapitals =
+        kRule +
+        " (in scripts with capitals, initials are capitals: 'A.N.' or 'AN', not a first "
+        "name)";
+    static const std::string kSeparated =
+        kRule +
+        " (in scripts without capitals, separate the letters with dots or spaces: 'س.ع.' or "
+        "'س ع', not a name written as one word)";
     std::string t = trim(text);
     if (t.empty() || t.size() > 64) invalid(field, kRule);
     int letters = 0;
-    bool previous_was_letter = false;  // a combining mark must follow a letter
+    bool previous_was_letter = false;      // a combining mark must follow a letter
+    bool previous_letter_uncased = false;  // the letter just before (no separator) has no case
     for (std::size_t i = 0; i < t.size();) {
         std::int32_t cp = next_code_point(t, i);
         if (cp < 0) invalid(field, kRule + " (the text is not valid UTF-8)");
@@ -86,8 +98,14 @@ Initials::Initials(std::string_view text, std::string_view field) {
         bool is_mark = category == U_NON_SPACING_MARK || category == U_COMBINING_SPACING_MARK ||
                        category == U_ENCLOSING_MARK;
         if (is_letter) {
+            if (category == U_LOWERCASE_LETTER) invalid(field, kCapitals);
+            const bool uncased = category == U_OTHER_LETTER || category == U_MODIFIER_LETTER;
+            if (previous_was_letter && (uncased || previous_letter_uncased)) {
+                invalid(field, kSeparated);
+            }
             ++letters;
             previous_was_letter = true;
+            previous_letter_uncased = uncased;
         } else if (is_mark && previous_was_letter) {
             continue;  // part of the letter before it (e.g. a Devanagari vowel sign)
         } else {

@@ -3,7 +3,8 @@
 // (cheap Argon2id test parameters), sets a duress code, registers an in-process console
 // device that answers every note with "Reply: <n>", and prints one JSON line:
 //   {"port":N,"code":"...","duress":"...","data":"DIR"}
-// Test-only route /test/state → {"alerts":N,"received":N}. Runs until SIGTERM.
+// Test-only routes: /test/state → {"alerts":N,"received":N}; /test/language?TAG sets her
+// record's language (survivor-update). Runs until SIGTERM.
 #include <atomic>
 #include <iostream>
 #include <thread>
@@ -39,6 +40,12 @@ int main() {
     stack.routes->add("/test/state", [&](const gateway::HttpRequest&) {
         return gateway::HttpResponse::json(
             200, nlohmann::json{{"alerts", alerts.load()}, {"received", received.load()}}.dump());
+    });
+    // /test/language?TAG: her record's language, changed the way an administrator does.
+    stack.routes->add("/test/language", [&](const gateway::HttpRequest& r) {
+        const std::string tag = r.target.substr(r.target.find('?') + 1);
+        stack.admin({"survivor-update", "--case", stack.case_code, "--language", tag});
+        return gateway::HttpResponse::json(200, "{}");
     });
     std::filesystem::path cert = stack.data / "cert.pem", key = stack.data / "key.pem";
     gateway::generate_dev_certificate(cert, key);

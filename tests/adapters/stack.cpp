@@ -47,6 +47,7 @@ Stack::Stack(SurvivorPageOptions page_options) {
                            "--language", "en", "--time-zone", "Europe/Rome", "--with-duress-code",
                            "--recovery-m-kib", "8192", "--insecure-test-params"}));
     survivor = sv.at("account");
+    case_code = sv.at("case_code");
     code = sv.at("recovery_code");
     duress_code = sv.at("duress_code");
     links = policies::PolicyStore::open(gateway::database_path(data).string());
@@ -54,6 +55,18 @@ Stack::Stack(SurvivorPageOptions page_options) {
         page_options.duress_target = [this](const std::string& account) {
             return gateway::duress_login_target(*links, account);
         };
+    }
+
+    if (!page_options.profile) {
+        page_options.profile =
+            [this](const std::string& account) -> std::optional<SurvivorPageProfile> {
+            auto record = gateway::find_survivor_record(*links, account);
+            if (!record) return std::nullopt;
+            return SurvivorPageProfile{record->language.str(), record->time_zone};
+        };
+    }
+    if (!page_options.retention_days) {
+        page_options.retention_days = [this] { return links->org_policy().retention_days; };
     }
 
     server_key = std::make_unique<gateway::ServerKey>(gateway::ServerKey::load_or_create(data));

@@ -21,7 +21,8 @@ class Stack {
   public:
     /// Enrols one caseworker and one survivor with a duress code (cheap Argon2id test
     /// parameters) and starts everything. `page_options.path` defaults to /notes; an empty
-    /// `duress_target` is wired as `ariadne serve` does (gateway::duress_login_target).
+    /// `duress_target`, `profile` or `retention_days` is wired as `ariadne serve` does
+    /// (gateway::duress_login_target, find_survivor_record, the org policy's retention).
     explicit Stack(SurvivorPageOptions page_options = {});
     ~Stack();
 
@@ -38,6 +39,7 @@ class Stack {
     std::string password = "correct horse battery staple";
     std::string totp_secret;
     std::string survivor;     // account id
+    std::string case_code;    // her case
     std::string code;         // her recovery code (display form)
     std::string duress_code;  // her enrolment duress code (survivor-enrol --with-duress-code)
 

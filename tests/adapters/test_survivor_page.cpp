@@ -276,12 +276,143 @@ TEST(SurvivorPage, SpeaksHerLanguageAndArabicIsRightToLeft) {
     EXPECT_NE(r.body.find("خروج سريع"), std::string::npos);
     for (const char* lang : {"en", "es", "it", "ro", "el", "fr", "ar"}) {
         Browser b(*stack.page, "127.0.0.1", lang);
-        EXPECT_NE(b.get().body.find(std::string("lang=\"") + lang + "\""), std::string::npos)
+        r = b.get();
+        EXPECT_NE(r.body.find(std::string("<html lang=\"") + lang + "\""), std::string::npos)
+            << lang;
+        // Each language's name in the menu is marked as that language.
+        EXPECT_NE(r.body.find(std::string("value=\"") + lang + "\" lang=\"" + lang + "\""),
+                  std::string::npos)
             << lang;
     }
     Browser en(*stack.page);
     r = en.post("a=lang&lang=el");
-    EXPECT_NE(r.body.find("lang=\"el\""), std::string::npos);
+    EXPECT_NE(r.body.find("<html lang=\"el\""), std::string::npos);
+}
+
+TEST(SurvivorPage, AfterSignInItSpeaksHerRecordsLanguageNotTheBrowsers) {
+    Stack stack;
+    stack.admin({"survivor-update", "--case", stack.case_code, "--language", "ro"});
+    Browser b(*stack.page, "127.0.0.1", "en");
+    EXPECT_NE(b.get().body.find("<html lang=\"en\""), std::string::npos);
+    HttpResponse r = b.post(form_code(stack.code));
+    EXPECT_NE(r.body.find("<html lang=\"ro\""), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("Trimite"), std::string::npos);
+    // She may still choose another language for this session.
+    r = b.post("a=lang&lang=fr");
+    EXPECT_NE(r.body.find("<html lang=\"fr\""), std::string::npos);
+    // Her duress code shows the same ordinary page in her language.
+    Browser d(*stack.page, "127.0.0.2", "en");
+    r = d.post(form_code(stack.duress_code));
+    EXPECT_NE(r.body.find("<html lang=\"ro\""), std::string::npos);
+}
+
+TEST(SurvivorPage, HerThreadIsShownWithinRetentionEachMessageWithItsTime) {
+    auto offset = std::make_shared<std::atomic<std::int64_t>>(0);
+    SurvivorPageOptions o;
+    o.idle_timeout = std::chrono::minutes(10 * 24 * 60);
+    o.clock_ms = [offset] {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count() +
+               offset->load();
+    };
+    Stack stack(o);
+    auto console = stack.console();
+    Browser b(*stack.page);
+    b.post(form_code(stack.code));
+    HttpResponse r = b.post("a=send&text=canary-kept-3f1");
+    ASSERT_TRUE(console->receive(10s).has_value());
+    console->send_text(stack.survivor, "reply-kept-9c2");
+    for (int i = 0; i < 100 && stack.hub->history(stack.survivor).size() < 2; ++i) {
+        std::this_thread::sleep_for(50ms);
+    }
+    // A new sign-in (a new session) shows her earlier messages, each with its time.
+    Browser again(*stack.page);
+    r = again.post(form_code(stack.code));
+    EXPECT_NE(r.body.find("canary-kept-3f1"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("reply-kept-9c2"), std::string::npos);
+    const auto times = [&] {
+        std::size_t n = 0;
+        for (auto at = r.body.find("<time datetime=\""); at != std::string::npos;
+             at = r.body.find("<time datetime=\"", at + 1)) {
+            ++n;
+        }
+        return n;
+    };
+    EXPECT_EQ(times(), 2u) << r.body;
+    // Past the organisation's retention they are no longer shown.
+    stack.admin({"policy-set", "--retention-days", "1"});
+    *offset = 2LL * 86'400'000;
+    r = again.get();
+    EXPECT_EQ(r.body.find("canary-kept-3f1"), std::string::npos);
+    EXPECT_EQ(r.body.find("reply-kept-9c2"), std::string::npos);
+    EXPECT_NE(r.body.find("id=\"empty\""), std::string::npos);
+}
+
+TEST(SurvivorPage, StatusIsAConfirmationOrAnAlertAndTheCodeFieldIsMarkedInvalid) {
+    Stack stack;
+    auto console = stack.console();
+    Browser wrong(*stack.page, "127.0.0.3");
+    HttpResponse r = wrong.post("a=login&code=1234");
+    EXPECT_NE(r.body.find("id=\"status\" tabindex=\"-1\" class=\"flash problem\" role=\"alert\""),
+              std::string::npos)
+        << r.body;
+    EXPECT_NE(r.body.find("aria-invalid=\"true\" aria-describedby=\"status\""), std::string::npos);
+    Browser b(*stack.page);
+    r = b.post(form_code(stack.code));
+    EXPECT_EQ(r.body.find("aria-invalid"), std::string::npos);
+    r = b.post("a=send&text=hello");
+    EXPECT_NE(r.body.find("class=\"flash ok\" role=\"status\">Sent."), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("role=\"button\""), std::string::npos);  // the exit link
+}
+
+TEST(SurvivorPage, AnUnsentNoteSurvivesTheQuickExitInMemoryOnlyAndNeverForDuress) {
+    Stack stack;
+    Browser b(*stack.page);
+    b.post(form_code(stack.code));
+    // The page saves her box as she types (notes.js posts a=draft).
+    HttpResponse page = b.get();
+    auto at = page.body.find("name=\"t\" value=\"");
+    std::string token = page.body.substr(at + 16, page.body.find('"', at + 16) - at - 16);
+    HttpResponse saved = b.send("POST", "/notes", "t=" + token + "&a=draft&text=canary-draft-77a");
+    EXPECT_EQ(saved.status, 204);
+    b.get("/notes/away");
+    stack.store->flush();
+    EXPECT_EQ(read_all_files(stack.data).find("canary-draft-77a"), std::string::npos);
+    // Her duress code does not bring it back.
+    Browser d(*stack.page, "127.0.0.2");
+    HttpResponse r = d.post(form_code(stack.duress_code));
+    EXPECT_EQ(r.body.find("canary-draft-77a"), std::string::npos);
+    // Her own code does; once she has sent it, it is gone.
+    auto console = stack.console();
+    Browser again(*stack.page);
+    r = again.post(form_code(stack.code));
+    EXPECT_NE(r.body.find(">canary-draft-77a</textarea>"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("Your unsent note was kept."), std::string::npos);
+    r = again.post("a=send&text=canary-draft-77a");
+    EXPECT_NE(r.body.find("Sent."), std::string::npos);
+    EXPECT_EQ(r.body.find("canary-draft-77a</textarea>"), std::string::npos);
+    again.get("/notes/away");
+    Browser third(*stack.page);
+    r = third.post(form_code(stack.code));
+    EXPECT_EQ(r.body.find("canary-draft-77a</textarea>"), std::string::npos);
+    EXPECT_EQ(r.body.find("Your unsent note was kept."), std::string::npos);
+}
+
+TEST(SurvivorPage, TheCoverPageAfterTheQuickExitIsAnOrdinaryWeatherPage) {
+    Stack stack;
+    Browser b(*stack.page, "127.0.0.1", "ro");
+    HttpResponse away = b.get("/notes/away");
+    EXPECT_NE(away.body.find("Vremea"), std::string::npos);
+    EXPECT_NE(away.body.find("Zilele următoare"), std::string::npos);
+    std::size_t days = 0;
+    for (auto at = away.body.find("<li>"); at != std::string::npos;
+         at = away.body.find("<li>", at + 1)) {
+        ++days;
+    }
+    EXPECT_EQ(days, 5u) << away.body;
+    EXPECT_NE(away.body.find("°"), std::string::npos);
+    EXPECT_EQ(away.body.find("Noti"), std::string::npos);  // nothing of the notes page
 }
 
 }  // namespace

@@ -202,6 +202,62 @@ TEST_F(Policy, HostileTextInEveryFieldIsRefusedNamingTheFieldOrStoredInertly) {
     EXPECT_EQ(file_bytes(db()).find("onerror"), std::string::npos);
 }
 
+TEST(Docs, EveryServeOptionIsDocumentedInTheAdminGuide) {
+    auto help = run_process({server_binary(), "serve", "--help"}, "");
+    EXPECT_EQ(help.exit_code, 0);
+    const std::string guide =
+        file_bytes(std::filesystem::path(ARIADNE_DOCS_DIR) / "admin-guide.md");
+    ASSERT_FALSE(guide.empty());
+    int options = 0;
+    for (std::size_t at = help.out.find("  --"); at != std::string::npos;
+         at = help.out.find("  --", at + 1)) {
+        const std::size_t end = help.out.find_first_of(" [\n", at + 4);
+        const std::string option = help.out.substr(at + 2, end - at - 2);
+        if (option == "--help") continue;
+        ++options;
+        EXPECT_NE(guide.find("| `" + option), std::string::npos)
+            << option << " is not in the admin guide's table of serve options";
+    }
+    EXPECT_GE(options, 20);
+}
+
+TEST_F(Policy, AdminCliExitCodesAndHelpMatchTheAdminGuide) {
+    // `ariadne admin --help` lists every option the guide gives, --initials of caseworker-add
+    // too.
+    auto help = run_process({server_binary(), "admin", "--help"}, "");
+    EXPECT_EQ(help.exit_code, 0);
+    const auto add = help.out.find("caseworker-add");
+    ASSERT_NE(add, std::string::npos) << help.out;
+    EXPECT_LT(help.out.find("[--initials I]", add), help.out.find("caseworker-disable"))
+        << help.out;
+    // A taken username and a bad time zone are refused input: exit 2, naming the field.
+    auto taken = admin_raw({"caseworker-add", "--username", "mara.k"}, "another passphrase\n");
+    EXPECT_EQ(taken.exit_code, 2) << taken.err;
+    EXPECT_NE(taken.err.find("username: is already taken"), std::string::npos) << taken.err;
+    auto zone = admin_raw({"survivor-enrol", "--caseworker", cw_.account, "--initials", "A.B.",
+                           "--language", "en", "--time-zone", "Mars/Olympus_Mons",
+                           "--recovery-m-kib", "8192", "--insecure-test-params"});
+    EXPECT_EQ(zone.exit_code, 2) << zone.err;
+    EXPECT_NE(zone.err.find("time_zone"), std::string::npos) << zone.err;
+    // The deployment's recovery parameters exist after the first enrolment: a different
+    // --recovery-m-kib is refused (not silently ignored), the same one is fine.
+    gateway_->enrol_survivor(cw_.account);
+    const long before = count_rows(db(), "accounts");
+    auto other = admin_raw({"survivor-enrol", "--caseworker", cw_.account, "--initials", "A.B.",
+                            "--language", "en", "--time-zone", "UTC", "--recovery-m-kib", "16384",
+                            "--insecure-test-params"});
+    EXPECT_EQ(other.exit_code, 2) << other.err;
+    EXPECT_NE(other.err.find("--recovery-m-kib: this deployment's recovery parameters already "
+                             "exist (8192 KiB)"),
+              std::string::npos)
+        << other.err;
+    EXPECT_EQ(count_rows(db(), "accounts"), before);
+    auto same = admin_raw({"survivor-enrol", "--caseworker", cw_.account, "--initials", "A.B.",
+                           "--language", "en", "--time-zone", "UTC", "--recovery-m-kib", "8192",
+                           "--insecure-test-params"});
+    EXPECT_EQ(same.exit_code, 0) << same.err;
+}
+
 TEST_F(Policy, AuditVerifyNamesTheFirstTamperedEntry) {
     auto survivor = gateway_->enrol_survivor(cw_.account);
     gateway_->admin({"consent-withdraw", "--case", survivor.case_code, "--channel", "app",

@@ -32,7 +32,11 @@ TEST(Initials, AcceptsLettersOfAnyScriptWithOptionalDotsAndSpaces) {
     EXPECT_EQ(Initials("M.K.").str(), "M.K.");
     EXPECT_EQ(Initials("ΑΒ").str(), "ΑΒ");
     EXPECT_EQ(Initials("م ع").str(), "م ع");
-    EXPECT_EQ(Initials("  mk ").str(), "mk");
+    EXPECT_EQ(Initials("  MK ").str(), "MK");
+    EXPECT_EQ(Initials("A.N.").str(), "A.N.");
+    EXPECT_EQ(Initials("AN").str(), "AN");
+    EXPECT_EQ(Initials("س.ع.").str(), "س.ع.");
+    EXPECT_EQ(Initials("李 娜").str(), "李 娜");
     EXPECT_EQ(Initials("Ж").str(), "Ж");
     EXPECT_EQ(Initials("A B C D").str(), "A B C D");
     EXPECT_EQ(Initials("कि").str(), "कि");  // a letter followed by a vowel sign is one letter
@@ -43,6 +47,36 @@ TEST(Initials, RefusesFullNamesDigitsEmailsAndEmptyText) {
          {"Maria", "Maria Kovacs", "M.K.1", "12", "mk@example.org", "", "   ", "M-K", "M_K", "M,K",
           "ABCDE", "A.B.C.D.E", "Μαρία", "\xff\xfe", "M\tK!", "https://x"}) {
         expect_initials_refused(bad);
+    }
+}
+
+TEST(Initials, RefusesCommonShortNamesInEveryScriptNamingTheRule) {
+    // Short first names of up to 4 letters: Latin, Greek, Cyrillic with case; Arabic, Hebrew,
+    // Chinese, Japanese, Devanagari, Thai without.
+    const std::vector<std::string> cased = {"Ana", "ana",  "Eva",  "Li",   "Jo",  "Mia",
+                                            "Ion", "Olga", "Νίκη", "Άννα", "Аня", "Олег",
+                                            "Іра", "A.na", "mk",   "ANa"};
+    const std::vector<std::string> uncased = {"سارة", "علي",  "مي",    "דנה",  "李娜", "王芳",
+                                              "ゆき", "ミカ", "प्रिया", "सीता", "นก",   "Aس"};
+    for (const auto& name : cased) {
+        expect_initials_refused(name);
+        try {
+            Initials i(name);
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("initials are capitals"), std::string::npos)
+                << e.what();
+            EXPECT_EQ(std::string(e.what()).find(name), std::string::npos) << "echoes the name";
+        }
+    }
+    for (const auto& name : uncased) {
+        expect_initials_refused(name);
+        try {
+            Initials i(name);
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("separate the letters with dots or spaces"),
+                      std::string::npos)
+                << e.what();
+        }
     }
 }
 

@@ -140,17 +140,149 @@ try {
   check(alerted, 'the duress sign-in raised an alert at the console');
   await page3.context().close();
 
-  // --- Arabic: right to left.
+  // --- Arabic: right to left. From here on her record's language is Arabic.
+  const setup = await newPage();
+  await setup.goto(`${base}/test/language?ar`);
+  await setup.context().close();
   const page4 = await newPage({ locale: 'ar', extraHTTPHeaders: { 'Accept-Language': 'ar' } });
   await page4.setViewportSize({ width: 390, height: 700 });
   await page4.goto(url);
   check(await page4.evaluate(() => document.documentElement.dir) === 'rtl', 'Arabic page renders right to left');
   await signIn(page4, info.code);
+  check(await page4.evaluate(() => document.documentElement.dir) === 'rtl', 'signed in, still right to left');
   if (SHOTS) {
     fs.mkdirSync(SHOTS, { recursive: true });
     await page4.screenshot({ path: path.join(SHOTS, 'survivor-page-rtl.png'), fullPage: true });
   }
   await page4.context().close();
+
+  // --- Keyboard only, at 375 px, in her language (Arabic from her record, the browser in English).
+  const kb = await newPage({ viewport: { width: 375, height: 740 } });
+  await kb.goto(url);
+  check(await kb.evaluate(() => document.documentElement.lang) === 'en', 'before sign-in: the browser\'s language');
+  async function tabTo(id, back = false) {
+    for (let i = 0; i < 30; i++) {
+      if (await kb.evaluate(() => document.activeElement && document.activeElement.id) === id) return true;
+      await kb.keyboard.press(back ? 'Shift+Tab' : 'Tab');
+    }
+    return false;
+  }
+  async function enterAndLoad() {
+    await Promise.all([kb.waitForEvent('framenavigated'), kb.keyboard.press('Enter')]);
+    await kb.waitForLoadState('load');
+  }
+  check(await tabTo('code'), 'Tab reaches the code field');
+  await kb.keyboard.type(info.code);
+  await enterAndLoad();
+  check(await kb.evaluate(() => document.documentElement.lang) === 'ar' &&
+        await kb.evaluate(() => document.documentElement.dir) === 'rtl',
+        'after sign-in the page speaks her record\'s language (Arabic, right to left)');
+  check(await kb.locator('ol.thread time').first().isVisible() && (await kb.$$('ol.thread li')).length >= 2 &&
+        (await kb.$$('ol.thread li')).length === (await kb.$$('ol.thread time')).length,
+        'her earlier messages are shown, each with its time');
+  check(await tabTo('text'), 'Tab reaches the note box');
+  // Ordinary typing: capitals (Shift + letter) at 5 keys a second, then Shift+Tab three times.
+  const DRAFT = 'Mina Said Hello Again';
+  for (const ch of DRAFT) {
+    if (ch >= 'A' && ch <= 'Z') {
+      await kb.keyboard.down('Shift'); await kb.keyboard.press(`Key${ch}`); await kb.keyboard.up('Shift');
+    } else {
+      await kb.keyboard.type(ch);
+    }
+    await kb.waitForTimeout(40);
+  }
+  for (let i = 0; i < 3; i++) await kb.keyboard.press('Shift+Tab');
+  await kb.waitForTimeout(800);
+  check(kb.url() === url, `capitals and Shift+Tab ×3 do not leave the page (${kb.url()})`);
+  check(await kb.inputValue('#text') === DRAFT, 'the note typed with Shift is intact');
+  for (let i = 0; i < 3; i++) await kb.keyboard.press('Shift');
+  await kb.waitForURL(`${base}/notes/away`);
+  check(true, 'Shift three times in a row still leaves');
+  check((await kb.$$('ul.days li')).length === 5 && await kb.isVisible('h2'),
+        'the cover page is an ordinary weather page (today and five days)');
+  await kb.goto(url);
+  check(await tabTo('code'), 'signing in again by keyboard');
+  await kb.keyboard.type(info.code);
+  await enterAndLoad();
+  check(await kb.inputValue('#text') === DRAFT, 'her unsent note is back after the quick exit');
+  check(await kb.evaluate(() => document.activeElement.id) === 'status',
+        'the "note kept" status has the focus');
+  // Send by keyboard: the confirmation is calm, announced and focused.
+  check(await tabTo('text'), 'Tab back to the note box');
+  await kb.keyboard.press('Tab');
+  check(await kb.evaluate(() => document.activeElement.value) === 'send', 'Tab moves on to Send');
+  await enterAndLoad();
+  const status = await kb.evaluate(() => {
+    const s = document.getElementById('status');
+    return s && { focused: document.activeElement === s, role: s.getAttribute('role'), cls: s.className,
+      bg: getComputedStyle(s).backgroundColor };
+  });
+  check(status && status.focused && status.role === 'status' && /\bok\b/.test(status.cls),
+        `"Sent." is a focused status, styled as a confirmation (${JSON.stringify(status)})`);
+  check(status && status.bg !== 'rgb(255, 247, 220)', 'the confirmation does not use the warning colour');
+  // Targets of at least 44 × 44 px.
+  const small = await kb.evaluate(() => Array.from(document.querySelectorAll('button, select, a, input:not([type=hidden]), textarea'))
+    .map((e) => { const r = e.getBoundingClientRect(); return { id: e.id || e.value || e.tagName, w: r.width, h: r.height }; })
+    .filter((r) => r.w < 44 || r.h < 44));
+  check(small.length === 0, `every target is at least 44 × 44 px at 375 px (${JSON.stringify(small)})`);
+  const overflowAr = await kb.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  check(overflowAr <= 0, `no horizontal scrolling in Arabic at 375 px (${overflowAr})`);
+  check(await kb.$$eval('#lang option', (os) => os.every((o) => o.lang === o.value)),
+        'every language name carries its lang');
+  async function aligned(what) {
+    const a = await kb.evaluate(() => {
+      const s = document.getElementById('lang').getBoundingClientRect();
+      const b = document.querySelector('button[value=lang]').getBoundingClientRect();
+      return { s: s.bottom, b: b.bottom, sh: s.height, bh: b.height };
+    });
+    check(Math.abs(a.s - a.b) <= 1 && Math.abs(a.sh - a.bh) <= 1,
+          `${what}: the language menu and its button line up (${JSON.stringify(a)})`);
+  }
+  await aligned('Arabic');
+  await kb.selectOption('#lang', 'ro');
+  check(await tabTo('lang'), 'Tab reaches the language menu');
+  await kb.keyboard.press('Tab');
+  await enterAndLoad();
+  check(await kb.evaluate(() => document.documentElement.lang) === 'ro', 'language changed to Romanian by keyboard');
+  await aligned('Romanian');
+  // The exit: a focus ring of at least 3:1 against the page, and Space activates it.
+  check(await tabTo('exit', true), 'Shift+Tab reaches "Leave quickly"');
+  const contrast = await kb.evaluate(() => {
+    const rgb = (c) => c.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number);
+    const lum = (c) => { const v = rgb(c).map((x) => { x /= 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; });
+      return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; };
+    const ring = getComputedStyle(document.getElementById('exit')).outlineColor;
+    const page = getComputedStyle(document.documentElement).backgroundColor;
+    const [a, b] = [lum(ring), lum(page)].sort((x, y) => y - x);
+    return (a + 0.05) / (b + 0.05);
+  });
+  check(contrast >= 3, `the exit's focus ring has ${contrast.toFixed(2)}:1 contrast (≥ 3:1)`);
+  await kb.keyboard.press('Space');
+  await kb.waitForURL(`${base}/notes/away`);
+  check(true, 'Space activates "Leave quickly"');
+  await kb.context().close();
+
+  // --- A wrong code: an alert with the focus, and the field marked invalid.
+  const wrong = await newPage({ viewport: { width: 375, height: 740 } });
+  await signIn(wrong, '1234');
+  const invalid = await wrong.evaluate(() => ({
+    focused: document.activeElement && document.activeElement.id,
+    role: document.getElementById('status') && document.getElementById('status').getAttribute('role'),
+    inv: document.getElementById('code').getAttribute('aria-invalid'),
+    by: document.getElementById('code').getAttribute('aria-describedby') }));
+  check(invalid.focused === 'status' && invalid.role === 'alert' && invalid.inv === 'true' && invalid.by === 'status',
+        `a failed sign-in is a focused alert and marks the code field (${JSON.stringify(invalid)})`);
+  await wrong.context().close();
+
+  // --- The Shift hint: shown with a keyboard, hidden on a touch-only phone.
+  const desk = await newPage();
+  await desk.goto(url);
+  check(await desk.isVisible('.hint.keys'), 'the Shift hint shows on a computer');
+  await desk.context().close();
+  const phone = await newPage({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
+  await phone.goto(url);
+  check(!(await phone.isVisible('.hint.keys')), 'the Shift hint is hidden on a phone without a keyboard');
+  await phone.context().close();
 
   // --- Canary scan of the gateway's data directory (database, WAL, edge stores, history).
   let disk = '';

@@ -14,6 +14,12 @@
 // options.duress_target — the one duress mechanism, the same in her app and by SMS) signs in
 // to an ordinary, empty conversation and silently alerts her team (an edge-encrypted message,
 // plus the duress callback for the policy store).
+// After sign-in it speaks her record's language and shows her thread within the
+// organisation's retention, each message with its time in her zone. A note she was writing
+// when she left quickly (or that could not be sent) is kept in memory only, never on disk,
+// for the idle timeout, and put back in the box at her next sign-in with her own code (never
+// after a duress sign-in). The page saves the box's text to her session as she types, so the
+// quick exit loses nothing.
 // Failed sign-ins are rate limited per code and per client with a doubling delay, and every
 // failure shows the same sentence, so the page never tells whether a code exists.
 //
@@ -37,6 +43,13 @@ namespace ariadne::adapters {
 
 class EdgeHub;
 
+/// What the page uses of her record: the language it speaks to her after sign-in and the
+/// time zone its timestamps are shown in.
+struct SurvivorPageProfile {
+    std::string language;   // BCP 47 tag ("ro", "pt-BR"); its primary subtag picks the texts
+    std::string time_zone;  // IANA name; empty or unknown = UTC
+};
+
 struct SurvivorPageOptions {
     std::string path = "/notes";  // neutral; the quick-exit page is path + "/away"
     std::chrono::minutes idle_timeout{15};
@@ -48,6 +61,14 @@ struct SurvivorPageOptions {
     /// treats the sign-in as duress for her (empty view, team alerted, on_duress(her)).
     /// Empty: no code counts as duress (a duress login then just shows its own empty view).
     std::function<std::optional<std::string>(const std::string& account)> duress_target;
+    /// Her record (`PolicyStore::find_survivor` of her case), given her account id; nullopt
+    /// when none. After sign-in the page speaks her record's language (until she picks
+    /// another in the menu) and shows times in her time zone. Empty: the browser's language,
+    /// UTC.
+    std::function<std::optional<SurvivorPageProfile>(const std::string& account)> profile;
+    /// The organisation's retention in days (OrgPolicy::retention_days): older messages of
+    /// her thread are not shown. Empty: 365.
+    std::function<int()> retention_days;
     /// Unix ms clock (tests); empty = system clock.
     std::function<std::int64_t()> clock_ms;
 };

@@ -60,6 +60,11 @@ std::optional<SurvivorCase> find_survivor_case(const policies::PolicyStore& stor
 std::optional<std::string> find_case_account(const policies::PolicyStore& store,
                                              const policies::CaseCode& code);
 
+/// The survivor record of the case `account` belongs to (her record also for her duress
+/// login), or nullopt. Throws policies::Error{storage}.
+std::optional<policies::Survivor> find_survivor_record(const policies::PolicyStore& store,
+                                                       const std::string& account_id);
+
 /// Her (non-duress) account when `account` is her duress login (the second account of
 /// `survivor-enrol --with-duress-code`), else nullopt. Never throws (nullopt on failure).
 std::optional<std::string> duress_login_target(const policies::PolicyStore& store,

@@ -15,10 +15,12 @@ using Instant = std::chrono::sys_time<std::chrono::microseconds>;
 
 /// A survivor's initials: 1 to 4 letters of any script (Unicode general category L*, each
 /// optionally followed by combining marks), optionally separated by dots and spaces, e.g.
-/// "M.K.", "ΑΒ", "م ع". A full name, digits, an e-mail address or anything else is refused
-/// with "initials only are allowed: 1 to 4 letters, e.g. 'M.K.'". Leading/trailing spaces
-/// are trimmed. Note: a short name of up to 4 letters ("Ana") cannot be told apart from
-/// initials; the limit of 4 letters is what keeps full names out.
+/// "M.K.", "AN", "ΑΒ", "م ع". So that a short name ("Ana", "Li", "سارة") is not taken for
+/// initials: a letter of a script with case must be a capital (no lowercase letter), and a
+/// letter of a script without case (Arabic, Hebrew, CJK, Devanagari…) must be separated from
+/// its neighbours by a dot or a space. Anything else is refused with a message that starts
+/// "initials only are allowed: 1 to 4 letters, e.g. 'M.K.'" and names the rule broken (never
+/// repeating the text). Leading/trailing spaces are trimmed.
 class Initials {
   public:
     /// Throws Error{invalid_field, field} when `text` is not initials.
