@@ -14,8 +14,17 @@
 // options.duress_target — the one duress mechanism, the same in her app and by SMS) signs in
 // to an ordinary, empty conversation and silently alerts her team (an edge-encrypted message,
 // plus the duress callback for the policy store).
-// Failed sign-ins are rate limited per code and per client with a doubling delay, and every
-// failure shows the same sentence, so the page never tells whether a code exists.
+// Sign-in attempts are rate limited per code and per client address with a doubling delay;
+// each attempt is counted before its code is checked, in one critical section with the test,
+// so simultaneous guesses from one address cannot all be checked. Every failure shows the
+// same sentence, so the page never tells whether a code exists.
+//
+// Sessions: the server keeps state only for a signed-in survivor, created at a successful
+// sign-in. Before that, her language, the form token and a one-time message live in a cookie
+// authenticated with a key of this process, so requests without a session cost no memory
+// and cannot push anyone out. An active session is never ended to make room: when
+// max_sessions are signed in (or max_sessions_per_account for that code), a new sign-in is
+// refused with a neutral sentence and her code is not checked.
 //
 // Thread-safety: handlers may run concurrently; all state is behind one mutex.
 #pragma once
@@ -48,6 +57,12 @@ struct SurvivorPageOptions {
     /// treats the sign-in as duress for her (empty view, team alerted, on_duress(her)).
     /// Empty: no code counts as duress (a duress login then just shows its own empty view).
     std::function<std::optional<std::string>(const std::string& account)> duress_target;
+    /// Signed-in sessions at most; a sign-in beyond it is refused ("full"), never served by
+    /// ending another. Sessions idle for idle_timeout end and free their place.
+    std::size_t max_sessions = 10000;
+    /// Signed-in sessions of one account at most (her phone, a shelter computer...), so
+    /// that one code cannot fill the page.
+    std::size_t max_sessions_per_account = 4;
     /// Unix ms clock (tests); empty = system clock.
     std::function<std::int64_t()> clock_ms;
 };

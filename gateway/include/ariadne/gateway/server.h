@@ -3,9 +3,10 @@
 // objects; all protocol logic lives in the core (gateway.h).
 //
 //   GET /healthz → 200 "ok"; GET /metrics → Prometheus text; wss://…/v1/ws → a Session;
-//   paths registered in ServerOptions::routes (http_routes.h) → their handler, run on a
-//   worker pool; anything else → 404. Request bodies over 64 KiB → 413. Every response
-//   carries Cache-Control: no-store and X-Content-Type-Options: nosniff.
+//   paths registered in ServerOptions::routes (http_routes.h) → their handler, run on the
+//   worker pool of its class (503 when that queue is full); anything else → 404. Request bodies
+//   over 64 KiB → 413. Every response carries Cache-Control: no-store and X-Content-Type-Options:
+//   nosniff.
 //
 // TLS 1.2 minimum (1.3 preferred), AEAD ciphers only, no compression, buffers released
 // while idle. WebSocket: no permessage-deflate, 64 KiB messages (bigger → close 1009),
@@ -20,6 +21,7 @@
 #include <string>
 
 #include "ariadne/gateway/http_routes.h"
+#include "ariadne/gateway/http_workers.h"
 
 namespace ariadne::gateway {
 
@@ -35,7 +37,7 @@ struct ServerOptions {
     bool log_ip = false;
     bool handle_signals = true;                // SIGINT/SIGTERM start the graceful shutdown
     std::shared_ptr<const HttpRoutes> routes;  // extra HTTPS routes (null: none)
-    std::uint32_t http_workers = 2;            // threads that run route handlers
+    HttpWorkerOptions http_workers;            // threads and queues that run route handlers
 };
 
 class Server {
