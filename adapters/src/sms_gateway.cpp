@@ -838,7 +838,9 @@ SmsGateway::SmsGateway(gateway::Store& store, policies::PolicyStore& policies,
 SmsGateway::~SmsGateway() { impl_->hub.on_reply({}); }
 
 void SmsGateway::register_routes(gateway::HttpRoutes& routes) {
-    routes.add(impl_->options.path + "/", [this](const HttpRequest& r) { return handle(r); });
+    routes.add(
+        impl_->options.path + "/", [this](const HttpRequest& r) { return handle(r); },
+        gateway::HttpRouteClass::sms);
 }
 
 HttpResponse SmsGateway::handle(const HttpRequest& r) {

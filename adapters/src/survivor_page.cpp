@@ -4,6 +4,8 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
@@ -25,7 +27,6 @@ using Json = nlohmann::json;
 
 namespace {
 
-constexpr std::size_t kMaxSessions = 10000;
 constexpr std::size_t kMaxText = 4000;
 constexpr const char* kCookie = "n";
 constexpr const char* kCsp =
@@ -114,8 +115,9 @@ std::string cookie_value(const HttpRequest& r, std::string_view name) {
     return {};
 }
 
-std::string random_token() {
-    std::string t = crypto::base64_encode(crypto::random_bytes(24));
+std::string base64url(crypto::ByteView bytes) {
+    std::string t = crypto::base64_encode(bytes);
+    while (!t.empty() && t.back() == '=') t.pop_back();
     for (char& c : t) {
         if (c == '+') c = '-';
         if (c == '/') c = '_';
@@ -123,10 +125,13 @@ std::string random_token() {
     return t;
 }
 
+std::string random_token() { return base64url(crypto::random_bytes(24)); }
+
+/// A signed-in survivor: the only state the page keeps on the server.
 struct PageSession {
     std::string lang;
     std::string csrf;
-    std::string account;  // empty: not signed in
+    std::string account;
     bool duress = false;
     std::string time_zone;  // hers, for timestamps (empty: UTC)
     std::string flash;      // catalogue key shown once
@@ -171,6 +176,16 @@ std::string iso_utc(std::int64_t at_ms) {
     return buf;
 }
 
+/// Someone who has not signed in. Kept only in her cookie, authenticated with a server
+/// key ("a.<nonce>.<lang>.<flash>.<mac>"), so requests without a session cost no memory.
+struct Visitor {
+    std::string nonce;
+    std::string lang;
+    std::string flash;  // "", or one of kVisitorFlashes
+};
+
+constexpr const char* kVisitorFlashes[] = {"failed", "wait", "full"};
+
 }  // namespace
 
 struct SurvivorPage::Impl {
@@ -180,10 +195,11 @@ struct SurvivorPage::Impl {
     SurvivorPageOptions options;
     Json catalogue;
     crypto::SecretBytes throttle_key{crypto::random_bytes(32)};
+    crypto::SecretBytes cookie_key{crypto::random_bytes(32)};
     gateway::AuthThrottle throttle;
 
     std::mutex mutex;
-    std::map<std::string, PageSession> sessions;
+    std::map<std::string, PageSession> sessions;  // signed in only, by cookie token
     // Unsent notes of sessions that ended by the quick exit, by account: (text, saved at).
     // Memory only; taken back at her next sign-in or dropped after the idle timeout.
     std::map<std::string, std::pair<std::string, std::int64_t>> kept_drafts;
@@ -245,33 +261,73 @@ struct SurvivorPage::Impl {
                "; Secure; HttpOnly; SameSite=Strict";
     }
 
-    /// The session named by the cookie (touched), or a fresh anonymous one. Lock held.
-    std::pair<std::string, PageSession*> session_for(const HttpRequest& r, bool& created) {
-        const std::int64_t now = now_ms();
-        const std::int64_t idle =
-            std::chrono::duration_cast<std::chrono::milliseconds>(options.idle_timeout).count();
-        created = false;
-        std::string token = cookie_value(r, kCookie);
+    /// The signed-in session named by `token` (touched), or nullptr; an idle one is ended.
+    /// Lock held.
+    PageSession* signed_in_locked(const std::string& token, std::int64_t now) {
         auto it = sessions.find(token);
-        if (it != sessions.end() && now - it->second.last_ms <= idle) {
-            it->second.last_ms = now;
-            return {token, &it->second};
+        if (it == sessions.end()) return nullptr;
+        if (now - it->second.last_ms > idle_ms()) {
+            sessions.erase(it);
+            return nullptr;
         }
-        if (it != sessions.end()) sessions.erase(it);
-        if (sessions.size() >= kMaxSessions) {
-            for (auto s = sessions.begin(); s != sessions.end();) {
-                s = now - s->second.last_ms > idle ? sessions.erase(s) : std::next(s);
-            }
-            if (sessions.size() >= kMaxSessions) sessions.erase(sessions.begin());
+        it->second.last_ms = now;
+        return &it->second;
+    }
+
+    /// Whether one more session fits, after ending idle ones. Active sessions are never
+    /// ended to make room. Lock held.
+    bool room_for_session_locked(std::int64_t now) {
+        if (sessions.size() < options.max_sessions) return true;
+        for (auto s = sessions.begin(); s != sessions.end();) {
+            s = now - s->second.last_ms > idle_ms() ? sessions.erase(s) : std::next(s);
         }
-        token = random_token();
-        PageSession s;
-        s.lang = negotiate(r);
-        s.csrf = random_token();
-        s.last_ms = now;
-        created = true;
-        auto [ins, _] = sessions.emplace(token, std::move(s));
-        return {token, &ins->second};
+        return sessions.size() < options.max_sessions;
+    }
+
+    std::size_t sessions_of_locked(const std::string& account) const {
+        return static_cast<std::size_t>(
+            std::count_if(sessions.begin(), sessions.end(),
+                          [&](const auto& entry) { return entry.second.account == account; }));
+    }
+
+    std::string cookie_mac(const std::string& payload) const {
+        return base64url(
+            crypto::hkdf_sha256(cookie_key.view(), {}, crypto::as_bytes(payload), 16).view());
+    }
+
+    std::string visitor_value(const Visitor& v) const {
+        const std::string payload = "a." + v.nonce + "." + v.lang + "." + v.flash;
+        return payload + "." + cookie_mac(payload);
+    }
+
+    /// The form token of a visitor's page (bound to her cookie's nonce).
+    std::string visitor_csrf(const Visitor& v) const { return cookie_mac("csrf." + v.nonce); }
+
+    /// The visitor a cookie value describes, if it is one this page signed.
+    std::optional<Visitor> parse_visitor(const std::string& value) const {
+        std::vector<std::string> parts;
+        std::size_t from = 0;
+        for (;;) {
+            auto dot = value.find('.', from);
+            parts.push_back(value.substr(from, dot - from));
+            if (dot == std::string::npos) break;
+            from = dot + 1;
+        }
+        if (parts.size() != 5 || parts[0] != "a") return std::nullopt;
+        const std::string payload = value.substr(0, value.rfind('.'));
+        if (!crypto::equal_constant_time(crypto::as_bytes(cookie_mac(payload)),
+                                         crypto::as_bytes(parts[4]))) {
+            return std::nullopt;
+        }
+        Visitor v{parts[1], catalogue.contains(parts[2]) ? parts[2] : "en", ""};
+        for (const char* known : kVisitorFlashes) {
+            if (parts[3] == known) v.flash = known;
+        }
+        return v;
+    }
+
+    Visitor new_visitor(const HttpRequest& r) const {
+        return Visitor{random_token(), negotiate(r), ""};
     }
 
     HttpResponse html(int status, std::string body) const {
@@ -426,20 +482,27 @@ struct SurvivorPage::Impl {
     }
 
     HttpResponse away(const HttpRequest& r) {
+        const std::string cookie = cookie_value(r, kCookie);
         std::string lang;
         {
             std::lock_guard lock(mutex);
-            auto it = sessions.find(cookie_value(r, kCookie));
-            lang = it != sessions.end() ? it->second.lang : negotiate(r);
+            auto it = sessions.find(cookie);
             if (it != sessions.end()) {
+                lang = it->second.lang;
                 const PageSession& s = it->second;
                 if (!s.account.empty() && !s.duress &&
                     s.draft.find_first_not_of(" \t\r\n") != std::string::npos) {
-                    if (kept_drafts.size() >= kMaxSessions) kept_drafts.erase(kept_drafts.begin());
+                    if (kept_drafts.size() >= options.max_sessions) {
+                        kept_drafts.erase(kept_drafts.begin());
+                    }
                     kept_drafts[s.account] = {s.draft, now_ms()};
                 }
                 sessions.erase(it);
             }
+        }
+        if (lang.empty()) {
+            auto visitor = parse_visitor(cookie);
+            lang = visitor ? visitor->lang : negotiate(r);
         }
         std::string b = head(lang, text(lang, "away_title")) + cover(lang);
         HttpResponse res = html(200, std::move(b));
@@ -469,7 +532,7 @@ struct SurvivorPage::Impl {
         return {"", false};
     }
 
-    HttpResponse login(const HttpRequest& r, const std::string& token,
+    HttpResponse login(const HttpRequest& r, Visitor visitor,
                        const std::map<std::string, std::string>& form) {
         auto code_it = form.find("code");
         const std::string code = code_it == form.end() ? std::string() : code_it->second;
@@ -484,22 +547,25 @@ struct SurvivorPage::Impl {
             "code:" + crypto::hex_encode(crypto::hkdf_sha256(throttle_key.view(), {},
                                                              crypto::as_bytes(normalised), 16)
                                              .view());
-        const std::int64_t now = now_ms();
-        auto set_flash = [&](const char* key) {
-            std::lock_guard lock(mutex);
-            auto it = sessions.find(token);
-            if (it != sessions.end()) it->second.flash = key;
-            return redirect("");
+        auto refuse = [&](const char* key) {
+            visitor.flash = key;
+            return redirect(cookie_header(visitor_value(visitor)));
         };
-        if (std::max(throttle.remaining(ip_key, now), throttle.remaining(code_key, now)) > 0) {
-            return set_flash("wait");
+        {
+            std::lock_guard lock(mutex);
+            const std::int64_t now = now_ms();
+            // A full page says so before any check: the code is neither checked nor counted.
+            if (!room_for_session_locked(now)) return refuse("full");
+            if (std::max(throttle.remaining(ip_key, now), throttle.remaining(code_key, now)) > 0) {
+                return refuse("wait");
+            }
+            // Counted as failed before the check, under the same lock as the test above:
+            // simultaneous guesses from one address cannot all pass it. A success resets.
+            throttle.fail(ip_key, now);
+            throttle.fail(code_key, now);
         }
         auto [account, duress] = check_code(code);
-        if (account.empty()) {
-            throttle.fail(ip_key, now_ms());
-            throttle.fail(code_key, now_ms());
-            return set_flash("failed");
-        }
+        if (account.empty()) return refuse("failed");
         throttle.reset(code_key);
         throttle.reset(ip_key);
         if (duress) {
@@ -521,11 +587,15 @@ struct SurvivorPage::Impl {
                              e.what());
             }
         }
-        // A new session id at sign-in (no fixation).
+        // The session is created only now, with a new id (no fixation).
         std::lock_guard lock(mutex);
-        auto it = sessions.find(token);
-        PageSession s = it != sessions.end() ? it->second : PageSession{};
-        if (it != sessions.end()) sessions.erase(it);
+        const std::int64_t now = now_ms();
+        if (!room_for_session_locked(now) ||
+            sessions_of_locked(account) >= options.max_sessions_per_account) {
+            return refuse("full");
+        }
+        PageSession s;
+        s.lang = visitor.lang;
         s.account = account;
         s.duress = duress;
         s.flash.clear();
@@ -550,7 +620,7 @@ struct SurvivorPage::Impl {
             kept_drafts.erase(k);
         }
         s.csrf = random_token();
-        s.last_ms = now_ms();
+        s.last_ms = now;
         const std::string fresh = random_token();
         sessions.emplace(fresh, std::move(s));
         return redirect(cookie_header(fresh));
@@ -570,38 +640,51 @@ struct SurvivorPage::Impl {
         {
             std::lock_guard lock(mutex);
             auto it = sessions.find(token);
-            const std::int64_t idle =
-                std::chrono::duration_cast<std::chrono::milliseconds>(options.idle_timeout).count();
-            if (it == sessions.end() || now_ms() - it->second.last_ms > idle ||
-                !crypto::equal_constant_time(crypto::as_bytes(it->second.csrf),
-                                             crypto::as_bytes(form["t"]))) {
-                if (it != sessions.end()) sessions.erase(it);
-                return redirect("");
-            }
-            it->second.last_ms = now_ms();
-            account = it->second.account;
-            duress = it->second.duress;
-            if (action == "lang") {
-                if (catalogue.contains(form["lang"])) it->second.lang = form["lang"];
-                return redirect("");
-            }
-            if (action == "draft") {
-                // Saved as she types (notes.js), so that a quick exit loses nothing.
-                HttpResponse res;
-                res.status = 204;
-                if (!account.empty() && !duress && form["text"].size() <= kMaxText) {
-                    it->second.draft = form["text"];
+            if (it != sessions.end()) {
+                if (now_ms() - it->second.last_ms > idle_ms() ||
+                    !crypto::equal_constant_time(crypto::as_bytes(it->second.csrf),
+                                                 crypto::as_bytes(form["t"]))) {
+                    sessions.erase(it);
+                    return redirect("");
                 }
-                return res;
-            }
-            if (action == "logout") {
-                sessions.erase(it);
-                return redirect(std::string(kCookie) + "=; Path=" + options.path +
-                                "; Max-Age=0; Secure; HttpOnly; SameSite=Strict");
+                it->second.last_ms = now_ms();
+                account = it->second.account;
+                duress = it->second.duress;
+                if (action == "lang") {
+                    if (catalogue.contains(form["lang"])) it->second.lang = form["lang"];
+                    return redirect("");
+                }
+                if (action == "draft") {
+                    // Saved as she types (notes.js), so that a quick exit loses nothing.
+                    HttpResponse res;
+                    res.status = 204;
+                    if (!account.empty() && !duress && form["text"].size() <= kMaxText) {
+                        it->second.draft = form["text"];
+                    }
+                    return res;
+                }
+                if (action == "logout") {
+                    sessions.erase(it);
+                    return redirect(std::string(kCookie) + "=; Path=" + options.path +
+                                    "; Max-Age=0; Secure; HttpOnly; SameSite=Strict");
+                }
             }
         }
-        if (action == "login" && account.empty()) return login(r, token, form);
-        if (action == "send" && !account.empty()) {
+        if (account.empty()) {
+            auto visitor = parse_visitor(token);
+            if (!visitor || !crypto::equal_constant_time(crypto::as_bytes(visitor_csrf(*visitor)),
+                                                         crypto::as_bytes(form["t"]))) {
+                return redirect("");
+            }
+            if (action == "lang") {
+                if (catalogue.contains(form["lang"])) visitor->lang = form["lang"];
+                visitor->flash.clear();
+                return redirect(cookie_header(visitor_value(*visitor)));
+            }
+            if (action == "login") return login(r, std::move(*visitor), form);
+            return redirect("");
+        }
+        if (action == "send") {
             std::string text = form["text"];
             const char* flash = "sent";
             if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
@@ -633,27 +716,39 @@ struct SurvivorPage::Impl {
         return redirect("");
     }
 
+    HttpResponse get_page(const HttpRequest& r) {
+        const std::string cookie = cookie_value(r, kCookie);
+        PageSession view;
+        {
+            std::lock_guard lock(mutex);
+            if (PageSession* s = signed_in_locked(cookie, now_ms())) {
+                view = *s;
+                s->flash.clear();
+            }
+        }
+        std::string set_cookie;
+        if (view.account.empty()) {
+            auto known = parse_visitor(cookie);
+            Visitor visitor = known ? *known : new_visitor(r);
+            view.lang = visitor.lang;
+            view.flash = visitor.flash;
+            view.csrf = visitor_csrf(visitor);
+            // The message is shown once: the cookie forgets it.
+            if (!known || !visitor.flash.empty()) {
+                visitor.flash.clear();
+                set_cookie = cookie_header(visitor_value(visitor));
+            }
+        }
+        HttpResponse res = html(200, render(view));
+        if (!set_cookie.empty()) res.headers.emplace_back("Set-Cookie", set_cookie);
+        return res;
+    }
+
     HttpResponse handle(const HttpRequest& r) {
         if (r.path == options.path) {
             if (r.method == "POST") return post(r);
             if (r.method != "GET") return HttpResponse::text(405, "Method not allowed\n");
-            bool created = false;
-            std::string body;
-            std::string token;
-            {
-                std::lock_guard lock(mutex);
-                auto [t, s] = session_for(r, created);
-                token = t;
-                PageSession copy = *s;
-                s->flash.clear();
-                body.clear();
-                token = t;
-                // Render outside nothing heavy: history read is a small SQLite query.
-                body = render(copy);
-            }
-            HttpResponse res = html(200, std::move(body));
-            if (created) res.headers.emplace_back("Set-Cookie", cookie_header(token));
-            return res;
+            return get_page(r);
         }
         if (r.method != "GET") return HttpResponse::text(405, "Method not allowed\n");
         if (r.path == options.path + "/away") return away(r);

@@ -1431,7 +1431,9 @@ nlohmann::json update_survivor_record(policies::PolicyStore& policies,
 void add_admin_api(HttpRoutes& routes, Store& store, const ServerKey& key,
                    policies::PolicyStore& policies, AssignHandler assign) {
     auto api = std::make_shared<AdminApi>(store, key, policies, std::move(assign));
-    routes.add("/v1/admin/", [api](const HttpRequest& r) { return api->handle(r); });
+    routes.add(
+        "/v1/admin/", [api](const HttpRequest& r) { return api->handle(r); },
+        HttpRouteClass::admin);
 }
 
 }  // namespace ariadne::gateway

@@ -91,6 +91,15 @@ ServeCommand parse_serve_config(const std::vector<std::string>& args) {
             "log client IP addresses")
         ("mailbox-ttl-days", po::value<std::uint32_t>(&c.mailbox_ttl_days)->default_value(30),
             "days an undelivered message is kept")
+        ("queue-mib-per-recipient",
+            po::value<std::uint32_t>(&c.queue_mib_per_recipient)->default_value(256),
+            "MiB of undelivered messages held for one account (more: quota_exceeded)")
+        ("queue-mib-per-sender",
+            po::value<std::uint32_t>(&c.queue_mib_per_sender)->default_value(64),
+            "MiB of undelivered messages one account may have sent (more: quota_exceeded)")
+        ("notes-max-sessions",
+            po::value<std::uint32_t>(&c.notes_max_sessions)->default_value(10000),
+            "survivors signed in to the /notes page at once (more: sign-in refused)")
         ("commit-max-batch", po::value<std::uint32_t>(&c.commit_max_batch)->default_value(256),
             "messages per group commit")
         ("commit-max-delay-ms", po::value<std::uint32_t>(&c.commit_max_delay_ms)->default_value(2),
@@ -185,6 +194,9 @@ ServeCommand parse_serve_config(const std::vector<std::string>& args) {
         refuse("--sync-mode must be 'full' or 'normal', got '" + sync_mode + "'.");
     }
     in_range("mailbox-ttl-days", c.mailbox_ttl_days, 1, 3650);
+    in_range("queue-mib-per-recipient", c.queue_mib_per_recipient, 1, 1024 * 1024);
+    in_range("queue-mib-per-sender", c.queue_mib_per_sender, 1, 1024 * 1024);
+    in_range("notes-max-sessions", c.notes_max_sessions, 1, 1000000);
     in_range("commit-max-batch", c.commit_max_batch, 1, 100000);
     in_range("commit-max-delay-ms", c.commit_max_delay_ms, 0, 1000);
     check_recovery_m_kib(c.recovery_m_kib, c.insecure_test_params);

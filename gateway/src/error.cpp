@@ -38,6 +38,8 @@ const char* to_string(ErrorCode code) noexcept {
             return "policy_denied";
         case ErrorCode::account_disabled:
             return "account_disabled";
+        case ErrorCode::quota_exceeded:
+            return "quota_exceeded";
     }
     return "internal";
 }

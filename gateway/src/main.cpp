@@ -82,6 +82,8 @@ int serve(const std::vector<std::string>& args) {
     store_options.max_batch = c.commit_max_batch;
     store_options.max_delay = std::chrono::milliseconds(c.commit_max_delay_ms);
     store_options.mailbox_ttl = std::chrono::hours(24) * c.mailbox_ttl_days;
+    store_options.queue_quota.per_recipient_bytes = std::uint64_t{c.queue_mib_per_recipient} << 20;
+    store_options.queue_quota.per_sender_bytes = std::uint64_t{c.queue_mib_per_sender} << 20;
     store_options.metrics = &metrics;
     Store store(store_options);
 
@@ -151,6 +153,7 @@ int serve(const std::vector<std::string>& args) {
     // One duress mechanism: her duress code (survivor-enrol --with-duress-code) is a second
     // account; on the page as in the app it shows an empty view and locks + alerts her case.
     ariadne::adapters::SurvivorPageOptions page_options;
+    page_options.max_sessions = c.notes_max_sessions;
     page_options.duress_target = [&policies](const std::string& account) {
         return duress_login_target(policies.store(), account);
     };

@@ -809,7 +809,7 @@ void Session::handle_send(std::int64_t id, SendRequest r, std::uint64_t slot) {
     }
     ++pending_writes_;
     auto self = shared_from_this();
-    g.store_.store_messages(
+    QuotaVerdict quota = g.store_.store_messages_within_quota(
         std::move(messages),
         [self, id, slot](CommitStatus status, std::vector<MailboxEntryPtr> entries) {
             if (status != CommitStatus::committed) {
@@ -823,6 +823,17 @@ void Session::handle_send(std::int64_t id, SendRequest r, std::uint64_t slot) {
             self->complete(slot, encode_send_ok(id, ids), false, true);
             self->gateway_.notify(entries);
         });
+    if (quota == QuotaVerdict::within) return;
+    --pending_writes_;
+    const bool recipient = quota == QuotaVerdict::recipient_full;
+    complete_locked(
+        slot,
+        error_frame(id, ErrorCode::quota_exceeded,
+                    recipient ? "Not sent: too much is already waiting for this recipient to "
+                                "collect; retry after they have received their messages."
+                              : "Not sent: too much of what this account sent is still waiting "
+                                "to be collected; retry after its recipients have received it.",
+                    {{"quota", recipient ? "recipient" : "sender"}}));
 }
 
 void Session::handle_ack(std::int64_t id, const AckRequest& r, std::uint64_t slot) {

@@ -7,7 +7,10 @@
 
 #include <future>
 #include <limits>
+#include <tuple>
 #include <unordered_map>
+
+#include <spdlog/spdlog.h>
 
 #include "ariadne/gateway/error.h"
 
@@ -277,7 +280,7 @@ struct Store::Job {
 
 // ---- lifecycle ----
 
-Store::Store(StoreOptions options) : options_(std::move(options)) {
+Store::Store(StoreOptions options) : options_(std::move(options)), queued_(options_.queue_quota) {
     // Create the file 0600 ourselves: SQLite gives -wal and -shm the same mode.
     int fd = ::open(options_.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -294,8 +297,32 @@ Store::Store(StoreOptions options) : options_(std::move(options)) {
         writer_->exec("ROLLBACK");
         throw;
     }
+    count_queued_bytes();
     next_maintenance_ = std::chrono::steady_clock::now() + options_.maintenance_interval;
     writer_thread_ = std::thread([this] { writer_loop(); });
+}
+
+void Store::count_queued_bytes() {
+    // One scan at start; from then on the quotas are kept up to date as rows come and go.
+    auto s = writer_->prepare(
+        "SELECT account, sender, SUM(length(body)) FROM mailbox WHERE kind = 0 "
+        "GROUP BY account, sender");
+    while (s.step()) {
+        queued_.add(s.integer(0), s.integer(1), static_cast<std::uint64_t>(s.integer(2)));
+    }
+}
+
+void Store::note_write_health(bool failed, const char* why) {
+    // Once per episode (a full disk fails every commit until space returns), never content.
+    if (failed && !writes_failing_) {
+        spdlog::error(
+            "storage: writes are failing ({}); sends are refused with storage_unavailable until "
+            "a write succeeds again",
+            why);
+    } else if (!failed && writes_failing_) {
+        spdlog::warn("storage: writes succeed again");
+    }
+    writes_failing_ = failed;
 }
 
 Store::~Store() {
@@ -385,6 +412,8 @@ void Store::writer_loop() {
 void Store::run_batch(std::vector<std::shared_ptr<Job>>& batch) {
     Connection& db = *writer_;
     bool begun = false;
+    std::string write_error;  // SQLite's sentence (no data), for the once-per-episode log
+    bool wrote = false;
     try {
         db.prepare("BEGIN IMMEDIATE").run();
         begun = true;
@@ -399,15 +428,19 @@ void Store::run_batch(std::vector<std::shared_ptr<Job>>& batch) {
             } catch (const GatewayError& e) {
                 job->status = e.code() == GatewayErrorCode::storage ? CommitStatus::failed
                                                                     : CommitStatus::rejected;
-            } catch (const std::exception&) {
+                if (job->status == CommitStatus::failed) write_error = e.what();
+            } catch (const std::exception& e) {
                 job->status = CommitStatus::failed;
+                write_error = e.what();
             }
             if (job->status != CommitStatus::committed) db.prepare("ROLLBACK TO job").run();
             db.prepare("RELEASE job").run();
         }
         db.prepare("COMMIT").run();
         commits_.fetch_add(1);
+        for (auto& job : batch) wrote |= job->apply && job->status == CommitStatus::committed;
     } catch (const std::exception& e) {
+        write_error = e.what();
         if (begun) {
             try {
                 db.exec("ROLLBACK");
@@ -418,6 +451,11 @@ void Store::run_batch(std::vector<std::shared_ptr<Job>>& batch) {
             if (job->status == CommitStatus::committed) job->status = CommitStatus::failed;
         }
         if (options_.metrics) options_.metrics->commit_failures.fetch_add(1);
+    }
+    if (!write_error.empty()) {
+        note_write_health(true, write_error.c_str());
+    } else if (wrote) {
+        note_write_health(false, "");
     }
 
     auto now = std::chrono::steady_clock::now();
@@ -445,7 +483,13 @@ void Store::run_batch(std::vector<std::shared_ptr<Job>>& batch) {
 
 namespace {
 
-std::int64_t purge_before(Store::Connection& db, std::int64_t cutoff_ms);
+/// What an expiry purge deleted: rows, and message bytes per (recipient, sender).
+struct Purged {
+    std::int64_t rows = 0;
+    std::vector<std::tuple<std::int64_t, std::int64_t, std::uint64_t>> bytes;
+};
+
+Purged purge_before(Store::Connection& db, std::int64_t cutoff_ms);
 
 }  // namespace
 
@@ -456,7 +500,7 @@ void Store::maintenance() {
             unix_ms() -
             std::chrono::duration_cast<std::chrono::milliseconds>(options_.mailbox_ttl).count();
         writer_->exec("BEGIN IMMEDIATE");
-        std::int64_t purged = 0;
+        Purged purged;
         try {
             purged = purge_before(*writer_, cutoff);
             writer_->exec("COMMIT");
@@ -464,19 +508,23 @@ void Store::maintenance() {
             writer_->exec("ROLLBACK");
             throw;
         }
-        if (options_.metrics && purged > 0) {
-            options_.metrics->messages_expired.fetch_add(static_cast<std::uint64_t>(purged));
+        for (const auto& [recipient, sender, bytes] : purged.bytes) {
+            queued_.release(recipient, sender, bytes);
+        }
+        if (options_.metrics && purged.rows > 0) {
+            options_.metrics->messages_expired.fetch_add(static_cast<std::uint64_t>(purged.rows));
         }
         // Deleted ciphertext may linger in the WAL until it is checkpointed.
         writer_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
+        note_write_health(true, e.what());
         if (options_.metrics) options_.metrics->commit_failures.fetch_add(1);
     }
 }
 
 namespace {
 
-std::int64_t purge_before(Store::Connection& db, std::int64_t cutoff_ms) {
+Purged purge_before(Store::Connection& db, std::int64_t cutoff_ms) {
     // Server ids grow with time: find the first entry young enough to keep, then delete the
     // expired ones before it by primary-key range (no index on age needed).
     std::int64_t boundary = INT64_MAX;
@@ -486,9 +534,21 @@ std::int64_t purge_before(Store::Connection& db, std::int64_t cutoff_ms) {
         s.bind(1, cutoff_ms);
         if (s.step()) boundary = s.integer(0);
     }
+    Purged purged;
+    {
+        auto s = db.prepare(
+            "SELECT account, sender, SUM(length(body)) FROM mailbox WHERE server_id < ?1 AND "
+            "created_ms < ?2 AND kind = 0 GROUP BY account, sender");
+        s.bind(1, boundary).bind(2, cutoff_ms);
+        while (s.step()) {
+            purged.bytes.emplace_back(s.integer(0), s.integer(1),
+                                      static_cast<std::uint64_t>(s.integer(2)));
+        }
+    }
     auto s = db.prepare("DELETE FROM mailbox WHERE server_id < ?1 AND created_ms < ?2");
     s.bind(1, boundary).bind(2, cutoff_ms).run();
-    return s.changes();
+    purged.rows = s.changes();
+    return purged;
 }
 
 }  // namespace
@@ -800,6 +860,37 @@ std::optional<std::string> Store::setting(std::string_view name) const {
 
 void Store::store_messages(std::vector<NewMessage> messages,
                            Completion<std::vector<MailboxEntryPtr>> done) {
+    for (const auto& m : messages) queued_.add(m.recipient, m.sender.key, m.body.size());
+    queue_messages(std::move(messages), std::move(done));
+}
+
+QuotaVerdict Store::store_messages_within_quota(std::vector<NewMessage> messages,
+                                                Completion<std::vector<MailboxEntryPtr>> done) {
+    if (messages.empty()) {
+        queue_messages(std::move(messages), std::move(done));
+        return QuotaVerdict::within;
+    }
+    std::uint64_t bytes = 0;
+    for (const auto& m : messages) bytes += m.body.size();
+    auto verdict = queued_.reserve(messages.front().recipient, messages.front().sender.key, bytes);
+    if (verdict == QuotaVerdict::within) queue_messages(std::move(messages), std::move(done));
+    return verdict;
+}
+
+std::uint64_t Store::queued_bytes_for(AccountKey recipient) const {
+    return queued_.recipient_bytes(recipient);
+}
+
+std::uint64_t Store::queued_bytes_from(AccountKey sender) const {
+    return queued_.sender_bytes(sender);
+}
+
+void Store::queue_messages(std::vector<NewMessage> messages,
+                           Completion<std::vector<MailboxEntryPtr>> done) {
+    // The bytes are counted by the caller; a commit that fails gives them back.
+    std::vector<std::tuple<AccountKey, AccountKey, std::uint64_t>> counted;
+    counted.reserve(messages.size());
+    for (const auto& m : messages) counted.emplace_back(m.recipient, m.sender.key, m.body.size());
     auto job = std::make_shared<Job>();
     auto entries = std::make_shared<std::vector<MailboxEntryPtr>>();
     auto input = std::make_shared<std::vector<NewMessage>>(std::move(messages));
@@ -834,9 +925,15 @@ void Store::store_messages(std::vector<NewMessage> messages,
         }
     };
     Metrics* metrics = options_.metrics;
-    job->done = [entries, done = std::move(done), metrics](CommitStatus status) {
+    job->done = [this, entries, counted = std::move(counted), done = std::move(done),
+                 metrics](CommitStatus status) {
         if (status == CommitStatus::committed && metrics) {
             metrics->messages_stored.fetch_add(entries->size(), std::memory_order_relaxed);
+        }
+        if (status != CommitStatus::committed) {
+            for (const auto& [recipient, sender, bytes] : counted) {
+                queued_.release(recipient, sender, bytes);
+            }
         }
         done(status, status == CommitStatus::committed ? std::move(*entries)
                                                        : std::vector<MailboxEntryPtr>{});
@@ -897,19 +994,24 @@ void Store::acknowledge(AccountKey account, std::uint32_t device, std::int64_t s
                         Completion<AckOutcome> done, std::string failure) {
     auto job = std::make_shared<Job>();
     auto outcome = std::make_shared<AckOutcome>();
+    // The acknowledged message's sender and body size, for the queued-bytes quotas.
+    auto released = std::make_shared<std::pair<std::int64_t, std::uint64_t>>();
     job->apply = [=](Connection& db) {
         *outcome = AckOutcome{};
         std::int64_t kind = 0, sender = 0, sender_device = 0, receipt = 0;
+        *released = {0, 0};
         {
             auto s = db.prepare(
                 "DELETE FROM mailbox WHERE server_id = ?1 AND account = ?2 AND device = ?3 "
-                "RETURNING kind, sender, sender_device, receipt");
+                "RETURNING kind, sender, sender_device, receipt, length(body)");
             s.bind(1, server_id).bind(2, account).bind(3, std::int64_t{device});
             if (!s.step()) return;
             kind = s.integer(0);
             sender = s.integer(1);
             sender_device = s.integer(2);
             receipt = s.integer(3);
+            if (kind == kKindMessage)
+                *released = {sender, static_cast<std::uint64_t>(s.integer(4))};
             s.run();
         }
         outcome->found = true;
@@ -947,9 +1049,13 @@ void Store::acknowledge(AccountKey account, std::uint32_t device, std::int64_t s
         outcome->receipt = std::move(e);
     };
     Metrics* metrics = options_.metrics;
-    job->done = [outcome, done = std::move(done), metrics](CommitStatus status) {
+    job->done = [this, account, outcome, released, done = std::move(done),
+                 metrics](CommitStatus status) {
         if (status == CommitStatus::committed && outcome->found && metrics) {
             metrics->messages_acked.fetch_add(1, std::memory_order_relaxed);
+        }
+        if (status == CommitStatus::committed && released->second > 0) {
+            queued_.release(account, released->first, released->second);
         }
         done(status, status == CommitStatus::committed ? std::move(*outcome) : AckOutcome{});
     };
@@ -1167,14 +1273,18 @@ void Store::bind_edge_device(AccountKey account, std::uint32_t device, Bytes ide
 
 void Store::purge_expired(std::int64_t cutoff_ms, Completion<std::int64_t> done) {
     auto job = std::make_shared<Job>();
-    auto purged = std::make_shared<std::int64_t>(0);
+    auto purged = std::make_shared<Purged>();
     job->apply = [=](Connection& db) { *purged = purge_before(db, cutoff_ms); };
     Metrics* metrics = options_.metrics;
-    job->done = [purged, metrics, done = std::move(done)](CommitStatus status) {
-        if (status == CommitStatus::committed && metrics) {
-            metrics->messages_expired.fetch_add(static_cast<std::uint64_t>(*purged));
+    job->done = [this, purged, metrics, done = std::move(done)](CommitStatus status) {
+        if (status == CommitStatus::committed) {
+            for (const auto& [recipient, sender, bytes] : purged->bytes) {
+                queued_.release(recipient, sender, bytes);
+            }
+            if (metrics)
+                metrics->messages_expired.fetch_add(static_cast<std::uint64_t>(purged->rows));
         }
-        done(status, *purged);
+        done(status, status == CommitStatus::committed ? purged->rows : 0);
     };
     submit(std::move(job));
 }

@@ -2,7 +2,7 @@
 
 namespace ariadne::gateway {
 
-WorkerPool::WorkerPool(std::size_t threads) {
+WorkerPool::WorkerPool(std::size_t threads, std::size_t max_queued) : max_queued_(max_queued) {
     if (threads == 0) threads = 1;
     for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
 }
@@ -27,6 +27,21 @@ void WorkerPool::post(std::function<void()> task) {
         tasks_.push_back(std::move(task));
     }
     cv_.notify_one();
+}
+
+bool WorkerPool::try_post(std::function<void()> task) {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_ || tasks_.size() >= max_queued_) return false;
+        tasks_.push_back(std::move(task));
+    }
+    cv_.notify_one();
+    return true;
+}
+
+std::size_t WorkerPool::queued() {
+    std::lock_guard lock(mutex_);
+    return tasks_.size();
 }
 
 void WorkerPool::run() {

@@ -267,6 +267,28 @@ TEST(SurvivorPage, FormsWithoutTheSessionTokenOrFromAnotherOriginDoNothing) {
     EXPECT_EQ(stack.page->handle(q).status, 403);
 }
 
+TEST(SurvivorPage, OneCodeHoldsAtMostFourSessionsAndNoneIsEndedForAFifth) {
+    Stack stack;
+    std::vector<std::unique_ptr<Browser>> browsers;
+    for (int i = 0; i < 5; ++i) {
+        browsers.push_back(
+            std::make_unique<Browser>(*stack.page, "10.0.1." + std::to_string(i + 1)));
+    }
+    for (int i = 0; i < 4; ++i) {
+        EXPECT_NE(browsers[i]->post(form_code(stack.code)).body.find("name=\"text\""),
+                  std::string::npos);
+    }
+    HttpResponse r = browsers[4]->post(form_code(stack.code));
+    EXPECT_EQ(r.body.find("name=\"text\""), std::string::npos);
+    EXPECT_NE(r.body.find("cannot open more conversations"), std::string::npos);
+    for (int i = 0; i < 4; ++i) {
+        EXPECT_NE(browsers[i]->get().body.find("name=\"text\""), std::string::npos) << i;
+    }
+    browsers[0]->post("a=logout");
+    EXPECT_NE(browsers[4]->post(form_code(stack.code)).body.find("name=\"text\""),
+              std::string::npos);
+}
+
 TEST(SurvivorPage, SpeaksHerLanguageAndArabicIsRightToLeft) {
     Stack stack;
     Browser ar(*stack.page, "127.0.0.1", "ar");

@@ -1,7 +1,8 @@
 // A full disk: the gateway's data directory is a small tmpfs that a filler file fills up.
 // Sends are then refused with `storage_unavailable` (never acknowledged), the server keeps
-// running, nothing acknowledged before is lost, and sends succeed again as soon as space
-// returns. Needs root (to mount the tmpfs); skipped with a reason otherwise.
+// running and logs the episode once (and its end), nothing acknowledged before is lost, and
+// sends succeed again as soon as space returns. Needs root (to mount the tmpfs); skipped with a
+// reason otherwise.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mount.h>
@@ -100,6 +101,17 @@ TEST(DiskFull, SendsAreRefusedWithStorageUnavailableAndSucceedAgainWhenSpaceRetu
     }
     ASSERT_EQ(code, "ok") << "the gateway did not recover when space returned";
     for (int i = 0; i < 20; ++i) EXPECT_EQ(send_numbered(*sender, cluster, ledger, seq), "ok");
+
+    // The episode is in the log once, not once per refused send, and its end too.
+    const std::string log = cluster.gateway.log();
+    auto count = [&log](const std::string& needle) {
+        std::size_t n = 0;
+        for (auto at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1))
+            ++n;
+        return n;
+    };
+    EXPECT_EQ(count("storage: writes are failing"), 1u) << log;
+    EXPECT_EQ(count("storage: writes succeed again"), 1u) << log;
 
     // Nothing acknowledged was lost, nothing refused was stored; also across a kill -9.
     cluster.gateway.stop(SIGKILL);

@@ -32,6 +32,7 @@
 
 #include "ariadne/gateway/error.h"
 #include "ariadne/gateway/gateway.h"
+#include "ariadne/gateway/http_workers.h"
 #include "ariadne/gateway/login_budget.h"
 #include "ariadne/gateway/worker_pool.h"
 
@@ -92,7 +93,7 @@ struct Shared {
     std::uint32_t max_connections;
     bool log_ip;
     std::shared_ptr<const HttpRoutes> routes;  // may be null
-    WorkerPool* http_workers;                  // runs route handlers
+    HttpWorkers* http_workers;                 // runs route handlers, one pool per class
 
     std::mutex sessions_mutex;
     std::unordered_map<WsSession*, std::weak_ptr<WsSession>> sessions;
@@ -979,8 +980,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         std::string_view target(request.target().data(), request.target().size());
         std::string path(target.substr(0, target.find('?')));
         if (path != "/healthz" && shared_.routes) {
-            if (const HttpHandler* handler = shared_.routes->find(path)) {
-                run_route(*handler, std::move(path));
+            if (const HttpRoute* route = shared_.routes->find(path)) {
+                run_route(*route, std::move(path));
                 return;
             }
         }
@@ -1011,8 +1012,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         }
     }
 
-    /// Runs a route handler on the worker pool and writes its answer on this strand.
-    void run_route(const HttpHandler& handler, std::string path) {
+    /// Runs a route handler on its class's worker pool and writes its answer on this strand;
+    /// 503 when that pool's queue is full.
+    void run_route(const HttpRoute& route, std::string path) {
         auto& request = parser_->get();
         HttpRequest r;
         r.method = std::string(request.method_string());
@@ -1034,21 +1036,27 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         bool keep_alive = request.keep_alive();
         // No read timeout while the handler runs; respond() sets the next one.
         deadline_.cancel();
-        shared_.http_workers->post([self = shared_from_this(), &handler, r = std::move(r),
-                                    keep_alive]() mutable {
-            HttpResponse out;
-            try {
-                out = handler(r);
-            } catch (const std::exception& e) {
-                spdlog::error("HTTP route handler failed: {}", e.what());
-                out = HttpResponse::text(500, "internal error\n");
-            }
-            net::post(self->stream_.get_executor(),
-                      [self, out = std::move(out), keep_alive]() mutable {
-                          self->respond(static_cast<http::status>(out.status), std::move(out.body),
-                                        out.content_type, keep_alive, out.headers);
-                      });
-        });
+        const HttpHandler& handler = route.handler;
+        bool queued = shared_.http_workers->post(
+            route.route_class,
+            [self = shared_from_this(), &handler, r = std::move(r), keep_alive]() mutable {
+                HttpResponse out;
+                try {
+                    out = handler(r);
+                } catch (const std::exception& e) {
+                    spdlog::error("HTTP route handler failed: {}", e.what());
+                    out = HttpResponse::text(500, "internal error\n");
+                }
+                net::post(self->stream_.get_executor(), [self, out = std::move(out),
+                                                         keep_alive]() mutable {
+                    self->respond(static_cast<http::status>(out.status), std::move(out.body),
+                                  out.content_type, keep_alive, out.headers);
+                });
+            });
+        if (!queued) {
+            respond(http::status::service_unavailable, "busy; try again in a moment\n",
+                    "text/plain", keep_alive, {{"Retry-After", "1"}});
+        }
     }
 
     void respond(http::status status, std::string body, const std::string& type, bool keep_alive,
@@ -1098,7 +1106,7 @@ struct Server::Impl {
           tls(ssl::context::tls_server),
           acceptor(net::make_strand(ioc)),
           signals(ioc),
-          http_workers(std::max<std::uint32_t>(1, options.http_workers)),
+          http_workers(options.http_workers),
           shared{gateway,
                  gateway.metrics(),
                  options.max_connections,
@@ -1261,7 +1269,7 @@ struct Server::Impl {
     tcp::acceptor acceptor;
     std::optional<tcp::acceptor> metrics_acceptor;
     net::signal_set signals;
-    WorkerPool http_workers;
+    HttpWorkers http_workers;
     Shared shared;
     std::uint16_t port = 0;
     std::uint16_t metrics_port = 0;

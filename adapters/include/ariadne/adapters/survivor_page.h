@@ -14,14 +14,24 @@
 // options.duress_target — the one duress mechanism, the same in her app and by SMS) signs in
 // to an ordinary, empty conversation and silently alerts her team (an edge-encrypted message,
 // plus the duress callback for the policy store).
+// Sign-in attempts are rate limited per code and per client address with a doubling delay;
+// each attempt is counted before its code is checked, in one critical section with the test,
+// so simultaneous guesses from one address cannot all be checked. Every failure shows the
+// same sentence, so the page never tells whether a code exists.
+//
+// Sessions: the server keeps state only for a signed-in survivor, created at a successful
+// sign-in. Before that, her language, the form token and a one-time message live in a cookie
+// authenticated with a key of this process, so requests without a session cost no memory
+// and cannot push anyone out. An active session is never ended to make room: when
+// max_sessions are signed in (or max_sessions_per_account for that code), a new sign-in is
+// refused with a neutral sentence and her code is not checked.
+//
 // After sign-in it speaks her record's language and shows her thread within the
 // organisation's retention, each message with its time in her zone. A note she was writing
 // when she left quickly (or that could not be sent) is kept in memory only, never on disk,
 // for the idle timeout, and put back in the box at her next sign-in with her own code (never
 // after a duress sign-in). The page saves the box's text to her session as she types, so the
 // quick exit loses nothing.
-// Failed sign-ins are rate limited per code and per client with a doubling delay, and every
-// failure shows the same sentence, so the page never tells whether a code exists.
 //
 // Thread-safety: handlers may run concurrently; all state is behind one mutex.
 #pragma once
@@ -69,6 +79,12 @@ struct SurvivorPageOptions {
     /// The organisation's retention in days (OrgPolicy::retention_days): older messages of
     /// her thread are not shown. Empty: 365.
     std::function<int()> retention_days;
+    /// Signed-in sessions at most; a sign-in beyond it is refused ("full"), never served by
+    /// ending another. Sessions idle for idle_timeout end and free their place.
+    std::size_t max_sessions = 10000;
+    /// Signed-in sessions of one account at most (her phone, a shelter computer...), so
+    /// that one code cannot fill the page.
+    std::size_t max_sessions_per_account = 4;
     /// Unix ms clock (tests); empty = system clock.
     std::function<std::int64_t()> clock_ms;
 };

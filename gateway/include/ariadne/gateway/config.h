@@ -22,6 +22,10 @@ struct ServeConfig {
     std::string log_level = "info";   // trace, debug, info, warn, error, off
     bool log_ip = false;
     std::uint32_t mailbox_ttl_days = 30;
+    // Undelivered message bytes per recipient / per sender account (docs/protocol.md 6).
+    std::uint32_t queue_mib_per_recipient = 256;
+    std::uint32_t queue_mib_per_sender = 64;
+    std::uint32_t notes_max_sessions = 10000;  // signed-in sessions of the /notes page
     std::uint32_t commit_max_batch = 256;
     std::uint32_t commit_max_delay_ms = 2;
     bool sync_full = true;  // --sync-mode full|normal

@@ -32,6 +32,7 @@ enum class ErrorCode {
     internal,
     policy_denied,     // the consent policy refused this message (carries reason + message)
     account_disabled,  // an administrator disabled this caseworker account
+    quota_exceeded,    // undelivered bytes for the recipient or from the sender at their limit
 };
 
 /// The wire name of a code ("invalid_frame", ...).

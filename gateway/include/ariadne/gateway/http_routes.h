@@ -12,9 +12,12 @@
 // closed). Every response gets `Cache-Control: no-store` and `X-Content-Type-Options: nosniff`
 // whatever the handler sets.
 //
-// Threading: handlers run on a small worker pool owned by the server (not on an I/O thread),
-// so they may block briefly (SQLite, an Argon2id password check); the answer is posted back
-// to the connection. Handlers run concurrently with each other and must be thread-safe.
+// Threading: handlers run on worker threads owned by the server (not on an I/O thread), so
+// they may block briefly (SQLite, an Argon2id password check); the answer is posted back to
+// the connection. Each HttpRouteClass has its own threads and its own bounded queue
+// (http_workers.h): sign-in guesses on the survivor page never delay the admin API or
+// Kannel's calls. A request whose class queue is full is answered 503 with Retry-After: 1.
+// Handlers run concurrently with each other and must be thread-safe.
 // An exception escaping a handler becomes a 500 with a generic body (its text is not sent,
 // it is logged without the request).
 #pragma once
@@ -69,29 +72,43 @@ struct HttpResponse {
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
+/// Which worker pool runs a route's handler (each has its own threads and queue).
+enum class HttpRouteClass {
+    page,   // the survivor page and anything public: Argon2id sign-ins, floods expected
+    sms,    // Kannel's inbound SMS and delivery reports
+    admin,  // the admin API
+};
+
+struct HttpRoute {
+    HttpHandler handler;
+    HttpRouteClass route_class = HttpRouteClass::page;
+};
+
 /// The route table. Register everything before handing it to the Server; after that it
 /// is read concurrently and must not change (add() is not thread-safe).
 class HttpRoutes {
   public:
-    /// Routes every path starting with `prefix` (must start with '/') to `handler`.
-    /// Registering the same prefix again replaces the handler. Throws std::invalid_argument
-    /// for a prefix not starting with '/' or one of the server's own paths.
-    void add(std::string prefix, HttpHandler handler) {
+    /// Routes every path starting with `prefix` (must start with '/') to `handler`, run on
+    /// the pool of `route_class`. Registering the same prefix again replaces the route.
+    /// Throws std::invalid_argument for a prefix not starting with '/' or one of the
+    /// server's own paths.
+    void add(std::string prefix, HttpHandler handler,
+             HttpRouteClass route_class = HttpRouteClass::page) {
         if (prefix.empty() || prefix[0] != '/' || prefix == "/healthz" || prefix == "/metrics" ||
             prefix.rfind("/v1/ws", 0) == 0) {
             throw std::invalid_argument("HttpRoutes::add: prefix '" + prefix +
                                         "' must start with '/' and not be a server path");
         }
-        routes_[std::move(prefix)] = std::move(handler);
+        routes_[std::move(prefix)] = HttpRoute{std::move(handler), route_class};
     }
 
-    /// The handler of the longest prefix of `path`, or nullptr. Thread-safe once built.
-    const HttpHandler* find(const std::string& path) const {
-        const HttpHandler* best = nullptr;
+    /// The route of the longest prefix of `path`, or nullptr. Thread-safe once built.
+    const HttpRoute* find(const std::string& path) const {
+        const HttpRoute* best = nullptr;
         std::size_t best_len = 0;
-        for (const auto& [prefix, handler] : routes_) {
+        for (const auto& [prefix, route] : routes_) {
             if (prefix.size() >= best_len && path.compare(0, prefix.size(), prefix) == 0) {
-                best = &handler;
+                best = &route;
                 best_len = prefix.size();
             }
         }
@@ -101,7 +118,7 @@ class HttpRoutes {
     bool empty() const noexcept { return routes_.empty(); }
 
   private:
-    std::map<std::string, HttpHandler> routes_;
+    std::map<std::string, HttpRoute> routes_;
 };
 
 }  // namespace ariadne::gateway

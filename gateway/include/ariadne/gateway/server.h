@@ -3,9 +3,10 @@
 // objects; all protocol logic lives in the core (gateway.h).
 //
 //   GET /healthz → 200 "ok"; wss://…/v1/ws → a Session; paths registered in
-//   ServerOptions::routes (http_routes.h) → their handler, run on a worker pool; anything
-//   else → 404. Request bodies over 64 KiB → 413, request headers over 8 KiB → 431. Every
-//   response carries Cache-Control: no-store and X-Content-Type-Options: nosniff.
+//   ServerOptions::routes (http_routes.h) → their handler, run on the worker pool of its
+//   class (503 when that queue is full); anything else → 404. Request bodies over 64 KiB →
+//   413, request headers over 8 KiB → 431. Every response carries Cache-Control: no-store
+//   and X-Content-Type-Options: nosniff.
 //   GET /metrics (Prometheus text) only on the separate metrics listener (its own port,
 //   same TLS certificate; it serves /metrics and /healthz and nothing else).
 //
@@ -26,6 +27,7 @@
 #include <string>
 
 #include "ariadne/gateway/http_routes.h"
+#include "ariadne/gateway/http_workers.h"
 
 namespace ariadne::gateway {
 
@@ -41,7 +43,7 @@ struct ServerOptions {
     bool log_ip = false;
     bool handle_signals = true;                // SIGINT/SIGTERM start the graceful shutdown
     std::shared_ptr<const HttpRoutes> routes;  // extra HTTPS routes (null: none)
-    std::uint32_t http_workers = 2;            // threads that run route handlers
+    HttpWorkerOptions http_workers;            // threads and queues that run route handlers
     // Per client address: open connections, and those not logged in yet (TLS handshake,
     // HTTP, WebSocket before its login succeeds). Further ones are closed at accept.
     std::uint32_t max_connections_per_address = 256;

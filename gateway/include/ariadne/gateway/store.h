@@ -33,6 +33,7 @@
 #include "ariadne/crypto/bytes.h"
 #include "ariadne/gateway/codec.h"
 #include "ariadne/gateway/metrics.h"
+#include "ariadne/gateway/queue_quota.h"
 
 namespace ariadne::gateway {
 
@@ -128,6 +129,8 @@ struct StoreOptions {
     std::chrono::seconds maintenance_interval{60};  // TTL purge + wal_checkpoint(TRUNCATE)
     std::size_t read_connections = 4;
     std::size_t max_pre_keys_per_device = 1000;
+    // Undelivered message bytes per recipient and per sender (store_messages_within_quota).
+    QueueQuotaLimits queue_quota;
     Metrics* metrics = nullptr;  // optional, must outlive the store
 };
 
@@ -193,6 +196,18 @@ class Store {
     /// the order given.
     void store_messages(std::vector<NewMessage> messages,
                         Completion<std::vector<MailboxEntryPtr>> done);
+
+    /// Like store_messages, after checking the queued-bytes quotas (StoreOptions::
+    /// queue_quota): when the messages' bodies would take the recipient or the sender past
+    /// its limit, nothing is queued, `done` is never called and the verdict says which. The
+    /// bytes count until the messages are acknowledged or expire. All messages must have
+    /// the same recipient and sender.
+    QuotaVerdict store_messages_within_quota(std::vector<NewMessage> messages,
+                                             Completion<std::vector<MailboxEntryPtr>> done);
+
+    /// Undelivered message bytes held for / sent by an account (what the quotas count).
+    std::uint64_t queued_bytes_for(AccountKey recipient) const;
+    std::uint64_t queued_bytes_from(AccountKey sender) const;
 
     /// Stores one notice (group-committed like messages); the completion gets the stored
     /// entry. Rejected (nothing stored) if a token is malformed.
@@ -290,6 +305,11 @@ class Store {
     std::unique_ptr<Connection> acquire_reader() const;
     void release_reader(std::unique_ptr<Connection> conn) const;  // null: it was dropped
     void run_sync(std::function<void(Connection&)> apply);
+    void queue_messages(std::vector<NewMessage> messages,
+                        Completion<std::vector<MailboxEntryPtr>> done);
+    void count_queued_bytes();
+    /// Logs the first failed write of an episode and the first success after it.
+    void note_write_health(bool failed, const char* why);
 
     StoreOptions options_;
     std::unique_ptr<Connection> writer_;
@@ -306,6 +326,8 @@ class Store {
     bool stopping_ = false;
     std::atomic<std::uint64_t> commits_{0};
     std::chrono::steady_clock::time_point next_maintenance_;
+    QueueQuota queued_;
+    bool writes_failing_ = false;  // writer thread only
     std::thread writer_thread_;
 };
 

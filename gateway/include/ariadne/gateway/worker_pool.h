@@ -3,6 +3,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -13,7 +14,9 @@ namespace ariadne::gateway {
 
 class WorkerPool {
   public:
-    explicit WorkerPool(std::size_t threads);
+    /// `max_queued`: tasks waiting (not yet started) beyond which try_post() refuses;
+    /// post() ignores it.
+    explicit WorkerPool(std::size_t threads, std::size_t max_queued = SIZE_MAX);
     /// Runs the tasks already queued, then joins the threads.
     ~WorkerPool();
     WorkerPool(const WorkerPool&) = delete;
@@ -23,6 +26,13 @@ class WorkerPool {
     /// After shutdown() tasks are dropped.
     void post(std::function<void()> task);
 
+    /// Queues `task` unless max_queued tasks are already waiting or the pool is shut down;
+    /// returns whether it was queued.
+    [[nodiscard]] bool try_post(std::function<void()> task);
+
+    /// Tasks queued and not yet started.
+    std::size_t queued();
+
     /// Runs the tasks already queued and joins the threads. Idempotent.
     void shutdown();
 
@@ -31,6 +41,7 @@ class WorkerPool {
     std::mutex mutex_;
     std::condition_variable cv_;
     std::deque<std::function<void()>> tasks_;
+    std::size_t max_queued_;
     bool stopping_ = false;
     std::vector<std::thread> threads_;
 };

@@ -1,0 +1,310 @@
+// The survivor page (/notes) and the admin API on the real server, over real TLS from
+// several 127.0.0.x addresses: a flood of sign-in guesses does not hold up the admin API
+// (each route class has its own workers), simultaneous guesses from one address are checked
+// only as often as the limit allows, and requests without a session never sign anyone out.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <map>
+
+#include "accounts.h"
+#include "harness.h"
+
+namespace ariadne::e2e {
+namespace {
+
+struct HttpAnswer {
+    int status = 0;
+    std::map<std::string, std::string> headers;  // lower-case names
+    std::string body;
+    std::string header(const std::string& name) const {
+        auto it = headers.find(name);
+        return it == headers.end() ? std::string() : it->second;
+    }
+};
+
+/// One keep-alive HTTPS connection from a chosen local address (127.0.0.x), blocking.
+class Https {
+  public:
+    Https(std::uint16_t port, const std::string& from) : port_(port) {
+        static SSL_CTX* ctx = [] {
+            SSL_CTX* c = SSL_CTX_new(TLS_client_method());
+            SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);  // self-signed test certificate
+            return c;
+        }();
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in local{};
+        local.sin_family = AF_INET;
+        ::inet_pton(AF_INET, from.c_str(), &local.sin_addr);
+        sockaddr_in server{};
+        server.sin_family = AF_INET;
+        server.sin_port = htons(port);
+        ::inet_pton(AF_INET, "127.0.0.1", &server.sin_addr);
+        if (::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 ||
+            ::connect(fd_, reinterpret_cast<sockaddr*>(&server), sizeof server) != 0) {
+            throw std::runtime_error("cannot connect from " + from);
+        }
+        ssl_ = SSL_new(ctx);
+        SSL_set_fd(ssl_, fd_);
+        if (SSL_connect(ssl_) != 1) throw std::runtime_error("TLS handshake failed");
+    }
+    ~Https() {
+        SSL_free(ssl_);
+        ::close(fd_);
+    }
+    Https(const Https&) = delete;
+    Https& operator=(const Https&) = delete;
+
+    void write(const std::string& method, const std::string& path, const std::string& body = "",
+               const std::vector<std::string>& headers = {}) {
+        std::string host = "127.0.0.1:" + std::to_string(port_);
+        std::string req = method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\n";
+        for (const auto& h : headers) req += h + "\r\n";
+        if (method == "POST") req += "Origin: https://" + host + "\r\n";
+        req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+        if (SSL_write(ssl_, req.data(), static_cast<int>(req.size())) <= 0) {
+            throw std::runtime_error("write failed");
+        }
+    }
+
+    HttpAnswer read() {
+        while (in_.find("\r\n\r\n") == std::string::npos) fill();
+        const auto end = in_.find("\r\n\r\n");
+        HttpAnswer a;
+        std::string head = in_.substr(0, end);
+        a.status = std::atoi(head.c_str() + 9);
+        for (auto at = head.find("\r\n"); at != std::string::npos;) {
+            auto next = head.find("\r\n", at + 2);
+            std::string line =
+                head.substr(at + 2, next == std::string::npos ? std::string::npos : next - at - 2);
+            auto colon = line.find(':');
+            std::string name = line.substr(0, colon);
+            for (char& c : name) c = static_cast<char>(std::tolower(c));
+            a.headers[name] = line.substr(colon + 2);
+            at = next;
+        }
+        std::size_t length = std::stoul(
+            a.header("content-length").empty() ? std::string("0") : a.header("content-length"));
+        while (in_.size() < end + 4 + length) fill();
+        a.body = in_.substr(end + 4, length);
+        in_.erase(0, end + 4 + length);
+        return a;
+    }
+
+    HttpAnswer request(const std::string& method, const std::string& path,
+                       const std::string& body = "", const std::vector<std::string>& headers = {}) {
+        write(method, path, body, headers);
+        return read();
+    }
+
+    /// Whether an answer (or part of one) has arrived and not been read: nothing waits.
+    bool answered() {
+        if (!in_.empty() || SSL_pending(ssl_) > 0) return true;
+        pollfd p{fd_, POLLIN, 0};
+        return ::poll(&p, 1, 0) == 1;
+    }
+
+  private:
+    void fill() {
+        char buf[16384];
+        int n = SSL_read(ssl_, buf, sizeof buf);
+        if (n <= 0) throw std::runtime_error("connection closed");
+        in_.append(buf, static_cast<std::size_t>(n));
+    }
+    std::uint16_t port_;
+    int fd_ = -1;
+    SSL* ssl_ = nullptr;
+    std::string in_;
+};
+
+/// A browser on the survivor page: its cookie, the page's form token.
+struct PageVisit {
+    std::unique_ptr<Https> conn;
+    std::string cookie;  // "n=..."
+    std::string token;
+    std::string last_body;
+
+    PageVisit(std::uint16_t port, const std::string& from)
+        : conn(std::make_unique<Https>(port, from)) {
+        get();
+    }
+    void take_cookie(const HttpAnswer& a) {
+        std::string set = a.header("set-cookie");
+        if (!set.empty()) cookie = set.substr(0, set.find(';'));
+    }
+    std::vector<std::string> cookie_header() const {
+        return cookie.empty() ? std::vector<std::string>{} : std::vector{"Cookie: " + cookie};
+    }
+    HttpAnswer get() {
+        HttpAnswer a = conn->request("GET", "/notes", "", cookie_header());
+        take_cookie(a);
+        last_body = a.body;
+        auto at = a.body.find("name=\"t\" value=\"");
+        if (at != std::string::npos)
+            token = a.body.substr(at + 16, a.body.find('"', at + 16) - at - 16);
+        return a;
+    }
+    /// Writes a form POST (without reading the answer).
+    void write_post(const std::string& form) {
+        auto headers = cookie_header();
+        headers.push_back("Content-Type: application/x-www-form-urlencoded");
+        conn->write("POST", "/notes", "t=" + token + "&" + form, headers);
+    }
+    /// Reads the POST's 303 and follows it.
+    HttpAnswer finish_post() {
+        HttpAnswer a = conn->read();
+        EXPECT_EQ(a.status, 303) << a.body;
+        take_cookie(a);
+        return get();
+    }
+    HttpAnswer post(const std::string& form) {
+        write_post(form);
+        return finish_post();
+    }
+    bool signed_in() const { return last_body.find("name=\"text\"") != std::string::npos; }
+};
+
+std::string login_form(std::string code) {
+    for (char& c : code) {
+        if (c == ' ') c = '+';
+    }
+    return "a=login&code=" + code;
+}
+
+/// A well-formed recovery code that is nobody's (each one costs the server an Argon2id).
+std::string wrong_code(int n) {
+    std::string digits = std::to_string(1000000 + n);
+    return std::string(16 - digits.size(), '0') + digits;
+}
+
+const std::string kFailed = "That did not work.";
+const std::string kWait = "Please wait";
+const std::string kFull = "cannot open more conversations";
+
+TEST(NotesHttp, AdminApiAnswersWhileSignInGuessesFromManyAddressesAreStillQueued) {
+    TempDir tmp;
+    Gateway gateway(tmp.path() / "data");
+    Json a = gateway.admin({"caseworker-add", "--username", "ada.admin", "--role", "admin"},
+                           "admin passphrase\n");
+    Gateway::Caseworker admin{a["account"], "ada.admin", "admin passphrase", a["totp_secret"]};
+    gateway.start();
+
+    Https admin_conn(gateway.port(), "127.0.0.1");
+    HttpAnswer session = admin_conn.request("POST", "/v1/admin/session",
+                                            Json({{"username", admin.username},
+                                                  {"password", admin.password},
+                                                  {"totp", totp_for(admin, 0)}})
+                                                .dump(),
+                                            {"Content-Type: application/json"});
+    ASSERT_EQ(session.status, 200) << session.body;
+    const std::string bearer =
+        "Authorization: Bearer " + Json::parse(session.body).at("token").get<std::string>();
+
+    // 40 addresses, one guess each (every one is checked: a different address and code).
+    constexpr int kGuessers = 40;
+    std::vector<std::unique_ptr<PageVisit>> guessers;
+    for (int i = 0; i < kGuessers; ++i) {
+        guessers.push_back(
+            std::make_unique<PageVisit>(gateway.port(), "127.0.0." + std::to_string(10 + i)));
+    }
+    for (int i = 0; i < kGuessers; ++i) guessers[i]->write_post(login_form(wrong_code(i)));
+    // The first answer: the guesses are with the server's workers.
+    auto answered = [&] {
+        int n = 0;
+        for (auto& g : guessers) n += g->conn->answered() ? 1 : 0;
+        return n;
+    };
+    for (int spin = 0; answered() == 0 && spin < 30000; ++spin) ::usleep(1000);
+    ASSERT_GT(answered(), 0);
+
+    HttpAnswer policy = admin_conn.request("GET", "/v1/admin/policy", "", {bearer});
+    const int done_when_admin_answered = answered();
+    EXPECT_EQ(policy.status, 200) << policy.body;
+    std::cout << "[ measure ] admin API answered with " << kGuessers - done_when_admin_answered
+              << " of " << kGuessers << " sign-in guesses still unanswered\n";
+    // With one queue for everything the admin request waits behind every guess queued before
+    // it (at most the two in progress would be left); with its own workers it does not.
+    EXPECT_GE(kGuessers - done_when_admin_answered, 10)
+        << "the admin API answered only after " << done_when_admin_answered << " of " << kGuessers
+        << " sign-in guesses";
+    for (auto& g : guessers) {
+        g->finish_post();
+        EXPECT_NE(g->last_body.find(kFailed), std::string::npos);
+    }
+}
+
+TEST(NotesHttp, SimultaneousGuessesFromOneAddressAreCheckedOnlyAsOftenAsTheLimitAllows) {
+    TempDir tmp;
+    Gateway gateway(tmp.path() / "data");
+    gateway.start();
+    constexpr int kGuesses = 16;
+    std::vector<std::unique_ptr<PageVisit>> tabs;
+    for (int i = 0; i < kGuesses; ++i) {
+        tabs.push_back(std::make_unique<PageVisit>(gateway.port(), "127.0.0.77"));
+    }
+    for (int i = 0; i < kGuesses; ++i) tabs[i]->write_post(login_form(wrong_code(100 + i)));
+    int checked = 0, told_to_wait = 0;
+    for (auto& t : tabs) {
+        t->finish_post();
+        checked += t->last_body.find(kFailed) != std::string::npos ? 1 : 0;
+        told_to_wait += t->last_body.find(kWait) != std::string::npos ? 1 : 0;
+    }
+    // The first guess is counted before it is checked; the others find the delay running.
+    EXPECT_EQ(checked, 1);
+    EXPECT_EQ(told_to_wait, kGuesses - 1);
+}
+
+TEST(NotesHttp, RequestsWithoutASessionNeverSignHerOutAndAFullPageRefusesNewSignInsOnly) {
+    TempDir tmp;
+    Gateway gateway(tmp.path() / "data", {"--notes-max-sessions", "3"});
+    auto cw = gateway.add_caseworker("mara.k");
+    auto her = gateway.enrol_survivor(cw.account);
+    gateway.start();
+
+    PageVisit she(gateway.port(), "127.0.0.1");
+    she.post(login_form(her.recovery_code));
+    ASSERT_TRUE(she.signed_in()) << she.last_body;
+
+    // 300 requests without a cookie, and form posts with a stranger's page token.
+    Https flood(gateway.port(), "127.0.0.2");
+    for (int i = 0; i < 300; ++i) ASSERT_EQ(flood.request("GET", "/notes").status, 200);
+    PageVisit stranger(gateway.port(), "127.0.0.3");
+    for (int i = 0; i < 20; ++i) {
+        stranger.cookie.clear();
+        stranger.post("a=lang&lang=fr");
+    }
+    she.get();
+    ASSERT_TRUE(she.signed_in()) << "signed out by requests without a session";
+
+    // Two more sign-ins fill the page (3); the next one is refused, hers stays.
+    PageVisit second(gateway.port(), "127.0.0.4"), third(gateway.port(), "127.0.0.5");
+    second.post(login_form(her.recovery_code));
+    third.post(login_form(her.recovery_code));
+    ASSERT_TRUE(second.signed_in() && third.signed_in());
+    PageVisit fourth(gateway.port(), "127.0.0.6");
+    fourth.post(login_form(her.recovery_code));
+    EXPECT_FALSE(fourth.signed_in());
+    EXPECT_NE(fourth.last_body.find(kFull), std::string::npos) << fourth.last_body;
+    // A guess on a full page is not checked either (same sentence, no "did not work").
+    PageVisit guesser(gateway.port(), "127.0.0.7");
+    guesser.post(login_form(wrong_code(7)));
+    EXPECT_NE(guesser.last_body.find(kFull), std::string::npos);
+
+    // What she writes after all this is still taken in her session (not a sign-in form).
+    she.post("a=send&text=still+here");
+    EXPECT_TRUE(she.signed_in()) << she.last_body;
+
+    // One of them closes: the place is free again.
+    second.post("a=logout");
+    fourth.post(login_form(her.recovery_code));
+    EXPECT_TRUE(fourth.signed_in()) << fourth.last_body;
+}
+
+}  // namespace
+}  // namespace ariadne::e2e
