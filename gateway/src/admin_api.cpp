@@ -761,8 +761,10 @@ class AdminApi {
     HttpResponse set_policy(const HttpRequest& r, const policies::Actor& who) {
         json body = json::parse(r.body);
         // A misspelt field would otherwise answer 200 and change nothing.
-        if (auto bad = check_fields(body, {"quiet_hours", "retention_days", "ban", "unban",
-                                           "consent_recorders", "canned_replies"})) {
+        if (auto bad = check_fields(
+                body, {"quiet_hours", "retention_days", "ban", "unban", "consent_recorders",
+                       "canned_replies", "organisation_names", "templates", "checkin_defaults",
+                       "accept_messenger", "drop_messenger"})) {
             return *bad;
         }
         policies::OrgPolicy p = policies_.org_policy();

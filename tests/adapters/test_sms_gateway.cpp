@@ -232,6 +232,7 @@ class SmsStack {
         sms =
             std::make_unique<SmsGateway>(*store, policies->store(), *server_key, *hub, sms_options);
         sms->register_routes(*routes);
+        policies->set_sms_relay(true);  // as `ariadne serve` does with an SMS gateway
         policies->set_channel_sender(ariadne::policies::ChannelKind::sms,
                                      [this](const ariadne::policies::CheckinSend& c) {
                                          return sms->send_notice(c.case_code, c.text)

@@ -37,9 +37,9 @@ gateway::HttpResponse call(const std::string& method, const std::string& target,
     r.headers["host"] = "127.0.0.1:8443";
     r.headers["content-type"] = "application/x-www-form-urlencoded";
     if (!with_cookie.empty()) r.headers["cookie"] = with_cookie;
-    const gateway::HttpHandler* h = stack->routes->find(r.path);
-    if (h == nullptr) return gateway::HttpResponse::text(404, "");
-    return (*h)(r);
+    const gateway::HttpRoute* route = stack->routes->find(r.path);
+    if (route == nullptr) return gateway::HttpResponse::text(404, "");
+    return route->handler(r);
 }
 
 std::string set_cookie(const gateway::HttpResponse& res) {

@@ -1102,11 +1102,6 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 struct Server::Impl {
     Impl(Gateway& gateway, ServerOptions opts)
         : options(std::move(opts)),
-          ioc(static_cast<int>(options.io_threads)),
-          tls(ssl::context::tls_server),
-          acceptor(net::make_strand(ioc)),
-          signals(ioc),
-          http_workers(options.http_workers),
           shared{gateway,
                  gateway.metrics(),
                  options.max_connections,
@@ -1125,7 +1120,12 @@ struct Server::Impl {
                  {},
                  0,
                  0,
-                 {}} {
+                 {}},
+          ioc(static_cast<int>(options.io_threads)),
+          tls(ssl::context::tls_server),
+          acceptor(net::make_strand(ioc)),
+          signals(ioc),
+          http_workers(options.http_workers) {
         configure_tls();
         port = listen(acceptor, options.host, options.port, "--listen");
         if (!options.metrics_host.empty()) {
@@ -1264,13 +1264,15 @@ struct Server::Impl {
     }
 
     ServerOptions options;
+    // Before the io_context: destroying it destroys handlers still queued, and with them
+    // connections whose slots are given back to this state.
+    Shared shared;
     net::io_context ioc;
     ssl::context tls;
     tcp::acceptor acceptor;
     std::optional<tcp::acceptor> metrics_acceptor;
     net::signal_set signals;
     HttpWorkers http_workers;
-    Shared shared;
     std::uint16_t port = 0;
     std::uint16_t metrics_port = 0;
 

@@ -48,9 +48,10 @@ struct ServerOptions {
     // HTTP, WebSocket before its login succeeds). Further ones are closed at accept.
     std::uint32_t max_connections_per_address = 256;
     std::uint32_t max_unauthenticated_per_address = 32;
-    // The metrics listener (GET /metrics). Empty host: none.
-    std::string metrics_host = "127.0.0.1";
-    std::uint16_t metrics_port = 9464;  // 0: ephemeral
+    // The metrics listener (GET /metrics). Empty host: none (the default here; `serve`
+    // sets 127.0.0.1:9464 from its configuration), so an embedded server binds one port only.
+    std::string metrics_host;
+    std::uint16_t metrics_port = 0;  // 0: ephemeral
     // When binding it fails: false throws like the main listener, true only logs a warning
     // and serves without metrics (the default address may be taken by another instance).
     bool metrics_optional = false;
