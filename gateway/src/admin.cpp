@@ -72,15 +72,15 @@ const char* kUsage =
     "                 [--ban CLASS ...] [--unban CLASS ...] [--consent-recorders WHO]\n"
     "                 [--canned-replies-file FILE] [--organisation-name NAME ...]\n"
     "                 [--clear-organisation-names] [--template KIND:LANG=TEXT ...]\n"
+    "                 [--checkin-window HH:MM-HH:MM] [--checkin-every-days N]\n"
+    "                 [--checkin-grace-minutes N]\n"
+    "                 [--accept-messenger NAME --messenger-evidence REF]\n"
+    "                 [--drop-messenger NAME]\n"
     "  ariadne admin survivor-update --case CODE [--initials I] [--language L]\n"
     "                 [--time-zone ZONE] [--quiet-hours HH:MM-HH:MM|none]\n"
     "                 [--status active|dormant|closed] [--pause-until ISO|indefinite|none]\n"
     "                 [--team ID|none] [--never-confirm-client on|off]\n"
     "  ariadne admin survivor-show --case CODE\n"
-    "                 [--canned-replies-file FILE] [--checkin-window HH:MM-HH:MM]\n"
-    "                 [--checkin-every-days N] [--checkin-grace-minutes N]\n"
-    "                 [--accept-messenger NAME --messenger-evidence REF]\n"
-    "                 [--drop-messenger NAME]\n"
     "  ariadne admin checkin-plan-set --case CODE --by CASEWORKER_ID [--every-days N]\n"
     "                 [--window HH:MM-HH:MM] [--channel KIND ...] [--grace-minutes N]\n"
     "                 [--alert nobody|caseworker]\n"
@@ -128,6 +128,12 @@ policies::Actor caseworker_actor(Store& store, const std::string& id) {
 po::variables_map parse(const std::vector<std::string>& args,
                         const po::options_description& options) {
     po::variables_map vm;
+    for (const auto& arg : args) {
+        if (auto token = program_options_placeholder(arg); !token.empty()) {
+            usage_error("An argument holds '" + token +
+                        "': '%' followed by a word and '%' is not allowed.");
+        }
+    }
     try {
         po::store(po::command_line_parser(args).options(options).run(), vm);
         po::notify(vm);

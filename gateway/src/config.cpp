@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/program_options.hpp>
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -24,6 +25,25 @@ std::uint32_t default_io_threads() {
     if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) == 1) return 1;
     return 2;
 }
+
+}  // namespace
+
+std::string program_options_placeholder(std::string_view text) {
+    for (std::size_t open = text.find('%'); open != std::string_view::npos;
+         open = text.find('%', open + 1)) {
+        std::size_t end = open + 1;
+        while (end < text.size() &&
+               (std::isalpha(static_cast<unsigned char>(text[end])) || text[end] == '_')) {
+            ++end;
+        }
+        if (end > open + 1 && end < text.size() && text[end] == '%') {
+            return std::string(text.substr(open, end - open + 1));
+        }
+    }
+    return "";
+}
+
+namespace {
 
 [[noreturn]] void refuse(const std::string& message) {
     throw GatewayError(GatewayErrorCode::config, "Configuration refused: " + message);
@@ -147,6 +167,12 @@ ServeCommand parse_serve_config(const std::vector<std::string>& args) {
     po::variables_map vm;
     try {
         std::vector<std::string> argv(args);
+        for (const auto& arg : argv) {
+            if (!program_options_placeholder(arg).empty()) {
+                refuse("an argument holds '" + program_options_placeholder(arg) +
+                       "': '%' followed by a word and '%' is not allowed.");
+            }
+        }
         po::store(po::command_line_parser(argv).options(options).run(), vm);
         if (vm.count("help")) {
             result.help = true;
@@ -156,7 +182,19 @@ ServeCommand parse_serve_config(const std::vector<std::string>& args) {
             std::string file = vm["config"].as<std::string>();
             std::ifstream in(file);
             if (!in) refuse("--config file '" + file + "' cannot be read.");
-            po::store(po::parse_config_file(in, options, /*allow_unregistered=*/false), vm);
+            std::stringstream text;
+            text << in.rdbuf();
+            std::istringstream lines(text.str());
+            int number = 0;
+            for (std::string line; std::getline(lines, line);) {
+                ++number;
+                if (!program_options_placeholder(line).empty()) {
+                    refuse("--config file '" + file + "' line " + std::to_string(number) +
+                           ": '%' followed by a word and '%' is not allowed in a setting.");
+                }
+            }
+            std::istringstream again(text.str());
+            po::store(po::parse_config_file(again, options, /*allow_unregistered=*/false), vm);
         }
         po::notify(vm);
     } catch (const GatewayError&) {

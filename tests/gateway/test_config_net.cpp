@@ -24,6 +24,24 @@ TEST(NetConfig, MetricsListenOnLoopbackByDefault) {
     EXPECT_EQ(c.login_attempts_total, 300u);
 }
 
+// Found by fuzz_serve_config: Boost.Program_options looped forever formatting the error for
+// an unknown option named after one of its placeholders, so `serve --config` hung at start.
+TEST(NetConfig, AConfigLineOrArgumentHoldingAnOptionsPlaceholderIsRefusedNotHung) {
+    test::TempDir dir;
+    std::ofstream(dir.path / "p.conf")
+        << "listen = 127.0.0.1:8443\nsends-per-seoption '%canonical_option%'cond = 1\n";
+    try {
+        parse_serve_config({"--config", (dir.path / "p.conf").string()});
+        FAIL() << "accepted";
+    } catch (const GatewayError& e) {
+        EXPECT_NE(std::string(e.what()).find("line 2"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(parse_serve_config({"--%canonical_option%"}), GatewayError);
+    EXPECT_THROW(parse_serve_config({"--sends-per-second", "%value%"}), GatewayError);
+    EXPECT_EQ(program_options_placeholder("50% of 100%"), "");
+    EXPECT_EQ(program_options_placeholder("a %prefix_option% b"), "%prefix_option%");
+}
+
 TEST(NetConfig, MetricsListenCanBeMovedOrTurnedOffInFlagsOrFile) {
     auto moved = parse_serve_config({"--metrics-listen", "[::1]:9500"}).config;
     EXPECT_EQ(moved.metrics_host, "::1");

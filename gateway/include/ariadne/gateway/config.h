@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ariadne::gateway {
@@ -64,6 +65,12 @@ struct ServeCommand {
 /// an unknown option, a bad value, an unreadable config file, or a combination that is
 /// refused (e.g. --recovery-m-kib below 65536 without --insecure-test-params).
 ServeCommand parse_serve_config(const std::vector<std::string>& args);
+
+/// The first "%word%" in `text` (letters and '_' between two '%'), or "" if none.
+/// Boost.Program_options 1.74 loops forever formatting an error about an option or value that
+/// holds one of its own placeholders (e.g. "%canonical_option%"), so such text is refused
+/// before it is parsed: `serve` (arguments and --config lines) and `ariadne admin`.
+std::string program_options_placeholder(std::string_view text);
 
 /// Shared by admin commands that create recovery parameters: same rule as serve.
 /// Throws GatewayError(config) naming --recovery-m-kib.
