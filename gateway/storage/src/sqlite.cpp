@@ -1,0 +1,220 @@
+#include "ariadne/storage/sqlite.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <utility>
+
+namespace ariadne::storage {
+
+namespace {
+
+ErrorKind kind_of(int rc) {
+    switch (rc & 0xff) {
+        case SQLITE_CONSTRAINT:
+            return ErrorKind::constraint;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+            return ErrorKind::busy;
+        case SQLITE_FULL:
+            return ErrorKind::full;
+        case SQLITE_READONLY:
+            return ErrorKind::read_only;
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+            return ErrorKind::corrupt;
+        case SQLITE_SCHEMA:
+            return ErrorKind::schema;
+        default:
+            return ErrorKind::other;
+    }
+}
+
+}  // namespace
+
+void fail(int sqlite_code, std::string_view what) {
+    throw Error(
+        kind_of(sqlite_code), sqlite_code & 0xff,
+        "The database failed to " + std::string(what) + ": " + sqlite3_errstr(sqlite_code) + ".");
+}
+
+// ---- Statement ----
+
+Statement::~Statement() {
+    if (stmt_ == nullptr) return;
+    if (owned_) {
+        sqlite3_finalize(stmt_);
+    } else {
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+    }
+}
+
+Statement::Statement(Statement&& other) noexcept
+    : stmt_(std::exchange(other.stmt_, nullptr)), owned_(other.owned_) {}
+
+void Statement::check_bind(int rc) {
+    if (rc != SQLITE_OK) fail(rc, "bind a value");
+}
+
+Statement& Statement::bind(int index, std::int64_t value) {
+    check_bind(sqlite3_bind_int64(stmt_, index, value));
+    return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view value) {
+    check_bind(sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
+                                 SQLITE_TRANSIENT));
+    return *this;
+}
+
+Statement& Statement::bind_blob(int index, std::span<const std::uint8_t> value) {
+    static const std::uint8_t empty = 0;
+    check_bind(sqlite3_bind_blob(stmt_, index, value.empty() ? &empty : value.data(),
+                                 static_cast<int>(value.size()), SQLITE_TRANSIENT));
+    return *this;
+}
+
+Statement& Statement::bind_null(int index) {
+    check_bind(sqlite3_bind_null(stmt_, index));
+    return *this;
+}
+
+bool Statement::step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    // sqlite3_step's own code is generic after a failed step; the extended one is on the db.
+    fail(sqlite3_extended_errcode(sqlite3_db_handle(stmt_)), "run a statement");
+}
+
+void Statement::run() {
+    while (step()) {
+    }
+}
+
+void Statement::reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+}
+
+bool Statement::is_null(int column) const {
+    return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+std::int64_t Statement::integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+std::string Statement::text(int column) const {
+    auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)))
+             : std::string();
+}
+
+std::vector<std::uint8_t> Statement::blob(int column) const {
+    auto p = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_, column));
+    return p ? std::vector<std::uint8_t>(p, p + sqlite3_column_bytes(stmt_, column))
+             : std::vector<std::uint8_t>();
+}
+
+// ---- Connection ----
+
+Connection::Connection(const std::filesystem::path& path, const ConnectionOptions& options)
+    : path_(path) {
+    if (options.mode == OpenMode::create) {
+        // Create the file 0600 ourselves: SQLite gives -wal and -shm the same mode.
+        int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            throw Error(ErrorKind::other, 0,
+                        "The database file " + path.string() + " cannot be created.");
+        }
+        ::close(fd);
+    }
+    int flags = SQLITE_OPEN_NOMUTEX | (options.mode == OpenMode::read_only ? SQLITE_OPEN_READONLY
+                                                                           : SQLITE_OPEN_READWRITE);
+    int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+    if (rc != SQLITE_OK) {
+        sqlite3_close(db_);
+        db_ = nullptr;
+        fail(rc, "open " + path.filename().string());
+    }
+    sqlite3_extended_result_codes(db_, 1);
+    try {
+        sqlite3_busy_timeout(db_, options.busy_timeout_ms);
+        if (options.wal && options.mode != OpenMode::read_only) exec("PRAGMA journal_mode=WAL");
+        exec(options.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+        if (options.secure_delete) exec("PRAGMA secure_delete=ON");
+        if (options.foreign_keys) exec("PRAGMA foreign_keys=ON");
+        if (options.mode == OpenMode::read_only) exec("PRAGMA query_only=ON");
+    } catch (...) {
+        sqlite3_close(db_);
+        throw;
+    }
+}
+
+Connection::Connection(sqlite3* borrowed) noexcept : db_(borrowed), owned_(false) {
+    if (const char* file = sqlite3_db_filename(borrowed, "main")) path_ = file;
+}
+
+Connection::~Connection() {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    if (owned_) sqlite3_close(db_);
+}
+
+void Connection::exec(std::string_view sql) {
+    std::string text(sql);
+    int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) fail(sqlite3_extended_errcode(db_), "execute a command");
+}
+
+Statement Connection::prepare(std::string_view sql) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+    if (rc != SQLITE_OK) fail(rc, "prepare a statement");
+    return Statement(stmt, true);
+}
+
+Statement Connection::cached(const char* sql) {
+    auto it = cache_.find(sql);
+    if (it == cache_.end()) {
+        sqlite3_stmt* stmt = nullptr;
+        int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+        if (rc != SQLITE_OK) fail(rc, "prepare a statement");
+        it = cache_.emplace(sql, stmt).first;
+    }
+    return Statement(it->second, false);
+}
+
+std::int64_t Connection::last_insert_rowid() const noexcept {
+    return sqlite3_last_insert_rowid(db_);
+}
+
+int Connection::changes() const noexcept { return sqlite3_changes(db_); }
+
+bool Connection::in_transaction() const noexcept { return sqlite3_get_autocommit(db_) == 0; }
+
+// ---- Transaction ----
+
+Transaction::Transaction(Connection& connection, TransactionKind kind)
+    : connection_(connection), nested_(connection.in_transaction()) {
+    if (nested_) {
+        connection_.exec("SAVEPOINT storage_tx");
+    } else {
+        connection_.exec(kind == TransactionKind::immediate ? "BEGIN IMMEDIATE" : "BEGIN");
+    }
+}
+
+Transaction::~Transaction() {
+    if (done_) return;
+    // Never throws from a destructor: a failed rollback leaves SQLite to roll back on close.
+    sqlite3_exec(connection_.handle(),
+                 nested_ ? "ROLLBACK TO storage_tx; RELEASE storage_tx" : "ROLLBACK", nullptr,
+                 nullptr, nullptr);
+}
+
+void Transaction::commit() {
+    connection_.exec(nested_ ? "RELEASE storage_tx" : "COMMIT");
+    done_ = true;
+}
+
+}  // namespace ariadne::storage
