@@ -6,7 +6,7 @@
 //                           store (crypto/store.h) the gateway holds for her edge device,
 //                           named by the keyed tag of her account (32 lowercase hex digits)
 //
-// The edge hub opens these files; backup and restore find them here.
+// The edge hub places and opens its files through this class, so their layout is stated once.
 // Thread safety: an EdgeFiles is an immutable value (safe to share); the file system is not
 // locked. Errors: storage::Error(other) when the directory cannot be created or listed;
 // std::invalid_argument for a malformed tag.
