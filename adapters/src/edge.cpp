@@ -22,6 +22,7 @@
 #include "ariadne/crypto/session.h"
 #include "ariadne/gateway/gateway.h"
 #include "ariadne/gateway/server_key.h"
+#include "ariadne/storage/migrations.h"
 #include "local_link.h"
 
 namespace ariadne::adapters {
@@ -108,6 +109,13 @@ class HistoryDb {
              // The old page-only duress records: one duress mechanism now (the enrolment
              // duress code, a second account), so any left are removed.
              "DROP TABLE IF EXISTS edge_duress;");
+        try {
+            storage::Connection connection(db_);
+            storage::migrate(connection, storage::edge_history_migrations());
+        } catch (const storage::Error& e) {
+            sqlite3_close(db_);
+            throw AdapterError(Code::storage, e.what());
+        }
     }
     ~HistoryDb() {
         sqlite3_exec(db_, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
