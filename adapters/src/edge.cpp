@@ -57,8 +57,9 @@ template <typename Call>
 auto stored(const char* failure, Call call) -> decltype(call()) {
     try {
         return call();
-    } catch (const storage::Error&) {
-        throw AdapterError(Code::storage, failure);
+    } catch (const storage::Error& e) {
+        // The storage sentence never holds a bound value: safe to pass on.
+        throw AdapterError(Code::storage, std::string(failure) + " (" + e.what() + ")");
     }
 }
 

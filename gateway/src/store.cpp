@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "ariadne/gateway/error.h"
+#include "ariadne/storage/migrations.h"
 
 namespace ariadne::gateway {
 
@@ -103,6 +104,18 @@ CREATE TABLE IF NOT EXISTS mailbox(
   created_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS mailbox_by_device ON mailbox(account, device, server_id);
 )sql";
+
+/// Brings the file to this binary's schema (or refuses it) before any thread uses it.
+void migrate_schema(const StoreOptions& options) {
+    try {
+        storage::ConnectionOptions connection_options;
+        connection_options.synchronous_full = options.synchronous_full;
+        storage::Connection connection(options.path, connection_options);
+        storage::migrate(connection, storage::main_migrations());
+    } catch (const storage::Error& e) {
+        throw GatewayError(GatewayErrorCode::storage, e.what());
+    }
+}
 
 constexpr int kKindMessage = 0;
 constexpr int kKindReceipt = 1;
@@ -288,15 +301,8 @@ Store::Store(StoreOptions options) : options_(std::move(options)), queued_(optio
                            "The database file " + options_.path.string() + " cannot be created.");
     }
     ::close(fd);
+    migrate_schema(options_);
     writer_ = std::make_unique<Connection>(options_.path, false, options_.synchronous_full);
-    writer_->exec("BEGIN IMMEDIATE");
-    try {
-        writer_->exec(kSchema);
-        writer_->exec("COMMIT");
-    } catch (...) {
-        writer_->exec("ROLLBACK");
-        throw;
-    }
     count_queued_bytes();
     next_maintenance_ = std::chrono::steady_clock::now() + options_.maintenance_interval;
     writer_thread_ = std::thread([this] { writer_loop(); });

@@ -8,6 +8,7 @@
 #include "ariadne/policies/checkin.h"
 #include "ariadne/policies/error.h"
 #include "ariadne/policies/time_zone.h"
+#include "ariadne/storage/migrations.h"
 #include "sqlite.h"
 #include "templates.h"
 
@@ -163,6 +164,11 @@ std::unique_ptr<PolicyStore> PolicyStore::open(const std::string& path) {
     try {
         exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
              "configuring the database");
+        storage::Connection connection(db);
+        storage::migrate(connection, storage::main_migrations());
+    } catch (const storage::Error& e) {
+        sqlite3_close(db);
+        throw Error(ErrorCode::storage, "", e.what());
     } catch (...) {
         sqlite3_close(db);
         throw;

@@ -1,5 +1,7 @@
 #include "ariadne/storage/edge_history.h"
 
+#include "ariadne/storage/migrations.h"
+
 namespace ariadne::storage {
 
 namespace {
@@ -17,22 +19,8 @@ ConnectionOptions history_options() {
 }  // namespace
 
 EdgeHistory::EdgeHistory(const std::filesystem::path& path) : db_(path, history_options()) {
-    db_.exec(
-        "CREATE TABLE IF NOT EXISTS edge_history(id INTEGER PRIMARY KEY AUTOINCREMENT,"
-        " tag TEXT NOT NULL, at_ms INTEGER NOT NULL, sealed BLOB NOT NULL);"
-        "CREATE INDEX IF NOT EXISTS edge_history_tag ON edge_history(tag, id);"
-        // A reply decrypted but not yet acknowledged (the SMS adapter waits for the
-        // delivery report): its text, sealed, so that after a restart the redelivered
-        // entry (whose Signal message key is used up) is handed on again, not lost.
-        "CREATE TABLE IF NOT EXISTS edge_pending(tag TEXT NOT NULL, server_id INTEGER NOT "
-        "NULL, sealed BLOB NOT NULL, PRIMARY KEY(tag, server_id)) WITHOUT ROWID;"
-        // Every account with an edge device (sealed id), attached again at start-up so
-        // that replies queued for her are delivered without waiting for her next text.
-        "CREATE TABLE IF NOT EXISTS edge_accounts(tag TEXT PRIMARY KEY, sealed BLOB NOT "
-        "NULL) WITHOUT ROWID;"
-        // The old page-only duress records: one duress mechanism now (the enrolment
-        // duress code, a second account), so any left are removed.
-        "DROP TABLE IF EXISTS edge_duress;");
+    // The tables come from the edge history's migrations (migrations/edge_history/).
+    migrate(db_, edge_history_migrations());
 }
 
 EdgeHistory::~EdgeHistory() {
