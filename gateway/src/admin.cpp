@@ -111,7 +111,6 @@ std::unique_ptr<policies::PolicyStore> open_policies(const std::string& data_dir
     }
     auto store = policies::PolicyStore::open(database_path(data_dir).string());
     key_audit_chain(*store, ServerKey::load_or_create(data_dir), data_dir, mark);
-    ensure_survivor_case_table(*store);
     return store;
 }
 
@@ -372,13 +371,7 @@ int consent(const std::vector<std::string>& args, std::istream& in, std::ostream
     }
     auto stored = policy_store->record_consent(r, actor);
     if (sealed) {
-        char* err = nullptr;
         sqlite3* db = policy_store->connection();
-        sqlite3_exec(db,
-                     "CREATE TABLE IF NOT EXISTS gateway_sealed_addresses(address_ref TEXT "
-                     "PRIMARY KEY, sealed BLOB NOT NULL) WITHOUT ROWID",
-                     nullptr, nullptr, &err);
-        sqlite3_free(err);
         sqlite3_stmt* st = nullptr;
         sqlite3_prepare_v2(db,
                            "INSERT OR IGNORE INTO gateway_sealed_addresses(address_ref, sealed) "

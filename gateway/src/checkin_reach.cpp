@@ -21,12 +21,6 @@ void exec(sqlite3* db, const char* sql) {
     if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) storage(db);
 }
 
-void ensure_table(sqlite3* db) {
-    exec(db,
-         "CREATE TABLE IF NOT EXISTS gateway_channel_senders(kind TEXT PRIMARY KEY, "
-         "registered_at_ms INTEGER NOT NULL) WITHOUT ROWID");
-}
-
 std::string no_sender_reason(policies::ChannelKind kind) {
     using policies::ChannelKind;
     switch (kind) {
@@ -51,7 +45,6 @@ std::string no_sender_reason(policies::ChannelKind kind) {
 
 void clear_channel_senders(policies::PolicyStore& store) {
     auto guard = store.lock();
-    ensure_table(store.connection());
     exec(store.connection(), "DELETE FROM gateway_channel_senders");
 }
 
@@ -59,7 +52,6 @@ void record_channel_sender(policies::PolicyStore& store, policies::ChannelKind k
                            bool registered) {
     auto guard = store.lock();
     sqlite3* db = store.connection();
-    ensure_table(db);
     sqlite3_stmt* st = nullptr;
     const char* sql = registered ? "INSERT INTO gateway_channel_senders(kind, registered_at_ms) "
                                    "VALUES(?1, ?2) ON CONFLICT(kind) DO UPDATE SET "
@@ -81,7 +73,6 @@ void record_channel_sender(policies::PolicyStore& store, policies::ChannelKind k
 bool channel_sender_recorded(policies::PolicyStore& store, policies::ChannelKind kind) {
     auto guard = store.lock();
     sqlite3* db = store.connection();
-    ensure_table(db);
     sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(db, "SELECT 1 FROM gateway_channel_senders WHERE kind = ?1", -1, &st,
                            nullptr) != SQLITE_OK) {
@@ -114,7 +105,6 @@ std::vector<ChannelReach> checkin_reach(const Store& store, policies::PolicyStor
             r.reaches_her = record && store.find_device(record->key, 2).has_value();
             if (!r.reaches_her) r.why = "she has not opened the survivor page (/notes) yet";
         } else if (channel.kind == ChannelKind::sms) {
-            ensure_sms_tables(policies);
             r.reaches_her = sms_thread_verified(policies, code).value_or(false);
             if (!r.reaches_her) {
                 r.why =

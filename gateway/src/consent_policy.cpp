@@ -71,37 +71,7 @@ class Statement {
     sqlite3_stmt* stmt_ = nullptr;
 };
 
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS gateway_survivor_cases(
-  account TEXT PRIMARY KEY, case_code TEXT NOT NULL, duress INTEGER NOT NULL DEFAULT 0
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS gateway_survivor_cases_by_case ON gateway_survivor_cases(case_code);
-CREATE TABLE IF NOT EXISTS gateway_last_inbound_channel(
-  account TEXT PRIMARY KEY, kind TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS gateway_caseworker_initials(
-  account TEXT PRIMARY KEY, initials TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS gateway_new_device_notices(
-  case_code TEXT PRIMARY KEY, notify INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS gateway_handover_notes(
-  case_code TEXT PRIMARY KEY, sealed BLOB NOT NULL, set_at_us INTEGER NOT NULL
-) WITHOUT ROWID;
-)sql";
-
 }  // namespace
-
-void ensure_survivor_case_table(policies::PolicyStore& store) {
-    auto sqlite_guard = store.lock();
-    char* err = nullptr;
-    if (sqlite3_exec(store.connection(), kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
-        std::string msg = err ? err : "unknown error";
-        sqlite3_free(err);
-        throw policies::Error(policies::ErrorCode::storage, "",
-                              "The survivor case link table cannot be created (" + msg + ").");
-    }
-}
 
 void link_survivor_case(policies::PolicyStore& store, const std::string& account_id,
                         const policies::CaseCode& code, bool duress_account) {
@@ -269,10 +239,7 @@ ConsentPolicy::ConsentPolicy(
       key_(key),
       on_inbound_(std::move(on_inbound)),
       on_duress_(std::move(on_duress)),
-      on_new_device_(std::move(on_new_device)) {
-    ensure_survivor_case_table(policies_);
-    ensure_sms_tables(policies_);
-}
+      on_new_device_(std::move(on_new_device)) {}
 
 policies::ChannelKind ConsentPolicy::thread_channel(const Account& survivor,
                                                     const policies::CaseCode& code) const {
@@ -651,9 +618,7 @@ NoticeOutcome queue_handover_notice(policies::PolicyStore& policies, Store& stor
 }
 
 NoticeRenderer::NoticeRenderer(const std::string& database)
-    : store_(policies::PolicyStore::open(database)) {
-    ensure_survivor_case_table(*store_);
-}
+    : store_(policies::PolicyStore::open(database)) {}
 
 std::string NoticeRenderer::render(const Delivery& notice) const {
     std::string text;

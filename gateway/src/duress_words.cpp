@@ -26,12 +26,6 @@ void exec(sqlite3* db, const char* sql) {
     if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) storage(db);
 }
 
-void ensure_table(sqlite3* db) {
-    exec(db,
-         "CREATE TABLE IF NOT EXISTS gateway_duress_words(digest BLOB PRIMARY KEY, words "
-         "INTEGER NOT NULL) WITHOUT ROWID");
-}
-
 /// The phrase key: derived from the server key, so it is never stored and a copy of the
 /// database alone cannot test guesses against the digests.
 crypto::SecretBytes phrase_key(const ServerKey& key) {
@@ -46,7 +40,6 @@ struct Digests {
 Digests read_digests(policies::PolicyStore& store) {
     auto guard = store.lock();
     sqlite3* db = store.connection();
-    ensure_table(db);
     sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(db, "SELECT digest, words FROM gateway_duress_words", -1, &st,
                            nullptr) != SQLITE_OK) {
@@ -93,7 +86,6 @@ std::size_t set_duress_words(policies::PolicyStore& store, const ServerKey& key,
     }
     auto guard = store.lock();
     sqlite3* db = store.connection();
-    ensure_table(db);
     exec(db, "BEGIN IMMEDIATE");
     std::size_t stored = 0;
     try {

@@ -9,15 +9,6 @@ namespace ariadne::gateway {
 
 namespace {
 
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS gateway_sealed_addresses(
-  address_ref TEXT PRIMARY KEY, sealed BLOB NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS gateway_sms_links(
-  address_ref TEXT PRIMARY KEY, case_code TEXT NOT NULL, verified INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS gateway_sms_links_by_case ON gateway_sms_links(case_code);
-)sql";
-
 [[noreturn]] void storage_failure(sqlite3* db) {
     throw policies::Error(
         policies::ErrorCode::storage, "",
@@ -79,17 +70,6 @@ std::string address_ref_of(const ServerKey& key, std::string_view number) {
     return ref;
 }
 
-void ensure_sms_tables(policies::PolicyStore& store) {
-    auto guard = store.lock();
-    char* err = nullptr;
-    if (sqlite3_exec(store.connection(), kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
-        std::string msg = err ? err : "unknown error";
-        sqlite3_free(err);
-        throw policies::Error(policies::ErrorCode::storage, "",
-                              "The SMS number tables cannot be created (" + msg + ").");
-    }
-}
-
 std::string link_sms_number(policies::PolicyStore& store, const ServerKey& key,
                             std::string_view number, const policies::CaseCode& code,
                             bool verified) {
@@ -99,7 +79,6 @@ std::string link_sms_number(policies::PolicyStore& store, const ServerKey& key,
                               "address: not a phone number (an optional '+' and 3 to 20 "
                               "digits; spaces and dashes are ignored).");
     }
-    ensure_sms_tables(store);
     const std::string ref = address_ref_of(key, *normal);
     crypto::Bytes sealed = key.seal("address:" + ref, crypto::as_bytes(*normal));
     crypto::wipe(normal->data(), normal->size());

@@ -6,19 +6,6 @@ namespace ariadne::storage {
 
 namespace {
 
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS gateway_alerts(
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  case_code TEXT,
-  kind TEXT NOT NULL,
-  urgent INTEGER NOT NULL,
-  raised_at_ms INTEGER NOT NULL,
-  cleared_at_ms INTEGER,
-  cleared_by TEXT
-);
-CREATE INDEX IF NOT EXISTS gateway_alerts_open ON gateway_alerts(cleared_at_ms, case_code);
-)sql";
-
 constexpr const char* kColumns =
     "SELECT id, case_code, kind, urgent, raised_at_ms, cleared_at_ms, cleared_by FROM "
     "gateway_alerts ";
@@ -45,10 +32,7 @@ void bind_case(Statement& s, int index, const std::optional<std::string>& case_c
 
 }  // namespace
 
-AlertTable::AlertTable(const policies::PolicyStore& store) : store_(store) {
-    auto guard = store_.lock();
-    Connection(store_.connection()).exec(kSchema);
-}
+AlertTable::AlertTable(const policies::PolicyStore& store) : store_(store) {}
 
 std::optional<std::int64_t> AlertTable::find_open(
     const std::string& kind, const std::optional<std::string>& case_code) const {

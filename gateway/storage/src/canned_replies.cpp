@@ -5,13 +5,7 @@
 
 namespace ariadne::storage {
 
-CannedReplies::CannedReplies(policies::PolicyStore& store) : store_(store) {
-    auto guard = store_.lock();
-    Connection(store_.connection())
-        .exec(
-            "CREATE TABLE IF NOT EXISTS gateway_canned_replies(position INTEGER PRIMARY "
-            "KEY, label TEXT NOT NULL, text TEXT NOT NULL)");
-}
+CannedReplies::CannedReplies(policies::PolicyStore& store) : store_(store) {}
 
 std::vector<CannedReply> CannedReplies::list() const {
     auto guard = store_.lock();

@@ -4,14 +4,7 @@
 
 namespace ariadne::storage {
 
-SmsOutbox::SmsOutbox(const policies::PolicyStore& store) : store_(store) {
-    auto guard = store_.lock();
-    Connection(store_.connection())
-        .exec(
-            "CREATE TABLE IF NOT EXISTS gateway_sms_outbox(server_id INTEGER NOT "
-            "NULL, part INTEGER NOT NULL, account TEXT NOT NULL, state TEXT NOT "
-            "NULL, PRIMARY KEY(server_id, part)) WITHOUT ROWID");
-}
+SmsOutbox::SmsOutbox(const policies::PolicyStore& store) : store_(store) {}
 
 std::vector<SmsOutboxPart> SmsOutbox::parts(std::int64_t server_id) const {
     auto guard = store_.lock();

@@ -7,10 +7,6 @@ namespace ariadne::storage {
 std::optional<std::string> StaffRoles::role(const std::string& account) const {
     auto guard = store_.lock();
     Connection db(store_.connection());
-    // The table appears with the first role stored; until then every account has none.
-    auto exists = db.prepare(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'gateway_account_roles'");
-    if (!exists.step()) return std::nullopt;
     auto st = db.prepare("SELECT role FROM gateway_account_roles WHERE account = ?");
     st.bind(1, account);
     if (!st.step()) return std::nullopt;
@@ -20,9 +16,6 @@ std::optional<std::string> StaffRoles::role(const std::string& account) const {
 void StaffRoles::set_role(const std::string& account, const std::string& role) {
     auto guard = store_.lock();
     Connection db(store_.connection());
-    db.exec(
-        "CREATE TABLE IF NOT EXISTS gateway_account_roles(account TEXT PRIMARY KEY, "
-        "role TEXT NOT NULL) WITHOUT ROWID");
     db.prepare(
           "INSERT INTO gateway_account_roles(account, role) VALUES(?, ?) "
           "ON CONFLICT(account) DO UPDATE SET role = excluded.role")

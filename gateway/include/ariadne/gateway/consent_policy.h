@@ -48,8 +48,6 @@ struct SurvivorCase {
     bool duress_account = false;  // this account is her duress login
 };
 
-/// Creates the link table if needed. Throws policies::Error{storage}.
-void ensure_survivor_case_table(policies::PolicyStore& store);
 /// Links a survivor account to a case (insert; Error{conflict} if the account is linked).
 void link_survivor_case(policies::PolicyStore& store, const std::string& account_id,
                         const policies::CaseCode& code, bool duress_account);

@@ -36,9 +36,6 @@ struct SmsLink {
     bool verified = false;  // false: an unverified thread; nothing is ever sent to it
 };
 
-/// Creates the tables if needed.
-void ensure_sms_tables(policies::PolicyStore& store);
-
 /// Seals `number` (normalised; else Error{invalid_field, "address"}) and links it to `code`,
 /// replacing an earlier link of the same number. Returns its reference.
 std::string link_sms_number(policies::PolicyStore& store, const ServerKey& key,

@@ -30,7 +30,7 @@ struct AlertRow {
 
 class AlertTable {
   public:
-    /// Creates the table and its index if needed. Throws storage::Error.
+    /// The table comes from migration 1 (the store migrates on open).
     explicit AlertTable(const policies::PolicyStore& store);
 
     /// The id of the open alert of this kind for this case (none: for no case), if any.

@@ -23,7 +23,7 @@ struct CannedReply {
 
 class CannedReplies {
   public:
-    /// Creates the table if needed. Throws storage::Error.
+    /// The table comes from migration 1 (the store migrates on open).
     explicit CannedReplies(policies::PolicyStore& store);
 
     /// The stored replies in order; empty when the organisation set none.

@@ -27,7 +27,7 @@ struct SmsOutboxPart {
 
 class SmsOutbox {
   public:
-    /// Creates the table if needed. Throws storage::Error.
+    /// The table comes from migration 1 (the store migrates on open).
     explicit SmsOutbox(const policies::PolicyStore& store);
 
     /// The parts of the reply `server_id`, in part order (empty: none handed over).

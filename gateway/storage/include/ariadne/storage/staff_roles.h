@@ -22,7 +22,7 @@ class StaffRoles {
 
     /// The stored role of `account`, or none if no role was ever stored for it.
     std::optional<std::string> role(const std::string& account) const;
-    /// Stores `role` for `account`, replacing any earlier one (creates the table if needed).
+    /// Stores `role` for `account`, replacing any earlier one.
     void set_role(const std::string& account, const std::string& role);
 
   private:
