@@ -362,7 +362,6 @@ struct SmsGateway::Impl {
         endpoint.username = options.kannel_username;
         endpoint.password = options.kannel_password;
         endpoint.timeout = options.kannel_timeout;
-        gateway::ensure_sms_tables(policies);
         try {
             sent_parts.emplace(policies);
         } catch (const storage::Error& e) {

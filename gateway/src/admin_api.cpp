@@ -1090,7 +1090,6 @@ nlohmann::json create_caseworker_account(Store& store, const ServerKey& key,
     }
     set_account_role(policies, account_id, args.role);
     if (!args.initials.empty()) {
-        ensure_survivor_case_table(policies);
         set_caseworker_initials(policies, account_id, args.initials);
     }
     return json({{"account", account_id},
@@ -1124,7 +1123,6 @@ nlohmann::json enrol_survivor_account(Store& store, policies::PolicyStore& polic
     auto recovery = params();
     std::string code = crypto::generate_recovery_code();
     auto stored = crypto::make_recovery_verifier(code, recovery);
-    ensure_survivor_case_table(policies);
     Account account = store.create_survivor(stored.locator, stored.auth_public_key);
     for (const auto& id : args.caseworkers) store.assign(account.id, id);
     auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());

@@ -85,7 +85,6 @@ std::optional<AlertKind> parse_alert_kind(std::string_view s) noexcept {
 bool is_urgent(AlertKind k) noexcept { return k == AlertKind::duress; }
 
 AlertBoard::AlertBoard(policies::PolicyStore& store) : store_(store), table_(open_table(store)) {
-    ensure_survivor_case_table(store_);
 }
 
 void AlertBoard::set_listener(Listener listener) { listener_ = std::move(listener); }

@@ -110,6 +110,20 @@ class Upgrade : public ::testing::TestWithParam<std::string> {
     std::unique_ptr<Gateway> gateway_;
 };
 
+TEST_P(Upgrade, StartingAdoptsBothDatabasesAtSchemaVersionOneWithoutLosingARow) {
+    const std::int64_t mailbox = e2e::count_rows(db(), "mailbox");
+    const std::int64_t consent = e2e::count_rows(db(), "policies_consent");
+    gateway_->start();
+    gateway_->stop();
+    EXPECT_EQ(e2e::count_rows(db(), "schema_migrations", "version = 1"), 1);
+    EXPECT_EQ(e2e::count_rows(db(), "schema_migrations"), 1);
+    EXPECT_EQ(e2e::count_rows(db().parent_path() / "edge" / "history.db", "schema_migrations",
+                              "version = 1"),
+              1);
+    EXPECT_EQ(e2e::count_rows(db(), "mailbox"), mailbox);
+    EXPECT_EQ(e2e::count_rows(db(), "policies_consent"), consent);
+}
+
 TEST_P(Upgrade, QueuedMessagesArriveInOrderAndDecryptWithTheDevicesSavedStores) {
     gateway_->start();
     for (const char* name : {"mara-console", "s1-phone", "jon-console"}) {

@@ -1,5 +1,7 @@
 #include "ariadne/storage/backup.h"
 
+#include "ariadne/storage/migrations.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -284,17 +286,9 @@ fs::path swap_in(const fs::path& data_dir, const fs::path& staged, const BackupM
 
 }  // namespace
 
-std::int64_t stored_schema_version(Connection& db) {
-    auto exists = db.prepare(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'");
-    if (!exists.step()) return 0;
-    auto version = db.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
-    version.step();
-    return version.integer(0);
-}
+std::int64_t stored_schema_version(Connection& db) { return schema_version(db); }
 
-// No numbered migration exists yet: today's schema is version 0 (no schema_migrations).
-std::int64_t newest_known_schema_version() { return 0; }
+std::int64_t newest_known_schema_version() { return latest_schema_version(main_migrations()); }
 
 BackupResult create_backup(const fs::path& data_dir, const fs::path& to,
                            const BackupOptions& options) {
