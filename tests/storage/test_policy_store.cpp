@@ -6,7 +6,7 @@
 
 #include "ariadne/policies/error.h"
 #include "ariadne/policies/store.h"
-#include "test_support.h"
+#include "policy_test_support.h"
 
 using namespace ariadne::policies;
 using namespace ariadne::policies::testing;
