@@ -22,8 +22,8 @@
 #include "ariadne/gateway/server_key.h"
 #include "ariadne/gateway/sms_numbers.h"
 #include "ariadne/gateway/store.h"
-#include "ariadne/policies/store.h"
 #include "ariadne/policies/time_zone.h"
+#include "ariadne/storage/policy_store.h"
 #include "kannel_client.h"
 
 namespace ariadne::adapters {

@@ -5,7 +5,7 @@
 #include <set>
 
 #include "ariadne/policies/error.h"
-#include "ariadne/policies/store.h"
+#include "ariadne/storage/policy_store.h"
 #include "policy_test_support.h"
 
 using namespace ariadne::policies;

@@ -25,7 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ariadne/policies/store.h"
+#include "ariadne/storage/policy_store.h"
 
 namespace ariadne::gateway {
 

@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ariadne/policies/store.h"
+#include "ariadne/storage/policy_store.h"
 
 namespace ariadne::gateway {
 
