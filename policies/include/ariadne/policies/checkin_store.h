@@ -3,7 +3,8 @@
 // slots, her last inbound message). The scheduler's rules live in checkin.cpp; the storage
 // layer implements this interface (storage::PolicyStore), so policies/ holds no SQL.
 //
-// Every method is one transaction: it commits entirely or throws and changes nothing.
+// Every method that writes is one transaction, with its audit entry: it commits entirely
+// or throws and changes nothing.
 // Errors: Error{storage} when the database fails or a stored row cannot be read back;
 // the other codes as stated per method. Values in, values out.
 // Thread safety: an implementation serialises its calls; lock() returns the (recursive)
