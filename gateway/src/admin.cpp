@@ -30,8 +30,8 @@
 #include "ariadne/gateway/store.h"
 #include "ariadne/policies/checkin.h"
 #include "ariadne/policies/error.h"
-#include "ariadne/policies/store.h"
 #include "ariadne/policies/time_zone.h"
+#include "ariadne/storage/policy_store.h"
 #include "policy_text.h"
 
 namespace ariadne::gateway {

@@ -6,8 +6,8 @@
 #include "ariadne/gateway/audit_checkpoints.h"
 #include "ariadne/gateway/error.h"
 #include "ariadne/gateway/server_key.h"
-#include "ariadne/policies/store.h"
 #include "ariadne/storage/backup.h"
+#include "ariadne/storage/policy_store.h"
 
 namespace ariadne::gateway {
 

@@ -12,7 +12,7 @@
 
 #include "ariadne/policies/error.h"
 #include "ariadne/policies/model.h"
-#include "ariadne/policies/store.h"
+#include "ariadne/storage/policy_store.h"
 
 namespace ariadne::gateway {
 

@@ -1,4 +1,4 @@
-#include "templates.h"
+#include "ariadne/policies/templates.h"
 
 #include <array>
 #include <cctype>
@@ -7,7 +7,7 @@
 
 #include "ariadne/policies/error.h"
 
-namespace ariadne::policies::detail {
+namespace ariadne::policies {
 
 namespace {
 
@@ -177,7 +177,7 @@ void validate_template(const std::string& template_id, const std::string& text,
         throw Error(ErrorCode::invalid_field, "template.text",
                     "template.text: this text takes no placeholders (braces are not allowed)");
     }
-    if (auto name = name_in(text, organisation_names)) {
+    if (auto name = organisation_name_in(text, organisation_names)) {
         throw Error(ErrorCode::refused, "template.text",
                     "template.text: must not name the organisation ('" + *name +
                         "' is one of its names in the organisation policy): someone holding "
@@ -185,8 +185,8 @@ void validate_template(const std::string& template_id, const std::string& text,
     }
 }
 
-std::optional<std::string> name_in(const std::string& text,
-                                   const std::vector<std::string>& organisation_names) {
+std::optional<std::string> organisation_name_in(
+    const std::string& text, const std::vector<std::string>& organisation_names) {
     auto fold = [](const std::string& s) {
         std::string out;
         for (char c : s) {
@@ -211,4 +211,4 @@ std::optional<std::string> name_in(const std::string& text,
     return std::nullopt;
 }
 
-}  // namespace ariadne::policies::detail
+}  // namespace ariadne::policies

@@ -12,7 +12,7 @@
 #include "ariadne/adapters/survivor_page.h"
 #include "ariadne/gateway/gateway.h"
 #include "ariadne/gateway/http_routes.h"
-#include "ariadne/policies/store.h"
+#include "ariadne/storage/policy_store.h"
 #include "local_console.h"
 
 namespace ariadne::adapters::test {

@@ -8,7 +8,7 @@
 #include "ariadne/crypto/recovery.h"
 #include "ariadne/gateway/admin.h"
 #include "ariadne/gateway/consent_policy.h"
-#include "ariadne/policies/store.h"
+#include "ariadne/storage/policy_store.h"
 #include "stack.h"
 
 namespace ariadne::adapters::test {

@@ -24,7 +24,7 @@
 #include "ariadne/gateway/metrics.h"
 #include "ariadne/gateway/server_key.h"
 #include "ariadne/gateway/store.h"
-#include "ariadne/policies/store.h"
+#include "ariadne/storage/policy_store.h"
 
 namespace {
 

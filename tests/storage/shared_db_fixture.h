@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "ariadne/policies/store.h"
+#include "ariadne/storage/policy_store.h"
 
 namespace ariadne::storage::testing {
 

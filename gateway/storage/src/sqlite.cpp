@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <utility>
 
 namespace ariadne::storage {
@@ -122,13 +123,18 @@ std::vector<std::uint8_t> Statement::blob(int column) const {
 Connection::Connection(const std::filesystem::path& path, const ConnectionOptions& options)
     : path_(path) {
     if (options.mode == OpenMode::create) {
-        // Create the file 0600 ourselves: SQLite gives -wal and -shm the same mode.
-        int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0) {
+        // Create the file 0600 ourselves: SQLite gives -wal and -shm the same mode. Only a
+        // missing file (O_EXCL): closing any descriptor of a file drops every POSIX lock this
+        // process holds on it, so opening an existing one here would silently release the
+        // SQLite locks of this process's other connections (and another process could then
+        // checkpoint and delete the WAL under them).
+        int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            ::close(fd);
+        } else if (errno != EEXIST) {
             throw Error(ErrorKind::other, 0,
                         "The database file " + path.string() + " cannot be created.");
         }
-        ::close(fd);
     }
     int flags = SQLITE_OPEN_NOMUTEX | (options.mode == OpenMode::read_only ? SQLITE_OPEN_READONLY
                                                                            : SQLITE_OPEN_READWRITE);

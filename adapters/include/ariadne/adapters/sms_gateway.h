@@ -43,8 +43,11 @@ namespace ariadne::gateway {
 class Store;
 class ServerKey;
 }  // namespace ariadne::gateway
-namespace ariadne::policies {
+namespace ariadne::storage {
 class PolicyStore;
+}
+namespace ariadne::policies {
+using PolicyStore = storage::PolicyStore;
 }
 
 namespace ariadne::adapters {

@@ -54,7 +54,7 @@
 #include "ariadne/gateway/http_routes.h"
 #include "ariadne/gateway/server_key.h"
 #include "ariadne/gateway/store.h"
-#include "ariadne/policies/store.h"
+#include "ariadne/storage/policy_store.h"
 
 namespace ariadne::gateway {
 

@@ -25,8 +25,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ariadne/policies/store.h"
 #include "ariadne/storage/alerts.h"
+#include "ariadne/storage/policy_store.h"
 
 namespace ariadne::gateway {
 

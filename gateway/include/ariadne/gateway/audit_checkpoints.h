@@ -16,7 +16,7 @@
 
 #include "ariadne/gateway/server_key.h"
 #include "ariadne/policies/audit.h"
-#include "ariadne/policies/store.h"
+#include "ariadne/storage/policy_store.h"
 
 namespace ariadne::gateway {
 

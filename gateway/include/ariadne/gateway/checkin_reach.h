@@ -21,7 +21,7 @@
 
 #include "ariadne/gateway/store.h"
 #include "ariadne/policies/channel.h"
-#include "ariadne/policies/store.h"
+#include "ariadne/storage/policy_store.h"
 
 namespace ariadne::gateway {
 

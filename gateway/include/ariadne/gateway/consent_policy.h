@@ -36,7 +36,7 @@
 #include "ariadne/gateway/server_key.h"
 #include "ariadne/gateway/store.h"
 #include "ariadne/policies/checkin.h"
-#include "ariadne/policies/store.h"
+#include "ariadne/storage/policy_store.h"
 
 struct sqlite3_stmt;
 

@@ -20,7 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ariadne/gateway/server_key.h"
-#include "ariadne/policies/store.h"
+#include "ariadne/storage/policy_store.h"
 
 namespace ariadne::gateway {
 

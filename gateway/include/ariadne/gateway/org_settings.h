@@ -13,8 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ariadne/policies/store.h"
 #include "ariadne/storage/canned_replies.h"
+#include "ariadne/storage/policy_store.h"
 
 namespace ariadne::gateway {
 

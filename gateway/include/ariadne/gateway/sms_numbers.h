@@ -19,7 +19,7 @@
 #include <string_view>
 
 #include "ariadne/gateway/server_key.h"
-#include "ariadne/policies/store.h"
+#include "ariadne/storage/policy_store.h"
 
 namespace ariadne::gateway {
 

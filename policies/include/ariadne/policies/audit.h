@@ -17,8 +17,10 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ariadne/policies/values.h"
 
@@ -73,6 +75,43 @@ struct AuditVerification {
     Hash head{};                                 // hash of the last good entry (for anchoring)
     std::uint64_t keyed_entries = 0;             // entries verified under the audit key
     std::uint64_t checkpoints = 0;               // checkpoints the chain was checked against
+};
+
+/// The entry that follows `previous` (nullopt: the chain is empty) with these fields: its
+/// seq, prev_hash and hash (the v2 MAC under `key`, or the v1 hash when `key` is null).
+/// Throws Error{invalid_field, "audit.<field>"} for a field that is not a short token (no
+/// free text can enter the log); Error{storage} when `key` is null but `previous` is keyed
+/// (an unkeyed entry after a keyed one would read as a forgery). Pure, thread-safe.
+AuditEntry next_audit_entry(const std::optional<AuditEntry>& previous, const std::string& actor,
+                            const std::string& action, const std::string& case_code,
+                            const std::string& decision, const std::string& reason, Instant at,
+                            const AuditKey* key);
+/// True when `e.hash` is its MAC under `key` (compared in constant time).
+bool audit_entry_keyed(const AuditEntry& e, const AuditKey& key);
+
+/// Verifies a chain read entry by entry in seq order, so a long chain is never held in
+/// memory. With `key`, keyed entries are checked under it, unkeyed ones may only come before
+/// them, and every checkpoint must be authentic and still be in the chain; without it, the
+/// chain is reported broken at the first keyed entry. Not thread-safe (one verification).
+class AuditChainVerifier {
+  public:
+    AuditChainVerifier(const std::optional<AuditKey>& key,
+                       const std::vector<AuditCheckpoint>& checkpoints);
+    /// Checks the next entry; false once the chain is broken (reading further is useless).
+    bool add(const AuditEntry& e);
+    /// The verdict after the last entry (ok, or the first bad entry and why).
+    AuditVerification finish();
+
+  private:
+    void fail(std::uint64_t seq, std::string problem);
+
+    std::optional<AuditKey> key_;
+    std::map<std::uint64_t, Hash> expected_heads_;
+    AuditVerification v_;
+    std::uint64_t expected_ = 1;
+    Hash prev_{};
+    bool keyed_seen_ = false;
+    bool broken_ = false;
 };
 
 }  // namespace ariadne::policies

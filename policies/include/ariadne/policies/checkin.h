@@ -1,8 +1,9 @@
 // Check-in plans and their durable scheduler. A plan is opt-in and belongs to one survivor:
 // a cadence (every N days, or listed dates), a local-time window and weekdays, channels in
 // order of preference, a neutral template in her language, a grace period and whom to alert
-// if she does not answer (her choice). The scheduler keeps its state in SQLite next to the
-// other policies_ tables and guarantees, for each slot (plan + local date):
+// if she does not answer (her choice). The scheduler keeps its state through a CheckinStore
+// (checkin_store.h; the storage layer implements it) and guarantees, for each slot (plan +
+// local date):
 //   * at most one send: the slot is claimed in a transaction (idempotency key
 //     "<plan_id>:<YYYY-MM-DD>") before the send callback runs, and marked sent after;
 //   * never outside the window: a slot whose window passed while the scheduler was not
@@ -26,9 +27,10 @@
 #include <vector>
 
 #include "ariadne/policies/model.h"
-#include "ariadne/policies/store.h"
 
 namespace ariadne::policies {
+
+class CheckinStore;
 
 class Clock {
   public:
@@ -140,11 +142,26 @@ struct Occurrence {
     std::string channel;  // channel used when sent
 };
 
+/// A slot of a plan: her local date and the instant its window opens.
+struct ScheduledSlot {
+    std::chrono::local_days day{};
+    Instant due{};
+};
+
+/// The next slot of `plan` for her (`survivor`, whose zone places the window), on or after
+/// her local date `from`, or, without `from`, the first whose window has not ended at `now`.
+/// Nullopt when the plan is not active or has no slot left. Throws Error{not_found,
+/// "plan.case_code"} for an active plan without a survivor; Error{time_zone} if her zone
+/// cannot be loaded.
+std::optional<ScheduledSlot> next_checkin_slot(const CheckinPlan& plan,
+                                               const std::optional<Survivor>& survivor, Instant now,
+                                               std::optional<std::chrono::local_days> from);
+
 class CheckinScheduler {
   public:
     /// `store`, `clock` must outlive the scheduler. Marks slots left `claimed` by a previous
     /// process as `interrupted` (they may or may not have gone out, so they are not re-sent).
-    CheckinScheduler(PolicyStore& store, const Clock& clock, CheckinCallbacks callbacks);
+    CheckinScheduler(CheckinStore& store, const Clock& clock, CheckinCallbacks callbacks);
 
     /// Creates (plan_id == 0) or replaces a plan and schedules its next slot from now.
     /// Refuses social media, messengers the organisation policy does not accept, channels
@@ -174,20 +191,12 @@ class CheckinScheduler {
 
     std::vector<Occurrence> occurrences(std::int64_t plan_id) const;
 
-    /// Re-computes the next slot of every plan of hers from `now` (her zone changed, so her
-    /// local windows fall at other instants). Call with `store.lock()` held, inside the
-    /// transaction that changed her record (PolicyStore::update_survivor does).
-    static void reschedule_case_locked(PolicyStore& store, const CaseCode& code, Instant now);
-
   private:
     bool process_plan(std::int64_t plan_id, Instant now);
     bool process_missed(const std::string& key, Instant now);
-    void schedule_locked(CheckinPlan& plan, Instant now,
-                         std::optional<std::chrono::local_days> from);
-    static void schedule_in(PolicyStore& store, CheckinPlan& plan, Instant now,
-                            std::optional<std::chrono::local_days> from);
+    std::optional<ScheduledSlot> schedule(const CheckinPlan& plan, Instant now) const;
 
-    PolicyStore& store_;
+    CheckinStore& store_;
     const Clock& clock_;
     CheckinCallbacks callbacks_;
 };

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "ariadne/policies/store.h"
+#include "ariadne/storage/policy_store.h"
 
 namespace ariadne::storage {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "ariadne/policies/store.h"
+#include "ariadne/storage/policy_store.h"
 
 namespace ariadne::storage {
 

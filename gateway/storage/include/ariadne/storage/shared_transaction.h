@@ -11,7 +11,7 @@
 
 #include <mutex>
 
-#include "ariadne/policies/store.h"
+#include "ariadne/storage/policy_store.h"
 #include "ariadne/storage/sqlite.h"
 
 namespace ariadne::storage {

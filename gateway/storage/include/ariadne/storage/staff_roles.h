@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "ariadne/policies/store.h"
+#include "ariadne/storage/policy_store.h"
 
 namespace ariadne::storage {
 

@@ -7,7 +7,7 @@
 
 #include "ariadne/policies/checkin.h"
 #include "ariadne/policies/error.h"
-#include "test_support.h"
+#include "policy_test_support.h"
 
 using namespace ariadne::policies;
 using namespace ariadne::policies::testing;

@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <string>
 
-#include "ariadne/policies/store.h"
+#include "ariadne/storage/policy_store.h"
 
 namespace ariadne::policies::testing {
 

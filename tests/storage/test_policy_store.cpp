@@ -5,8 +5,8 @@
 #include <set>
 
 #include "ariadne/policies/error.h"
-#include "ariadne/policies/store.h"
-#include "test_support.h"
+#include "ariadne/storage/policy_store.h"
+#include "policy_test_support.h"
 
 using namespace ariadne::policies;
 using namespace ariadne::policies::testing;

@@ -1,8 +1,13 @@
-// PolicyStore: survivors, consent records, organisation policy, templates and the audit
-// chain in SQLite tables prefixed `policies_`. Every input is validated before it is
-// written; every change and every outbound decision is appended to the audit chain in the
-// same transaction. A PolicyStore is safe for concurrent use from several threads: calls are
-// serialised by an internal mutex.
+// PolicyStore: survivors and their caseworkers, consent records, organisation policy,
+// templates, the audit chain and the check-in scheduler's state, in SQLite tables prefixed
+// `policies_`. The rules (validation, the decision, scheduling) are policies/'s; this class
+// stores what they decide. Every input is validated before it is written; every change and
+// every outbound decision is appended to the audit chain in the same transaction.
+//
+// Errors: the policies::Error codes named per method; a database failure, or a stored row
+// that cannot be read back, is policies::Error{storage} (callers handle one error type).
+// Thread safety: safe for concurrent use from several threads; calls are serialised by an
+// internal recursive mutex (lock()).
 #pragma once
 
 #include <memory>
@@ -12,24 +17,43 @@
 #include <vector>
 
 #include "ariadne/policies/audit.h"
+#include "ariadne/policies/checkin_store.h"
 #include "ariadne/policies/decision.h"
 #include "ariadne/policies/model.h"
 
 struct sqlite3;
 
-namespace ariadne::policies {
+namespace ariadne::storage {
 
-class CheckinScheduler;
+class Connection;
 
-class PolicyStore {
+class PolicyStore final : public policies::CheckinStore {
   public:
-    /// Opens or creates the database file at `path` in WAL mode and creates the policies_
-    /// tables. Throws Error{storage}.
+    using AuditCheckpoint = policies::AuditCheckpoint;
+    using AuditEntry = policies::AuditEntry;
+    using AuditKey = policies::AuditKey;
+    using AuditVerification = policies::AuditVerification;
+    using Actor = policies::Actor;
+    using CaseCode = policies::CaseCode;
+    using ChannelRef = policies::ChannelRef;
+    using CheckinPlan = policies::CheckinPlan;
+    using ConsentRecord = policies::ConsentRecord;
+    using Decision = policies::Decision;
+    using Instant = policies::Instant;
+    using LanguageTag = policies::LanguageTag;
+    using LocalWindow = policies::LocalWindow;
+    using OrgPolicy = policies::OrgPolicy;
+    using Purpose = policies::Purpose;
+    using Survivor = policies::Survivor;
+
+    /// Opens or creates (0600) the database file at `path` with the gateway's pragmas (WAL,
+    /// synchronous=FULL, secure_delete) and creates the policies_ tables. Throws
+    /// Error{storage}.
     static std::unique_ptr<PolicyStore> open(const std::string& path);
     /// Uses a connection the caller owns (e.g. the gateway's); it must outlive the store and
     /// must not be used by the caller concurrently with a store call. Creates the tables.
     static std::unique_ptr<PolicyStore> attach(sqlite3* db);
-    ~PolicyStore();
+    ~PolicyStore() override;
     PolicyStore(const PolicyStore&) = delete;
     PolicyStore& operator=(const PolicyStore&) = delete;
 
@@ -42,9 +66,9 @@ class PolicyStore {
     /// Replaces her record (initials, language, zone, assignment, status, flags).
     /// Error{not_found}. Clearing duress_lock needs a caseworker (Error{refused} for admins).
     void update_survivor(const Survivor& s, const Actor& actor, Instant now);
-    std::optional<Survivor> find_survivor(const CaseCode& code) const;
+    std::optional<Survivor> find_survivor(const CaseCode& code) const override;
     /// Sets duress_lock and records "duress.raised" (actor may be "system"). Idempotent.
-    void raise_duress(const CaseCode& code, const std::string& actor, Instant now);
+    void raise_duress(const CaseCode& code, const std::string& actor, Instant now) override;
     /// Clears duress_lock; only a caseworker may (Error{refused} otherwise).
     void clear_duress(const CaseCode& code, const Actor& actor, Instant now);
     void set_paused(const CaseCode& code, bool paused, const Actor& actor, Instant now);
@@ -57,11 +81,11 @@ class PolicyStore {
     ConsentRecord record_consent(ConsentRecord r, const Actor& actor);
     /// Every stored consent record for her, oldest first. Rows that cannot be parsed are
     /// returned with kind social_media so the decision denies them (fail closed).
-    std::vector<ConsentRecord> consent_history(const CaseCode& code) const;
+    std::vector<ConsentRecord> consent_history(const CaseCode& code) const override;
 
     // ---- organisation policy ----
     /// The stored policy, or the defaults if none was ever set. Error{storage} if unreadable.
-    OrgPolicy org_policy() const;
+    OrgPolicy org_policy() const override;
     /// Validates and stores the policy; only an admin may (Error{refused}).
     void set_org_policy(const OrgPolicy& p, const Actor& actor, Instant now);
 
@@ -81,7 +105,8 @@ class PolicyStore {
     /// Text for her language: the organisation's, else the built-in neutral default, else
     /// English. An organisation text that contains one of its names (added to the policy after
     /// the text) is skipped. Error{not_found} when none exists.
-    std::string template_text(const std::string& template_id, const LanguageTag& language) const;
+    std::string template_text(const std::string& template_id,
+                              const LanguageTag& language) const override;
 
     struct TemplateText {
         std::string template_id;
@@ -99,7 +124,7 @@ class PolicyStore {
     Decision decide_and_record(const CaseCode& code, const ChannelRef& channel,
                                const std::string& address_ref, Purpose purpose, Instant now,
                                const std::string& actor,
-                               std::optional<LocalWindow> window = std::nullopt);
+                               std::optional<LocalWindow> window = std::nullopt) override;
 
     // ---- audit ----
     /// Keys the chain from now on (audit.h): every later entry is MACed under `key`, and the
@@ -113,7 +138,7 @@ class PolicyStore {
     /// Appends one entry (fields validated as tokens). Returns it with seq and hashes.
     AuditEntry append_audit(const std::string& actor, const std::string& action,
                             const std::string& case_code, const std::string& decision,
-                            const std::string& reason, Instant at);
+                            const std::string& reason, Instant at) override;
     /// Re-reads the whole chain and names the first entry that was edited, removed or
     /// reordered. Never throws for a broken chain (ok = false); Error{storage} on I/O failure.
     /// With the audit key set, keyed entries are checked under it, unkeyed ones may only come
@@ -127,19 +152,52 @@ class PolicyStore {
     /// Entries with seq >= from_seq, at most `limit`, in order (for export).
     std::vector<AuditEntry> audit_entries(std::uint64_t from_seq, std::size_t limit) const;
 
-    /// The underlying connection (for tests and the integrator's shared transactions).
-    /// A SQLite connection is not safe for concurrent use: hold `lock()` while using it.
-    sqlite3* connection() const noexcept { return db_; }
+    // ---- the check-in scheduler's state (policies::CheckinStore, checkin_store.h) ----
+    std::int64_t save_checkin_plan(const CheckinPlan& plan,
+                                   const std::optional<policies::ScheduledSlot>& next,
+                                   const std::string& actor, Instant now) override;
+    std::optional<CheckinPlan> find_checkin_plan(std::int64_t plan_id) const override;
+    void set_checkin_plan_status(std::int64_t plan_id, policies::PlanStatus status,
+                                 const std::optional<policies::ScheduledSlot>& next,
+                                 const std::string& actor, Instant now) override;
+    void halt_checkin_plan(std::int64_t plan_id, const CaseCode& code, const std::string& reason,
+                           Instant now) override;
+    std::vector<std::int64_t> due_checkin_plans(Instant now, std::size_t limit) const override;
+    std::optional<policies::DueCheckin> due_checkin(std::int64_t plan_id,
+                                                    Instant now) const override;
+    std::vector<std::string> overdue_checkins(Instant now, std::size_t limit) const override;
+    std::optional<Instant> next_checkin_due() const override;
+    bool claim_checkin(const policies::CheckinClaim& claim,
+                       const std::optional<policies::ScheduledSlot>& next, Instant now) override;
+    void settle_checkin(const std::string& key, const CaseCode& code, const std::string& state,
+                        const std::string& reason, const std::string& channel,
+                        Instant now) override;
+    std::optional<policies::OpenCheckin> open_checkin(const std::string& key) const override;
+    void mark_checkin_missed(const std::string& key, const CaseCode& code,
+                             const std::string& reason, Instant now) override;
+    void interrupt_claimed_checkins() override;
+    std::vector<policies::Occurrence> checkin_occurrences(std::int64_t plan_id) const override;
+    std::optional<Instant> last_inbound(const CaseCode& code) const override;
+    void record_inbound(const CaseCode& code, Instant at) override;
+
+    /// The underlying connection, for the storage layer's other repositories that share this
+    /// database (wrap it in storage::Connection(sqlite3*)). A SQLite connection is not safe
+    /// for concurrent use: hold `lock()` while using it.
+    sqlite3* connection() const noexcept;
 
     /// The lock that serialises every call of this store; hold it around your own
     /// statements on connection() (it is recursive, so store calls inside are fine).
-    std::unique_lock<std::recursive_mutex> lock() const {
+    std::unique_lock<std::recursive_mutex> lock() const override {
         return std::unique_lock<std::recursive_mutex>(mutex_);
     }
 
   private:
-    friend class CheckinScheduler;
-    PolicyStore(sqlite3* db, bool owned);
+    explicit PolicyStore(std::unique_ptr<Connection> db);
+    void create_schema();
+    /// Runs `f` under the lock; a storage::Error leaves as policies::Error{storage}.
+    template <class F>
+    decltype(auto) locked(F&& f) const;
+
     std::optional<Survivor> load_survivor_locked(const CaseCode& code) const;
     std::vector<ConsentRecord> consent_history_locked(const CaseCode& code) const;
     OrgPolicy org_policy_locked() const;
@@ -150,11 +208,19 @@ class PolicyStore {
     Decision decide_locked(const CaseCode& code, const ChannelRef& channel,
                            const std::string& address_ref, Purpose purpose, Instant now,
                            const std::optional<LocalWindow>& window) const;
+    /// Moves every plan of hers to its next slot from `now` (her zone changed).
+    void reschedule_case_locked(const CaseCode& code, Instant now);
+    void write_next_slot_locked(std::int64_t plan_id,
+                                const std::optional<policies::ScheduledSlot>& next, Instant now);
 
-    sqlite3* db_;
-    bool owned_;
+    std::unique_ptr<Connection> db_;
     std::optional<AuditKey> audit_key_;
     mutable std::recursive_mutex mutex_;
 };
 
+}  // namespace ariadne::storage
+
+// The gateway names the store policies::PolicyStore.
+namespace ariadne::policies {
+using PolicyStore = storage::PolicyStore;
 }  // namespace ariadne::policies

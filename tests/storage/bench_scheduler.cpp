@@ -11,6 +11,7 @@
 #include <string>
 
 #include "ariadne/policies/checkin.h"
+#include "ariadne/storage/policy_store.h"
 
 using namespace ariadne::policies;
 using namespace std::chrono;
