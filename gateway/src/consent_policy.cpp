@@ -1,7 +1,5 @@
 #include "ariadne/gateway/consent_policy.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <chrono>
 #include <future>
@@ -14,6 +12,10 @@
 #include "ariadne/gateway/gateway.h"
 #include "ariadne/gateway/sms_numbers.h"
 #include "ariadne/policies/error.h"
+#include "ariadne/storage/case_links.h"
+#include "ariadne/storage/checkin_history.h"
+#include "ariadne/storage/policy_connection.h"
+#include "policy_storage.h"
 
 namespace ariadne::gateway {
 
@@ -23,115 +25,44 @@ policies::Instant now_utc() {
     return std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
 }
 
-/// A prepared statement on the policy store's connection (SQLite serialises the calls).
-class Statement {
-  public:
-    Statement(sqlite3* db, const char* sql) : db_(db) {
-        if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) fail("prepare");
-    }
-    ~Statement() { sqlite3_finalize(stmt_); }
-    Statement(const Statement&) = delete;
-    Statement& operator=(const Statement&) = delete;
-    void bind(int i, const std::string& v) {
-        sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    }
-    void bind(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
-    void bind_blob(int i, const crypto::Bytes& v) {
-        sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    }
-    bool step() {
-        int rc = sqlite3_step(stmt_);
-        if (rc == SQLITE_ROW) return true;
-        if (rc == SQLITE_DONE) return false;
-        if (rc == SQLITE_CONSTRAINT) {
-            throw policies::Error(policies::ErrorCode::conflict, "account",
-                                  "account: this account is already linked "
-                                  "to a case.");
-        }
-        fail("step");
-    }
-    std::string text(int i) const {
-        auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, i));
-        return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i)))
-                 : std::string();
-    }
-    std::int64_t integer(int i) const { return sqlite3_column_int64(stmt_, i); }
-    crypto::Bytes blob(int i) const {
-        auto p = static_cast<const unsigned char*>(sqlite3_column_blob(stmt_, i));
-        return crypto::Bytes(p, p + sqlite3_column_bytes(stmt_, i));
-    }
-
-  private:
-    [[noreturn]] void fail(const char* what) {
-        throw policies::Error(policies::ErrorCode::storage, "",
-                              std::string("The survivor case link table cannot be used (") + what +
-                                  ": " + sqlite3_errmsg(db_) + ").");
-    }
-    sqlite3* db_;
-    sqlite3_stmt* stmt_ = nullptr;
-};
-
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS gateway_survivor_cases(
-  account TEXT PRIMARY KEY, case_code TEXT NOT NULL, duress INTEGER NOT NULL DEFAULT 0
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS gateway_survivor_cases_by_case ON gateway_survivor_cases(case_code);
-CREATE TABLE IF NOT EXISTS gateway_last_inbound_channel(
-  account TEXT PRIMARY KEY, kind TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS gateway_caseworker_initials(
-  account TEXT PRIMARY KEY, initials TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS gateway_new_device_notices(
-  case_code TEXT PRIMARY KEY, notify INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS gateway_handover_notes(
-  case_code TEXT PRIMARY KEY, sealed BLOB NOT NULL, set_at_us INTEGER NOT NULL
-) WITHOUT ROWID;
-)sql";
-
 }  // namespace
 
 void ensure_survivor_case_table(policies::PolicyStore& store) {
-    auto sqlite_guard = store.lock();
-    char* err = nullptr;
-    if (sqlite3_exec(store.connection(), kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
-        std::string msg = err ? err : "unknown error";
-        sqlite3_free(err);
-        throw policies::Error(policies::ErrorCode::storage, "",
-                              "The survivor case link table cannot be created (" + msg + ").");
+    try {
+        storage::CaseLinks(store).ensure_tables();
+    } catch (const storage::Error& e) {
+        throw policies::Error(
+            policies::ErrorCode::storage, "",
+            std::string("The survivor case link table cannot be created (") + e.what() + ")");
     }
 }
 
 void link_survivor_case(policies::PolicyStore& store, const std::string& account_id,
                         const policies::CaseCode& code, bool duress_account) {
-    auto sqlite_guard = store.lock();
-    Statement s(store.connection(),
-                "INSERT INTO gateway_survivor_cases(account, case_code, duress) VALUES(?,?,?)");
-    s.bind(1, account_id);
-    s.bind(2, code.str());
-    s.bind(3, std::int64_t{duress_account ? 1 : 0});
-    s.step();
+    try {
+        storage::CaseLinks(store).link(account_id, code, duress_account);
+    } catch (const storage::Error& e) {
+        if (e.kind() != storage::ErrorKind::constraint) {
+            throw policies::Error(
+                policies::ErrorCode::storage, "",
+                std::string("The survivor case link table cannot be used (") + e.what() + ")");
+        }
+        throw policies::Error(policies::ErrorCode::conflict, "account",
+                              "account: this account is already linked "
+                              "to a case.");
+    }
 }
 
 std::optional<SurvivorCase> find_survivor_case(const policies::PolicyStore& store,
                                                const std::string& account_id) {
-    auto sqlite_guard = store.lock();
-    Statement s(store.connection(),
-                "SELECT case_code, duress FROM gateway_survivor_cases WHERE account = ?");
-    s.bind(1, account_id);
-    if (!s.step()) return std::nullopt;
-    return SurvivorCase{policies::CaseCode(s.text(0)), s.integer(1) != 0};
+    return policy_storage("survivor case link table",
+                          [&] { return storage::CaseLinks(store).find(account_id); });
 }
 
 std::optional<std::string> find_case_account(const policies::PolicyStore& store,
                                              const policies::CaseCode& code) {
-    auto sqlite_guard = store.lock();
-    Statement s(store.connection(),
-                "SELECT account FROM gateway_survivor_cases WHERE case_code = ? AND duress = 0");
-    s.bind(1, code.str());
-    if (!s.step()) return std::nullopt;
-    return s.text(0);
+    return policy_storage("survivor case link table",
+                          [&] { return storage::CaseLinks(store).account_of(code); });
 }
 
 std::optional<policies::Survivor> find_survivor_record(const policies::PolicyStore& store,
@@ -166,96 +97,58 @@ void set_handover_note(policies::PolicyStore& store, const ServerKey& key,
         }
     }
     crypto::Bytes plain(note.begin(), note.end());
-    auto sqlite_guard = store.lock();
-    Statement s(store.connection(),
-                "INSERT INTO gateway_handover_notes(case_code, sealed, set_at_us) VALUES(?,?,?) "
-                "ON CONFLICT(case_code) DO UPDATE SET sealed = excluded.sealed, "
-                "set_at_us = excluded.set_at_us");
-    s.bind(1, code.str());
-    s.bind_blob(2, key.seal("handover:" + code.str(), plain));
-    s.bind(3, policies::to_micros(now_utc()));
-    s.step();
+    auto sealed = key.seal("handover:" + code.str(), plain);
+    policy_storage("handover note table",
+                   [&] { storage::CaseLinks(store).set_handover_note(code, sealed, now_utc()); });
 }
 
 std::optional<std::string> handover_note(const policies::PolicyStore& store, const ServerKey& key,
                                          const policies::CaseCode& code) {
-    auto sqlite_guard = store.lock();
-    Statement s(store.connection(),
-                "SELECT sealed FROM gateway_handover_notes WHERE case_code = ?");
-    s.bind(1, code.str());
-    if (!s.step()) return std::nullopt;
-    auto plain = key.open("handover:" + code.str(), s.blob(0));
+    auto sealed = policy_storage("handover note table",
+                                 [&] { return storage::CaseLinks(store).handover_note(code); });
+    if (!sealed) return std::nullopt;
+    auto plain = key.open("handover:" + code.str(), *sealed);
     auto view = plain.view();
     return std::string(reinterpret_cast<const char*>(view.data()), view.size());
 }
 
 void set_new_device_notice(policies::PolicyStore& store, const policies::CaseCode& code,
                            bool notify, const std::string& actor, policies::Instant at) {
-    auto sqlite_guard = store.lock();
+    auto policy_guard = store.lock();
     if (!store.find_survivor(code)) {
         throw policies::Error(policies::ErrorCode::not_found, "case",
                               "case: no survivor has this case code.");
     }
-    sqlite3* db = store.connection();
-    const bool nested = sqlite3_get_autocommit(db) == 0;
-    if (sqlite3_exec(db, nested ? "SAVEPOINT new_device_notice" : "BEGIN IMMEDIATE", nullptr,
-                     nullptr, nullptr) != SQLITE_OK) {
-        throw policies::Error(
-            policies::ErrorCode::storage, "",
-            std::string("The preference cannot be stored (") + sqlite3_errmsg(db) + ").");
-    }
     try {
-        Statement s(db,
-                    "INSERT INTO gateway_new_device_notices(case_code, notify) VALUES(?,?) "
-                    "ON CONFLICT(case_code) DO UPDATE SET notify = excluded.notify");
-        s.bind(1, code.str());
-        s.bind(2, std::int64_t{notify ? 1 : 0});
-        s.step();
+        // The preference and its audit entry together, or neither.
+        storage::PolicyTransaction tx(store);
+        storage::CaseLinks(store).set_new_device_notice(code, notify);
         store.append_audit(actor, "survivor.new_device_notice", code.str(), notify ? "on" : "off",
                            "", at);
-    } catch (...) {
-        sqlite3_exec(
-            db, nested ? "ROLLBACK TO new_device_notice; RELEASE new_device_notice" : "ROLLBACK",
-            nullptr, nullptr, nullptr);
-        throw;
-    }
-    if (sqlite3_exec(db, nested ? "RELEASE new_device_notice" : "COMMIT", nullptr, nullptr,
-                     nullptr) != SQLITE_OK) {
-        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw policies::Error(
-            policies::ErrorCode::storage, "",
-            std::string("The preference cannot be stored (") + sqlite3_errmsg(db) + ").");
+        tx.commit();
+    } catch (const storage::Error& e) {
+        throw policies::Error(policies::ErrorCode::storage, "",
+                              std::string("The preference cannot be stored (") + e.what() + ")");
     }
 }
 
 bool new_device_notice(const policies::PolicyStore& store, const policies::CaseCode& code) {
-    auto sqlite_guard = store.lock();
-    Statement s(store.connection(),
-                "SELECT notify FROM gateway_new_device_notices WHERE case_code = ?");
-    s.bind(1, code.str());
-    return s.step() && s.integer(0) != 0;
+    return policy_storage("new-device notice table",
+                          [&] { return storage::CaseLinks(store).new_device_notice(code); });
 }
 
 void set_caseworker_initials(policies::PolicyStore& store, const std::string& account_id,
                              const std::string& initials) {
     policies::Initials valid(initials, "initials");
-    auto sqlite_guard = store.lock();
-    Statement s(store.connection(),
-                "INSERT INTO gateway_caseworker_initials(account, initials) VALUES(?,?) "
-                "ON CONFLICT(account) DO UPDATE SET initials = excluded.initials");
-    s.bind(1, account_id);
-    s.bind(2, valid.str());
-    s.step();
+    policy_storage("caseworker initials table",
+                   [&] { storage::CaseLinks(store).set_caseworker_initials(account_id, valid); });
 }
 
 std::optional<std::string> caseworker_initials(const policies::PolicyStore& store,
                                                const std::string& account_id) {
-    auto sqlite_guard = store.lock();
-    Statement s(store.connection(),
-                "SELECT initials FROM gateway_caseworker_initials WHERE account = ?");
-    s.bind(1, account_id);
-    if (!s.step()) return std::nullopt;
-    return s.text(0);
+    return policy_storage("caseworker initials table", [&] {
+        return storage::CaseLinks(store).caseworker_initials(account_id);
+    });
 }
 
 ConsentPolicy::ConsentPolicy(
@@ -269,7 +162,8 @@ ConsentPolicy::ConsentPolicy(
       key_(key),
       on_inbound_(std::move(on_inbound)),
       on_duress_(std::move(on_duress)),
-      on_new_device_(std::move(on_new_device)) {
+      on_new_device_(std::move(on_new_device)),
+      links_(policies) {
     ensure_survivor_case_table(policies_);
     ensure_sms_tables(policies_);
 }
@@ -297,14 +191,8 @@ std::optional<policies::ChannelKind> ConsentPolicy::last_inbound_channel(
         auto it = last_channel_.find(account);
         if (it != last_channel_.end()) return it->second;
     }
-    std::optional<policies::ChannelKind> kind;
-    {
-        auto sqlite_guard = policies_.lock();
-        Statement st(policies_.connection(),
-                     "SELECT kind FROM gateway_last_inbound_channel WHERE account = ?");
-        st.bind(1, account);
-        if (st.step()) kind = policies::parse_channel_kind(st.text(0));
-    }
+    auto kind = policy_storage("last inbound channel table",
+                               [&] { return links_.last_inbound_channel(account); });
     if (kind) {
         std::lock_guard lock(last_channel_mu_);
         last_channel_.emplace(account, *kind);
@@ -316,15 +204,7 @@ void ConsentPolicy::note_inbound_channel(const std::string& account,
                                          policies::ChannelKind kind) const {
     try {
         if (last_inbound_channel(account) == kind) return;  // the common case: no write
-        {
-            auto sqlite_guard = policies_.lock();
-            Statement st(policies_.connection(),
-                         "INSERT OR REPLACE INTO gateway_last_inbound_channel(account, kind) "
-                         "VALUES (?, ?)");
-            st.bind(1, account);
-            st.bind(2, std::string(policies::to_string(kind)));
-            st.step();
-        }
+        links_.set_last_inbound_channel(account, kind);
         std::lock_guard lock(last_channel_mu_);
         last_channel_[account] = kind;
     } catch (const std::exception& e) {
@@ -332,39 +212,15 @@ void ConsentPolicy::note_inbound_channel(const std::string& account,
     }
 }
 
-ConsentPolicy::~ConsentPolicy() {
-    auto sqlite_guard = policies_.lock();
-    sqlite3_finalize(case_statement_);
-}
+ConsentPolicy::~ConsentPolicy() = default;
 
 std::optional<SurvivorCase> ConsentPolicy::survivor_case(const std::string& account_id) const {
-    auto sqlite_guard = policies_.lock();
-    if (case_statement_ == nullptr &&
-        sqlite3_prepare_v3(policies_.connection(),
-                           "SELECT case_code, duress FROM gateway_survivor_cases WHERE account = ?",
-                           -1, SQLITE_PREPARE_PERSISTENT, &case_statement_, nullptr) != SQLITE_OK) {
-        case_statement_ = nullptr;
+    try {
+        return links_.find(account_id);
+    } catch (const storage::Error&) {
         throw policies::Error(policies::ErrorCode::storage, "gateway_survivor_cases",
                               "Cannot read the survivor case links.");
     }
-    struct Reset {
-        sqlite3_stmt* s;
-        ~Reset() {
-            sqlite3_reset(s);
-            sqlite3_clear_bindings(s);
-        }
-    } reset{case_statement_};
-    sqlite3_bind_text(case_statement_, 1, account_id.data(), static_cast<int>(account_id.size()),
-                      SQLITE_STATIC);
-    int rc = sqlite3_step(case_statement_);
-    if (rc == SQLITE_DONE) return std::nullopt;
-    if (rc != SQLITE_ROW) {
-        throw policies::Error(policies::ErrorCode::storage, "gateway_survivor_cases",
-                              "Cannot read the survivor case links.");
-    }
-    auto text = reinterpret_cast<const char*>(sqlite3_column_text(case_statement_, 0));
-    return SurvivorCase{policies::CaseCode(text ? text : ""),
-                        sqlite3_column_int64(case_statement_, 1) != 0};
 }
 
 SendDecision ConsentPolicy::decide(const Account& sender, std::uint32_t sender_device,
@@ -440,12 +296,9 @@ nlohmann::json ConsentPolicy::contact_details(const Account& viewer, const Accou
             sms_thread_verified(policies_, c->case_code) == false) {
             out["unverified"] = true;
         }
-        auto sqlite_guard = policies_.lock();
-        Statement st(policies_.connection(),
-                     "SELECT state FROM policies_checkin_occurrences WHERE case_code = ? "
-                     "ORDER BY window_start_at DESC LIMIT 1");
-        st.bind(1, c->case_code.str());
-        if (st.step()) out["checkin"] = st.text(0);
+        if (auto state = storage::CheckinHistory(policies_).latest_state(c->case_code)) {
+            out["checkin"] = *state;
+        }
         if (auto note = handover_note(policies_, key_, c->case_code)) out["handover_note"] = *note;
     } catch (const std::exception&) {
         // Details are a convenience: the contact itself is still listed.
@@ -932,16 +785,10 @@ PolicyService::Purged PolicyService::apply_retention() {
     const policies::Instant now = clock_.now();
     const int days = store_->org_policy().retention_days;
     const policies::Instant cutoff = now - std::chrono::days(days);
-    {
-        auto sqlite_guard = store_->lock();
-        // Open slots (claimed, sent and waiting for her answer) are never purged.
-        Statement s(store_->connection(),
-                    "DELETE FROM policies_checkin_occurrences WHERE window_end_at < ? AND "
-                    "state NOT IN ('claimed', 'sent')");
-        s.bind(1, policies::to_micros(cutoff));
-        s.step();
-        purged.occurrences = sqlite3_changes(store_->connection());
-    }
+    // Open slots (claimed, sent and waiting for her answer) are never purged.
+    purged.occurrences = policy_storage("check-in slot table", [&] {
+        return storage::CheckinHistory(*store_).purge_closed_before(cutoff);
+    });
     if (gateway_) {
         std::promise<std::int64_t> done;
         auto f = done.get_future();
@@ -987,18 +834,19 @@ void PolicyService::record_noted_inbound() {
     }
     if (noted.empty()) return;
     std::lock_guard scheduler_lock(scheduler_mutex_);
-    // One transaction for all of them (record_inbound nests as a savepoint).
-    auto sqlite_guard = store_->lock();
-    sqlite3* db = store_->connection();
-    bool open = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK;
+    // One transaction for all of them (record_inbound nests as a savepoint); if it cannot
+    // begin, each is still recorded on its own.
+    std::optional<storage::PolicyTransaction> tx;
+    try {
+        tx.emplace(*store_);
+    } catch (const storage::Error&) {
+    }
     try {
         for (const auto& [code, at] : noted)
             scheduler_->record_inbound(policies::CaseCode(code), at);
-        if (open && sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
-            throw std::runtime_error(sqlite3_errmsg(db));
-        }
+        if (tx) tx->commit();
     } catch (const std::exception& e) {
-        if (open) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        tx.reset();  // rolled back
         spdlog::error("check-in responses of {} case(s) not recorded: {}", noted.size(), e.what());
     }
 }

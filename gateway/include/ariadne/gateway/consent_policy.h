@@ -37,16 +37,12 @@
 #include "ariadne/gateway/store.h"
 #include "ariadne/policies/checkin.h"
 #include "ariadne/policies/store.h"
-
-struct sqlite3_stmt;
+#include "ariadne/storage/case_links.h"
 
 namespace ariadne::gateway {
 
-/// The case a survivor account belongs to.
-struct SurvivorCase {
-    policies::CaseCode case_code;
-    bool duress_account = false;  // this account is her duress login
-};
+/// The case a survivor account belongs to (case_code, duress_account).
+using SurvivorCase = storage::CaseLink;
 
 /// Creates the link table if needed. Throws policies::Error{storage}.
 void ensure_survivor_case_table(policies::PolicyStore& store);
@@ -124,8 +120,8 @@ class ConsentPolicy final : public SendPolicy {
     void set_sms_relay(bool on) { sms_relay_ = on; }
 
   private:
-    /// find_survivor_case with a statement prepared once: it runs for every message, and
-    /// preparing it each time was ~10 % of the gateway's CPU at saturation.
+    /// find_survivor_case on links_, whose statements are prepared once: it runs for every
+    /// message, and preparing it each time was ~10 % of the gateway's CPU at saturation.
     std::optional<SurvivorCase> survivor_case(const std::string& account_id) const;
 
     AssignmentPolicy assignment_;
@@ -135,7 +131,7 @@ class ConsentPolicy final : public SendPolicy {
     std::function<void(const policies::CaseCode&)> on_inbound_;
     std::function<void(const policies::CaseCode&)> on_duress_;
     std::function<void(const Account&, const policies::CaseCode&)> on_new_device_;
-    mutable sqlite3_stmt* case_statement_ = nullptr;  // used under policies_.lock()
+    mutable storage::CaseLinks links_;  // note_inbound_channel (const) writes through it
     std::atomic<bool> sms_relay_{false};
     mutable std::mutex last_channel_mu_;
     mutable std::map<std::string, policies::ChannelKind> last_channel_;  // cache of the table
