@@ -1,4 +1,4 @@
-// The gateway's side of issue 4: survivor ACCOUNTS (gateway `accounts`) are linked to
+// Consent at the gateway: survivor ACCOUNTS (gateway `accounts`) are linked to
 // survivor RECORDS (policies_ tables: case code, initials, consent, check-ins), and every
 // message a caseworker addresses to a survivor is decided by
 // policies::PolicyStore::decide_and_record at the moment of sending (purpose `replies`, on
@@ -6,9 +6,10 @@
 // linked number — thread_channel()), audited without content. Survivor → caseworker is never
 // decided (she can always write in); it is recorded as a check-in response, without its text.
 //
-// Storage: the policy tables and the link table `gateway_survivor_cases` live in the
-// gateway's database file, but the PolicyStore uses its OWN SQLite connection (WAL allows a
-// second writer connection; both connections wait up to 5 s on the write lock), so the
+// Storage: the policy tables and the case tables (storage::CaseLinks, case_links.h: the
+// account <-> case links, initials, last inbound channel, new-device notices, handover notes)
+// live in the gateway's database file, but the PolicyStore uses its OWN SQLite connection (WAL
+// allows a second writer connection; both connections wait up to 5 s on the write lock), so the
 // mailbox's group-commit writer thread is never blocked by, nor interleaved with, a policy
 // transaction. Policy writes are small (one audit row per decided message).
 //
