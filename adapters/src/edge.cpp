@@ -1,10 +1,5 @@
 #include "ariadne/adapters/edge.h"
 
-#include <fcntl.h>
-#include <sqlite3.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -22,6 +17,8 @@
 #include "ariadne/crypto/session.h"
 #include "ariadne/gateway/gateway.h"
 #include "ariadne/gateway/server_key.h"
+#include "ariadne/storage/edge_files.h"
+#include "ariadne/storage/edge_history.h"
 #include "local_link.h"
 
 namespace ariadne::adapters {
@@ -55,64 +52,27 @@ crypto::SecretBytes derive(const crypto::SecretBytes& key, std::string_view info
     return crypto::hkdf_sha256(key.view(), {}, crypto::as_bytes(info), n);
 }
 
-struct Statement {
-    sqlite3_stmt* s = nullptr;
-    Statement(sqlite3* db, const char* sql) {
-        if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK) {
-            throw AdapterError(Code::storage, std::string("edge history: ") + sqlite3_errmsg(db));
-        }
-    }
-    ~Statement() { sqlite3_finalize(s); }
-    Statement(const Statement&) = delete;
-    Statement& operator=(const Statement&) = delete;
-};
-
-void exec(sqlite3* db, const char* sql) {
-    char* err = nullptr;
-    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-        std::string m = err ? err : "unknown error";
-        sqlite3_free(err);
-        throw AdapterError(Code::storage, "edge history: " + m);
+/// What a storage failure of the edge history means to the hub's callers.
+template <typename Call>
+auto stored(const char* failure, Call call) -> decltype(call()) {
+    try {
+        return call();
+    } catch (const storage::Error& e) {
+        // The storage sentence never holds a bound value: safe to pass on.
+        throw AdapterError(Code::storage, std::string(failure) + " (" + e.what() + ")");
     }
 }
 
-/// Sealed conversation rows, indexed by a keyed tag of the account id.
+/// The edge history, sealed under the server key before it reaches the repository (which
+/// sees only sealed blobs and a keyed tag of the account id).
 class HistoryDb {
   public:
     HistoryDb(const std::filesystem::path& path, const gateway::ServerKey& key,
               crypto::SecretBytes tag_key)
-        : key_(key), tag_key_(std::move(tag_key)) {
-        int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-        if (fd < 0) throw AdapterError(Code::storage, "the edge history file could not be created");
-        ::close(fd);
-        if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
-                            nullptr) != SQLITE_OK) {
-            sqlite3_close(db_);
-            throw AdapterError(Code::storage, "the edge history database could not be opened");
-        }
-        sqlite3_busy_timeout(db_, 5000);
-        exec(db_,
-             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;"
-             "CREATE TABLE IF NOT EXISTS edge_history(id INTEGER PRIMARY KEY AUTOINCREMENT,"
-             " tag TEXT NOT NULL, at_ms INTEGER NOT NULL, sealed BLOB NOT NULL);"
-             "CREATE INDEX IF NOT EXISTS edge_history_tag ON edge_history(tag, id);"
-             // A reply decrypted but not yet acknowledged (the SMS adapter waits for the
-             // delivery report): its text, sealed, so that after a restart the redelivered
-             // entry (whose Signal message key is used up) is handed on again, not lost.
-             "CREATE TABLE IF NOT EXISTS edge_pending(tag TEXT NOT NULL, server_id INTEGER NOT "
-             "NULL, sealed BLOB NOT NULL, PRIMARY KEY(tag, server_id)) WITHOUT ROWID;"
-             // Every account with an edge device (sealed id), attached again at start-up so
-             // that replies queued for her are delivered without waiting for her next text.
-             "CREATE TABLE IF NOT EXISTS edge_accounts(tag TEXT PRIMARY KEY, sealed BLOB NOT "
-             "NULL) WITHOUT ROWID;"
-             // The old page-only duress records: one duress mechanism now (the enrolment
-             // duress code, a second account), so any left are removed.
-             "DROP TABLE IF EXISTS edge_duress;");
-    }
-    ~HistoryDb() {
-        sqlite3_exec(db_, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
-        sqlite3_close(db_);
-    }
+        : key_(key),
+          tag_key_(std::move(tag_key)),
+          rows_(stored("the edge history database could not be opened",
+                       [&] { return std::make_unique<storage::EdgeHistory>(path); })) {}
 
     std::string tag(const std::string& account) const {
         return crypto::hex_encode(
@@ -121,50 +81,31 @@ class HistoryDb {
 
     void append(const std::string& account, std::int64_t at_ms, bool from_survivor,
                 std::string_view text, std::size_t limit) {
-        std::lock_guard lock(mutex_);
-        append_locked(account, at_ms, from_survivor, text, limit);
+        Bytes sealed = seal_line(account, from_survivor, text);
+        stored("the edge history could not be written",
+               [&] { rows_->append(tag(account), at_ms, sealed, limit); });
     }
 
     /// A reply as it is decrypted: its history row and its pending copy in one transaction,
     /// so a crash leaves both or neither.
     void append_reply(const std::string& account, std::int64_t server_id, std::int64_t at_ms,
                       std::string_view text, std::size_t limit) {
-        Bytes sealed = seal_pending(account, server_id, text);
-        std::lock_guard lock(mutex_);
-        exec(db_, "BEGIN IMMEDIATE");
-        try {
-            append_locked(account, at_ms, false, text, limit);
-            Statement s(db_,
-                        "INSERT OR REPLACE INTO edge_pending(tag, server_id, sealed) "
-                        "VALUES (?1, ?2, ?3)");
-            const std::string t = tag(account);
-            sqlite3_bind_text(s.s, 1, t.data(), static_cast<int>(t.size()), SQLITE_TRANSIENT);
-            sqlite3_bind_int64(s.s, 2, server_id);
-            sqlite3_bind_blob(s.s, 3, sealed.data(), static_cast<int>(sealed.size()),
-                              SQLITE_TRANSIENT);
-            if (sqlite3_step(s.s) != SQLITE_DONE) {
-                throw AdapterError(Code::storage, "the edge history could not be written");
-            }
-            exec(db_, "COMMIT");
-        } catch (...) {
-            sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-            throw;
-        }
+        Bytes pending = key_.seal("edge-pending|" + account + "|" + std::to_string(server_id),
+                                  crypto::as_bytes(text));
+        Bytes line = seal_line(account, false, text);
+        stored("the edge history could not be written", [&] {
+            rows_->append_with_pending(tag(account), at_ms, line, server_id, pending, limit);
+        });
     }
 
     /// The text of a reply decrypted earlier and not yet settled, if any.
     std::optional<std::string> pending(const std::string& account, std::int64_t server_id) {
-        std::lock_guard lock(mutex_);
-        const std::string t = tag(account);
-        Statement s(db_, "SELECT sealed FROM edge_pending WHERE tag = ?1 AND server_id = ?2");
-        sqlite3_bind_text(s.s, 1, t.data(), static_cast<int>(t.size()), SQLITE_TRANSIENT);
-        sqlite3_bind_int64(s.s, 2, server_id);
-        if (sqlite3_step(s.s) != SQLITE_ROW) return std::nullopt;
-        auto p = static_cast<const std::uint8_t*>(sqlite3_column_blob(s.s, 0));
-        Bytes sealed(p, p + sqlite3_column_bytes(s.s, 0));
+        auto sealed = stored("the edge history could not be read",
+                             [&] { return rows_->pending(tag(account), server_id); });
+        if (!sealed) return std::nullopt;
         try {
             crypto::SecretBytes plain =
-                key_.open("edge-pending|" + account + "|" + std::to_string(server_id), sealed);
+                key_.open("edge-pending|" + account + "|" + std::to_string(server_id), *sealed);
             return std::string(reinterpret_cast<const char*>(plain.data()), plain.size());
         } catch (const std::exception&) {
             return std::nullopt;  // not sealed for this entry: treated as absent
@@ -172,33 +113,21 @@ class HistoryDb {
     }
 
     void forget_pending(const std::string& account, std::int64_t server_id) {
-        std::lock_guard lock(mutex_);
-        const std::string t = tag(account);
-        Statement s(db_, "DELETE FROM edge_pending WHERE tag = ?1 AND server_id = ?2");
-        sqlite3_bind_text(s.s, 1, t.data(), static_cast<int>(t.size()), SQLITE_TRANSIENT);
-        sqlite3_bind_int64(s.s, 2, server_id);
-        sqlite3_step(s.s);
+        stored("the edge history could not be written",
+               [&] { rows_->forget_pending(tag(account), server_id); });
     }
 
     void remember_account(const std::string& account) {
         Bytes sealed = key_.seal("edge-account", crypto::as_bytes(account));
-        std::lock_guard lock(mutex_);
-        const std::string t = tag(account);
-        Statement s(db_, "INSERT OR IGNORE INTO edge_accounts(tag, sealed) VALUES (?1, ?2)");
-        sqlite3_bind_text(s.s, 1, t.data(), static_cast<int>(t.size()), SQLITE_TRANSIENT);
-        sqlite3_bind_blob(s.s, 2, sealed.data(), static_cast<int>(sealed.size()), SQLITE_TRANSIENT);
-        if (sqlite3_step(s.s) != SQLITE_DONE) {
-            throw AdapterError(Code::storage, "the edge account list could not be written");
-        }
+        stored("the edge account list could not be written",
+               [&] { rows_->remember_account(tag(account), sealed); });
     }
 
     std::vector<std::string> accounts() {
-        std::lock_guard lock(mutex_);
-        Statement s(db_, "SELECT sealed FROM edge_accounts");
+        auto rows =
+            stored("the edge account list could not be read", [&] { return rows_->accounts(); });
         std::vector<std::string> out;
-        while (sqlite3_step(s.s) == SQLITE_ROW) {
-            auto p = static_cast<const std::uint8_t*>(sqlite3_column_blob(s.s, 0));
-            Bytes sealed(p, p + sqlite3_column_bytes(s.s, 0));
+        for (const auto& sealed : rows) {
             try {
                 crypto::SecretBytes plain = key_.open("edge-account", sealed);
                 out.emplace_back(plain.data(), plain.data() + plain.size());
@@ -209,52 +138,15 @@ class HistoryDb {
         return out;
     }
 
-  private:
-    Bytes seal_pending(const std::string& account, std::int64_t server_id, std::string_view text) {
-        return key_.seal("edge-pending|" + account + "|" + std::to_string(server_id),
-                         crypto::as_bytes(text));
-    }
-
-    void append_locked(const std::string& account, std::int64_t at_ms, bool from_survivor,
-                       std::string_view text, std::size_t limit) {
-        Bytes plain;
-        plain.push_back(from_survivor ? 1 : 0);
-        plain.insert(plain.end(), text.begin(), text.end());
-        Bytes sealed = key_.seal("edge-history|" + account, plain);
-        crypto::wipe(plain.data(), plain.size());
-        const std::string t = tag(account);
-        {
-            Statement s(db_, "INSERT INTO edge_history(tag, at_ms, sealed) VALUES (?1, ?2, ?3)");
-            sqlite3_bind_text(s.s, 1, t.data(), static_cast<int>(t.size()), SQLITE_TRANSIENT);
-            sqlite3_bind_int64(s.s, 2, at_ms);
-            sqlite3_bind_blob(s.s, 3, sealed.data(), static_cast<int>(sealed.size()),
-                              SQLITE_TRANSIENT);
-            if (sqlite3_step(s.s) != SQLITE_DONE) {
-                throw AdapterError(Code::storage, "the edge history could not be written");
-            }
-        }
-        Statement d(db_,
-                    "DELETE FROM edge_history WHERE tag = ?1 AND id NOT IN (SELECT id FROM "
-                    "edge_history WHERE tag = ?1 ORDER BY id DESC LIMIT ?2)");
-        sqlite3_bind_text(d.s, 1, t.data(), static_cast<int>(t.size()), SQLITE_TRANSIENT);
-        sqlite3_bind_int64(d.s, 2, static_cast<sqlite3_int64>(limit));
-        sqlite3_step(d.s);
-    }
-
-  public:
     std::vector<HistoryEntry> read(const std::string& account) {
-        std::lock_guard lock(mutex_);
-        const std::string t = tag(account);
-        Statement s(db_, "SELECT at_ms, sealed FROM edge_history WHERE tag = ?1 ORDER BY id");
-        sqlite3_bind_text(s.s, 1, t.data(), static_cast<int>(t.size()), SQLITE_TRANSIENT);
+        auto rows =
+            stored("the edge history could not be read", [&] { return rows_->rows(tag(account)); });
         std::vector<HistoryEntry> out;
-        while (sqlite3_step(s.s) == SQLITE_ROW) {
-            auto p = static_cast<const std::uint8_t*>(sqlite3_column_blob(s.s, 1));
-            Bytes sealed(p, p + sqlite3_column_bytes(s.s, 1));
-            crypto::SecretBytes plain = key_.open("edge-history|" + account, sealed);
+        for (const auto& row : rows) {
+            crypto::SecretBytes plain = key_.open("edge-history|" + account, row.sealed);
             if (plain.empty()) continue;
             HistoryEntry e;
-            e.at_ms = sqlite3_column_int64(s.s, 0);
+            e.at_ms = row.at_ms;
             e.from_survivor = plain.data()[0] == 1;
             e.text.assign(reinterpret_cast<const char*>(plain.data()) + 1, plain.size() - 1);
             out.push_back(std::move(e));
@@ -263,10 +155,18 @@ class HistoryDb {
     }
 
   private:
+    Bytes seal_line(const std::string& account, bool from_survivor, std::string_view text) const {
+        Bytes plain;
+        plain.push_back(from_survivor ? 1 : 0);
+        plain.insert(plain.end(), text.begin(), text.end());
+        Bytes sealed = key_.seal("edge-history|" + account, plain);
+        crypto::wipe(plain.data(), plain.size());
+        return sealed;
+    }
+
     const gateway::ServerKey& key_;
     crypto::SecretBytes tag_key_;
-    std::mutex mutex_;
-    sqlite3* db_ = nullptr;
+    std::unique_ptr<storage::EdgeHistory> rows_;
 };
 
 }  // namespace
@@ -287,6 +187,7 @@ struct EdgeHub::Impl {
     EdgeOptions options;
     gateway::ServerKey server_key;
     crypto::SecretBytes raw_key;
+    storage::EdgeFiles files;
     std::unique_ptr<HistoryDb> history;
 
     std::mutex devices_mutex;
@@ -304,12 +205,10 @@ struct EdgeHub::Impl {
         : gateway(g),
           options(std::move(o)),
           server_key(gateway::ServerKey::load_or_create(options.data_dir)),
-          raw_key(read_server_key(options.data_dir)) {
-        std::filesystem::path dir = options.data_dir / "edge";
-        std::filesystem::create_directories(dir);
-        std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
-                                     std::filesystem::perm_options::replace);
-        history = std::make_unique<HistoryDb>(dir / "history.db", server_key,
+          raw_key(read_server_key(options.data_dir)),
+          files(options.data_dir) {
+        stored("the edge directory could not be created", [&] { files.create_directory(); });
+        history = std::make_unique<HistoryDb>(files.history(), server_key,
                                               derive(raw_key, "ariadne/v1/edge-history-tag", 32));
         thread = std::thread([this] { run(); });
     }
@@ -412,7 +311,7 @@ struct EdgeHub::Impl {
             const std::string tag = history->tag(account);
             crypto::StoreKey key = crypto::StoreKey::from_bytes(
                 derive(raw_key, "ariadne/v1/edge-store|" + account, 32).view());
-            d->party = crypto::Party::open(options.data_dir / "edge" / (tag + ".db"), key);
+            d->party = crypto::Party::open(files.identity_store(tag), key);
             std::promise<gateway::CommitStatus> bound;
             gateway.store().bind_edge_device(
                 acc->key, kEdgeDeviceId, d->party->identity_key(), d->party->registration_id(),

@@ -1,13 +1,12 @@
 #include "ariadne/adapters/sms_gateway.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -24,6 +23,8 @@
 #include "ariadne/gateway/store.h"
 #include "ariadne/policies/store.h"
 #include "ariadne/policies/time_zone.h"
+#include "ariadne/storage/sms_outbox.h"
+#include "ariadne/storage/sqlite.h"
 #include "kannel_client.h"
 
 namespace ariadne::adapters {
@@ -338,6 +339,7 @@ struct SmsGateway::Impl {
     std::atomic<unsigned> next_concat_reference{static_cast<unsigned>(std::random_device{}())};
     std::mutex settling_mutex;  // never held while calling into the hub
     std::set<std::int64_t> settling;
+    std::optional<storage::SmsOutbox> sent_parts;  // set once the options are valid
 
     Impl(gateway::Store& s, policies::PolicyStore& p, const gateway::ServerKey& k, EdgeHub& h,
          SmsGatewayOptions o)
@@ -360,19 +362,11 @@ struct SmsGateway::Impl {
         endpoint.username = options.kannel_username;
         endpoint.password = options.kannel_password;
         endpoint.timeout = options.kannel_timeout;
-        gateway::ensure_sms_tables(policies);
-        auto guard = policies.lock();
-        char* err = nullptr;
-        // Parts handed to Kannel, by mailbox entry: what a delivery report updates, and what
-        // stops a reply delivered again after a restart from being sent twice. No content.
-        if (sqlite3_exec(policies.connection(),
-                         "CREATE TABLE IF NOT EXISTS gateway_sms_outbox(server_id INTEGER NOT "
-                         "NULL, part INTEGER NOT NULL, account TEXT NOT NULL, state TEXT NOT "
-                         "NULL, PRIMARY KEY(server_id, part)) WITHOUT ROWID",
-                         nullptr, nullptr, &err) != SQLITE_OK) {
-            std::string m = err ? err : "unknown error";
-            sqlite3_free(err);
-            throw AdapterError(Code::storage, "the SMS outbox table cannot be created: " + m);
+        try {
+            sent_parts.emplace(policies);
+        } catch (const storage::Error& e) {
+            throw AdapterError(Code::storage,
+                               std::string("the SMS outbox table cannot be created: ") + e.what());
         }
     }
 
@@ -405,22 +399,14 @@ struct SmsGateway::Impl {
         return equal_secret(given, options.inbound_token);
     }
 
-    // ---- outbox (the policy store's connection, under its lock) ----
-    void exec_outbox(const char* sql, std::int64_t server_id, std::int64_t part,
-                     const std::string& account, const std::string& state) {
-        auto guard = policies.lock();
-        sqlite3_stmt* s = nullptr;
-        if (sqlite3_prepare_v2(policies.connection(), sql, -1, &s, nullptr) != SQLITE_OK) {
-            sqlite3_finalize(s);
+    // ---- outbox: the parts handed to Kannel, by mailbox entry (storage::SmsOutbox) ----
+    template <typename Change>
+    auto outbox_call(Change change) -> decltype(change(*sent_parts)) {
+        try {
+            return change(*sent_parts);
+        } catch (const storage::Error&) {
             throw AdapterError(Code::storage, "the SMS outbox cannot be used");
         }
-        sqlite3_bind_int64(s, 1, server_id);
-        sqlite3_bind_int64(s, 2, part);
-        sqlite3_bind_text(s, 3, account.data(), static_cast<int>(account.size()), SQLITE_TRANSIENT);
-        sqlite3_bind_text(s, 4, state.data(), static_cast<int>(state.size()), SQLITE_TRANSIENT);
-        int rc = sqlite3_step(s);
-        sqlite3_finalize(s);
-        if (rc != SQLITE_DONE) throw AdapterError(Code::storage, "the SMS outbox cannot be used");
     }
 
     /// A part's state is "sending" (being handed to Kannel), "sent" (Kannel took it),
@@ -432,28 +418,19 @@ struct SmsGateway::Impl {
         std::string failure;  // the first failed part's reason, or ""
     };
     OutboxState outbox(std::int64_t server_id) {
-        auto guard = policies.lock();
-        sqlite3_stmt* s = nullptr;
         OutboxState st;
-        if (sqlite3_prepare_v2(policies.connection(),
-                               "SELECT account, state FROM gateway_sms_outbox WHERE server_id = ?1 "
-                               "ORDER BY part",
-                               -1, &s, nullptr) == SQLITE_OK) {
-            sqlite3_bind_int64(s, 1, server_id);
-            while (sqlite3_step(s) == SQLITE_ROW) {
-                st.account = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
-                std::string state = reinterpret_cast<const char*>(sqlite3_column_text(s, 1));
-                ++st.parts;
-                if (state == "delivered") {
-                    ++st.delivered;
-                } else if (state == "sending") {
-                    ++st.sending;
-                } else if (state != "sent" && st.failure.empty()) {
-                    st.failure = state;
-                }
+        auto parts = outbox_call([&](storage::SmsOutbox& o) { return o.parts(server_id); });
+        for (const auto& p : parts) {
+            st.account = p.account;
+            ++st.parts;
+            if (p.state == "delivered") {
+                ++st.delivered;
+            } else if (p.state == "sending") {
+                ++st.sending;
+            } else if (p.state != "sent" && st.failure.empty()) {
+                st.failure = p.state;
             }
         }
-        sqlite3_finalize(s);
         return st;
     }
 
@@ -470,10 +447,7 @@ struct SmsGateway::Impl {
         }
         if (outbox(server_id).parts > 0) {
             if (hub.acknowledge(account, server_id, failure)) {
-                exec_outbox(
-                    "DELETE FROM gateway_sms_outbox WHERE server_id = ?1 AND ?2 >= 0 AND "
-                    "account = ?3 AND ?4 = ?4",
-                    server_id, 0, account, "");
+                outbox_call([&](storage::SmsOutbox& o) { o.forget(server_id, account); });
                 if (!failure.empty()) {
                     spdlog::warn(
                         "sms: a reply to account {} was not delivered ({}); the caseworker got a "
@@ -673,10 +647,9 @@ struct SmsGateway::Impl {
         }
         if (state.empty()) return text(200, "");  // buffered / accepted by the SMSC: not final
         // The first final report of a part counts; a repeated or contradicting one is ignored.
-        exec_outbox(
-            "UPDATE gateway_sms_outbox SET state = ?4 WHERE server_id = ?1 AND part = ?2 "
-            "AND account = ?3 AND state IN ('sending', 'sent')",
-            server_id, part, before.account, state);
+        outbox_call([&](storage::SmsOutbox& o) {
+            return o.set_final(server_id, part, before.account, state);
+        });
         OutboxState after = outbox(server_id);
         if (!after.failure.empty()) {
             // One part lost is the reply lost: the caseworker learns it now, nothing is resent.
@@ -701,10 +674,9 @@ struct SmsGateway::Impl {
         if (segments.parts.empty() || segments.parts.size() > kMaxReplyParts) return 0;
         if (server_id > 0) {
             for (std::size_t i = 0; i < segments.parts.size(); ++i) {
-                exec_outbox(
-                    "INSERT OR IGNORE INTO gateway_sms_outbox(server_id, part, account, "
-                    "state) VALUES(?1, ?2, ?3, ?4)",
-                    server_id, static_cast<std::int64_t>(i), account, "sending");
+                outbox_call([&](storage::SmsOutbox& o) {
+                    o.add_sending(server_id, static_cast<std::int64_t>(i), account);
+                });
             }
         }
         std::size_t accepted = 0;
@@ -734,21 +706,19 @@ struct SmsGateway::Impl {
                 if (server_id > 0) {
                     // 403 is Kannel's "Not routable. Do not try again.": the network side
                     // refused it (as a DLR 16 would say); anything else: Kannel not usable now.
-                    exec_outbox(
-                        "UPDATE gateway_sms_outbox SET state = ?4 WHERE server_id = ?1 "
-                        "AND part >= ?2 AND account = ?3 AND state IN ('sending', 'sent')",
-                        server_id, static_cast<std::int64_t>(i), account,
-                        result.status == 403 ? "sms_rejected" : "sms_unavailable");
+                    outbox_call([&](storage::SmsOutbox& o) {
+                        o.fail_from(server_id, static_cast<std::int64_t>(i), account,
+                                    result.status == 403 ? "sms_rejected" : "sms_unavailable");
+                    });
                 }
                 break;
             }
             if (server_id > 0) {
                 // Kannel has it: from now on only its delivery report settles this part (a
                 // report may already have come in, so only 'sending' changes).
-                exec_outbox(
-                    "UPDATE gateway_sms_outbox SET state = ?4 WHERE server_id = ?1 AND part = ?2 "
-                    "AND account = ?3 AND state = 'sending'",
-                    server_id, static_cast<std::int64_t>(i), account, "sent");
+                outbox_call([&](storage::SmsOutbox& o) {
+                    o.mark_sent(server_id, static_cast<std::int64_t>(i), account);
+                });
             }
             ++accepted;
         }

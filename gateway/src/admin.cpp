@@ -10,6 +10,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "admin_backup.h"
 #include "ariadne/crypto/bytes.h"
 #include "ariadne/crypto/error.h"
 #include "ariadne/crypto/password.h"
@@ -91,7 +92,9 @@ const char* kUsage =
     "  ariadne admin new-device-notice --case CODE --notify on|off\n"
     "  ariadne admin audit-verify [--checkpoint SEQ:HEAD:MAC ...]\n"
     "  ariadne admin audit-checkpoint\n"
-    "  ariadne admin audit-export [--from SEQ] [--limit N]\n";
+    "  ariadne admin audit-export [--from SEQ] [--limit N]\n"
+    "  ariadne admin backup --to FILE [--force]\n"
+    "  ariadne admin restore --from FILE  (refused while a gateway serves the data directory)\n";
 
 policies::Instant now_utc() {
     return std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
@@ -108,7 +111,6 @@ std::unique_ptr<policies::PolicyStore> open_policies(const std::string& data_dir
     }
     auto store = policies::PolicyStore::open(database_path(data_dir).string());
     key_audit_chain(*store, ServerKey::load_or_create(data_dir), data_dir, mark);
-    ensure_survivor_case_table(*store);
     return store;
 }
 
@@ -370,9 +372,7 @@ int consent(const std::vector<std::string>& args, std::istream& in, std::ostream
     auto stored = policy_store->record_consent(r, actor);
     if (sealed) {
         try {
-            storage::AddressBook book(*policy_store);
-            book.ensure_tables();
-            book.keep_address({r.address_ref, std::move(*sealed)});
+            storage::AddressBook(*policy_store).keep_address({r.address_ref, std::move(*sealed)});
         } catch (const storage::Error&) {
             throw GatewayError(GatewayErrorCode::storage, "The sealed address cannot be stored.");
         }
@@ -751,6 +751,28 @@ int audit_export(const std::vector<std::string>& args, std::ostream& out) {
     return 0;
 }
 
+/// A consistent copy of the databases while the gateway serves (docs/admin-guide.md).
+int backup(const std::vector<std::string>& args, std::ostream& out) {
+    std::string data_dir, to;
+    bool force = false;
+    po::options_description options;
+    options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
+        "to", po::value<std::string>(&to)->required(), "")("force", po::bool_switch(&force), "");
+    parse(args, options);
+    out << backup_data_dir(data_dir, to, force).dump() << std::endl;
+    return 0;
+}
+
+int restore(const std::vector<std::string>& args, std::ostream& out) {
+    std::string data_dir, from;
+    po::options_description options;
+    options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
+        "from", po::value<std::string>(&from)->required(), "");
+    parse(args, options);
+    out << restore_data_dir(data_dir, from).dump() << std::endl;
+    return 0;
+}
+
 }  // namespace
 
 void ensure_data_dir(const std::filesystem::path& dir) {
@@ -833,6 +855,8 @@ int run_admin(const std::vector<std::string>& args, std::istream& in, std::ostre
         if (args[0] == "audit-verify") return audit_verify(rest, out, err);
         if (args[0] == "audit-checkpoint") return audit_checkpoint(rest, out);
         if (args[0] == "audit-export") return audit_export(rest, out);
+        if (args[0] == "backup") return backup(rest, out);
+        if (args[0] == "restore") return restore(rest, out);
         err << "ariadne admin: unknown subcommand '" << args[0] << "'.\n" << kUsage;
         return 2;
     } catch (const GatewayError& e) {

@@ -1,7 +1,5 @@
 #include "ariadne/gateway/admin_api.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -24,6 +22,9 @@
 #include "ariadne/policies/decision.h"
 #include "ariadne/policies/error.h"
 #include "ariadne/policies/time_zone.h"
+#include "ariadne/storage/shared_transaction.h"
+#include "ariadne/storage/sqlite.h"
+#include "ariadne/storage/staff_roles.h"
 #include "policy_text.h"
 
 namespace ariadne::gateway {
@@ -80,19 +81,12 @@ HttpResponse from_policy_error(const policies::Error& e) {
 }
 
 std::string role_of(const policies::PolicyStore& store, const std::string& account) {
-    auto sqlite_guard = store.lock();
-    sqlite3_stmt* st = nullptr;
-    std::string role = "caseworker";
-    if (sqlite3_prepare_v2(store.connection(),
-                           "SELECT role FROM gateway_account_roles WHERE account = ?", -1, &st,
-                           nullptr) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, account.c_str(), -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            role = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-        }
+    // An unreadable role is the lesser one: a caseworker.
+    try {
+        return storage::StaffRoles(store).role(account).value_or("caseworker");
+    } catch (const storage::Error&) {
+        return "caseworker";
     }
-    sqlite3_finalize(st);
-    return role;
 }
 
 class AdminApi {
@@ -1022,24 +1016,9 @@ void set_account_role(policies::PolicyStore& store, const std::string& account,
         throw policies::Error(policies::ErrorCode::invalid_field, "role",
                               "role: must be admin or caseworker.");
     }
-    auto sqlite_guard = store.lock();
-    sqlite3* db = store.connection();
-    char* err = nullptr;
-    sqlite3_exec(db,
-                 "CREATE TABLE IF NOT EXISTS gateway_account_roles(account TEXT PRIMARY KEY, "
-                 "role TEXT NOT NULL) WITHOUT ROWID",
-                 nullptr, nullptr, &err);
-    sqlite3_free(err);
-    sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db,
-                       "INSERT INTO gateway_account_roles(account, role) VALUES(?, ?) "
-                       "ON CONFLICT(account) DO UPDATE SET role = excluded.role",
-                       -1, &st, nullptr);
-    sqlite3_bind_text(st, 1, account.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, role.c_str(), -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    try {
+        storage::StaffRoles(store).set_role(account, role);
+    } catch (const storage::Error&) {
         throw policies::Error(policies::ErrorCode::storage, "role", "role: cannot be stored.");
     }
 }
@@ -1111,7 +1090,6 @@ nlohmann::json create_caseworker_account(Store& store, const ServerKey& key,
     }
     set_account_role(policies, account_id, args.role);
     if (!args.initials.empty()) {
-        ensure_survivor_case_table(policies);
         set_caseworker_initials(policies, account_id, args.initials);
     }
     return json({{"account", account_id},
@@ -1145,7 +1123,6 @@ nlohmann::json enrol_survivor_account(Store& store, policies::PolicyStore& polic
     auto recovery = params();
     std::string code = crypto::generate_recovery_code();
     auto stored = crypto::make_recovery_verifier(code, recovery);
-    ensure_survivor_case_table(policies);
     Account account = store.create_survivor(stored.locator, stored.auth_public_key);
     for (const auto& id : args.caseworkers) store.assign(account.id, id);
     auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
@@ -1335,20 +1312,13 @@ nlohmann::json update_survivor_record(policies::PolicyStore& policies,
     policies::CaseCode code(args.case_code, case_field);
     // Read and write in one transaction: an assignment made meanwhile (by the server or
     // another CLI) is not overwritten with the caseworker list read here.
-    auto sqlite_guard = policies.lock();
-    sqlite3* db = policies.connection();
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
-        throw Error(
-            ErrorCode::storage, "",
-            "The survivor record cannot be changed now (" + std::string(sqlite3_errmsg(db)) + ").");
+    std::optional<storage::SharedTransaction> tx;
+    try {
+        tx.emplace(policies);
+    } catch (const storage::Error& e) {
+        throw Error(ErrorCode::storage, "",
+                    "The survivor record cannot be changed now (" + std::string(e.what()) + ")");
     }
-    struct Rollback {
-        sqlite3* db;
-        bool done = false;
-        ~Rollback() {
-            if (!done) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-        }
-    } rollback{db};
     auto record = policies.find_survivor(code);
     if (!record) {
         throw Error(ErrorCode::not_found, case_field,
@@ -1421,12 +1391,12 @@ nlohmann::json update_survivor_record(policies::PolicyStore& policies,
     if (args.never_confirm_client) s.flags.never_confirm_client = *args.never_confirm_client;
     policies.update_survivor(s, by, now);
     auto stored = policies.find_survivor(code);
-    if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
-        throw Error(
-            ErrorCode::storage, "",
-            "The survivor record could not be saved (" + std::string(sqlite3_errmsg(db)) + ").");
+    try {
+        tx->commit();
+    } catch (const storage::Error& e) {
+        throw Error(ErrorCode::storage, "",
+                    "The survivor record could not be saved (" + std::string(e.what()) + ")");
     }
-    rollback.done = true;
     return survivor_record_json(*stored, now);
 }
 

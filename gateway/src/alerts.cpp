@@ -1,110 +1,21 @@
 #include "ariadne/gateway/alerts.h"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <chrono>
 
 #include "ariadne/gateway/consent_policy.h"
 #include "ariadne/policies/error.h"
+#include "ariadne/storage/shared_transaction.h"
+#include "ariadne/storage/sqlite.h"
 
 namespace ariadne::gateway {
 
 namespace {
 
-[[noreturn]] void storage_failure(sqlite3* db, const char* what) {
-    throw policies::Error(
-        policies::ErrorCode::storage, "",
-        std::string("The alerts table cannot be used (") + what + ": " + sqlite3_errmsg(db) + ").");
+[[noreturn]] void storage_failure(const storage::Error& e) {
+    throw policies::Error(policies::ErrorCode::storage, "",
+                          std::string("The alerts table cannot be used (") + e.what() + ")");
 }
-
-class Stmt {
-  public:
-    Stmt(sqlite3* db, const char* sql) : db_(db) {
-        if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK)
-            storage_failure(db, "prepare");
-    }
-    ~Stmt() { sqlite3_finalize(stmt_); }
-    Stmt(const Stmt&) = delete;
-    Stmt& operator=(const Stmt&) = delete;
-    Stmt& bind(int i, const std::string& v) {
-        sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-        return *this;
-    }
-    Stmt& bind(int i, std::int64_t v) {
-        sqlite3_bind_int64(stmt_, i, v);
-        return *this;
-    }
-    Stmt& bind_null(int i) {
-        sqlite3_bind_null(stmt_, i);
-        return *this;
-    }
-    bool step() {
-        int rc = sqlite3_step(stmt_);
-        if (rc == SQLITE_ROW) return true;
-        if (rc == SQLITE_DONE) return false;
-        storage_failure(db_, "step");
-    }
-    bool is_null(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
-    std::string text(int i) const {
-        auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, i));
-        return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i)))
-                 : std::string();
-    }
-    std::int64_t integer(int i) const { return sqlite3_column_int64(stmt_, i); }
-
-  private:
-    sqlite3* db_;
-    sqlite3_stmt* stmt_ = nullptr;
-};
-
-// One write transaction on the store's connection; nests as a savepoint when the caller
-// (e.g. a scheduler callback) is already inside one. Rolls back unless committed.
-class Transaction {
-  public:
-    explicit Transaction(sqlite3* db) : db_(db), nested_(sqlite3_get_autocommit(db) == 0) {
-        exec(nested_ ? "SAVEPOINT gateway_alerts" : "BEGIN IMMEDIATE");
-    }
-    ~Transaction() {
-        if (!done_) {
-            sqlite3_exec(
-                db_, nested_ ? "ROLLBACK TO gateway_alerts; RELEASE gateway_alerts" : "ROLLBACK",
-                nullptr, nullptr, nullptr);
-        }
-    }
-    Transaction(const Transaction&) = delete;
-    Transaction& operator=(const Transaction&) = delete;
-    void commit() {
-        exec(nested_ ? "RELEASE gateway_alerts" : "COMMIT");
-        done_ = true;
-    }
-
-  private:
-    void exec(const char* sql) {
-        if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK)
-            storage_failure(db_, "transaction");
-    }
-    sqlite3* db_;
-    bool nested_;
-    bool done_ = false;
-};
-
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS gateway_alerts(
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  case_code TEXT,
-  kind TEXT NOT NULL,
-  urgent INTEGER NOT NULL,
-  raised_at_ms INTEGER NOT NULL,
-  cleared_at_ms INTEGER,
-  cleared_by TEXT
-);
-CREATE INDEX IF NOT EXISTS gateway_alerts_open ON gateway_alerts(cleared_at_ms, case_code);
-)sql";
-
-constexpr const char* kColumns =
-    "SELECT id, case_code, kind, urgent, raised_at_ms, cleared_at_ms, cleared_by FROM "
-    "gateway_alerts ";
 
 std::int64_t to_ms(policies::Instant t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -114,17 +25,32 @@ policies::Instant now_utc() {
     return std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
 }
 
-AlertRecord read_row(const Stmt& s) {
+AlertRecord from_row(const storage::AlertRow& row) {
     AlertRecord r;
-    r.id = s.integer(0);
-    if (!s.is_null(1)) r.case_code = policies::CaseCode(s.text(1));
+    r.id = row.id;
+    if (row.case_code) r.case_code = policies::CaseCode(*row.case_code);
     // An unreadable kind is shown as the most serious one (fail closed).
-    r.kind = parse_alert_kind(s.text(2)).value_or(AlertKind::duress);
-    r.urgent = s.integer(3) != 0;
-    r.raised_at_ms = s.integer(4);
-    if (!s.is_null(5)) r.cleared_at_ms = s.integer(5);
-    r.cleared_by = s.text(6);
+    r.kind = parse_alert_kind(row.kind).value_or(AlertKind::duress);
+    r.urgent = row.urgent;
+    r.raised_at_ms = row.raised_at_ms;
+    r.cleared_at_ms = row.cleared_at_ms;
+    r.cleared_by = row.cleared_by;
     return r;
+}
+
+std::optional<std::string> case_text(const std::optional<policies::CaseCode>& code) {
+    if (!code) return std::nullopt;
+    return code->str();
+}
+
+// The table is created before the board exists; a failure says which table.
+storage::AlertTable open_table(const policies::PolicyStore& store) {
+    try {
+        return storage::AlertTable(store);
+    } catch (const storage::Error& e) {
+        throw policies::Error(policies::ErrorCode::storage, "",
+                              std::string("The alerts table cannot be created (") + e.what() + ")");
+    }
 }
 
 }  // namespace
@@ -158,17 +84,7 @@ std::optional<AlertKind> parse_alert_kind(std::string_view s) noexcept {
 
 bool is_urgent(AlertKind k) noexcept { return k == AlertKind::duress; }
 
-AlertBoard::AlertBoard(policies::PolicyStore& store) : store_(store) {
-    auto guard = store_.lock();
-    char* err = nullptr;
-    if (sqlite3_exec(store_.connection(), kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
-        std::string msg = err ? err : "unknown error";
-        sqlite3_free(err);
-        throw policies::Error(policies::ErrorCode::storage, "",
-                              "The alerts table cannot be created (" + msg + ").");
-    }
-    ensure_survivor_case_table(store_);
-}
+AlertBoard::AlertBoard(policies::PolicyStore& store) : store_(store), table_(open_table(store)) {}
 
 void AlertBoard::set_listener(Listener listener) { listener_ = std::move(listener); }
 
@@ -188,33 +104,12 @@ std::int64_t AlertBoard::raise(const std::optional<policies::CaseCode>& case_cod
                                policies::Instant at) {
     AlertRecord record;
     std::vector<std::string> recipients;
-    {
-        auto guard = store_.lock();
-        sqlite3* db = store_.connection();
-        Transaction tx(db);
-        Stmt open(db,
-                  "SELECT id FROM gateway_alerts WHERE cleared_at_ms IS NULL AND kind = ? AND "
-                  "case_code IS ?");
-        open.bind(1, std::string(to_string(kind)));
-        if (case_code) {
-            open.bind(2, case_code->str());
-        } else {
-            open.bind_null(2);
-        }
-        if (open.step()) return open.integer(0);  // already open: one alert, not a flood
-        Stmt insert(db,
-                    "INSERT INTO gateway_alerts(case_code, kind, urgent, raised_at_ms) "
-                    "VALUES(?,?,?,?)");
-        if (case_code) {
-            insert.bind(1, case_code->str());
-        } else {
-            insert.bind_null(1);
-        }
-        insert.bind(2, std::string(to_string(kind)))
-            .bind(3, std::int64_t{is_urgent(kind) ? 1 : 0})
-            .bind(4, to_ms(at));
-        insert.step();
-        record.id = sqlite3_last_insert_rowid(db);
+    try {
+        storage::SharedTransaction tx(store_);
+        const std::optional<std::string> code = case_text(case_code);
+        // Already open: one alert, not a flood.
+        if (auto open = table_.find_open(to_string(kind), code)) return *open;
+        record.id = table_.insert(code, to_string(kind), is_urgent(kind), to_ms(at));
         record.case_code = case_code;
         record.kind = kind;
         record.urgent = is_urgent(kind);
@@ -223,6 +118,8 @@ std::int64_t AlertBoard::raise(const std::optional<policies::CaseCode>& case_cod
                             to_string(kind), at);
         tx.commit();
         if (case_code) recipients = caseworkers_of(*case_code);
+    } catch (const storage::Error& e) {
+        storage_failure(e);
     }
     if (listener_) listener_(record, recipients);
     return record.id;
@@ -230,12 +127,15 @@ std::int64_t AlertBoard::raise(const std::optional<policies::CaseCode>& case_cod
 
 std::vector<AlertRecord> AlertBoard::open_for(const std::string& caseworker_account) const {
     auto guard = store_.lock();
-    Stmt q(store_.connection(),
-           (std::string(kColumns) + "WHERE cleared_at_ms IS NULL ORDER BY urgent DESC, id ASC")
-               .c_str());
+    std::vector<storage::AlertRow> rows;
+    try {
+        rows = table_.open_alerts();
+    } catch (const storage::Error& e) {
+        storage_failure(e);
+    }
     std::vector<AlertRecord> out;
-    while (q.step()) {
-        AlertRecord r = read_row(q);
+    for (const auto& row : rows) {
+        AlertRecord r = from_row(row);
         if (r.case_code) {
             auto cws = caseworkers_of(*r.case_code);
             if (std::find(cws.begin(), cws.end(), caseworker_account) == cws.end()) continue;
@@ -246,11 +146,13 @@ std::vector<AlertRecord> AlertBoard::open_for(const std::string& caseworker_acco
 }
 
 std::optional<AlertRecord> AlertBoard::find(std::int64_t id) const {
-    auto guard = store_.lock();
-    Stmt q(store_.connection(), (std::string(kColumns) + "WHERE id = ?").c_str());
-    q.bind(1, id);
-    if (!q.step()) return std::nullopt;
-    return read_row(q);
+    try {
+        auto row = table_.find(id);
+        if (!row) return std::nullopt;
+        return from_row(*row);
+    } catch (const storage::Error& e) {
+        storage_failure(e);
+    }
 }
 
 ClearOutcome AlertBoard::clear(std::int64_t id, const std::string& caseworker_account,
@@ -265,22 +167,22 @@ ClearOutcome AlertBoard::clear(std::int64_t id, const std::string& caseworker_ac
         }
     }
     if (record->cleared_at_ms) return ClearOutcome::already_cleared;
-    sqlite3* db = store_.connection();
-    Transaction tx(db);
-    Stmt u(db,
-           "UPDATE gateway_alerts SET cleared_at_ms = ?, cleared_by = ? WHERE id = ? AND "
-           "cleared_at_ms IS NULL");
-    u.bind(1, to_ms(at)).bind(2, caseworker_account).bind(3, id);
-    u.step();
     const std::string code = record->case_code ? record->case_code->str() : "";
-    if (record->kind == AlertKind::duress && record->case_code) {
-        // Her caseworker has checked on her: automated outreach may resume.
-        store_.clear_duress(
-            *record->case_code,
-            {policies::AccountId(caseworker_account, "by"), policies::Role::caseworker}, at);
+    try {
+        storage::SharedTransaction tx(store_);
+        table_.clear(id, to_ms(at), caseworker_account);
+        if (record->kind == AlertKind::duress && record->case_code) {
+            // Her caseworker has checked on her: automated outreach may resume.
+            store_.clear_duress(
+                *record->case_code,
+                {policies::AccountId(caseworker_account, "by"), policies::Role::caseworker}, at);
+        }
+        store_.append_audit(caseworker_account, "alert.cleared", code, "", to_string(record->kind),
+                            at);
+        tx.commit();
+    } catch (const storage::Error& e) {
+        storage_failure(e);
     }
-    store_.append_audit(caseworker_account, "alert.cleared", code, "", to_string(record->kind), at);
-    tx.commit();
     return ClearOutcome::cleared;
 }
 
@@ -297,20 +199,20 @@ std::size_t AlertBoard::clear_duress(const policies::CaseCode& code,
             policies::ErrorCode::refused, "by",
             "by: only a caseworker assigned to this case may clear its duress lock.");
     }
-    sqlite3* db = store_.connection();
-    Transaction tx(db);
-    Stmt u(db,
-           "UPDATE gateway_alerts SET cleared_at_ms = ?, cleared_by = ? WHERE case_code = ? AND "
-           "kind = 'duress' AND cleared_at_ms IS NULL");
-    u.bind(1, to_ms(at)).bind(2, caseworker_account).bind(3, code.str());
-    u.step();
-    auto cleared = static_cast<std::size_t>(sqlite3_changes(db));
-    store_.clear_duress(
-        code, {policies::AccountId(caseworker_account, "by"), policies::Role::caseworker}, at);
-    if (cleared > 0) {
-        store_.append_audit(caseworker_account, "alert.cleared", code.str(), "", "duress", at);
+    std::size_t cleared = 0;
+    try {
+        storage::SharedTransaction tx(store_);
+        cleared = table_.clear_all(code.str(), to_string(AlertKind::duress), to_ms(at),
+                                   caseworker_account);
+        store_.clear_duress(
+            code, {policies::AccountId(caseworker_account, "by"), policies::Role::caseworker}, at);
+        if (cleared > 0) {
+            store_.append_audit(caseworker_account, "alert.cleared", code.str(), "", "duress", at);
+        }
+        tx.commit();
+    } catch (const storage::Error& e) {
+        storage_failure(e);
     }
-    tx.commit();
     return cleared;
 }
 

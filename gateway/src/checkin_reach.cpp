@@ -73,7 +73,6 @@ std::vector<ChannelReach> checkin_reach(const Store& store, policies::PolicyStor
             r.reaches_her = record && store.find_device(record->key, 2).has_value();
             if (!r.reaches_her) r.why = "she has not opened the survivor page (/notes) yet";
         } else if (channel.kind == ChannelKind::sms) {
-            ensure_sms_tables(policies);
             r.reaches_her = sms_thread_verified(policies, code).value_or(false);
             if (!r.reaches_her) {
                 r.why =

@@ -9,7 +9,7 @@
 #include "ariadne/policies/error.h"
 #include "ariadne/storage/case_links.h"
 #include "ariadne/storage/checkin_history.h"
-#include "ariadne/storage/policy_connection.h"
+#include "ariadne/storage/shared_transaction.h"
 #include "policy_storage.h"
 
 namespace ariadne::gateway {
@@ -21,16 +21,6 @@ policies::Instant now_utc() {
 }
 
 }  // namespace
-
-void ensure_survivor_case_table(policies::PolicyStore& store) {
-    try {
-        storage::CaseLinks(store).ensure_tables();
-    } catch (const storage::Error& e) {
-        throw policies::Error(
-            policies::ErrorCode::storage, "",
-            std::string("The survivor case link table cannot be created (") + e.what() + ")");
-    }
-}
 
 void link_survivor_case(policies::PolicyStore& store, const std::string& account_id,
                         const policies::CaseCode& code, bool duress_account) {
@@ -116,7 +106,7 @@ void set_new_device_notice(policies::PolicyStore& store, const policies::CaseCod
     }
     try {
         // The preference and its audit entry together, or neither.
-        storage::PolicyTransaction tx(store);
+        storage::SharedTransaction tx(store);
         storage::CaseLinks(store).set_new_device_notice(code, notify);
         store.append_audit(actor, "survivor.new_device_notice", code.str(), notify ? "on" : "off",
                            "", at);
@@ -158,10 +148,7 @@ ConsentPolicy::ConsentPolicy(
       on_inbound_(std::move(on_inbound)),
       on_duress_(std::move(on_duress)),
       on_new_device_(std::move(on_new_device)),
-      links_(policies) {
-    ensure_survivor_case_table(policies_);
-    ensure_sms_tables(policies_);
-}
+      links_(policies) {}
 
 policies::ChannelKind ConsentPolicy::thread_channel(const Account& survivor,
                                                     const policies::CaseCode& code) const {

@@ -6,7 +6,7 @@
 #include "ariadne/crypto/phrase_digest.h"
 #include "ariadne/policies/error.h"
 #include "ariadne/storage/duress_digests.h"
-#include "ariadne/storage/policy_connection.h"
+#include "ariadne/storage/shared_transaction.h"
 #include "policy_storage.h"
 
 namespace ariadne::gateway {
@@ -66,7 +66,7 @@ std::size_t set_duress_words(policies::PolicyStore& store, const ServerKey& key,
     }
     return policy_storage("duress words", [&] {
         // The list and its audit entry together, or neither.
-        storage::PolicyTransaction tx(store);
+        storage::SharedTransaction tx(store);
         std::size_t stored = storage::DuressDigests(store).replace_all(rows);
         store.append_audit(actor.account.str(), "policy.duress_words", "", "",
                            std::to_string(stored), at);

@@ -27,6 +27,7 @@
 #include "ariadne/gateway/server.h"
 #include "ariadne/gateway/server_key.h"
 #include "ariadne/gateway/store.h"
+#include "ariadne/storage/data_dir_lock.h"
 
 namespace {
 
@@ -63,6 +64,8 @@ int serve(const std::vector<std::string>& args) {
     spdlog::set_level(spdlog::level::from_str(c.log_level));
 
     ensure_data_dir(c.data_dir);
+    // One gateway per data directory, and none while `admin restore` swaps its files.
+    auto data_dir_lock = ariadne::storage::DataDirLock::acquire(c.data_dir);
     std::filesystem::path cert = c.cert, key = c.key;
     if (cert.empty()) {
         cert = c.data_dir / "tls-cert.pem";

@@ -1,8 +1,8 @@
 #include "ariadne/gateway/org_settings.h"
 
-#include <sqlite3.h>
-
 #include "ariadne/policies/error.h"
+#include "ariadne/storage/canned_replies.h"
+#include "ariadne/storage/sqlite.h"
 
 namespace ariadne::gateway {
 
@@ -12,10 +12,9 @@ namespace {
     throw policies::Error(policies::ErrorCode::invalid_field, field, field + ": " + rule);
 }
 
-[[noreturn]] void storage(sqlite3* db) {
-    throw policies::Error(
-        policies::ErrorCode::storage, "",
-        std::string("The canned replies cannot be used (") + sqlite3_errmsg(db) + ").");
+[[noreturn]] void storage(const storage::Error& e) {
+    throw policies::Error(policies::ErrorCode::storage, "",
+                          std::string("The canned replies cannot be used (") + e.what() + ")");
 }
 
 void check_text(const std::string& value, const std::string& field, std::size_t max,
@@ -38,15 +37,6 @@ void validate(const std::vector<CannedReply>& replies) {
         std::string at = "canned_replies[" + std::to_string(i) + "]";
         check_text(replies[i].label, at + ".label", 40, false);
         check_text(replies[i].text, at + ".text", 1000, true);
-    }
-}
-
-void ensure_table(sqlite3* db) {
-    if (sqlite3_exec(db,
-                     "CREATE TABLE IF NOT EXISTS gateway_canned_replies(position INTEGER PRIMARY "
-                     "KEY, label TEXT NOT NULL, text TEXT NOT NULL)",
-                     nullptr, nullptr, nullptr) != SQLITE_OK) {
-        storage(db);
     }
 }
 
@@ -89,22 +79,12 @@ nlohmann::json canned_replies_json(const std::vector<CannedReply>& replies) {
 }
 
 std::vector<CannedReply> canned_replies(policies::PolicyStore& store) {
-    auto guard = store.lock();
-    sqlite3* db = store.connection();
-    ensure_table(db);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT label, text FROM gateway_canned_replies ORDER BY position",
-                           -1, &st, nullptr) != SQLITE_OK) {
-        storage(db);
-    }
     std::vector<CannedReply> out;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        out.push_back({reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
-                       reinterpret_cast<const char*>(sqlite3_column_text(st, 1))});
+    try {
+        out = storage::CannedReplies(store).list();
+    } catch (const storage::Error& e) {
+        storage(e);
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) storage(db);
     return out.empty() ? default_canned_replies() : out;
 }
 
@@ -115,36 +95,10 @@ void set_canned_replies(policies::PolicyStore& store, const std::vector<CannedRe
                               "canned_replies: only an administrator may set them.");
     }
     validate(replies);
-    auto guard = store.lock();
-    sqlite3* db = store.connection();
-    ensure_table(db);
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) storage(db);
     try {
-        if (sqlite3_exec(db, "DELETE FROM gateway_canned_replies", nullptr, nullptr, nullptr) !=
-            SQLITE_OK) {
-            storage(db);
-        }
-        for (std::size_t i = 0; i < replies.size(); ++i) {
-            sqlite3_stmt* st = nullptr;
-            if (sqlite3_prepare_v2(db,
-                                   "INSERT INTO gateway_canned_replies(position, label, text) "
-                                   "VALUES(?,?,?)",
-                                   -1, &st, nullptr) != SQLITE_OK) {
-                storage(db);
-            }
-            sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(i));
-            sqlite3_bind_text(st, 2, replies[i].label.c_str(), -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(st, 3, replies[i].text.c_str(), -1, SQLITE_TRANSIENT);
-            int rc = sqlite3_step(st);
-            sqlite3_finalize(st);
-            if (rc != SQLITE_DONE) storage(db);
-        }
-        store.append_audit(actor.account.str(), "policy.canned_replies", "", "",
-                           replies.empty() ? "defaults" : "set", at);
-        if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) storage(db);
-    } catch (...) {
-        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
+        storage::CannedReplies(store).replace(replies, actor.account.str(), at);
+    } catch (const storage::Error& e) {
+        storage(e);
     }
 }
 

@@ -15,7 +15,7 @@
 #include "ariadne/gateway/sms_numbers.h"
 #include "ariadne/policies/error.h"
 #include "ariadne/storage/checkin_history.h"
-#include "ariadne/storage/policy_connection.h"
+#include "ariadne/storage/shared_transaction.h"
 #include "policy_storage.h"
 
 namespace ariadne::gateway {
@@ -174,9 +174,7 @@ NoticeOutcome queue_handover_notice(policies::PolicyStore& policies, Store& stor
 }
 
 NoticeRenderer::NoticeRenderer(const std::string& database)
-    : store_(policies::PolicyStore::open(database)) {
-    ensure_survivor_case_table(*store_);
-}
+    : store_(policies::PolicyStore::open(database)) {}
 
 std::string NoticeRenderer::render(const Delivery& notice) const {
     std::string text;
@@ -506,7 +504,7 @@ void PolicyService::record_noted_inbound() {
     std::lock_guard scheduler_lock(scheduler_mutex_);
     // One transaction for all of them (record_inbound nests as a savepoint); if it cannot
     // begin, each is still recorded on its own.
-    std::optional<storage::PolicyTransaction> tx;
+    std::optional<storage::SharedTransaction> tx;
     try {
         tx.emplace(*store_);
     } catch (const storage::Error&) {

@@ -35,16 +35,6 @@ std::string address_ref_of(const ServerKey& key, std::string_view number) {
     return ref;
 }
 
-void ensure_sms_tables(policies::PolicyStore& store) {
-    try {
-        storage::AddressBook(store).ensure_tables();
-    } catch (const storage::Error& e) {
-        throw policies::Error(
-            policies::ErrorCode::storage, "",
-            std::string("The SMS number tables cannot be created (") + e.what() + ")");
-    }
-}
-
 std::string link_sms_number(policies::PolicyStore& store, const ServerKey& key,
                             std::string_view number, const policies::CaseCode& code,
                             bool verified) {
@@ -54,7 +44,6 @@ std::string link_sms_number(policies::PolicyStore& store, const ServerKey& key,
                               "address: not a phone number (an optional '+' and 3 to 20 "
                               "digits; spaces and dashes are ignored).");
     }
-    ensure_sms_tables(store);
     const std::string ref = address_ref_of(key, *normal);
     crypto::Bytes sealed = key.seal("address:" + ref, crypto::as_bytes(*normal));
     crypto::wipe(normal->data(), normal->size());

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "ariadne/gateway/error.h"
+#include "ariadne/storage/migrations.h"
 
 namespace ariadne::gateway {
 
@@ -32,77 +33,17 @@ std::int64_t unix_ms() {
 // Thrown by a job to refuse itself: its savepoint is rolled back, the batch goes on.
 struct JobRejected {};
 
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS settings(
-  name TEXT PRIMARY KEY,
-  value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS accounts(
-  key INTEGER PRIMARY KEY,
-  id TEXT NOT NULL UNIQUE,
-  role INTEGER NOT NULL,
-  created_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS caseworkers(
-  account INTEGER PRIMARY KEY REFERENCES accounts(key),
-  username TEXT NOT NULL UNIQUE,
-  password_hash TEXT NOT NULL,
-  totp_sealed BLOB NOT NULL,
-  last_totp_step INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS disabled_accounts(
-  account INTEGER PRIMARY KEY REFERENCES accounts(key),
-  since_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS survivors(
-  account INTEGER PRIMARY KEY REFERENCES accounts(key),
-  locator BLOB NOT NULL UNIQUE,
-  auth_public_key BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS devices(
-  account INTEGER NOT NULL REFERENCES accounts(key),
-  device INTEGER NOT NULL,
-  identity_key BLOB NOT NULL,
-  registration_id INTEGER NOT NULL,
-  created_ms INTEGER NOT NULL,
-  PRIMARY KEY(account, device)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS survivor_installations(
-  account INTEGER PRIMARY KEY REFERENCES accounts(key),
-  installation_key BLOB NOT NULL,
-  since_ms INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS assignments(
-  survivor INTEGER NOT NULL REFERENCES accounts(key),
-  caseworker INTEGER NOT NULL REFERENCES accounts(key),
-  PRIMARY KEY(survivor, caseworker)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS assignments_by_caseworker ON assignments(caseworker, survivor);
-CREATE TABLE IF NOT EXISTS signed_pre_keys(
-  account INTEGER NOT NULL,
-  device INTEGER NOT NULL,
-  key_id INTEGER NOT NULL,
-  public_key BLOB NOT NULL,
-  signature BLOB NOT NULL,
-  PRIMARY KEY(account, device)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS last_resort_keys(
-  account INTEGER NOT NULL,
-  device INTEGER NOT NULL,
-  key_id INTEGER NOT NULL,
-  public_key BLOB NOT NULL,
-  PRIMARY KEY(account, device)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS pre_keys(
-  account INTEGER NOT NULL,
-  device INTEGER NOT NULL,
-  key_id INTEGER NOT NULL,
-  public_key BLOB NOT NULL,
-  PRIMARY KEY(account, device, key_id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS mailbox(
-  server_id INTEGER PRIMARY KEY AUTOINCREMENT,
-  account INTEGER NOT NULL,
-  device INTEGER NOT NULL,
-  kind INTEGER NOT NULL,
-  sender INTEGER NOT NULL,
-  sender_device INTEGER NOT NULL,
-  type INTEGER NOT NULL DEFAULT 0,
-  body BLOB,
-  ref INTEGER NOT NULL DEFAULT 0,
-  receipt INTEGER NOT NULL DEFAULT 0,
-  created_ms INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS mailbox_by_device ON mailbox(account, device, server_id);
-)sql";
+/// Brings the file to this binary's schema (or refuses it) before any thread uses it.
+void migrate_schema(const StoreOptions& options) {
+    try {
+        storage::ConnectionOptions connection_options;
+        connection_options.synchronous_full = options.synchronous_full;
+        storage::Connection connection(options.path, connection_options);
+        storage::migrate(connection, storage::main_migrations());
+    } catch (const storage::Error& e) {
+        throw GatewayError(GatewayErrorCode::storage, e.what());
+    }
+}
 
 constexpr int kKindMessage = 0;
 constexpr int kKindReceipt = 1;
@@ -288,15 +229,8 @@ Store::Store(StoreOptions options) : options_(std::move(options)), queued_(optio
                            "The database file " + options_.path.string() + " cannot be created.");
     }
     ::close(fd);
+    migrate_schema(options_);
     writer_ = std::make_unique<Connection>(options_.path, false, options_.synchronous_full);
-    writer_->exec("BEGIN IMMEDIATE");
-    try {
-        writer_->exec(kSchema);
-        writer_->exec("COMMIT");
-    } catch (...) {
-        writer_->exec("ROLLBACK");
-        throw;
-    }
     count_queued_bytes();
     next_maintenance_ = std::chrono::steady_clock::now() + options_.maintenance_interval;
     writer_thread_ = std::thread([this] { writer_loop(); });

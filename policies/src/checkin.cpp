@@ -19,44 +19,6 @@ using detail::exec;
 using detail::Stmt;
 using detail::WriteTx;
 
-namespace detail {
-
-void create_checkin_schema(sqlite3* db) {
-    exec(db, R"sql(
-CREATE TABLE IF NOT EXISTS policies_checkin_plans(
-  plan_id INTEGER PRIMARY KEY AUTOINCREMENT, case_code TEXT NOT NULL,
-  every_days INTEGER NOT NULL, first_day INTEGER NOT NULL, dates_json TEXT NOT NULL,
-  window_start INTEGER NOT NULL, window_end INTEGER NOT NULL, weekdays INTEGER NOT NULL,
-  channels_json TEXT NOT NULL, template_id TEXT NOT NULL, grace_minutes INTEGER NOT NULL,
-  alert_target TEXT NOT NULL, alert_partner TEXT, status TEXT NOT NULL,
-  next_slot_day INTEGER, next_due_at INTEGER,
-  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS policies_checkin_due
-  ON policies_checkin_plans(next_due_at) WHERE next_due_at IS NOT NULL;
-CREATE INDEX IF NOT EXISTS policies_checkin_by_case ON policies_checkin_plans(case_code);
-CREATE TABLE IF NOT EXISTS policies_checkin_occurrences(
-  idempotency_key TEXT PRIMARY KEY, plan_id INTEGER NOT NULL, case_code TEXT NOT NULL,
-  slot_day INTEGER NOT NULL, window_start_at INTEGER NOT NULL, window_end_at INTEGER NOT NULL,
-  deadline_at INTEGER NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '',
-  channel TEXT NOT NULL DEFAULT '', claimed_at INTEGER, sent_at INTEGER, settled_at INTEGER
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS policies_checkin_open
-  ON policies_checkin_occurrences(deadline_at) WHERE state = 'sent';
-CREATE INDEX IF NOT EXISTS policies_checkin_open_by_case
-  ON policies_checkin_occurrences(case_code, window_start_at) WHERE state = 'sent';
-CREATE INDEX IF NOT EXISTS policies_checkin_claimed
-  ON policies_checkin_occurrences(plan_id) WHERE state = 'claimed';
-CREATE INDEX IF NOT EXISTS policies_checkin_occ_by_plan
-  ON policies_checkin_occurrences(plan_id, slot_day);
-CREATE TABLE IF NOT EXISTS policies_last_inbound(
-  case_code TEXT PRIMARY KEY, at_us INTEGER NOT NULL) WITHOUT ROWID;
-DROP TABLE IF EXISTS policies_duress_keywords;
-)sql",
-         "creating the check-in tables");
-}
-
-}  // namespace detail
-
 const char* to_string(AlertTarget t) noexcept {
     switch (t) {
         case AlertTarget::nobody:

@@ -8,6 +8,7 @@
 #include "ariadne/policies/checkin.h"
 #include "ariadne/policies/error.h"
 #include "ariadne/policies/time_zone.h"
+#include "ariadne/storage/migrations.h"
 #include "sqlite.h"
 #include "templates.h"
 
@@ -18,43 +19,6 @@ using detail::Stmt;
 using detail::WriteTx;
 
 namespace {
-
-const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS policies_survivors(
-  case_code TEXT PRIMARY KEY, initials TEXT NOT NULL, language TEXT NOT NULL,
-  time_zone TEXT NOT NULL, team TEXT, status TEXT NOT NULL,
-  never_confirm_client INTEGER NOT NULL, paused INTEGER NOT NULL, duress_lock INTEGER NOT NULL,
-  quiet_start INTEGER, quiet_end INTEGER, quiet_weekdays INTEGER,
-  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, paused_until INTEGER) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS policies_survivor_caseworkers(
-  case_code TEXT NOT NULL, account_id TEXT NOT NULL,
-  PRIMARY KEY(case_code, account_id)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS policies_caseworker_cases
-  ON policies_survivor_caseworkers(account_id);
-CREATE TABLE IF NOT EXISTS policies_consent(
-  version INTEGER PRIMARY KEY AUTOINCREMENT, case_code TEXT NOT NULL,
-  channel_kind TEXT NOT NULL, provider TEXT NOT NULL, address_ref TEXT NOT NULL,
-  purpose TEXT NOT NULL, action TEXT NOT NULL, evidence_ref TEXT NOT NULL,
-  form_language TEXT, recorded_by TEXT NOT NULL, recorded_at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS policies_consent_by_case ON policies_consent(case_code, version);
-CREATE TRIGGER IF NOT EXISTS policies_consent_no_update BEFORE UPDATE ON policies_consent
-  BEGIN SELECT RAISE(ABORT, 'consent records are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS policies_consent_no_delete BEFORE DELETE ON policies_consent
-  BEGIN SELECT RAISE(ABORT, 'consent records are append-only'); END;
-CREATE TABLE IF NOT EXISTS policies_org(
-  id INTEGER PRIMARY KEY CHECK(id = 1), policy_json TEXT NOT NULL, updated_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS policies_templates(
-  template_id TEXT NOT NULL, language TEXT NOT NULL, text TEXT NOT NULL,
-  PRIMARY KEY(template_id, language)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS policies_audit(
-  seq INTEGER PRIMARY KEY, at_us INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
-  case_code TEXT NOT NULL, decision TEXT NOT NULL, reason TEXT NOT NULL,
-  prev_hash BLOB NOT NULL, hash BLOB NOT NULL);
-CREATE TRIGGER IF NOT EXISTS policies_audit_no_update BEFORE UPDATE ON policies_audit
-  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS policies_audit_no_delete BEFORE DELETE ON policies_audit
-  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-)sql";
 
 [[noreturn]] void refused(const std::string& field, const std::string& what) {
     throw Error(ErrorCode::refused, field, field + ": " + what);
@@ -177,35 +141,16 @@ std::unique_ptr<PolicyStore> PolicyStore::attach(sqlite3* db) {
 
 PolicyStore::PolicyStore(sqlite3* db, bool owned) : db_(db), owned_(owned) {
     try {
-        create_schema();
-    } catch (...) {
+        storage::Connection connection(db_);
+        storage::migrate(connection, storage::main_migrations());
+    } catch (const storage::Error& e) {
         if (owned_) sqlite3_close(db_);
-        throw;
+        throw Error(ErrorCode::storage, "", e.what());
     }
 }
 
 PolicyStore::~PolicyStore() {
     if (owned_) sqlite3_close(db_);
-}
-
-void PolicyStore::create_schema() {
-    std::lock_guard lock(mutex_);
-    WriteTx tx(db_);
-    exec(db_, kSchema, "creating the policies tables");
-    // Databases created before a pause could have an end lack the column.
-    bool has_paused_until = false;
-    {
-        Stmt q(db_,
-               "SELECT 1 FROM pragma_table_info('policies_survivors') "
-               "WHERE name = 'paused_until'");
-        has_paused_until = q.step();
-    }
-    if (!has_paused_until) {
-        exec(db_, "ALTER TABLE policies_survivors ADD COLUMN paused_until INTEGER",
-             "adding policies_survivors.paused_until");
-    }
-    detail::create_checkin_schema(db_);
-    tx.commit();
 }
 
 // ---------------------------------------------------------------- survivors

@@ -12,7 +12,8 @@ namespace ariadne::policies::detail {
 
 /// The built-in text for (template_id, primary language), if any. Built-in ids:
 /// "neutral_checkin", "neutral_handover" (with an "{initials}" placeholder) and
-/// "discreet_handover" (for survivors with never_confirm_client) and "neutral_new_device", in en, es, it, ro, el, fr, ar.
+/// "discreet_handover" (for survivors with never_confirm_client) and "neutral_new_device", in en,
+/// es, it, ro, el, fr, ar.
 std::optional<std::string> builtin_template(const std::string& template_id,
                                             const std::string& language);
 /// Every built-in template id, and every language each of them exists in.
@@ -27,7 +28,5 @@ void validate_template(const std::string& template_id, const std::string& text,
 /// The first of `organisation_names` that `text` contains (ASCII case-insensitive), if any.
 std::optional<std::string> name_in(const std::string& text,
                                    const std::vector<std::string>& organisation_names);
-
-void create_checkin_schema(sqlite3* db);
 
 }  // namespace ariadne::policies::detail

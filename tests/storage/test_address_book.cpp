@@ -10,13 +10,7 @@ namespace {
 
 using policies::CaseCode;
 
-class AddressBookTest : public PolicyDbTest {
-  protected:
-    void SetUp() override {
-        PolicyDbTest::SetUp();
-        AddressBook(store()).ensure_tables();
-    }
-};
+class AddressBookTest : public PolicyDbTest {};
 
 TEST_F(AddressBookTest, ALinkedNumberIsFoundByItsReferenceWithItsCase) {
     AddressBook(store()).link_number({"k:one", {1, 1, 1}}, CaseCode("K7Q-2F9"), false);

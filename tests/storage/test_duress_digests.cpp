@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "ariadne/storage/duress_digests.h"
+#include "ariadne/storage/shared_transaction.h"
 #include "policy_db.h"
 
 namespace ariadne::storage {
@@ -42,7 +43,7 @@ TEST_F(DuressDigestsTest, AReplacementInAnUncommittedTransactionKeepsTheOldList)
     DuressDigests d(store());
     d.replace_all({{{1}, 1}});
     {
-        PolicyTransaction tx(store());
+        SharedTransaction tx(store());
         d.replace_all({{{2}, 2}, {{3}, 3}});
         EXPECT_EQ(d.all().size(), 2u);  // the transaction sees its own writes
     }

@@ -2,22 +2,7 @@
 
 namespace ariadne::storage {
 
-namespace {
-
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS gateway_sealed_addresses(
-  address_ref TEXT PRIMARY KEY, sealed BLOB NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS gateway_sms_links(
-  address_ref TEXT PRIMARY KEY, case_code TEXT NOT NULL, verified INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS gateway_sms_links_by_case ON gateway_sms_links(case_code);
-)sql";
-
-}  // namespace
-
 AddressBook::AddressBook(const policies::PolicyStore& store) : db_(store) {}
-
-void AddressBook::ensure_tables() { db_.lock()->exec(kSchema); }
 
 void AddressBook::link_number(const SealedAddress& number, const policies::CaseCode& code,
                               bool verified) {

@@ -2,32 +2,7 @@
 
 namespace ariadne::storage {
 
-namespace {
-
-constexpr const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS gateway_survivor_cases(
-  account TEXT PRIMARY KEY, case_code TEXT NOT NULL, duress INTEGER NOT NULL DEFAULT 0
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS gateway_survivor_cases_by_case ON gateway_survivor_cases(case_code);
-CREATE TABLE IF NOT EXISTS gateway_last_inbound_channel(
-  account TEXT PRIMARY KEY, kind TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS gateway_caseworker_initials(
-  account TEXT PRIMARY KEY, initials TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS gateway_new_device_notices(
-  case_code TEXT PRIMARY KEY, notify INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS gateway_handover_notes(
-  case_code TEXT PRIMARY KEY, sealed BLOB NOT NULL, set_at_us INTEGER NOT NULL
-) WITHOUT ROWID;
-)sql";
-
-}  // namespace
-
 CaseLinks::CaseLinks(const policies::PolicyStore& store) : db_(store) {}
-
-void CaseLinks::ensure_tables() { db_.lock()->exec(kSchema); }
 
 void CaseLinks::link(const std::string& account, const policies::CaseCode& code,
                      bool duress_account) {

@@ -2,27 +2,15 @@
 
 namespace ariadne::storage {
 
-namespace {
-
-void ensure_table(Connection& db) {
-    db.exec(
-        "CREATE TABLE IF NOT EXISTS gateway_channel_senders(kind TEXT PRIMARY KEY, "
-        "registered_at_ms INTEGER NOT NULL) WITHOUT ROWID");
-}
-
-}  // namespace
-
 ChannelSenders::ChannelSenders(const policies::PolicyStore& store) : db_(store) {}
 
 void ChannelSenders::clear() {
     auto db = db_.lock();
-    ensure_table(*db);
     db->exec("DELETE FROM gateway_channel_senders");
 }
 
 void ChannelSenders::record(policies::ChannelKind kind, std::int64_t registered_at_ms) {
     auto db = db_.lock();
-    ensure_table(*db);
     db->cached(
           "INSERT INTO gateway_channel_senders(kind, registered_at_ms) VALUES(?1, ?2) "
           "ON CONFLICT(kind) DO UPDATE SET registered_at_ms = excluded.registered_at_ms")
@@ -33,7 +21,6 @@ void ChannelSenders::record(policies::ChannelKind kind, std::int64_t registered_
 
 void ChannelSenders::forget(policies::ChannelKind kind) {
     auto db = db_.lock();
-    ensure_table(*db);
     db->cached("DELETE FROM gateway_channel_senders WHERE kind = ?1")
         .bind(1, policies::to_string(kind))
         .run();
@@ -41,7 +28,6 @@ void ChannelSenders::forget(policies::ChannelKind kind) {
 
 bool ChannelSenders::recorded(policies::ChannelKind kind) const {
     auto db = db_.lock();
-    ensure_table(*db);
     auto s = db->cached("SELECT 1 FROM gateway_channel_senders WHERE kind = ?1");
     s.bind(1, policies::to_string(kind));
     return s.step();

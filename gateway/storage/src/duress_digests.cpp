@@ -2,21 +2,10 @@
 
 namespace ariadne::storage {
 
-namespace {
-
-void ensure_table(Connection& db) {
-    db.exec(
-        "CREATE TABLE IF NOT EXISTS gateway_duress_words(digest BLOB PRIMARY KEY, words "
-        "INTEGER NOT NULL) WITHOUT ROWID");
-}
-
-}  // namespace
-
 DuressDigests::DuressDigests(const policies::PolicyStore& store) : db_(store) {}
 
 std::size_t DuressDigests::replace_all(const std::vector<DuressDigest>& digests) {
     auto db = db_.lock();
-    ensure_table(*db);
     Transaction tx(*db);
     db->exec("DELETE FROM gateway_duress_words");
     std::size_t stored = 0;
@@ -33,7 +22,6 @@ std::size_t DuressDigests::replace_all(const std::vector<DuressDigest>& digests)
 
 std::vector<DuressDigest> DuressDigests::all() const {
     auto db = db_.lock();
-    ensure_table(*db);
     std::vector<DuressDigest> out;
     auto s = db->cached("SELECT digest, words FROM gateway_duress_words");
     while (s.step()) {

@@ -15,9 +15,4 @@ PolicyConnection::Locked PolicyConnection::lock() const {
     return Locked(std::move(guard), *db_);
 }
 
-PolicyTransaction::PolicyTransaction(const policies::PolicyStore& store)
-    : lock_(store.lock()), db_(store.connection()), tx_(db_) {}
-
-void PolicyTransaction::commit() { tx_.commit(); }
-
 }  // namespace ariadne::storage

@@ -2,9 +2,9 @@
 // kept until a caseworker assigned to the case clears it. Metadata only — kind, case code,
 // urgency, times, who cleared it — never message content, a name or a phone number.
 //
-// Storage: table `gateway_alerts` in the gateway's database, on the PolicyStore's
-// connection (so clearing a duress alert, lifting her duress lock and the audit entries
-// commit in one transaction). Every raise and clear is appended to the policies audit chain
+// Storage: storage::AlertTable (`gateway_alerts`) on the PolicyStore's connection, so
+// clearing a duress alert, lifting her duress lock and the audit entries commit in one
+// storage::SharedTransaction. Every raise and clear is appended to the policies audit chain
 // (`alert.raised`, `alert.cleared`; lifting the lock adds `duress.cleared`).
 //
 // Raising is deduplicated: while an alert of the same kind for the same case is open, raising
@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ariadne/policies/store.h"
+#include "ariadne/storage/alerts.h"
 
 namespace ariadne::gateway {
 
@@ -110,6 +111,7 @@ class AlertBoard {
 
   private:
     policies::PolicyStore& store_;
+    storage::AlertTable table_;
     Listener listener_;
 };
 

@@ -45,8 +45,6 @@ namespace ariadne::gateway {
 /// The case a survivor account belongs to (case_code, duress_account).
 using SurvivorCase = storage::CaseLink;
 
-/// Creates the link table if needed. Throws policies::Error{storage}.
-void ensure_survivor_case_table(policies::PolicyStore& store);
 /// Links a survivor account to a case (insert; Error{conflict} if the account is linked).
 void link_survivor_case(policies::PolicyStore& store, const std::string& account_id,
                         const policies::CaseCode& code, bool duress_account);

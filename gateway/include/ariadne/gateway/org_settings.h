@@ -5,7 +5,7 @@
 // --canned-replies-file` or `PUT /v1/admin/policy`.
 //
 // Canned replies are the organisation's own neutral texts, never survivor content; they are
-// stored in `gateway_canned_replies` and every change is audited (`policy.canned_replies`).
+// stored by storage::CannedReplies and every change is audited (`policy.canned_replies`).
 #pragma once
 
 #include <string>
@@ -14,13 +14,11 @@
 #include <nlohmann/json.hpp>
 
 #include "ariadne/policies/store.h"
+#include "ariadne/storage/canned_replies.h"
 
 namespace ariadne::gateway {
 
-struct CannedReply {
-    std::string label;  // 1..40 bytes, shown on the button
-    std::string text;   // 1..1000 bytes, no control characters except newlines
-};
+using storage::CannedReply;
 
 inline constexpr std::size_t kMaxCannedReplies = 20;
 

@@ -36,9 +36,6 @@ std::string address_ref_of(const ServerKey& key, std::string_view number);
 /// The case a number's reference is linked to, and whether the number is verified.
 using SmsLink = storage::SmsLink;
 
-/// Creates the tables if needed.
-void ensure_sms_tables(policies::PolicyStore& store);
-
 /// Seals `number` (normalised; else Error{invalid_field, "address"}) and links it to `code`,
 /// replacing an earlier link of the same number. Returns its reference.
 std::string link_sms_number(policies::PolicyStore& store, const ServerKey& key,

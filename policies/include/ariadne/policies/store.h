@@ -140,7 +140,6 @@ class PolicyStore {
   private:
     friend class CheckinScheduler;
     PolicyStore(sqlite3* db, bool owned);
-    void create_schema();
     std::optional<Survivor> load_survivor_locked(const CaseCode& code) const;
     std::vector<ConsentRecord> consent_history_locked(const CaseCode& code) const;
     OrgPolicy org_policy_locked() const;

@@ -36,9 +36,6 @@ class AddressBook {
   public:
     explicit AddressBook(const policies::PolicyStore& store);
 
-    /// Creates the tables if they do not exist.
-    void ensure_tables();
-
     /// Stores the sealed number under its reference and links the reference to `code`, both
     /// replacing what was stored for the reference, in one transaction.
     void link_number(const SealedAddress& number, const policies::CaseCode& code, bool verified);

@@ -36,9 +36,6 @@ class CaseLinks {
   public:
     explicit CaseLinks(const policies::PolicyStore& store);
 
-    /// Creates the tables if they do not exist.
-    void ensure_tables();
-
     /// Links `account` to `code` (her own login, or her duress login when `duress_account`).
     void link(const std::string& account, const policies::CaseCode& code, bool duress_account);
     /// The case of `account`, or nullopt when it is linked to none.

@@ -3,8 +3,7 @@
 // when it starts, so the admin CLI, which may run while no server does, sees what it had
 // (the gateway's checkin_reach.h decides from it).
 //
-// The table lives in the policy store's database, on its connection (policy_connection.h),
-// and is created on first use.
+// The table lives in the policy store's database, on its connection (policy_connection.h).
 // Thread safety: safe from any thread (every method holds the store's lock); must not outlive
 // the store.
 // Errors: every method throws storage::Error when SQLite fails.

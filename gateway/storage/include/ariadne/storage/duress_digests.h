@@ -2,8 +2,7 @@
 // words (gateway_duress_words). Digesting, and the key, are the gateway's (duress_words.h):
 // no phrase is ever stored or seen here in clear.
 //
-// The table lives in the policy store's database, on its connection (policy_connection.h),
-// and is created on first use.
+// The table lives in the policy store's database, on its connection (policy_connection.h).
 // Thread safety: safe from any thread (every method holds the store's lock); must not outlive
 // the store.
 // Errors: every method throws storage::Error when SQLite fails.

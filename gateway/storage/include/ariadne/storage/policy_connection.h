@@ -2,7 +2,7 @@
 // PolicyStore (policies/store.h) opens and owns the handle and serialises every use of it with
 // its recursive lock; the tables of cases, SMS numbers, duress words and channel senders live
 // in the same file and are written on the same connection, so a use case can change several
-// of them and the policy tables in one transaction.
+// of them and the policy tables in one transaction (shared_transaction.h).
 //
 // Thread safety: safe from any thread; every access holds the store's lock.
 // Errors: storage::Error (sqlite.h).
@@ -45,23 +45,6 @@ class PolicyConnection {
   private:
     const policies::PolicyStore& store_;
     mutable std::optional<Connection> db_;
-};
-
-/// One transaction (BEGIN IMMEDIATE, or a savepoint inside an open one) on the policy store's
-/// connection, holding its lock until committed or destroyed: for a use case that writes
-/// several repositories and policy tables and must leave all or nothing. Rolls back unless
-/// commit() is called. Throws storage::Error when the transaction cannot begin or commit.
-class PolicyTransaction {
-  public:
-    explicit PolicyTransaction(const policies::PolicyStore& store);
-    PolicyTransaction(const PolicyTransaction&) = delete;
-    PolicyTransaction& operator=(const PolicyTransaction&) = delete;
-    void commit();
-
-  private:
-    std::unique_lock<std::recursive_mutex> lock_;
-    Connection db_;
-    Transaction tx_;
 };
 
 }  // namespace ariadne::storage
