@@ -1,6 +1,5 @@
 #include "ariadne/gateway/admin.h"
 
-#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -31,6 +30,7 @@
 #include "ariadne/policies/checkin.h"
 #include "ariadne/policies/error.h"
 #include "ariadne/policies/time_zone.h"
+#include "ariadne/storage/address_book.h"
 #include "ariadne/storage/policy_store.h"
 #include "policy_text.h"
 
@@ -371,18 +371,9 @@ int consent(const std::vector<std::string>& args, std::istream& in, std::ostream
     }
     auto stored = policy_store->record_consent(r, actor);
     if (sealed) {
-        sqlite3* db = policy_store->connection();
-        sqlite3_stmt* st = nullptr;
-        sqlite3_prepare_v2(db,
-                           "INSERT OR IGNORE INTO gateway_sealed_addresses(address_ref, sealed) "
-                           "VALUES(?, ?)",
-                           -1, &st, nullptr);
-        sqlite3_bind_text(st, 1, r.address_ref.c_str(), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_blob(st, 2, sealed->data(), static_cast<int>(sealed->size()),
-                          SQLITE_TRANSIENT);
-        int rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE) {
+        try {
+            storage::AddressBook(*policy_store).keep_address({r.address_ref, std::move(*sealed)});
+        } catch (const storage::Error&) {
             throw GatewayError(GatewayErrorCode::storage, "The sealed address cannot be stored.");
         }
     }

@@ -84,8 +84,7 @@ std::optional<AlertKind> parse_alert_kind(std::string_view s) noexcept {
 
 bool is_urgent(AlertKind k) noexcept { return k == AlertKind::duress; }
 
-AlertBoard::AlertBoard(policies::PolicyStore& store) : store_(store), table_(open_table(store)) {
-}
+AlertBoard::AlertBoard(policies::PolicyStore& store) : store_(store), table_(open_table(store)) {}
 
 void AlertBoard::set_listener(Listener listener) { listener_ = std::move(listener); }
 

@@ -1,25 +1,15 @@
 #include "ariadne/gateway/checkin_reach.h"
 
-#include <sqlite3.h>
-
 #include <chrono>
 
 #include "ariadne/gateway/sms_numbers.h"
 #include "ariadne/policies/error.h"
+#include "ariadne/storage/channel_senders.h"
+#include "policy_storage.h"
 
 namespace ariadne::gateway {
 
 namespace {
-
-[[noreturn]] void storage(sqlite3* db) {
-    throw policies::Error(
-        policies::ErrorCode::storage, "",
-        std::string("The channel senders cannot be read (") + sqlite3_errmsg(db) + ").");
-}
-
-void exec(sqlite3* db, const char* sql) {
-    if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) storage(db);
-}
 
 std::string no_sender_reason(policies::ChannelKind kind) {
     using policies::ChannelKind;
@@ -44,45 +34,23 @@ std::string no_sender_reason(policies::ChannelKind kind) {
 }  // namespace
 
 void clear_channel_senders(policies::PolicyStore& store) {
-    auto guard = store.lock();
-    exec(store.connection(), "DELETE FROM gateway_channel_senders");
+    policy_storage("channel senders", [&] { storage::ChannelSenders(store).clear(); });
 }
 
 void record_channel_sender(policies::PolicyStore& store, policies::ChannelKind kind,
                            bool registered) {
-    auto guard = store.lock();
-    sqlite3* db = store.connection();
-    sqlite3_stmt* st = nullptr;
-    const char* sql = registered ? "INSERT INTO gateway_channel_senders(kind, registered_at_ms) "
-                                   "VALUES(?1, ?2) ON CONFLICT(kind) DO UPDATE SET "
-                                   "registered_at_ms = excluded.registered_at_ms"
-                                 : "DELETE FROM gateway_channel_senders WHERE kind = ?1";
-    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK) storage(db);
-    sqlite3_bind_text(st, 1, policies::to_string(kind), -1, SQLITE_STATIC);
-    if (registered) {
-        sqlite3_bind_int64(st, 2,
-                           std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count());
-    }
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) storage(db);
+    policy_storage("channel senders", [&] {
+        storage::ChannelSenders senders(store);
+        if (!registered) return senders.forget(kind);
+        senders.record(kind, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count());
+    });
 }
 
 bool channel_sender_recorded(policies::PolicyStore& store, policies::ChannelKind kind) {
-    auto guard = store.lock();
-    sqlite3* db = store.connection();
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM gateway_channel_senders WHERE kind = ?1", -1, &st,
-                           nullptr) != SQLITE_OK) {
-        storage(db);
-    }
-    sqlite3_bind_text(st, 1, policies::to_string(kind), -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) storage(db);
-    return rc == SQLITE_ROW;
+    return policy_storage("channel senders",
+                          [&] { return storage::ChannelSenders(store).recorded(kind); });
 }
 
 std::vector<ChannelReach> checkin_reach(const Store& store, policies::PolicyStore& policies,

@@ -3,10 +3,11 @@
 #include <algorithm>
 #include <set>
 
-#include <sqlite3.h>
-
 #include "ariadne/crypto/phrase_digest.h"
 #include "ariadne/policies/error.h"
+#include "ariadne/storage/duress_digests.h"
+#include "ariadne/storage/shared_transaction.h"
+#include "policy_storage.h"
 
 namespace ariadne::gateway {
 
@@ -14,16 +15,6 @@ namespace {
 
 [[noreturn]] void invalid(const std::string& field, const std::string& rule) {
     throw policies::Error(policies::ErrorCode::invalid_field, field, field + ": " + rule);
-}
-
-[[noreturn]] void storage(sqlite3* db) {
-    throw policies::Error(
-        policies::ErrorCode::storage, "",
-        std::string("The duress words cannot be used (") + sqlite3_errmsg(db) + ").");
-}
-
-void exec(sqlite3* db, const char* sql) {
-    if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) storage(db);
 }
 
 /// The phrase key: derived from the server key, so it is never stored and a copy of the
@@ -38,23 +29,12 @@ struct Digests {
 };
 
 Digests read_digests(policies::PolicyStore& store) {
-    auto guard = store.lock();
-    sqlite3* db = store.connection();
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT digest, words FROM gateway_duress_words", -1, &st,
-                           nullptr) != SQLITE_OK) {
-        storage(db);
-    }
+    auto rows = policy_storage("duress words", [&] { return storage::DuressDigests(store).all(); });
     Digests out;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        auto p = static_cast<const std::uint8_t*>(sqlite3_column_blob(st, 0));
-        out.digests.emplace(p, p + sqlite3_column_bytes(st, 0));
-        out.max_words =
-            std::max(out.max_words, static_cast<std::size_t>(sqlite3_column_int64(st, 1)));
+    for (auto& row : rows) {
+        out.max_words = std::max(out.max_words, row.words);
+        out.digests.insert(std::move(row.digest));
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) storage(db);
     return out;
 }
 
@@ -71,7 +51,7 @@ std::size_t set_duress_words(policies::PolicyStore& store, const ServerKey& key,
         invalid("duress_words", "at most " + std::to_string(kMaxDuressWords) + " phrases.");
     }
     auto pkey = phrase_key(key);
-    std::vector<std::pair<crypto::Bytes, std::size_t>> rows;
+    std::vector<storage::DuressDigest> rows;
     for (std::size_t i = 0; i < phrases.size(); ++i) {
         const std::string field = "duress_words[" + std::to_string(i) + "]";
         if (phrases[i].size() > kMaxDuressPhraseBytes) {
@@ -82,38 +62,17 @@ std::size_t set_duress_words(policies::PolicyStore& store, const ServerKey& key,
         if (words.size() > kMaxDuressPhraseWords) {
             invalid(field, "at most " + std::to_string(kMaxDuressPhraseWords) + " words.");
         }
-        rows.emplace_back(crypto::phrase_digest(pkey.view(), phrases[i]), words.size());
+        rows.push_back({crypto::phrase_digest(pkey.view(), phrases[i]), words.size()});
     }
-    auto guard = store.lock();
-    sqlite3* db = store.connection();
-    exec(db, "BEGIN IMMEDIATE");
-    std::size_t stored = 0;
-    try {
-        exec(db, "DELETE FROM gateway_duress_words");
-        for (const auto& [digest, words] : rows) {
-            sqlite3_stmt* st = nullptr;
-            if (sqlite3_prepare_v2(db,
-                                   "INSERT OR IGNORE INTO gateway_duress_words(digest, words) "
-                                   "VALUES(?,?)",
-                                   -1, &st, nullptr) != SQLITE_OK) {
-                storage(db);
-            }
-            sqlite3_bind_blob(st, 1, digest.data(), static_cast<int>(digest.size()),
-                              SQLITE_TRANSIENT);
-            sqlite3_bind_int64(st, 2, static_cast<sqlite3_int64>(words));
-            int rc = sqlite3_step(st);
-            sqlite3_finalize(st);
-            if (rc != SQLITE_DONE) storage(db);
-            stored += static_cast<std::size_t>(sqlite3_changes(db));
-        }
+    return policy_storage("duress words", [&] {
+        // The list and its audit entry together, or neither.
+        storage::SharedTransaction tx(store);
+        std::size_t stored = storage::DuressDigests(store).replace_all(rows);
         store.append_audit(actor.account.str(), "policy.duress_words", "", "",
                            std::to_string(stored), at);
-        exec(db, "COMMIT");
-    } catch (...) {
-        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
-    }
-    return stored;
+        tx.commit();
+        return stored;
+    });
 }
 
 std::size_t duress_word_count(policies::PolicyStore& store) {

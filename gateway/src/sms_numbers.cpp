@@ -1,46 +1,11 @@
 #include "ariadne/gateway/sms_numbers.h"
 
-#include <sqlite3.h>
-
 #include "ariadne/crypto/bytes.h"
 #include "ariadne/policies/error.h"
+#include "ariadne/storage/address_book.h"
+#include "policy_storage.h"
 
 namespace ariadne::gateway {
-
-namespace {
-
-[[noreturn]] void storage_failure(sqlite3* db) {
-    throw policies::Error(
-        policies::ErrorCode::storage, "",
-        std::string("The SMS number tables cannot be used (") + sqlite3_errmsg(db) + ").");
-}
-
-struct Stmt {
-    sqlite3* db;
-    sqlite3_stmt* s = nullptr;
-    Stmt(sqlite3* d, const char* sql) : db(d) {
-        if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK) storage_failure(db);
-    }
-    ~Stmt() { sqlite3_finalize(s); }
-    Stmt(const Stmt&) = delete;
-    Stmt& operator=(const Stmt&) = delete;
-    void text(int i, std::string_view v) {
-        sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    }
-    bool step() {
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW) return true;
-        if (rc == SQLITE_DONE) return false;
-        storage_failure(db);
-    }
-    std::string column(int i) const {
-        auto p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
-        return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i)))
-                 : std::string();
-    }
-};
-
-}  // namespace
 
 std::optional<std::string> normalize_phone_number(std::string_view text) {
     std::string out;
@@ -82,48 +47,26 @@ std::string link_sms_number(policies::PolicyStore& store, const ServerKey& key,
     const std::string ref = address_ref_of(key, *normal);
     crypto::Bytes sealed = key.seal("address:" + ref, crypto::as_bytes(*normal));
     crypto::wipe(normal->data(), normal->size());
-    auto guard = store.lock();
-    Stmt a(store.connection(),
-           "INSERT INTO gateway_sealed_addresses(address_ref, sealed) VALUES(?1, ?2) "
-           "ON CONFLICT(address_ref) DO UPDATE SET sealed = excluded.sealed");
-    a.text(1, ref);
-    sqlite3_bind_blob(a.s, 2, sealed.data(), static_cast<int>(sealed.size()), SQLITE_TRANSIENT);
-    a.step();
-    Stmt l(store.connection(),
-           "INSERT INTO gateway_sms_links(address_ref, case_code, verified) VALUES(?1, ?2, ?3) "
-           "ON CONFLICT(address_ref) DO UPDATE SET case_code = excluded.case_code, "
-           "verified = excluded.verified");
-    l.text(1, ref);
-    l.text(2, code.str());
-    sqlite3_bind_int(l.s, 3, verified ? 1 : 0);
-    l.step();
+    policy_storage("SMS number tables", [&] {
+        storage::AddressBook(store).link_number({ref, std::move(sealed)}, code, verified);
+    });
     return ref;
 }
 
 std::optional<SmsLink> find_sms_link(const policies::PolicyStore& store,
                                      const std::string& address_ref) {
-    auto guard = store.lock();
-    Stmt s(store.connection(),
-           "SELECT case_code, verified FROM gateway_sms_links WHERE address_ref = ?1");
-    s.text(1, address_ref);
-    if (!s.step()) return std::nullopt;
-    return SmsLink{policies::CaseCode(s.column(0)), sqlite3_column_int(s.s, 1) != 0};
+    return policy_storage("SMS number tables",
+                          [&] { return storage::AddressBook(store).find_link(address_ref); });
 }
 
 std::optional<SmsNumber> verified_sms_number(const policies::PolicyStore& store,
                                              const ServerKey& key, const policies::CaseCode& code) {
-    auto guard = store.lock();
-    Stmt s(store.connection(),
-           "SELECT l.address_ref, a.sealed FROM gateway_sms_links l JOIN "
-           "gateway_sealed_addresses a ON a.address_ref = l.address_ref "
-           "WHERE l.case_code = ?1 AND l.verified = 1 LIMIT 1");
-    s.text(1, code.str());
-    if (!s.step()) return std::nullopt;
+    auto sealed = policy_storage("SMS number tables",
+                                 [&] { return storage::AddressBook(store).verified_number(code); });
+    if (!sealed) return std::nullopt;
     SmsNumber n;
-    n.address_ref = s.column(0);
-    auto p = static_cast<const std::uint8_t*>(sqlite3_column_blob(s.s, 1));
-    crypto::Bytes sealed(p, p + sqlite3_column_bytes(s.s, 1));
-    auto plain = key.open("address:" + n.address_ref, sealed);
+    n.address_ref = sealed->address_ref;
+    auto plain = key.open("address:" + n.address_ref, sealed->sealed);
     auto v = plain.view();
     n.number.assign(reinterpret_cast<const char*>(v.data()), v.size());
     return n;
@@ -131,12 +74,8 @@ std::optional<SmsNumber> verified_sms_number(const policies::PolicyStore& store,
 
 std::optional<bool> sms_thread_verified(const policies::PolicyStore& store,
                                         const policies::CaseCode& code) {
-    auto guard = store.lock();
-    Stmt s(store.connection(),
-           "SELECT max(verified) FROM gateway_sms_links WHERE case_code = ?1 HAVING count(*) > 0");
-    s.text(1, code.str());
-    if (!s.step()) return std::nullopt;
-    return sqlite3_column_int(s.s, 0) != 0;
+    return policy_storage("SMS number tables",
+                          [&] { return storage::AddressBook(store).thread_verified(code); });
 }
 
 }  // namespace ariadne::gateway

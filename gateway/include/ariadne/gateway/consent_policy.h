@@ -1,4 +1,4 @@
-// The gateway's side of issue 4: survivor ACCOUNTS (gateway `accounts`) are linked to
+// Consent at the gateway: survivor ACCOUNTS (gateway `accounts`) are linked to
 // survivor RECORDS (policies_ tables: case code, initials, consent, check-ins), and every
 // message a caseworker addresses to a survivor is decided by
 // policies::PolicyStore::decide_and_record at the moment of sending (purpose `replies`, on
@@ -6,9 +6,10 @@
 // linked number — thread_channel()), audited without content. Survivor → caseworker is never
 // decided (she can always write in); it is recorded as a check-in response, without its text.
 //
-// Storage: the policy tables and the link table `gateway_survivor_cases` live in the
-// gateway's database file, but the PolicyStore uses its OWN SQLite connection (WAL allows a
-// second writer connection; both connections wait up to 5 s on the write lock), so the
+// Storage: the policy tables and the case tables (storage::CaseLinks, case_links.h: the
+// account <-> case links, initials, last inbound channel, new-device notices, handover notes)
+// live in the gateway's database file, but the PolicyStore uses its OWN SQLite connection (WAL
+// allows a second writer connection; both connections wait up to 5 s on the write lock), so the
 // mailbox's group-commit writer thread is never blocked by, nor interleaved with, a policy
 // transaction. Policy writes are small (one audit row per decided message).
 //
@@ -36,17 +37,13 @@
 #include "ariadne/gateway/server_key.h"
 #include "ariadne/gateway/store.h"
 #include "ariadne/policies/checkin.h"
+#include "ariadne/storage/case_links.h"
 #include "ariadne/storage/policy_store.h"
-
-struct sqlite3_stmt;
 
 namespace ariadne::gateway {
 
-/// The case a survivor account belongs to.
-struct SurvivorCase {
-    policies::CaseCode case_code;
-    bool duress_account = false;  // this account is her duress login
-};
+/// The case a survivor account belongs to (case_code, duress_account).
+using SurvivorCase = storage::CaseLink;
 
 /// Links a survivor account to a case (insert; Error{conflict} if the account is linked).
 void link_survivor_case(policies::PolicyStore& store, const std::string& account_id,
@@ -122,8 +119,8 @@ class ConsentPolicy final : public SendPolicy {
     void set_sms_relay(bool on) { sms_relay_ = on; }
 
   private:
-    /// find_survivor_case with a statement prepared once: it runs for every message, and
-    /// preparing it each time was ~10 % of the gateway's CPU at saturation.
+    /// find_survivor_case on links_, whose statements are prepared once: it runs for every
+    /// message, and preparing it each time was ~10 % of the gateway's CPU at saturation.
     std::optional<SurvivorCase> survivor_case(const std::string& account_id) const;
 
     AssignmentPolicy assignment_;
@@ -133,7 +130,7 @@ class ConsentPolicy final : public SendPolicy {
     std::function<void(const policies::CaseCode&)> on_inbound_;
     std::function<void(const policies::CaseCode&)> on_duress_;
     std::function<void(const Account&, const policies::CaseCode&)> on_new_device_;
-    mutable sqlite3_stmt* case_statement_ = nullptr;  // used under policies_.lock()
+    mutable storage::CaseLinks links_;  // note_inbound_channel (const) writes through it
     std::atomic<bool> sms_relay_{false};
     mutable std::mutex last_channel_mu_;
     mutable std::map<std::string, policies::ChannelKind> last_channel_;  // cache of the table

@@ -9,7 +9,8 @@
 // `gateway_sealed_addresses`; `gateway_sms_links` maps a reference to her case and says
 // whether a caseworker verified it. Neither the number nor its reference is ever logged.
 //
-// All functions use the PolicyStore's connection under its lock: thread-safe. They throw
+// The tables are storage::AddressBook's (address_book.h), on the PolicyStore's connection
+// under its lock: thread-safe. They throw
 // policies::Error{storage} when SQLite fails, policies::Error{invalid_field, "address"} for
 // a number that does not normalise.
 #pragma once
@@ -19,6 +20,7 @@
 #include <string_view>
 
 #include "ariadne/gateway/server_key.h"
+#include "ariadne/storage/address_book.h"
 #include "ariadne/storage/policy_store.h"
 
 namespace ariadne::gateway {
@@ -31,10 +33,8 @@ std::optional<std::string> normalize_phone_number(std::string_view text);
 /// The keyed reference of a normalised number (also used as the consent's address_ref).
 std::string address_ref_of(const ServerKey& key, std::string_view number);
 
-struct SmsLink {
-    policies::CaseCode case_code;
-    bool verified = false;  // false: an unverified thread; nothing is ever sent to it
-};
+/// The case a number's reference is linked to, and whether the number is verified.
+using SmsLink = storage::SmsLink;
 
 /// Seals `number` (normalised; else Error{invalid_field, "address"}) and links it to `code`,
 /// replacing an earlier link of the same number. Returns its reference.

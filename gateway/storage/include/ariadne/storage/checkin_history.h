@@ -1,0 +1,36 @@
+// What the gateway reads and purges of the check-in slots the scheduler keeps
+// (policies_checkin_occurrences, created by the check-in scheduler in policies/): the state
+// of her latest slot for her caseworkers' console, and the retention purge of closed slots.
+//
+// The table lives in the policy store's database, on its connection (policy_connection.h).
+// Thread safety: safe from any thread (every method holds the store's lock); must not outlive
+// the store.
+// Errors: every method throws storage::Error when SQLite fails.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "ariadne/policies/values.h"
+#include "ariadne/storage/policy_connection.h"
+#include "ariadne/storage/policy_store.h"
+
+namespace ariadne::storage {
+
+class CheckinHistory {
+  public:
+    explicit CheckinHistory(const policies::PolicyStore& store);
+
+    /// The state ("sent", "responded", "missed", ...) of the slot of case `code` whose window
+    /// starts last, or nullopt when she has none.
+    std::optional<std::string> latest_state(const policies::CaseCode& code) const;
+    /// Deletes the slots whose window ended before `cutoff`, except open ones (claimed, or
+    /// sent and waiting for her answer). Returns how many were deleted.
+    std::int64_t purge_closed_before(policies::Instant cutoff);
+
+  private:
+    PolicyConnection db_;
+};
+
+}  // namespace ariadne::storage
