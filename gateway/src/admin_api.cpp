@@ -1083,8 +1083,8 @@ nlohmann::json create_caseworker_account(Store& store, const ServerKey& key,
     try {
         store.create_caseworker(account_id, args.username, hash,
                                 key.seal(account_id, secret.view()));
-    } catch (const GatewayError& e) {
-        if (e.code() != GatewayErrorCode::conflict) throw;
+    } catch (const storage::Error& e) {
+        if (e.kind() != storage::ErrorKind::constraint) throw;
         throw policies::Error(policies::ErrorCode::conflict, "username",
                               "username: is already taken.");
     }

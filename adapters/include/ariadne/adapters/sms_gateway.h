@@ -39,8 +39,11 @@
 #include "ariadne/gateway/http_routes.h"
 #include "ariadne/policies/values.h"
 
-namespace ariadne::gateway {
+namespace ariadne::storage {
 class Store;
+}
+namespace ariadne::gateway {
+using storage::Store;
 class ServerKey;
 }  // namespace ariadne::gateway
 namespace ariadne::storage {

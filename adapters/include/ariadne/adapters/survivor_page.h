@@ -45,8 +45,11 @@
 #include "ariadne/crypto/recovery.h"
 #include "ariadne/gateway/http_routes.h"
 
-namespace ariadne::gateway {
+namespace ariadne::storage {
 class Store;
+}
+namespace ariadne::gateway {
+using storage::Store;
 }
 
 namespace ariadne::adapters {

@@ -20,9 +20,13 @@
 
 #include "ariadne/crypto/recovery.h"
 
+namespace ariadne::storage {
+class Store;
+}
+
 namespace ariadne::gateway {
 
-class Store;
+using storage::Store;
 
 /// Creates `dir` (mode 0700) if missing. Throws GatewayError(io) if it cannot, or if it
 /// exists and is not a directory.

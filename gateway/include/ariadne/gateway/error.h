@@ -1,9 +1,9 @@
 // Errors of the gateway. Two families:
 //  - `ErrorCode`: the stable wire codes of docs/protocol.md section 5, carried in error
 //    frames (`ProtocolError`, a value, never thrown across the session boundary);
-//  - `GatewayError`: thrown by the store, the configuration loader and the admin commands,
-//    with a stable `GatewayErrorCode` and a human sentence that never holds message content,
-//    names, passwords or key material.
+//  - `GatewayError`: thrown by the configuration loader and the admin commands, with a
+//    stable `GatewayErrorCode` and a human sentence that never holds message content,
+//    names, passwords or key material. The storage layer throws its own storage::Error.
 #pragma once
 
 #include <cstdint>

@@ -23,8 +23,9 @@ struct sqlite3_stmt;
 namespace ariadne::storage {
 
 /// What went wrong, for callers that react differently (a constraint is a conflict; a full
-/// disk or read-only file means "try later"; the rest is a broken database).
-enum class ErrorKind { constraint, busy, full, read_only, corrupt, schema, other };
+/// disk or read-only file means "try later"; the rest is a broken database). `not_found`: a
+/// repository was asked to change a row that does not exist (an unknown account id).
+enum class ErrorKind { constraint, busy, full, read_only, corrupt, schema, other, not_found };
 
 class Error : public std::runtime_error {
   public:
