@@ -1,7 +1,6 @@
 // `ariadne serve` starts the gateway; `ariadne admin ...` manages accounts in a data dir.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-#include <sqlite3.h>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -28,6 +27,7 @@
 #include "ariadne/gateway/server_key.h"
 #include "ariadne/gateway/store.h"
 #include "ariadne/storage/data_dir_lock.h"
+#include "ariadne/storage/sqlite.h"
 
 namespace {
 
@@ -240,9 +240,7 @@ int serve(const std::vector<std::string>& args) {
 
 int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
-    // SQLite's allocation statistics (on by default) take a process-wide mutex on every
-    // sqlite3_malloc/free; nothing here reads them. Must precede SQLite's first use.
-    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    ariadne::storage::configure_process();
     std::vector<std::string> args(argv + std::min(argc, 2), argv + argc);
     std::string command = argc >= 2 ? argv[1] : "";
     try {

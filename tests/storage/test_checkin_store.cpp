@@ -159,9 +159,6 @@ TEST_F(CheckinStoreTest, AMissedCheckinAndAHaltedPlanAreRecordedWithTheirAudit) 
 }
 
 TEST_F(CheckinStoreTest, ABrokenDatabaseIsAStorageErrorNamingSqlitesReason) {
-    store.reset();
-    raw_sql(path, "DROP TABLE policies_checkin_occurrences");
-    store = PolicyStore::open(path);  // recreates the table: the schema is idempotent
     raw_sql(path, "DROP TABLE policies_checkin_occurrences");
     try {
         store->checkin_occurrences(1);

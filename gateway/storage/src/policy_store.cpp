@@ -235,7 +235,7 @@ void PolicyStore::update_survivor(const Survivor& s, const Actor& actor, Instant
         // Her check-in windows are local times: a corrected zone moves every active plan's next
         // slot to the new clock.
         if (old->time_zone != s.time_zone) {
-            reschedule_case_locked(s.case_code, now);
+            reschedule_case_locked(s.case_code, now, old->time_zone);
         }
         tx.commit();
     });

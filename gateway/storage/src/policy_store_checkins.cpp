@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ariadne/policies/error.h"
+#include "ariadne/policies/time_zone.h"
 #include "ariadne/storage/policy_store.h"
 #include "ariadne/storage/sqlite.h"
 #include "policy_store_detail.h"
@@ -84,7 +85,8 @@ void PolicyStore::write_next_slot_locked(std::int64_t plan_id,
     u.bind(3, to_micros(now)).bind(4, plan_id).run();
 }
 
-void PolicyStore::reschedule_case_locked(const CaseCode& code, Instant now) {
+void PolicyStore::reschedule_case_locked(const CaseCode& code, Instant now,
+                                         const std::string& previous_time_zone) {
     std::vector<CheckinPlan> plans;
     {
         Statement q = db_->prepare(std::string(kPlanColumns) + "WHERE case_code = ?");
@@ -92,6 +94,30 @@ void PolicyStore::reschedule_case_locked(const CaseCode& code, Instant now) {
         while (q.step()) plans.push_back(read_plan(q));
     }
     const std::optional<Survivor> survivor = load_survivor_locked(code);
+    // A plan that starts "today" started on the wrong clock's today: on her corrected clock
+    // it starts on her real today (which may be a day earlier), not a day late.
+    if (survivor && !previous_time_zone.empty()) {
+        std::shared_ptr<const TimeZone> before, after;
+        try {
+            before = TimeZone::load(previous_time_zone);
+            after = TimeZone::load(survivor->time_zone);
+        } catch (const policies::Error&) {
+            // The old zone may have left the system's tzdata: keep the plan's first day.
+        }
+        if (before && after) {
+            const local_days old_today = before->to_local(now).date;
+            const local_days new_today = after->to_local(now).date;
+            for (CheckinPlan& p : plans) {
+                if (p.every_days == 0 || p.first_day != old_today || new_today == old_today) {
+                    continue;
+                }
+                p.first_day = new_today;
+                Statement u = db_->prepare(
+                    "UPDATE policies_checkin_plans SET first_day = ? WHERE plan_id = ?");
+                u.bind(1, day_num(new_today)).bind(2, p.plan_id).run();
+            }
+        }
+    }
     for (const CheckinPlan& p : plans) {
         write_next_slot_locked(p.plan_id, next_checkin_slot(p, survivor, now, std::nullopt), now);
     }

@@ -34,6 +34,8 @@ ErrorKind kind_of(int rc) {
 
 }  // namespace
 
+void configure_process() noexcept { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
+
 void fail(int sqlite_code, std::string_view what) {
     throw Error(
         kind_of(sqlite_code), sqlite_code & 0xff,

@@ -209,7 +209,8 @@ class PolicyStore final : public policies::CheckinStore {
                            const std::string& address_ref, Purpose purpose, Instant now,
                            const std::optional<LocalWindow>& window) const;
     /// Moves every plan of hers to its next slot from `now` (her zone changed).
-    void reschedule_case_locked(const CaseCode& code, Instant now);
+    void reschedule_case_locked(const CaseCode& code, Instant now,
+                                const std::string& previous_time_zone = {});
     void write_next_slot_locked(std::int64_t plan_id,
                                 const std::optional<policies::ScheduledSlot>& next, Instant now);
 

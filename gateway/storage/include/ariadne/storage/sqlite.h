@@ -40,6 +40,10 @@ class Error : public std::runtime_error {
     int sqlite_code_;
 };
 
+/// Process-wide SQLite settings for a server: call once, before any connection is opened.
+/// (Turns off allocation statistics, which take a global mutex on every allocation.)
+void configure_process() noexcept;
+
 /// Throws Error: "The database failed to <what>: <SQLite's reason>."
 [[noreturn]] void fail(int sqlite_code, std::string_view what);
 
