@@ -418,6 +418,17 @@ class Driver {
         auto step = std::make_shared<int>(0);
         c->on_frame([this, c, survivor, receiver, step, ready](std::string_view f) {
             json r = json::parse(f);
+            // The gateway's login budgets answer a burst of logins from one address with
+            // rate_limited: wait as told and start again with a fresh challenge.
+            if (r.value("code", "") == "rate_limited") {
+                auto wait = std::chrono::milliseconds(r.value("retry_after_ms", 10) + 1);
+                auto timer = std::make_shared<net::steady_timer>(io_, wait);
+                timer->async_wait([c, step, timer](beast::error_code) {
+                    *step = 0;
+                    c->send(R"({"v":1,"id":1,"type":"challenge"})");
+                });
+                return;
+            }
             if (r.value("type", "") != "ok") {
                 std::cerr << "login failed: " << f << "\n";
                 ++connect_failures_;
