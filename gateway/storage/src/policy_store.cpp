@@ -2,8 +2,6 @@
 
 #include "ariadne/storage/migrations.h"
 
-#include <sqlite3.h>
-
 #include "ariadne/policies/checkin.h"
 #include "ariadne/policies/error.h"
 #include "ariadne/policies/time_zone.h"
@@ -14,18 +12,12 @@ namespace ariadne::storage {
 
 using namespace policies;
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 std::unique_ptr<PolicyStore> PolicyStore::open(const std::string& path) {
     std::unique_ptr<Connection> db;
     try {
         db = std::make_unique<Connection>(path, ConnectionOptions{});
-        // Code outside the storage layer still runs statements on connection() and compares
-        // SQLite's primary result codes (SQLITE_CONSTRAINT); this layer reads the extended
-        // code from the handle either way.
-        sqlite3_extended_result_codes(db->handle(), 0);
     } catch (const storage::Error& e) {
         throw policies::Error(
             ErrorCode::storage, "",
