@@ -117,6 +117,26 @@ TEST_F(AdminApi, RolesDecideWhatEachAccountMayChangeAndSocialMediaStaysBanned) {
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.body["retention_days"], 90);
 
+    // Canned replies per language; a bad tag is refused naming it.
+    r = http("PUT", "/v1/admin/policy",
+             R"({"canned_replies": {"en": [{"label": "Hi", "text": "Hello"}],
+                 "ar": [{"label": "مرحبا", "text": "أنا هنا."}]}})",
+             admin_token);
+    EXPECT_EQ(r.status, 200) << r.body.dump();
+    EXPECT_EQ(r.body["canned_replies"].size(), 1u);
+    EXPECT_EQ(r.body["canned_replies_by_language"]["ar"][0]["label"], "مرحبا");
+    r = http("PUT", "/v1/admin/policy", R"({"canned_replies": {"a r": []}})", admin_token);
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.body["field"], "canned_replies.a r");
+    r = http("PUT", "/v1/admin/policy",
+             R"({"canned_replies": {"ar": [{"label": "x", "text": ""}]}})", admin_token);
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.body["field"], "canned_replies.ar[0].text");
+    EXPECT_EQ(http("GET", "/v1/admin/policy", "", cw_token)
+                  .body["canned_replies_by_language"]["ar"]
+                  .size(),
+              1u);
+
     // Consent through the API, recorded by the logged-in caseworker.
     Json consent = {{"case_code", survivor_.case_code},
                     {"channel", "messenger:telegram"},
