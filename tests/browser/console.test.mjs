@@ -442,6 +442,10 @@ async function main() {
     (await page.locator('#canned-note').isVisible()) &&
     (await page.locator('#canned-note').textContent()) === 'No prepared replies in her language (ro): these are in en.',
   'a language without replies falls back to English with a visible note', 15000);
+  run([GATEWAY, 'admin', 'survivor-update', '--data-dir', gwDir, '--case', notOurs.case_code, '--language', 'ar-EG']);
+  await waitFor(async () => (await page.locator('#canned button').first().textContent()) === 'أنا هنا' &&
+    !(await page.locator('#canned-note').isVisible()),
+  'her regional tag (ar-EG) gets the Arabic replies by its primary language', 15000);
   run([GATEWAY, 'admin', 'survivor-update', '--data-dir', gwDir, '--case', notOurs.case_code, '--language', 'en']);
   await waitFor(async () => !(await page.locator('#canned-note').isVisible()), 'the note goes with her language back to English', 15000);
 

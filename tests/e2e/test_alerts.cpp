@@ -455,6 +455,7 @@ TEST_F(Alerts, SettingsGiveConsolesTheCannedRepliesOfEveryLanguageAndContactsHer
     ASSERT_EQ(by["ar"].size(), 2u);
     EXPECT_EQ(by["ar"][0]["label"], "أنا هنا");
     EXPECT_EQ(by["ar"][1]["text"], "خذي وقتك.");
+    EXPECT_EQ(gateway_->admin({"policy-show"})["canned_replies_by_language"], by);
 
     // A bad language tag is refused naming it, and changes nothing.
     std::ofstream(file, std::ios::trunc) << R"({"ar":[{"label":"a","text":"b"}],"x!":[]})";
