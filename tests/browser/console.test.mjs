@@ -447,7 +447,9 @@ async function main() {
     !(await page.locator('#canned-note').isVisible()),
   'her regional tag (ar-EG) gets the Arabic replies by its primary language', 15000);
   run([GATEWAY, 'admin', 'survivor-update', '--data-dir', gwDir, '--case', notOurs.case_code, '--language', 'en']);
-  await waitFor(async () => !(await page.locator('#canned-note').isVisible()), 'the note goes with her language back to English', 15000);
+  await waitFor(async () => (await page.locator('#canned button').first().textContent()) === "I'm here" &&
+    !(await page.locator('#canned-note').isVisible()),
+  'with her language back to English she gets the English replies and no note', 15000);
 
   // 10b. A policy denial: she withdraws her consent to replies; the next reply is refused at
   // send time, and the box gives the policy's reason and what would allow it.
