@@ -371,6 +371,8 @@ Json conversation_view(const std::string& account, const Json& c) {
             {"reply_channel", reply_channel},
             {"checkin", text_field(c, "checkin")},
             {"handover_note", text_field(c, "handover_note")},
+            // Her language tag: the console offers the prepared replies written in it.
+            {"language", text_field(c, "language")},
             // The gateway sends it only when set; anything but true counts as not set.
             {"never_confirm_client", c.is_object() && c.contains("never_confirm_client") &&
                                          c["never_confirm_client"] == true}};
@@ -774,18 +776,34 @@ void ConsoleService::refresh_settings() {
         days->get<int>() <= 36500) {
         org_retention_days_ = days->get<int>();
     }
-    auto replies = answer.find("canned_replies");
-    if (replies != answer.end() && replies->is_array()) {
+    auto clean_list = [](const Json& replies) {
         Json clean = Json::array();
-        for (const Json& r : *replies) {
+        for (const Json& r : replies) {
             std::string text = text_field(r, "text");
             if (text.empty() || text.size() > 1000) continue;
             std::string label = text_field(r, "label");
             clean.push_back(
                 {{"label", label.empty() ? text.substr(0, 24) : label}, {"text", text}});
         }
-        org_canned_ = std::move(clean);
+        return clean;
+    };
+    auto replies = answer.find("canned_replies");
+    if (replies != answer.end() && replies->is_array()) org_canned_ = clean_list(*replies);
+    // {"en": [...], "ar": [...]}: an older gateway sends only the one list.
+    auto by_language = answer.find("canned_replies_by_language");
+    if (by_language != answer.end() && by_language->is_object()) {
+        Json clean = Json::object();
+        for (const auto& [language, list] : by_language->items()) {
+            if (list.is_array() && !language.empty() && language.size() <= 35) {
+                clean[language] = clean_list(list);
+            }
+        }
+        org_canned_by_language_ = std::move(clean);
+    } else {
+        org_canned_by_language_ = nullptr;
     }
+    std::string language = text_field(answer, "default_language");
+    org_default_language_ = language.empty() ? "en" : language;
     // {"key": base64, "max_words": N, "digests": [base64, ...]}; anything malformed leaves
     // the last good list in place.
     auto words = answer.find("duress_words");
@@ -818,7 +836,12 @@ int ConsoleService::effective_retention_days() {
 
 Json ConsoleService::canned() {
     std::lock_guard lock(mu_);
-    return {{"replies", org_canned_.is_array() ? org_canned_ : settings_.canned}};
+    Json replies = org_canned_.is_array() ? org_canned_ : settings_.canned;
+    Json by_language = org_canned_by_language_.is_object() ? org_canned_by_language_
+                                                           : Json{{org_default_language_, replies}};
+    return {{"replies", replies},
+            {"by_language", by_language},
+            {"default_language", org_default_language_}};
 }
 
 Json ConsoleService::status() {

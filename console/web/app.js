@@ -310,6 +310,7 @@ function messageNode(m) {
 
 function renderThread(t) {
   threadState = t;
+  renderCanned();  // her language decides which prepared replies are offered
   const title = $('thread-title');
   renderIfChanged(title, JSON.stringify([t.initials, t.case_code, t.account]), () => [whoNode(t)]);
   setText($('thread-channel'), 'Channel of her last message: ' + channelText(t));
@@ -373,18 +374,53 @@ async function refreshThread() {
   }
 }
 
-async function loadCanned() {
+let cannedData = null;
+
+// The organisation's prepared replies in her language: her exact tag, else the same primary
+// language ("pt" for "pt-BR"), else the default language with a note saying so.
+function cannedFor(data, language) {
+  const by = data.by_language || {};
+  const fallback = data.default_language || 'en';
+  const wanted = (language || '').toLowerCase();
+  const tags = Object.keys(by).filter((k) => Array.isArray(by[k]) && by[k].length);
+  let tag = tags.find((k) => k.toLowerCase() === wanted);
+  if (!tag && wanted) tag = tags.find((k) => k.toLowerCase().split('-')[0] === wanted.split('-')[0]);
+  if (tag) return { language: tag, replies: by[tag], missing: false };
+  return {
+    language: fallback,
+    replies: by[fallback] || data.replies || [],
+    missing: !!wanted && wanted.split('-')[0] !== fallback.toLowerCase().split('-')[0],
+  };
+}
+
+function renderCanned() {
   const box = $('canned');
+  const note = $('canned-note');
+  if (!cannedData) return;
+  const language = threadState && threadState.account === currentAccount ? threadState.language : '';
+  const pick = cannedFor(cannedData, language);
+  const key = JSON.stringify([language, pick, cannedData]);
+  if (box.dataset.key === key) return;
+  box.dataset.key = key;
+  box.setAttribute('lang', pick.language);
+  box.replaceChildren();
+  for (const c of pick.replies) {
+    box.append(el('button', { type: 'button', dir: 'auto', lang: pick.language, title: c.text, onclick: () => {
+      const t = $('reply-text');
+      t.value = c.text;
+      t.focus();
+    } }, c.label));
+  }
+  note.hidden = !pick.missing;
+  setText(note, pick.missing
+    ? 'No prepared replies in her language (' + language + '): these are in ' + pick.language + '.'
+    : '');
+}
+
+async function loadCanned() {
   try {
-    const data = await api('/api/canned');
-    box.replaceChildren();
-    for (const c of data.replies) {
-      box.append(el('button', { type: 'button', title: c.text, onclick: () => {
-        const t = $('reply-text');
-        t.value = c.text;
-        t.focus();
-      } }, c.label));
-    }
+    cannedData = await api('/api/canned');
+    renderCanned();
   } catch (e) { /* the reply box still works without them */ }
 }
 

@@ -415,12 +415,14 @@ int policy_show(const std::vector<std::string>& args, std::ostream& out) {
     auto store = open_policies(data_dir);
     auto line = policy_json(store->org_policy());
     line["canned_replies"] = canned_replies_json(canned_replies(*store));
+    line["canned_replies_by_language"] = canned_replies_by_language_json(canned_replies(*store));
     line["templates"] = templates_json(*store);
     out << line.dump() << std::endl;
     return 0;
 }
 
-/// --canned-replies-file: a JSON list of {"label", "text"} (org_settings.h); [] = defaults.
+/// --canned-replies-file: a JSON list of {"label", "text"} (English), or an object of
+/// language tag -> such a list (org_settings.h); [] or {} = defaults.
 std::vector<CannedReply> read_canned_replies_file(const po::variables_map& vm) {
     std::string path = vm["canned-replies-file"].as<std::string>();
     std::ifstream in(path);
@@ -487,6 +489,7 @@ int policy_set(const std::vector<std::string>& args, std::ostream& out) {
     apply_template_changes(*store, templates, cli_admin(), now_utc(), "--template");
     auto line = policy_json(store->org_policy());
     line["canned_replies"] = canned_replies_json(canned_replies(*store));
+    line["canned_replies_by_language"] = canned_replies_by_language_json(canned_replies(*store));
     line["templates"] = templates_json(*store);
     out << line.dump() << std::endl;
     return 0;

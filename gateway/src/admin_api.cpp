@@ -846,7 +846,9 @@ class AdminApi {
 
     json policy_with_replies() {
         json out = policy_json(policies_.org_policy());
-        out["canned_replies"] = canned_replies_json(canned_replies(policies_));
+        auto replies = canned_replies(policies_);
+        out["canned_replies"] = canned_replies_json(replies);
+        out["canned_replies_by_language"] = canned_replies_by_language_json(replies);
         out["templates"] = templates_json(policies_);
         return out;
     }

@@ -258,6 +258,8 @@ nlohmann::json ConsentPolicy::contact_details(const Account& viewer, const Accou
         auto s = policies_.find_survivor(c->case_code);
         if (s) {
             out["initials"] = s->initials.str();
+            // Her language, so the console can offer replies written in it.
+            out["language"] = s->language.str();
             if (s->flags.duress_lock) out["duress"] = true;
             if (s->flags.never_confirm_client) out["never_confirm_client"] = true;
             out["status"] = policies::to_string(s->status);

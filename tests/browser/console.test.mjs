@@ -201,9 +201,15 @@ async function main() {
   const notOurs = enrol(other.account);
   // The organisation's retention and prepared replies, which the console must follow.
   const orgReplies = path.join(tmp, 'replies.json');
-  fs.writeFileSync(orgReplies, JSON.stringify([
-    { label: "I'm here", text: "Thank you for writing. I'm here and I'm reading your message." },
-    { label: 'Whenever', text: 'We can talk whenever it suits you.' }]));
+  // Per language: English (the default) and Arabic.
+  fs.writeFileSync(orgReplies, JSON.stringify({
+    en: [
+      { label: "I'm here", text: "Thank you for writing. I'm here and I'm reading your message." },
+      { label: 'Whenever', text: 'We can talk whenever it suits you.' }],
+    ar: [
+      { label: 'أنا هنا', text: 'شكرًا لكِ على رسالتك. أنا هنا وأقرأ ما كتبتِ.' },
+      { label: 'لا عجلة', text: 'خذي وقتك، لا داعي للعجلة.' }],
+  }));
   run([GATEWAY, 'admin', 'policy-set', '--data-dir', gwDir, '--retention-days', '30', '--canned-replies-file', orgReplies]);
   // The organisation's duress words live at the gateway (given on stdin, stored as digests);
   // every console of her team receives them with the settings.
@@ -415,6 +421,35 @@ async function main() {
   run([GATEWAY, 'admin', 'survivor-update', '--data-dir', gwDir, '--case', notOurs.case_code, '--never-confirm-client', 'off']);
   await waitFor(async () => !(await page.locator('#never-confirm').isVisible()),
     'the instruction goes once it is cleared', 15000);
+
+  // 10a''. Prepared replies in her language: an Arabic-speaking survivor's thread offers the
+  // organisation's Arabic replies (isolated, right to left); a language without replies falls
+  // back to English and says so.
+  check(!(await page.locator('#canned-note').isVisible()), 'an English-speaking survivor gets the English replies without a note');
+  run([GATEWAY, 'admin', 'survivor-update', '--data-dir', gwDir, '--case', notOurs.case_code, '--language', 'ar']);
+  await waitFor(async () => (await page.locator('#canned button').first().textContent()) === 'أنا هنا' &&
+    (await page.locator('#canned button').count()) === 2,
+  'her thread offers the Arabic prepared replies when her language is Arabic', 15000);
+  check(await page.locator('#canned button').first().getAttribute('dir') === 'auto', 'each Arabic reply button has dir=auto');
+  check(await page.locator('#canned button').first().getAttribute('lang') === 'ar', 'and is marked lang=ar');
+  check(!(await page.locator('#canned-note').isVisible()), 'no fallback note when her language has replies');
+  await page.locator('#canned button').nth(1).click();
+  check((await page.locator('#reply-text').inputValue()) === 'خذي وقتك، لا داعي للعجلة.', 'an Arabic reply fills the reply box');
+  check(await page.locator('#reply-text').getAttribute('dir') === 'auto', 'the reply box has dir=auto');
+  await page.locator('#reply-text').fill('');
+  run([GATEWAY, 'admin', 'survivor-update', '--data-dir', gwDir, '--case', notOurs.case_code, '--language', 'ro']);
+  await waitFor(async () => (await page.locator('#canned button').first().textContent()) === "I'm here" &&
+    (await page.locator('#canned-note').isVisible()) &&
+    (await page.locator('#canned-note').textContent()) === 'No prepared replies in her language (ro): these are in en.',
+  'a language without replies falls back to English with a visible note', 15000);
+  run([GATEWAY, 'admin', 'survivor-update', '--data-dir', gwDir, '--case', notOurs.case_code, '--language', 'ar-EG']);
+  await waitFor(async () => (await page.locator('#canned button').first().textContent()) === 'أنا هنا' &&
+    !(await page.locator('#canned-note').isVisible()),
+  'her regional tag (ar-EG) gets the Arabic replies by its primary language', 15000);
+  run([GATEWAY, 'admin', 'survivor-update', '--data-dir', gwDir, '--case', notOurs.case_code, '--language', 'en']);
+  await waitFor(async () => (await page.locator('#canned button').first().textContent()) === "I'm here" &&
+    !(await page.locator('#canned-note').isVisible()),
+  'with her language back to English she gets the English replies and no note', 15000);
 
   // 10b. A policy denial: she withdraws her consent to replies; the next reply is refused at
   // send time, and the box gives the policy's reason and what would allow it.

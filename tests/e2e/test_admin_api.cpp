@@ -117,6 +117,48 @@ TEST_F(AdminApi, RolesDecideWhatEachAccountMayChangeAndSocialMediaStaysBanned) {
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.body["retention_days"], 90);
 
+    // Canned replies per language; a bad tag is refused naming it.
+    r = http("PUT", "/v1/admin/policy",
+             R"({"canned_replies": {"en": [{"label": "Hi", "text": "Hello"}],
+                 "ar": [{"label": "مرحبا", "text": "أنا هنا."}]}})",
+             admin_token);
+    EXPECT_EQ(r.status, 200) << r.body.dump();
+    EXPECT_EQ(r.body["canned_replies"].size(), 1u);
+    EXPECT_EQ(r.body["canned_replies_by_language"]["ar"][0]["label"], "مرحبا");
+    r = http("PUT", "/v1/admin/policy", R"({"canned_replies": {"a r": []}})", admin_token);
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.body["field"], "canned_replies.a r");
+    r = http("PUT", "/v1/admin/policy",
+             R"({"canned_replies": {"ar": [{"label": "x", "text": ""}]}})", admin_token);
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.body["field"], "canned_replies.ar[0].text");
+    EXPECT_EQ(http("GET", "/v1/admin/policy", "", cw_token)
+                  .body["canned_replies_by_language"]["ar"]
+                  .size(),
+              1u);
+    r = http("PUT", "/v1/admin/policy",
+             R"({"canned_replies": {"ar": [{"label": "a", "text": "b"}], "AR": []}})", admin_token);
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.body["field"], "canned_replies.ar");  // the same language twice
+    Json many = Json::object();
+    for (int i = 0; i < 31; ++i) {
+        many[std::string("a") + static_cast<char>('a' + i % 26) + (i < 26 ? "" : "x")] =
+            Json::array({{{"label", "l"}, {"text", "t"}}});
+    }
+    r = http("PUT", "/v1/admin/policy", Json{{"canned_replies", many}}.dump(), admin_token);
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.body["field"], "canned_replies");
+    // A language with no replies is not listed; {} restores the built-in English set.
+    r = http("PUT", "/v1/admin/policy",
+             R"({"canned_replies": {"en": [{"label": "Hi", "text": "Hello"}], "ar": []}})",
+             admin_token);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_FALSE(r.body["canned_replies_by_language"].contains("ar")) << r.body.dump();
+    r = http("PUT", "/v1/admin/policy", R"({"canned_replies": {}})", admin_token);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_GE(r.body["canned_replies"].size(), 3u);
+    EXPECT_EQ(r.body["canned_replies_by_language"].size(), 1u);
+
     // Consent through the API, recorded by the logged-in caseworker.
     Json consent = {{"case_code", survivor_.case_code},
                     {"channel", "messenger:telegram"},

@@ -432,5 +432,59 @@ TEST_F(Alerts, SettingsGiveConsolesTheOrganisationsRetentionAndCannedReplies) {
     EXPECT_EQ(anonymous->request({{"type", "settings"}})["code"], "not_authenticated");
 }
 
+TEST_F(Alerts, SettingsGiveConsolesTheCannedRepliesOfEveryLanguageAndContactsHerLanguage) {
+    gateway_->start();
+    auto cw = caseworker(cw_, 0);
+    Json defaults = cw->call({{"type", "settings"}});
+    EXPECT_EQ(defaults["default_language"], "en");
+    ASSERT_TRUE(defaults["canned_replies_by_language"].is_object()) << defaults.dump();
+    EXPECT_EQ(defaults["canned_replies_by_language"]["en"], defaults["canned_replies"]);
+
+    auto file = dir("replies.json");
+    std::ofstream(file) << R"({"en":[{"label":"Here","text":"I'm here whenever you want."}],
+        "ar":[{"label":"أنا هنا","text":"أنا هنا متى أردتِ الكتابة."},
+              {"label":"لا عجلة","text":"خذي وقتك."}]})";
+    gateway_->admin({"policy-set", "--canned-replies-file", file.string()});
+    Json set = cw->call({{"type", "settings"}});
+    // Consoles that know only one list keep getting the default language's.
+    ASSERT_EQ(set["canned_replies"].size(), 1u);
+    EXPECT_EQ(set["canned_replies"][0]["label"], "Here");
+    const Json& by = set["canned_replies_by_language"];
+    ASSERT_EQ(by.size(), 2u) << set.dump();
+    ASSERT_EQ(by["en"].size(), 1u);
+    ASSERT_EQ(by["ar"].size(), 2u);
+    EXPECT_EQ(by["ar"][0]["label"], "أنا هنا");
+    EXPECT_EQ(by["ar"][1]["text"], "خذي وقتك.");
+    EXPECT_EQ(gateway_->admin({"policy-show"})["canned_replies_by_language"], by);
+
+    // A bad language tag is refused naming it, and changes nothing.
+    std::ofstream(file, std::ios::trunc) << R"({"ar":[{"label":"a","text":"b"}],"x!":[]})";
+    auto refused = run_process({server_binary(), "admin", "policy-set", "--canned-replies-file",
+                                file.string(), "--data-dir", gateway_->data_dir().string()},
+                               "");
+    EXPECT_EQ(refused.exit_code, 2);
+    EXPECT_NE(refused.err.find("canned_replies.x!"), std::string::npos) << refused.err;
+    EXPECT_EQ(cw->call({{"type", "settings"}})["canned_replies_by_language"], by);
+
+    // Only Arabic: English falls back to the built-in set, still given.
+    std::ofstream(file, std::ios::trunc) << R"({"ar":[{"label":"مرحبا","text":"أنا هنا."}]})";
+    gateway_->admin({"policy-set", "--canned-replies-file", file.string()});
+    Json only = cw->call({{"type", "settings"}});
+    EXPECT_EQ(only["canned_replies_by_language"]["ar"].size(), 1u);
+    EXPECT_EQ(only["canned_replies_by_language"]["en"], defaults["canned_replies"]);
+
+    // Her case's language reaches the console with her contact entry.
+    gateway_->admin({"survivor-update", "--case", real_.case_code, "--language", "ar"});
+    Json contacts = cw->call({{"type", "contacts"}})["contacts"];
+    bool found = false;
+    for (const Json& c : contacts) {
+        if (c["account"] == real_.account) {
+            found = true;
+            EXPECT_EQ(c["language"], "ar") << c.dump();
+        }
+    }
+    EXPECT_TRUE(found) << contacts.dump();
+}
+
 }  // namespace
 }  // namespace ariadne::e2e

@@ -45,15 +45,18 @@ class SchemaMigrations : public ::testing::Test {
     std::unique_ptr<Gateway> gateway_;
 };
 
-TEST_F(SchemaMigrations, ServeRecordsTheFirstMigrationOfBothDatabases) {
+TEST_F(SchemaMigrations, ServeRecordsEveryMigrationOfBothDatabases) {
     EXPECT_EQ(count_rows(data() / "ariadne.db", "schema_migrations",
                          "version = 1 AND name = '0001_initial.sql' AND length(checksum) = 64"),
+              1);
+    EXPECT_EQ(count_rows(data() / "ariadne.db", "schema_migrations",
+                         "version = 2 AND name = '0002_canned_reply_language.sql'"),
               1);
     EXPECT_EQ(count_rows(data() / "edge" / "history.db", "schema_migrations", "version = 1"), 1);
     // A restart applies nothing again.
     gateway_->start();
     EXPECT_EQ(gateway_->stop(), 0);
-    EXPECT_EQ(count_rows(data() / "ariadne.db", "schema_migrations"), 1);
+    EXPECT_EQ(count_rows(data() / "ariadne.db", "schema_migrations"), 2);
 }
 
 TEST_F(SchemaMigrations, ServeAndAdminRefuseADatabaseFromANewerRelease) {

@@ -30,6 +30,16 @@ TEST_F(CannedRepliesTest, ReplacingKeepsTheGivenOrderAndDropsTheEarlierReplies) 
     EXPECT_TRUE(CannedReplies(store()).list().empty());
 }
 
+TEST_F(CannedRepliesTest, EachReplyKeepsItsLanguageAndTheOrderAcrossLanguages) {
+    const std::vector<CannedReply> replies = {{"Hi", "Hello", "en"},
+                                              {"مرحبا", "أنا هنا وأقرأ رسالتك.", "ar"},
+                                              {"Later", "Take your time.", "en"},
+                                              {"Olá", "Estou aqui.", "pt-BR"}};
+    CannedReplies(store()).replace(replies, "a_admin", at(1));
+    reopen();
+    EXPECT_EQ(CannedReplies(store()).list(), replies);
+}
+
 TEST_F(CannedRepliesTest, EveryReplacementIsAuditedWithWhoAndWhetherDefaultsApply) {
     CannedReplies(store()).replace({{"Hi", "Hello"}}, "a_admin", at(1));
     CannedReplies(store()).replace({}, "a_other", at(2));

@@ -153,10 +153,11 @@ TEST_F(MigrationsTest, AFreshDatabaseGetsEveryTableAndOneRecordedMigration) {
     auto created = tables(c);
     for (const auto& t : kMainTables) EXPECT_TRUE(created.count(t)) << t;
     EXPECT_EQ(created.size(), kMainTables.size() + 1);  // + schema_migrations
-    EXPECT_EQ(schema_version(c), 1);
-    EXPECT_EQ(latest_schema_version(main_migrations()), 1);
+    EXPECT_EQ(schema_version(c), 2);
+    EXPECT_EQ(latest_schema_version(main_migrations()), 2);
 
-    auto row = c.prepare("SELECT version, name, checksum, applied_at FROM schema_migrations");
+    auto row = c.prepare(
+        "SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version");
     ASSERT_TRUE(row.step());
     EXPECT_EQ(row.integer(0), 1);
     EXPECT_EQ(row.text(1), "0001_initial.sql");
@@ -164,6 +165,9 @@ TEST_F(MigrationsTest, AFreshDatabaseGetsEveryTableAndOneRecordedMigration) {
     EXPECT_TRUE(std::regex_match(row.text(2), std::regex("[0-9a-f]{64}")));
     EXPECT_TRUE(std::regex_match(row.text(3), std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")))
         << row.text(3);
+    ASSERT_TRUE(row.step());
+    EXPECT_EQ(row.integer(0), 2);
+    EXPECT_EQ(row.text(1), "0002_canned_reply_language.sql");
     EXPECT_FALSE(row.step());
 
     // The append-only guards come with the tables.
@@ -199,7 +203,7 @@ TEST_F(MigrationsTest, ADatabaseFromTheReleaseBeforeMigrationsIsAdoptedInPlace) 
     Connection c(db(), {});
     EXPECT_EQ(schema_version(c), 0);
     migrate(c, main_migrations());
-    EXPECT_EQ(schema_version(c), 1);
+    EXPECT_EQ(schema_version(c), 2);
 
     // Same shape as a database created fresh, legacy column included.
     Connection fresh(dir_ / "fresh.db", {});
@@ -216,6 +220,31 @@ TEST_F(MigrationsTest, ADatabaseFromTheReleaseBeforeMigrationsIsAdoptedInPlace) 
     ASSERT_TRUE(m.step());
     EXPECT_EQ(m.integer(0), 7);
     EXPECT_EQ(m.text(1), "C1C2C3");
+}
+
+TEST_F(MigrationsTest, CannedRepliesOfAVersionOneDatabaseKeepTheirOrderAndBecomeEnglish) {
+    {
+        Connection c(db(), {});
+        migrate(c, MigrationSet{"ariadne.db", main_migrations().migrations.first(1), {}});
+        ASSERT_EQ(schema_version(c), 1);
+        c.exec(
+            "INSERT INTO gateway_canned_replies(position, label, text) VALUES "
+            "(0, 'Call back', 'I will call you back today.'), (1, 'Hi', 'Hello')");
+    }
+    Connection c(db(), {});
+    migrate(c, main_migrations());
+    EXPECT_EQ(schema_version(c), 2);
+    auto q = c.prepare(
+        "SELECT position, label, text, language FROM gateway_canned_replies ORDER BY position");
+    ASSERT_TRUE(q.step());
+    EXPECT_EQ(q.integer(0), 0);
+    EXPECT_EQ(q.text(1), "Call back");
+    EXPECT_EQ(q.text(2), "I will call you back today.");
+    EXPECT_EQ(q.text(3), "en");
+    ASSERT_TRUE(q.step());
+    EXPECT_EQ(q.text(1), "Hi");
+    EXPECT_EQ(q.text(3), "en");
+    EXPECT_FALSE(q.step());
 }
 
 TEST_F(MigrationsTest, ADatabaseWithOnlySomeOfTheTablesIsAdoptedAndCompleted) {
@@ -262,7 +291,7 @@ TEST_F(MigrationsTest, ADatabaseNewerThanTheBinaryIsRefusedWithBothVersions) {
     Connection c(db(), {});
     migrate(c, main_migrations());
     c.exec(
-        "INSERT INTO schema_migrations VALUES (2, '0002_x.sql', 'aa', '2030-01-01T00:00:00Z');"
+        "INSERT INTO schema_migrations VALUES (3, '0003_x.sql', 'aa', '2030-01-01T00:00:00Z');"
         "INSERT INTO schema_migrations VALUES (5, '0005_y.sql', 'bb', '2031-01-01T00:00:00Z')");
     std::string before = snapshot(c);
     std::string message = error_of(c, main_migrations());
@@ -291,7 +320,7 @@ TEST_F(MigrationsTest, AnAppliedMigrationWhoseChecksumDiffersIsRefusedByVersionA
 
 TEST_F(MigrationsTest, AFailingMigrationLeavesSchemaAndDataAsTheyWere) {
     Connection c(db(), {});
-    migrate(c, main_migrations());
+    migrate(c, MigrationSet{"ariadne.db", main_migrations().migrations.first(1), {}});
     c.exec(
         "INSERT INTO accounts(key, id, role, created_ms) VALUES (1, 'acct-1', 0, 1);"
         "INSERT INTO mailbox(account, device, kind, sender, sender_device, body, created_ms) "
@@ -326,7 +355,7 @@ TEST_F(MigrationsTest, AFailingMigrationLeavesSchemaAndDataAsTheyWere) {
 
 TEST_F(MigrationsTest, AMigrationThatEndsItsTransactionIsRefusedAndRolledBack) {
     Connection c(db(), {});
-    migrate(c, main_migrations());
+    migrate(c, MigrationSet{"ariadne.db", main_migrations().migrations.first(1), {}});
     std::string before = snapshot(c);
     const std::vector<Migration> sneaky = {
         main_migrations().migrations[0],

@@ -110,13 +110,18 @@ class Upgrade : public ::testing::TestWithParam<std::string> {
     std::unique_ptr<Gateway> gateway_;
 };
 
-TEST_P(Upgrade, StartingAdoptsBothDatabasesAtSchemaVersionOneWithoutLosingARow) {
+TEST_P(Upgrade, StartingAdoptsBothDatabasesAndAppliesEveryMigrationWithoutLosingARow) {
     const std::int64_t mailbox = e2e::count_rows(db(), "mailbox");
     const std::int64_t consent = e2e::count_rows(db(), "policies_consent");
+    const std::int64_t replies = e2e::count_rows(db(), "gateway_canned_replies");
+    ASSERT_GT(replies, 0);  // the fixture's organisation set its own
     gateway_->start();
     gateway_->stop();
     EXPECT_EQ(e2e::count_rows(db(), "schema_migrations", "version = 1"), 1);
-    EXPECT_EQ(e2e::count_rows(db(), "schema_migrations"), 1);
+    EXPECT_EQ(e2e::count_rows(db(), "schema_migrations", "version = 2"), 1);
+    EXPECT_EQ(e2e::count_rows(db(), "schema_migrations"), 2);
+    // Replies written before they had a language are the default language's.
+    EXPECT_EQ(e2e::count_rows(db(), "gateway_canned_replies", "language = 'en'"), replies);
     EXPECT_EQ(e2e::count_rows(db().parent_path() / "edge" / "history.db", "schema_migrations",
                               "version = 1"),
               1);

@@ -115,6 +115,8 @@ class ConsoleService {
     /// replies flow again; `verified` marks the new number verified.
     Json accept_identity(const std::string& account, const std::string& safety_number,
                          bool verified);
+    /// {"replies": [default language], "by_language": {"en": [...], ...},
+    ///  "default_language": "en"}: the page picks her language's list.
     Json canned();
     Json status();
 
@@ -156,6 +158,8 @@ class ConsoleService {
     std::string connection_problem_;   // empty when connected
     int org_retention_days_ = 0;       // 0: the gateway did not say
     Json org_canned_;                  // null: the gateway did not say
+    Json org_canned_by_language_;      // {"en": [...], "ar": [...]}; null: not said
+    std::string org_default_language_ = "en";
     // The organisation's duress words as keyed digests (crypto/phrase_digest.h), from the
     // gateway's `settings`; never the words themselves.
     std::vector<std::uint8_t> duress_key_;
