@@ -74,8 +74,9 @@ bool her_side_reached(const Store& store, policies::PolicyStore& policies,
     }
     if (kind == ChannelKind::sms) {
         if (sms_thread_verified(policies, code).value_or(false)) return true;
-        why = "no verified number of hers is on file (record her sms consent with "
-              "--address-stdin)";
+        why =
+            "no verified number of hers is on file (record her sms consent with "
+            "--address-stdin)";
         return false;
     }
     return true;  // a sender some adapter registered, with no known condition

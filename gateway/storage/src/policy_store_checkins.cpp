@@ -217,8 +217,8 @@ void PolicyStore::halt_checkin_plan(std::int64_t plan_id, const CaseCode& code,
     });
 }
 
-void PolicyStore::move_checkin_plan(std::int64_t plan_id,
-                                    const std::optional<ScheduledSlot>& next, Instant now) {
+void PolicyStore::move_checkin_plan(std::int64_t plan_id, const std::optional<ScheduledSlot>& next,
+                                    Instant now) {
     locked([&] { write_next_slot_locked(plan_id, next, now); });
 }
 
