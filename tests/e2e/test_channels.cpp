@@ -274,6 +274,16 @@ TEST_F(Channels, ASlotNoChannelCanCarryAlertsHerCaseworkersInsteadOfEndingSilent
     EXPECT_EQ(alerts[0]["kind"], "checkin_undeliverable");
     EXPECT_EQ(alerts[0]["urgent"], false);
     EXPECT_EQ(alerts[0]["case_code"], survivor_.case_code);
+    // Her entry in the contacts list gives the slot's state and why, for the console's sentence.
+    bool listed = false;
+    const Json contacts = conn->call({{"type", "contacts"}})["contacts"];
+    for (const auto& c : contacts) {
+        if (c.value("case_code", "") != survivor_.case_code) continue;
+        listed = true;
+        EXPECT_EQ(c.value("checkin", ""), "denied") << c.dump();
+        EXPECT_EQ(c.value("checkin_reason", ""), "not_sent") << c.dump();
+    }
+    EXPECT_TRUE(listed);
     // A later plan on SMS is refused now that no SMS gateway runs.
     auto later = plan({"sms"});
     EXPECT_EQ(later.exit_code, 2);
