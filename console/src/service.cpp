@@ -309,6 +309,65 @@ std::string text_field(const Json& c, const char* key) {
     return it != c.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+}  // namespace
+
+std::string checkin_sentence(const std::string& state, const std::string& reason) {
+    if (state == "interrupted") {
+        return "Not known if sent: the gateway stopped while sending it (it is never sent "
+               "twice). Check on her if you expected an answer.";
+    }
+    if (state == "send_failed") {
+        return "Not known if sent: the channel failed while sending it (it is never sent "
+               "twice). Check on her if you expected an answer.";
+    }
+    if (state == "skipped") {
+        if (reason == "window_does_not_exist") {
+            return "Not sent: her check-in window did not exist that day (a clock change).";
+        }
+        return "Not sent: the gateway was not running during her check-in window.";
+    }
+    if (state != "denied") return {};
+    if (reason == "not_sent") {
+        return "Not sent: no channel of her plan could carry it (no device of hers, no verified "
+               "number, or no sender for the channel). Check on her by another agreed means "
+               "and fix her plan with her.";
+    }
+    if (reason == "consent_withdrawn") {
+        return "Not sent: she withdrew her consent to check-ins on the channels of her plan.";
+    }
+    if (reason == "no_consent") {
+        return "Not sent: she has not consented to check-ins on the channels of her plan.";
+    }
+    if (reason == "duress_lock") {
+        return "Not sent: a danger signal stopped all contact until a caseworker clears it.";
+    }
+    if (reason == "survivor_paused") return "Not sent: she asked for a pause.";
+    if (reason == "case_closed") return "Not sent: her case is closed.";
+    if (reason == "quiet_hours") return "Not sent: her check-in window fell in her quiet hours.";
+    if (reason == "outside_window") {
+        return "Not sent: it fell outside her plan's window or weekdays.";
+    }
+    if (reason == "banned_channel_class") {
+        return "Not sent: the organisation no longer allows the channel of her plan.";
+    }
+    if (reason == "address_mismatch") {
+        return "Not sent: her consent names a different number or address than the one on "
+               "file.";
+    }
+    if (reason == "missing_evidence") {
+        return "Not sent: her messenger consent has no signed-consent evidence.";
+    }
+    if (reason == "no_template") return "Not sent: there is no check-in text in her language.";
+    if (reason == "unknown_time_zone" || reason == "unknown_survivor" ||
+        reason == "policy_unavailable" || reason == "unknown_channel") {
+        return "Not sent: her record or the organisation's policy could not be read; ask an "
+               "administrator to check her record.";
+    }
+    return "Not sent: the organisation's policy did not allow it.";
+}
+
+namespace {
+
 // What the caseworker should do about a gateway alert (docs/caseworker-guide.md).
 std::string gateway_alert_sentence(const std::string& kind) {
     if (kind == "duress") {
@@ -370,6 +429,8 @@ Json conversation_view(const std::string& account, const Json& c) {
             {"channel", channel},
             {"reply_channel", reply_channel},
             {"checkin", text_field(c, "checkin")},
+            {"checkin_note",
+             checkin_sentence(text_field(c, "checkin"), text_field(c, "checkin_reason"))},
             {"handover_note", text_field(c, "handover_note")},
             // Her language tag: the console offers the prepared replies written in it.
             {"language", text_field(c, "language")},

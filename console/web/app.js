@@ -250,7 +250,8 @@ function inboxCells(c) {
     el('td', { 'data-label': 'Channel', 'data-security': channelSecurity(c) }, channelText(c)),
     el('td', { 'data-label': 'Last activity' }, when(c.last_activity_ms)),
     el('td', { 'data-label': 'Unread' }, c.unread ? el('span', { class: 'badge', 'aria-label': c.unread + ' unread' }, c.unread) : '0'),
-    el('td', { 'data-label': 'Check-in' }, c.checkin || 'not set up')];
+    el('td', { 'data-label': 'Check-in' }, c.checkin || 'not set up',
+      ...(c.checkin_note ? [' ', el('span', { class: 'checkin-note', 'data-note': 'checkin' }, c.checkin_note)] : []))];
 }
 
 // Rows are keyed by account: a refresh that finds a row unchanged leaves it (and the keyboard
@@ -277,7 +278,7 @@ async function refreshInbox() {
       tr = el('tr', { 'data-account': c.account });
       tr.addEventListener('click', (e) => { if (!e.target.closest('a')) location.hash = '#/thread/' + c.account; });
     }
-    const key = JSON.stringify([c.initials, c.case_code, c.verified, c.unverified, c.status, c.channel, c.last_activity_ms, c.unread, c.checkin]);
+    const key = JSON.stringify([c.initials, c.case_code, c.verified, c.unverified, c.status, c.channel, c.last_activity_ms, c.unread, c.checkin, c.checkin_note]);
     if (renderIfChanged(tr, key, () => inboxCells(c)) && c.account === focusedAccount) refocus = true;
     if (tr !== before) {
       if (c.account === focusedAccount) refocus = true;

@@ -1180,7 +1180,7 @@ nlohmann::json set_checkin_plan(const Store& store, policies::PolicyStore& polic
                               "plan.alert: must be nobody or caseworker.");
     }
     plan.validate();
-    // A plan that no channel can carry would end every slot unsent: refuse it, naming why.
+    // A channel with no sender would end every slot unsent: refuse it, naming why.
     auto account = find_case_account(policies, code);
     std::vector<policies::ChannelRef> canonical;
     for (const auto& c : plan.channels)
@@ -1199,7 +1199,11 @@ nlohmann::json set_checkin_plan(const Store& store, policies::PolicyStore& polic
         if (!r.reaches_her) c["why"] = r.why;
         out_channels.push_back(std::move(c));
     }
-    return json({{"plan_id", id}, {"case_code", code.str()}, {"channels", out_channels}});
+    json answer = {{"plan_id", id}, {"case_code", code.str()}, {"channels", out_channels}};
+    // No channel reaches her yet: the first check-in waits for the first window after one does.
+    if (std::none_of(reach.begin(), reach.end(), [](const auto& r) { return r.reaches_her; }))
+        answer["waiting_for_her"] = true;
+    return answer;
 }
 
 nlohmann::json consent_records_json(policies::PolicyStore& policies, const policies::CaseCode& code,

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "ariadne/gateway/consent_policy.h"
 #include "ariadne/gateway/sms_numbers.h"
 #include "ariadne/policies/error.h"
 #include "ariadne/storage/channel_senders.h"
@@ -53,6 +54,36 @@ bool channel_sender_recorded(policies::PolicyStore& store, policies::ChannelKind
                           [&] { return storage::ChannelSenders(store).recorded(kind); });
 }
 
+namespace {
+
+// Whether she has what `kind` needs to reach her (a device, a verified number); when not,
+// `why` says what is missing. A kind with no condition of hers counts as reaching her.
+bool her_side_reached(const Store& store, policies::PolicyStore& policies,
+                      const std::optional<Account>& record, const policies::CaseCode& code,
+                      policies::ChannelKind kind, std::string& why) {
+    using policies::ChannelKind;
+    if (kind == ChannelKind::app) {
+        if (record && store.find_device(record->key, 1).has_value()) return true;
+        why = "she has not logged in with the app yet (no device)";
+        return false;
+    }
+    if (kind == ChannelKind::web) {
+        if (record && store.find_device(record->key, 2).has_value()) return true;
+        why = "she has not opened the survivor page (/notes) yet";
+        return false;
+    }
+    if (kind == ChannelKind::sms) {
+        if (sms_thread_verified(policies, code).value_or(false)) return true;
+        why =
+            "no verified number of hers is on file (record her sms consent with "
+            "--address-stdin)";
+        return false;
+    }
+    return true;  // a sender some adapter registered, with no known condition
+}
+
+}  // namespace
+
 std::vector<ChannelReach> checkin_reach(const Store& store, policies::PolicyStore& policies,
                                         const std::string& account, const policies::CaseCode& code,
                                         const std::vector<policies::ChannelRef>& channels) {
@@ -66,25 +97,24 @@ std::vector<ChannelReach> checkin_reach(const Store& store, policies::PolicyStor
                        channel_sender_recorded(policies, channel.kind);
         if (!r.has_sender) {
             r.why = no_sender_reason(channel.kind);
-        } else if (channel.kind == ChannelKind::app) {
-            r.reaches_her = record && store.find_device(record->key, 1).has_value();
-            if (!r.reaches_her) r.why = "she has not logged in with the app yet (no device)";
-        } else if (channel.kind == ChannelKind::web) {
-            r.reaches_her = record && store.find_device(record->key, 2).has_value();
-            if (!r.reaches_her) r.why = "she has not opened the survivor page (/notes) yet";
-        } else if (channel.kind == ChannelKind::sms) {
-            r.reaches_her = sms_thread_verified(policies, code).value_or(false);
-            if (!r.reaches_her) {
-                r.why =
-                    "no verified number of hers is on file (record her sms consent with "
-                    "--address-stdin)";
-            }
         } else {
-            r.reaches_her = true;  // a sender some adapter registered, with no known condition
+            r.reaches_her = her_side_reached(store, policies, record, code, channel.kind, r.why);
         }
         out.push_back(std::move(r));
     }
     return out;
+}
+
+bool she_can_be_reached(const Store& store, policies::PolicyStore& policies,
+                        const policies::CaseCode& code,
+                        const std::vector<policies::ChannelRef>& channels) {
+    auto account = find_case_account(policies, code);
+    auto record = store.find_account(account.value_or(""));
+    std::string why;
+    for (const auto& channel : channels) {
+        if (her_side_reached(store, policies, record, code, channel.kind, why)) return true;
+    }
+    return false;
 }
 
 void require_reachable(const std::vector<ChannelReach>& reach) {
@@ -97,15 +127,8 @@ void require_reachable(const std::vector<ChannelReach>& reach) {
                                       "; choose app, web or sms");
         }
     }
-    std::string missing;
-    for (const auto& r : reach) {
-        if (r.reaches_her) return;
-        missing += (missing.empty() ? "" : "; ") + r.channel.str() + ": " + r.why;
-    }
-    throw policies::Error(policies::ErrorCode::refused, "plan.channels",
-                          "plan.channels: no channel of this plan can reach her now, so every "
-                          "check-in would be lost (" +
-                              missing + ")");
+    // Every channel has a sender: a plan none of whose channels reaches her yet (she has not
+    // signed in, no verified number) is accepted, and its first check-in waits for her.
 }
 
 }  // namespace ariadne::gateway

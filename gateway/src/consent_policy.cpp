@@ -280,8 +280,12 @@ nlohmann::json ConsentPolicy::contact_details(const Account& viewer, const Accou
             sms_thread_verified(policies_, c->case_code) == false) {
             out["unverified"] = true;
         }
-        if (auto state = storage::CheckinHistory(policies_).latest_state(c->case_code)) {
+        const storage::CheckinHistory checkins(policies_);
+        if (auto state = checkins.latest_state(c->case_code)) {
             out["checkin"] = *state;
+            // Why that slot went as it did, so her caseworker is told in a sentence.
+            auto reason = checkins.latest_reason(c->case_code);
+            if (reason && !reason->empty()) out["checkin_reason"] = *reason;
         }
         if (auto note = handover_note(policies_, key_, c->case_code)) out["handover_note"] = *note;
     } catch (const std::exception&) {

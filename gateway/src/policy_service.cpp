@@ -227,6 +227,11 @@ PolicyService::PolicyService(const Store& store, const ServerKey& key, const std
                              : AlertKind::missed_checkin;
         alerts_->raise(alert.case_code, kind, alert.at);
     };
+    // Her first check-in waits until a channel of the plan can reach her (checkin_reach.h).
+    // The gateway's Store outlives this service (both belong to `ariadne serve`).
+    callbacks.reachable = [this, gateway_store = &store](const policies::CheckinPlan& plan) {
+        return she_can_be_reached(*gateway_store, *store_, plan.case_code, plan.channels);
+    };
     scheduler_ = std::make_unique<policies::CheckinScheduler>(*store_, clock_, callbacks);
     // This process registers its own senders; those of an earlier server are gone.
     clear_channel_senders(*store_);

@@ -222,18 +222,27 @@ std::size_t CheckinScheduler::run_due() {
     Instant now = clock_.now();
     std::size_t done = 0;
     auto lock = store_.lock();
+    // Plans whose first slot waits for her stay due: they are looked at again next run.
+    std::vector<std::int64_t> held;
     for (;;) {
-        const std::vector<std::int64_t> plans = store_.due_checkin_plans(now, 256);
+        std::vector<std::int64_t> plans = store_.due_checkin_plans(now, 256 + held.size());
+        std::erase_if(plans, [&](std::int64_t id) {
+            return std::find(held.begin(), held.end(), id) != held.end();
+        });
         const std::vector<std::string> missed = store_.overdue_checkins(now, 256);
         if (plans.empty() && missed.empty()) return done;
-        for (std::int64_t id : plans) done += process_plan(id, now) ? 1 : 0;
+        for (std::int64_t id : plans) {
+            const PlanStep step = process_plan(id, now);
+            if (step == PlanStep::held) held.push_back(id);
+            done += step == PlanStep::done ? 1 : 0;
+        }
         for (const auto& key : missed) done += process_missed(key, now) ? 1 : 0;
     }
 }
 
-bool CheckinScheduler::process_plan(std::int64_t plan_id, Instant now) {
+CheckinScheduler::PlanStep CheckinScheduler::process_plan(std::int64_t plan_id, Instant now) {
     std::optional<DueCheckin> due = store_.due_checkin(plan_id, now);
-    if (!due) return false;
+    if (!due) return PlanStep::idle;
     const CheckinPlan& plan = due->plan;
     const local_days slot = due->slot.day;
     const std::string key = std::to_string(plan_id) + ":" + iso(slot);
@@ -248,10 +257,32 @@ bool CheckinScheduler::process_plan(std::int64_t plan_id, Instant now) {
         // Without her record or zone no window can be computed: halt the plan, fail closed.
         store_.halt_checkin_plan(plan_id, plan.case_code,
                                  survivor ? "unknown_time_zone" : "unknown_survivor", now);
-        return true;
+        return PlanStep::done;
     }
     const SlotWindow win = window_of(plan, *tz, slot);
     const Instant deadline = win.end + minutes{plan.grace_minutes};
+
+    // 0. A first slot no channel could reach her for (no device, no verified number yet) is
+    // not lost: it waits, unrecorded, for the first window after she can be reached.
+    if (callbacks_.reachable && store_.checkin_occurrences(plan_id).empty() &&
+        !callbacks_.reachable(plan)) {
+        if (now >= win.end) {
+            // Every day's window counts as "the next window" for a cadence; listed dates keep
+            // to the list.
+            std::optional<ScheduledSlot> next;
+            for (local_days d = slot + days{1}; plan.every_days != 0 && d < slot + days{800};
+                 d += days{1}) {
+                if (!weekday_allowed(plan.window, d)) continue;
+                const SlotWindow w = window_of(plan, *tz, d);
+                if (w.end <= now || w.start >= w.end) continue;
+                next = ScheduledSlot{d, w.start};
+                break;
+            }
+            if (!next) next = next_checkin_slot(plan, survivor, now, std::nullopt);
+            store_.move_checkin_plan(plan_id, next, now);
+        }
+        return PlanStep::held;
+    }
 
     // 1. Claim the slot and move the plan on, in one transaction.
     const bool passed = now >= win.end || win.start >= win.end;
@@ -267,7 +298,7 @@ bool CheckinScheduler::process_plan(std::int64_t plan_id, Instant now) {
                                                                 : "window_passed"};
     const bool recorded =
         store_.claim_checkin(claim, next_checkin_slot(plan, survivor, now, slot + days{1}), now);
-    if (passed || !recorded) return true;
+    if (passed || !recorded) return PlanStep::done;
 
     // 2. Re-check the decision right before each send attempt, then send.
     std::string state, reason, used_channel;
@@ -346,7 +377,7 @@ bool CheckinScheduler::process_plan(std::int64_t plan_id, Instant now) {
                                .occurrence_key = key,
                                .at = now});
     }
-    return true;
+    return PlanStep::done;
 }
 
 bool CheckinScheduler::process_missed(const std::string& key, Instant now) {

@@ -681,6 +681,19 @@ async function main() {
   await page.goto(`http://127.0.0.1:${port}/#/`);
   await waitFor(async () => ((await row.locator('[data-note="status"]').textContent()) || '') === 'case closed',
     'the inbox row marks her case closed', 10000);
+  // A check-in that is not sent says why in a sentence, never as a bare reason code: her
+  // closed case stops the slot of a plan whose window opens in a minute or two, after her
+  // last message (one inside the window would count as her answer); the scheduler runs
+  // every 15 s.
+  run([GATEWAY, 'admin', 'consent-record', '--data-dir', gwDir, '--case', survivor.case_code, '--channel', 'app', '--purpose', 'check_ins', '--by', cw.account]);
+  const opens = new Date(Date.now() + 60000 + k * 3600000);
+  const hhmm = `${String(opens.getUTCHours()).padStart(2, '0')}:${String(opens.getUTCMinutes()).padStart(2, '0')}`;
+  run([GATEWAY, 'admin', 'checkin-plan-set', '--data-dir', gwDir, '--case', survivor.case_code, '--by', cw.account, '--every-days', '1', '--window', `${hhmm}-23:59`, '--channel', 'app']);
+  await waitFor(async () => ((await row.locator('[data-note="checkin"]').count()) > 0),
+    'her row gives a sentence for the check-in that was not sent', 150000);
+  const checkinCell = await row.locator('td[data-label="Check-in"]').textContent();
+  check(checkinCell.includes('Not sent: her case is closed.') && !checkinCell.includes('case_closed'),
+    `the check-in cell says why in a sentence (${checkinCell})`);
   await page.goto(`http://127.0.0.1:${port}/#/thread/${survivor.account}`);
 
   // 12. Readable at 200% zoom: nothing overflows sideways.

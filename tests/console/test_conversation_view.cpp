@@ -75,5 +75,39 @@ TEST(ConversationView, OddFieldsFromTheGatewayAreDroppedOrErrOnTheCarefulSide) {
     EXPECT_TRUE(conversation_view(kAccount, {{"channel", "app"}})["channel"].is_null());
 }
 
+TEST(ConversationView, ACheckInThatWasNotSentSaysWhyInASentenceNeverABareCode) {
+    const auto view = [](const char* state, const char* reason) {
+        Json contact = {{"account", kAccount}, {"role", "survivor"}, {"checkin", state}};
+        if (*reason) contact["checkin_reason"] = reason;
+        return conversation_view(kAccount, contact);
+    };
+    EXPECT_EQ(view("denied", "not_sent")["checkin"], "denied");
+    const std::string undeliverable = view("denied", "not_sent")["checkin_note"];
+    EXPECT_EQ(undeliverable.rfind("Not sent: no channel of her plan could carry it", 0), 0u)
+        << undeliverable;
+    EXPECT_EQ(view("denied", "quiet_hours")["checkin_note"],
+              "Not sent: her check-in window fell in her quiet hours.");
+    EXPECT_EQ(view("denied", "consent_withdrawn")["checkin_note"],
+              "Not sent: she withdrew her consent to check-ins on the channels of her plan.");
+    EXPECT_EQ(view("skipped", "window_passed")["checkin_note"],
+              "Not sent: the gateway was not running during her check-in window.");
+    EXPECT_EQ(std::string(view("interrupted", "")["checkin_note"]).rfind("Not known if sent", 0),
+              0u);
+    // Every reason the policy engine gives, and one it does not know, reads as a sentence.
+    for (const char* reason :
+         {"no_consent", "duress_lock", "survivor_paused", "case_closed", "outside_window",
+          "banned_channel_class", "address_mismatch", "missing_evidence", "no_template",
+          "unknown_time_zone", "policy_unavailable", "something_new"}) {
+        const std::string note = view("denied", reason)["checkin_note"];
+        EXPECT_EQ(note.rfind("Not sent: ", 0), 0u) << reason;
+        EXPECT_EQ(note.find(reason), std::string::npos) << reason << ": " << note;
+        EXPECT_EQ(note.find('_'), std::string::npos) << reason << ": " << note;
+    }
+    // A slot that went out, or none at all, has nothing to explain.
+    EXPECT_EQ(view("sent", "")["checkin_note"], "");
+    EXPECT_EQ(view("responded", "she_wrote_first")["checkin_note"], "");
+    EXPECT_EQ(conversation_view(kAccount, {{"account", kAccount}})["checkin_note"], "");
+}
+
 }  // namespace
 }  // namespace ariadne::console

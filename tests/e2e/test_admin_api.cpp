@@ -375,13 +375,19 @@ TEST_F(AdminApi, CheckinPlansAreSetPausedResumedAndStoppedThroughTheApiWithNamed
     unknown_case["case_code"] = "ZZZ-ZZZ";
     EXPECT_EQ(http("POST", "/v1/admin/checkin-plan", unknown_case.dump(), cw_token).status, 404);
 
-    // She has not logged in with the app yet: no channel of the plan can reach her.
+    // She has not logged in with the app yet: no channel of the plan can reach her, so the
+    // plan is accepted with its first check-in waiting for her (this one is then stopped).
     auto unreachable = http("POST", "/v1/admin/checkin-plan", plan.dump(), cw_token);
-    EXPECT_EQ(unreachable.status, 422) << unreachable.body.dump();
-    EXPECT_EQ(unreachable.body.value("field", ""), "plan.channels");
-    EXPECT_NE(unreachable.body.value("message", "").find("not logged in with the app"),
+    ASSERT_EQ(unreachable.status, 200) << unreachable.body.dump();
+    EXPECT_EQ(unreachable.body.value("waiting_for_her", false), true) << unreachable.body.dump();
+    EXPECT_NE(unreachable.body["channels"][0].value("why", "").find("not logged in with the app"),
               std::string::npos)
         << unreachable.body.dump();
+    ASSERT_EQ(http("POST", "/v1/admin/checkin-plan/status",
+                   Json({{"plan_id", unreachable.body["plan_id"]}, {"status", "stopped"}}).dump(),
+                   cw_token)
+                  .status,
+              200);
     recover_survivor(*gateway_, survivor_, tmp_.path() / "phone").reset();
 
     auto set = http("POST", "/v1/admin/checkin-plan", plan.dump(), cw_token);
@@ -423,7 +429,7 @@ TEST_F(AdminApi, CheckinPlansAreSetPausedResumedAndStoppedThroughTheApiWithNamed
     r = status({{"plan_id", id}, {"status", "active"}}, cw_token);
     EXPECT_EQ(r.status, 422) << r.body.dump();
     EXPECT_EQ(count_rows(gateway_->data_dir() / "ariadne.db", "policies_checkin_plans",
-                         "status = 'stopped'"),
+                         "status = 'stopped' AND plan_id = " + std::to_string(id)),
               1);
 }
 

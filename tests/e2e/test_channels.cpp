@@ -190,7 +190,7 @@ TEST_F(Channels, ConsentRecordsAreReadBackWithEvidenceLanguageAndWhoRecordedThem
     EXPECT_NE(unknown.err.find("case"), std::string::npos) << unknown.err;
 }
 
-TEST_F(Channels, APlanIsRefusedOnChannelsThatCannotSendAndWhenNoChannelReachesHer) {
+TEST_F(Channels, APlanIsRefusedOnChannelsThatCannotSendAndWaitsWhenNoChannelReachesHerYet) {
     gateway_->start();
     consent("app", "check_ins");
     consent("email", "check_ins");
@@ -208,13 +208,17 @@ TEST_F(Channels, APlanIsRefusedOnChannelsThatCannotSendAndWhenNoChannelReachesHe
             << r.err;
         EXPECT_NE(r.err.find(why), std::string::npos) << r.err;
     }
-    // Her app is a channel with a sender, but she has not logged in with it yet.
-    auto nowhere = plan({"app"});
-    EXPECT_EQ(nowhere.exit_code, 2) << nowhere.out;
-    EXPECT_NE(nowhere.err.find("no channel of this plan can reach her now"), std::string::npos)
-        << nowhere.err;
-    EXPECT_NE(nowhere.err.find("not logged in with the app"), std::string::npos) << nowhere.err;
-    EXPECT_EQ(rows("policies_checkin_plans", "1"), 0);
+    // Her app is a channel with a sender, but she has not logged in with it yet: the plan is
+    // accepted and says so; its first check-in waits for her (test_checkin_delivery.cpp).
+    auto waiting = plan({"app"});
+    ASSERT_EQ(waiting.exit_code, 0) << waiting.err;
+    Json held = Json::parse(waiting.out);
+    EXPECT_EQ(held.value("waiting_for_her", false), true) << waiting.out;
+    EXPECT_EQ(held["channels"][0]["reaches_her"], false) << waiting.out;
+    EXPECT_NE(held["channels"][0].value("why", "").find("not logged in with the app"),
+              std::string::npos)
+        << waiting.out;
+    EXPECT_EQ(rows("policies_checkin_plans", "1"), 1);
 
     recover_survivor(*gateway_, survivor_, dir("phone")).reset();
     auto ok = plan({"app"});
@@ -222,6 +226,7 @@ TEST_F(Channels, APlanIsRefusedOnChannelsThatCannotSendAndWhenNoChannelReachesHe
     Json answer = Json::parse(ok.out);
     EXPECT_EQ(answer["channels"][0]["channel"], "app");
     EXPECT_EQ(answer["channels"][0]["reaches_her"], true);
+    EXPECT_FALSE(answer.contains("waiting_for_her")) << ok.out;
 }
 
 TEST_F(Channels, ASlotNoChannelCanCarryAlertsHerCaseworkersInsteadOfEndingSilently) {
@@ -269,6 +274,16 @@ TEST_F(Channels, ASlotNoChannelCanCarryAlertsHerCaseworkersInsteadOfEndingSilent
     EXPECT_EQ(alerts[0]["kind"], "checkin_undeliverable");
     EXPECT_EQ(alerts[0]["urgent"], false);
     EXPECT_EQ(alerts[0]["case_code"], survivor_.case_code);
+    // Her entry in the contacts list gives the slot's state and why, for the console's sentence.
+    bool listed = false;
+    const Json contacts = conn->call({{"type", "contacts"}})["contacts"];
+    for (const auto& c : contacts) {
+        if (c.value("case_code", "") != survivor_.case_code) continue;
+        listed = true;
+        EXPECT_EQ(c.value("checkin", ""), "denied") << c.dump();
+        EXPECT_EQ(c.value("checkin_reason", ""), "not_sent") << c.dump();
+    }
+    EXPECT_TRUE(listed);
     // A later plan on SMS is refused now that no SMS gateway runs.
     auto later = plan({"sms"});
     EXPECT_EQ(later.exit_code, 2);

@@ -101,6 +101,35 @@ TEST_F(CheckinDelivery, ADueCheckInReachesHerAppInHerLanguageAndHerReplyAnswersI
     EXPECT_EQ(audit.value("ok", false), true);
 }
 
+TEST_F(CheckinDelivery, APlanSetBeforeSheSignsInWaitsForHerAndItsFirstCheckInArrivesThen) {
+    start("200");
+    auto survivor = enrol_romanian();
+    // No device of hers yet: the plan is accepted, saying no channel reaches her so far.
+    Json answer =
+        gateway_->admin({"checkin-plan-set", "--case", survivor.case_code, "--by", cw_.account,
+                         "--every-days", "1", "--window", "00:00-23:59", "--channel", "app"});
+    EXPECT_EQ(answer.value("waiting_for_her", false), true) << answer.dump();
+    EXPECT_EQ(answer["channels"][0]["reaches_her"], false) << answer.dump();
+    EXPECT_NE(answer["channels"][0].value("why", "").find("not logged in with the app"),
+              std::string::npos)
+        << answer.dump();
+
+    // Its window is open, yet over many scheduler runs nothing is sent, recorded or lost.
+    std::this_thread::sleep_for(1500ms);
+    EXPECT_EQ(occurrences("1"), 0);
+    EXPECT_EQ(count_rows(db(), "mailbox", "kind = 2"), 0);
+    EXPECT_EQ(count_rows(db(), "gateway_alerts", "1"), 0);
+    EXPECT_EQ(count_rows(db(), "policies_checkin_plans", "next_due_at IS NOT NULL"), 1);
+
+    // She signs in with the app: the first check-in comes in the window open now.
+    auto phone = recover_survivor(*gateway_, survivor, dir("phone"));
+    auto notice = next_notice(*phone, 10s);
+    ASSERT_TRUE(notice) << "no check-in notice arrived after she signed in";
+    EXPECT_EQ(notice->notice, "checkin");
+    EXPECT_EQ(occurrences("1"), 1);
+    EXPECT_EQ(occurrences("state = 'sent' AND channel = 'app'"), 1);
+}
+
 TEST_F(CheckinDelivery, ANoticeQueuedWhileSheIsOfflineWaitsInHerMailboxWithoutText) {
     start("200");
     auto survivor = enrol_romanian();

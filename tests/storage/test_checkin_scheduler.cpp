@@ -31,6 +31,7 @@ class Scheduler : public ::testing::Test {
     std::vector<CheckinSend> sent;
     std::vector<Alert> alerts;
     SendOutcome outcome = SendOutcome::sent;
+    bool reachable = true;  // what the gateway's reachable callback answers
     CaseCode code = CaseCode("K7Q-2F9");
 
     void SetUp() override {
@@ -51,7 +52,8 @@ class Scheduler : public ::testing::Test {
                                      if (outcome == SendOutcome::sent) sent.push_back(s);
                                      return outcome;
                                  },
-                             .alert = [this](const Alert& a) { alerts.push_back(a); }});
+                             .alert = [this](const Alert& a) { alerts.push_back(a); },
+                             .reachable = [this](const CheckinPlan&) { return reachable; }});
     }
     // Simulates a process restart: everything is dropped and the file reopened.
     void restart() {
@@ -97,6 +99,40 @@ TEST_F(Scheduler, SendsOnceWhenTheWindowOpensAndNeverTwice) {
     EXPECT_EQ(sent[0].text, "Bună, doar voiam să te salut. Răspunde oricând.");
     EXPECT_EQ(states(plan), std::vector<std::string>{"sent:"});
     EXPECT_EQ(scheduler->next_due(), rome(kMonday, 12) + minutes{60});  // the grace deadline
+}
+
+TEST_F(Scheduler, AFirstSlotSheCannotBeReachedForWaitsUnrecordedForTheNextWindowAfterSheCanBe) {
+    CheckinPlan weekly = daily_plan();
+    weekly.every_days = 7;
+    reachable = false;  // no device, no verified number yet
+    auto plan = scheduler->set_plan(weekly, kCaseworker);
+    clock.set(rome(kMonday, 10, 5));
+    EXPECT_EQ(scheduler->run_due(), 0U);
+    EXPECT_EQ(scheduler->run_due(), 0U);
+    // Its window ends: nothing recorded (no skipped or denied slot), no alert; the plan moves
+    // on to the next day's window, not to next week's cadence date.
+    clock.set(rome(kMonday, 13));
+    EXPECT_EQ(scheduler->run_due(), 0U);
+    EXPECT_TRUE(states(plan).empty());
+    EXPECT_TRUE(sent.empty());
+    EXPECT_TRUE(alerts.empty());
+    EXPECT_EQ(scheduler->next_due(), rome(kMonday + days{1}, 10));
+    clock.set(rome(kMonday + days{1}, 10, 30));
+    EXPECT_EQ(scheduler->run_due(), 0U);
+    EXPECT_TRUE(states(plan).empty());
+    // She signs in at 11:00, inside Tuesday's window: her first check-in goes out then.
+    reachable = true;
+    clock.set(rome(kMonday + days{1}, 11));
+    EXPECT_EQ(scheduler->run_due(), 1U);
+    ASSERT_EQ(sent.size(), 1U);
+    EXPECT_EQ(sent[0].idempotency_key, std::to_string(plan) + ":2025-07-15");
+    EXPECT_EQ(states(plan), std::vector<std::string>{"sent:"});
+    // Later slots are never held: they follow the plan's cadence.
+    reachable = false;
+    clock.set(rome(kMonday + days{7}, 10, 5));
+    scheduler->run_due();  // Tuesday's went unanswered (missed), and next Monday's goes out
+    ASSERT_EQ(sent.size(), 2U);
+    EXPECT_EQ(sent[1].idempotency_key, std::to_string(plan) + ":2025-07-21");
 }
 
 TEST_F(Scheduler, RestartMidWindowDoesNotResendAndSlotsMissedWhileDownAreSkippedNotSentLate) {

@@ -14,6 +14,16 @@ std::optional<std::string> CheckinHistory::latest_state(const policies::CaseCode
     return s.text(0);
 }
 
+std::optional<std::string> CheckinHistory::latest_reason(const policies::CaseCode& code) const {
+    auto db = db_.lock();
+    auto s = db->cached(
+        "SELECT reason FROM policies_checkin_occurrences WHERE case_code = ? "
+        "ORDER BY window_start_at DESC LIMIT 1");
+    s.bind(1, code.str());
+    if (!s.step()) return std::nullopt;
+    return s.text(0);
+}
+
 std::int64_t CheckinHistory::purge_closed_before(policies::Instant cutoff) {
     auto db = db_.lock();
     db->cached(

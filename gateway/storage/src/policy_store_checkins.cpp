@@ -217,6 +217,11 @@ void PolicyStore::halt_checkin_plan(std::int64_t plan_id, const CaseCode& code,
     });
 }
 
+void PolicyStore::move_checkin_plan(std::int64_t plan_id, const std::optional<ScheduledSlot>& next,
+                                    Instant now) {
+    locked([&] { write_next_slot_locked(plan_id, next, now); });
+}
+
 std::vector<std::int64_t> PolicyStore::due_checkin_plans(Instant now, std::size_t limit) const {
     return locked([&] {
         Statement q = db_->prepare(

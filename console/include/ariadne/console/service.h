@@ -61,12 +61,18 @@ Json default_canned_replies();
 /// What the UI shows about the conversation with `account`, from the gateway's `contacts`
 /// entry for it (docs/protocol.md 4.5; null or {} when the gateway does not list her):
 /// {"account", "role", "case_code", "initials", "status", "unverified", "channel",
-/// "checkin", "handover_note"}. Each text is the gateway's own, unchanged ("" when absent or
-/// not a text); `channel` is the gateway's {"kind", "security", "label"} (only those of them
-/// that are texts), or null when the gateway gave none: the UI then shows it as unknown.
-/// `unverified` is true when the gateway gives the flag with any value but false. Never throws
-/// on odd input.
+/// "checkin", "checkin_note", "handover_note"}. `checkin_note` is checkin_sentence() of the
+/// gateway's `checkin` and `checkin_reason` ("" for a slot that went out). Each text is the
+/// gateway's own, unchanged ("" when absent or not a text); `channel` is the gateway's {"kind",
+/// "security", "label"} (only those of them that are texts), or null when the gateway gave none:
+/// the UI then shows it as unknown. `unverified` is true when the gateway gives the flag with any
+/// value but false. Never throws on odd input.
 Json conversation_view(const std::string& account, const Json& gateway_contact);
+
+/// One plain sentence saying why a check-in slot was not sent (states denied, skipped,
+/// interrupted, send_failed), from its state and stored reason code; "" for any other state.
+/// Never a bare code: an unknown reason still gets a sentence.
+std::string checkin_sentence(const std::string& state, const std::string& reason);
 
 /// What a refused or failed reply shows in the reply box: a sentence saying why and what
 /// would allow it. `code` is the gateway's error code (or "unreachable").

@@ -90,9 +90,10 @@ struct CheckinPlanArgs {
 };
 
 /// Creates a plan for her case in `by`'s name (the same code path for CLI and API); the first
-/// cadence day is her local today. Refuses channels this deployment cannot send check-ins on,
-/// and a plan of which no channel can reach her now (checkin_reach.h). Returns
-/// {"plan_id","case_code","channels":[{"channel","reaches_her"[,"why"]}]}. Throws
+/// cadence day is her local today. Refuses channels this deployment cannot send check-ins on
+/// (checkin_reach.h). Returns {"plan_id","case_code","channels":[{"channel","reaches_her"
+/// [,"why"]}][,"waiting_for_her":true]}: `waiting_for_her` when no channel reaches her yet,
+/// and the first check-in waits for the first window after one does. Throws
 /// policies::Error naming the field (`case_field` for the case code, "plan.window",
 /// "plan.channels[i]", "plan.channels", "plan.alert", ...).
 nlohmann::json set_checkin_plan(const Store& store, policies::PolicyStore& policies,

@@ -46,9 +46,17 @@ std::vector<ChannelReach> checkin_reach(const Store& store, policies::PolicyStor
                                         const std::string& account, const policies::CaseCode& code,
                                         const std::vector<policies::ChannelRef>& channels);
 
+/// Whether any of `channels` finds what it needs on her side (her app device, her edge
+/// device, a verified number), senders aside: the scheduler holds a plan's first check-in
+/// until this is true (CheckinCallbacks::reachable).
+bool she_can_be_reached(const Store& store, policies::PolicyStore& policies,
+                        const policies::CaseCode& code,
+                        const std::vector<policies::ChannelRef>& channels);
+
 /// Refuses a plan that would pretend to look after her: Error{refused, "plan.channels[i]"}
-/// for a channel whose kind has no sender in this deployment (every slot on it would be lost),
-/// and Error{refused, "plan.channels"} when no channel can reach her now, naming why for each.
+/// for a channel whose kind has no sender in this deployment (every slot on it would be lost).
+/// A plan none of whose channels reaches her yet is accepted: its first check-in waits for the
+/// first window after she can be reached.
 void require_reachable(const std::vector<ChannelReach>& reach);
 
 }  // namespace ariadne::gateway

@@ -128,6 +128,10 @@ struct CheckinCallbacks {
     /// send_failed and never retried (at most once).
     std::function<SendOutcome(const CheckinSend&)> send{};
     std::function<void(const Alert&)> alert{};
+    /// Whether she has what any channel of the plan needs to reach her (a device, a verified
+    /// number), whatever the senders. While it answers false, the plan's first slot is not
+    /// claimed: it waits for the first window after she can be reached. Unset: always true.
+    std::function<bool(const CheckinPlan&)> reachable{};
 };
 
 /// One slot's record. States: claimed, sent, responded, missed, skipped, denied,
@@ -178,7 +182,9 @@ class CheckinScheduler {
     /// chose so). A slot that no channel could carry for a reason other than her own choice
     /// or state (consent withdrawn, paused, closed, duress) raises a checkin_undeliverable
     /// alert to her caseworkers, whatever alert target she chose: the plan needs fixing.
-    /// Returns the number of slots acted on.
+    /// A plan's first slot is held (nothing recorded, nothing sent) while `reachable` says no
+    /// channel of the plan can reach her; once one can, it goes out in the first window that
+    /// has not ended. Returns the number of slots acted on.
     std::size_t run_due();
     /// The earliest instant at which run_due has work, from indexes only (no scans).
     std::optional<Instant> next_due() const;
@@ -192,7 +198,8 @@ class CheckinScheduler {
     std::vector<Occurrence> occurrences(std::int64_t plan_id) const;
 
   private:
-    bool process_plan(std::int64_t plan_id, Instant now);
+    enum class PlanStep { idle, done, held };
+    PlanStep process_plan(std::int64_t plan_id, Instant now);
     bool process_missed(const std::string& key, Instant now);
     std::optional<ScheduledSlot> schedule(const CheckinPlan& plan, Instant now) const;
 

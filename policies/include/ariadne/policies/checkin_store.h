@@ -92,6 +92,10 @@ class CheckinStore {
     /// Stops scheduling the plan (no next slot), audited as "checkin.halted" with `reason`.
     virtual void halt_checkin_plan(std::int64_t plan_id, const CaseCode& code,
                                    const std::string& reason, Instant now) = 0;
+    /// Moves the plan's next slot to `next` without recording a slot (a first slot held
+    /// while she cannot be reached).
+    virtual void move_checkin_plan(std::int64_t plan_id, const std::optional<ScheduledSlot>& next,
+                                   Instant now) = 0;
 
     // ---- slots ----
     /// Ids of plans whose next slot is due at or before `now`, earliest first.

@@ -25,6 +25,8 @@ class CheckinHistory {
     /// The state ("sent", "responded", "missed", ...) of the slot of case `code` whose window
     /// starts last, or nullopt when she has none.
     std::optional<std::string> latest_state(const policies::CaseCode& code) const;
+    /// The same slot's reason code (why it was denied, skipped, not answered…; "" when none).
+    std::optional<std::string> latest_reason(const policies::CaseCode& code) const;
     /// Deletes the slots whose window ended before `cutoff`, except open ones (claimed, or
     /// sent and waiting for her answer). Returns how many were deleted.
     std::int64_t purge_closed_before(policies::Instant cutoff);

@@ -162,6 +162,8 @@ class PolicyStore final : public policies::CheckinStore {
                                  const std::string& actor, Instant now) override;
     void halt_checkin_plan(std::int64_t plan_id, const CaseCode& code, const std::string& reason,
                            Instant now) override;
+    void move_checkin_plan(std::int64_t plan_id, const std::optional<policies::ScheduledSlot>& next,
+                           Instant now) override;
     std::vector<std::int64_t> due_checkin_plans(Instant now, std::size_t limit) const override;
     std::optional<policies::DueCheckin> due_checkin(std::int64_t plan_id,
                                                     Instant now) const override;
