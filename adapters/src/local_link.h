@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ariadne/gateway/gateway.h"
+#include "ariadne/core/gateway.h"
 
 namespace ariadne::adapters::detail {
 

@@ -14,8 +14,8 @@
 #include "ariadne/crypto/bytes.h"
 #include "ariadne/crypto/error.h"
 #include "ariadne/crypto/hkdf.h"
-#include "ariadne/gateway/rate_limits.h"
-#include "ariadne/gateway/store.h"
+#include "ariadne/core/rate_limits.h"
+#include "ariadne/core/store.h"
 #include "ariadne/policies/time_zone.h"
 #include "web_assets.h"
 

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "ariadne/crypto/session.h"
-#include "ariadne/gateway/gateway.h"
+#include "ariadne/core/gateway.h"
 #include "local_link.h"
 
 namespace ariadne::adapters::test {

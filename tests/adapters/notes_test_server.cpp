@@ -12,8 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "ariadne/crypto/recovery.h"
-#include "ariadne/gateway/certificate.h"
-#include "ariadne/gateway/server.h"
+#include "ariadne/app/certificate.h"
+#include "ariadne/net/server.h"
 #include "stack.h"
 
 using namespace ariadne;

@@ -9,11 +9,11 @@
 
 #include "ariadne/crypto/store.h"
 #include "ariadne/crypto/totp.h"
-#include "ariadne/gateway/admin.h"
-#include "ariadne/gateway/consent_policy.h"
-#include "ariadne/gateway/metrics.h"
-#include "ariadne/gateway/server_key.h"
-#include "ariadne/gateway/store.h"
+#include "ariadne/admin/admin.h"
+#include "ariadne/services/consent_policy.h"
+#include "ariadne/protocol/metrics.h"
+#include "ariadne/core/server_key.h"
+#include "ariadne/core/store.h"
 
 namespace ariadne::adapters::test {
 

@@ -10,8 +10,8 @@
 
 #include "ariadne/adapters/edge.h"
 #include "ariadne/adapters/survivor_page.h"
-#include "ariadne/gateway/gateway.h"
-#include "ariadne/gateway/http_routes.h"
+#include "ariadne/core/gateway.h"
+#include "ariadne/core/http_routes.h"
 #include "ariadne/storage/policy_store.h"
 #include "local_console.h"
 

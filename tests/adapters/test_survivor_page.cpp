@@ -6,8 +6,8 @@
 
 #include <nlohmann/json.hpp>
 #include "ariadne/crypto/recovery.h"
-#include "ariadne/gateway/admin.h"
-#include "ariadne/gateway/consent_policy.h"
+#include "ariadne/admin/admin.h"
+#include "ariadne/services/consent_policy.h"
 #include "ariadne/storage/policy_store.h"
 #include "stack.h"
 

@@ -19,11 +19,11 @@
 #include <nlohmann/json.hpp>
 
 #include "ariadne/crypto/totp.h"
-#include "ariadne/gateway/admin.h"
-#include "ariadne/gateway/admin_api.h"
-#include "ariadne/gateway/metrics.h"
-#include "ariadne/gateway/server_key.h"
-#include "ariadne/gateway/store.h"
+#include "ariadne/admin/admin.h"
+#include "ariadne/admin/admin_api.h"
+#include "ariadne/protocol/metrics.h"
+#include "ariadne/core/server_key.h"
+#include "ariadne/core/store.h"
 #include "ariadne/storage/policy_store.h"
 
 namespace {

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ariadne/gateway/codec.h"
+#include "ariadne/protocol/codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace ariadne::gateway;

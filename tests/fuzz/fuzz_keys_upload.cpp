@@ -10,7 +10,7 @@
 
 #include "ariadne/crypto/bundle.h"
 #include "ariadne/crypto/error.h"
-#include "ariadne/gateway/codec.h"
+#include "ariadne/protocol/codec.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace ariadne;

@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "ariadne/gateway/config.h"
-#include "ariadne/gateway/error.h"
+#include "ariadne/app/config.h"
+#include "ariadne/protocol/error.h"
 #include "fuzz_support.h"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {

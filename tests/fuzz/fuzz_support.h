@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "ariadne/gateway/http_routes.h"
+#include "ariadne/core/http_routes.h"
 
 namespace ariadne::fuzz {
 

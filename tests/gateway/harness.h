@@ -22,9 +22,9 @@
 #include "ariadne/crypto/recovery.h"
 #include "ariadne/crypto/signal_context.h"
 #include "ariadne/crypto/totp.h"
-#include "ariadne/gateway/gateway.h"
-#include "ariadne/gateway/server_key.h"
-#include "ariadne/gateway/store.h"
+#include "ariadne/core/gateway.h"
+#include "ariadne/core/server_key.h"
+#include "ariadne/core/store.h"
 
 namespace ariadne::gateway::test {
 

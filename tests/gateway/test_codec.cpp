@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ariadne/crypto/bytes.h"
-#include "ariadne/gateway/codec.h"
+#include "ariadne/protocol/codec.h"
 
 namespace ariadne::gateway {
 namespace {

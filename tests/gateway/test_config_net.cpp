@@ -5,9 +5,9 @@
 
 #include <fstream>
 
-#include "ariadne/gateway/config.h"
-#include "ariadne/gateway/error.h"
-#include "ariadne/gateway/server.h"
+#include "ariadne/app/config.h"
+#include "ariadne/protocol/error.h"
+#include "ariadne/net/server.h"
 #include "harness.h"
 
 namespace ariadne::gateway {

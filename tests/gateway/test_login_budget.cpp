@@ -3,7 +3,7 @@
 // and that people who log in rightly are not locked out meanwhile.
 #include <gtest/gtest.h>
 
-#include "ariadne/gateway/login_budget.h"
+#include "ariadne/core/login_budget.h"
 
 namespace ariadne::gateway {
 namespace {

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include "ariadne/gateway/consent_policy.h"
+#include "ariadne/services/consent_policy.h"
 #include "ariadne/policies/checkin.h"
 #include "harness.h"
 

@@ -7,10 +7,10 @@
 #include <fstream>
 #include <future>
 
-#include "ariadne/gateway/admin.h"
-#include "ariadne/gateway/certificate.h"
-#include "ariadne/gateway/config.h"
-#include "ariadne/gateway/error.h"
+#include "ariadne/admin/admin.h"
+#include "ariadne/app/certificate.h"
+#include "ariadne/app/config.h"
+#include "ariadne/protocol/error.h"
 #include "harness.h"
 
 namespace ariadne::gateway::test {

@@ -36,7 +36,7 @@
 #include <vector>
 
 #include "ariadne/crypto/recovery.h"
-#include "ariadne/gateway/http_routes.h"
+#include "ariadne/core/http_routes.h"
 #include "ariadne/policies/values.h"
 
 namespace ariadne::storage {

@@ -43,7 +43,7 @@
 #include <string>
 
 #include "ariadne/crypto/recovery.h"
-#include "ariadne/gateway/http_routes.h"
+#include "ariadne/core/http_routes.h"
 
 namespace ariadne::storage {
 class Store;

@@ -26,36 +26,12 @@
 #include <string_view>
 #include <vector>
 
+#include "ariadne/policies/clock.h"
 #include "ariadne/policies/model.h"
 
 namespace ariadne::policies {
 
 class CheckinStore;
-
-class Clock {
-  public:
-    virtual ~Clock() = default;
-    virtual Instant now() const = 0;
-};
-
-class SystemClock final : public Clock {
-  public:
-    Instant now() const override {
-        return std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
-    }
-};
-
-/// A clock the test moves by hand. Thread-safe.
-class ManualClock final : public Clock {
-  public:
-    explicit ManualClock(Instant start) : us_(to_micros(start)) {}
-    Instant now() const override { return from_micros(us_.load()); }
-    void set(Instant t) { us_.store(to_micros(t)); }
-    void advance(std::chrono::microseconds d) { us_.fetch_add(d.count()); }
-
-  private:
-    std::atomic<std::int64_t> us_;
-};
 
 /// Whom a missed check-in alerts, as she chose: nobody, or her caseworkers (the alert goes to
 /// every caseworker assigned to her case). There is no partner-organisation target: Ariadne

@@ -26,7 +26,7 @@
 #include <thread>
 #include <vector>
 
-#include "ariadne/gateway/metrics.h"
+#include "ariadne/protocol/metrics.h"
 #include "ariadne/storage/sqlite.h"
 
 namespace ariadne::storage {

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "ariadne/crypto/bytes.h"
-#include "ariadne/gateway/codec.h"
+#include "ariadne/protocol/codec.h"
 #include "ariadne/storage/accounts.h"
 #include "ariadne/storage/database.h"
 

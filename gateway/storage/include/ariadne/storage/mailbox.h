@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "ariadne/crypto/bytes.h"
-#include "ariadne/gateway/codec.h"
-#include "ariadne/gateway/queue_quota.h"
+#include "ariadne/protocol/codec.h"
+#include "ariadne/protocol/queue_quota.h"
 #include "ariadne/storage/accounts.h"
 #include "ariadne/storage/database.h"
 

@@ -19,8 +19,8 @@
 #include <utility>
 #include <vector>
 
-#include "ariadne/gateway/metrics.h"
-#include "ariadne/gateway/queue_quota.h"
+#include "ariadne/protocol/metrics.h"
+#include "ariadne/protocol/queue_quota.h"
 #include "ariadne/storage/accounts.h"
 #include "ariadne/storage/database.h"
 #include "ariadne/storage/key_directory.h"

@@ -1,0 +1,88 @@
+// The network layer: HTTPS and WSS on one TLS port (Boost.Beast, kept in one translation
+// unit, src/net/server.cpp). It only moves frames between sockets and gateway::Session
+// objects; all protocol logic lives in the core (gateway.h).
+//
+//   GET /healthz → 200 "ok"; wss://…/v1/ws → a Session; paths registered in
+//   ServerOptions::routes (http_routes.h) → their handler, run on the worker pool of its
+//   class (503 when that queue is full); anything else → 404. Request bodies over 64 KiB →
+//   413, request headers over 8 KiB → 431. Every response carries Cache-Control: no-store
+//   and X-Content-Type-Options: nosniff.
+//   GET /metrics (Prometheus text) only on the separate metrics listener (its own port,
+//   same TLS certificate; it serves /metrics and /healthz and nothing else).
+//
+// TLS 1.2 minimum (1.3 preferred), AEAD ciphers only, no compression, no session
+// resumption (no tickets, no cache), buffers released while idle, 10 s to finish the TLS
+// handshake. Connections per client address (client_address_key in login_budget.h) are capped, and
+// so are the ones not logged in yet, per address and in total (a tenth of max_connections is kept
+// for logged-in ones). WebSocket: no permessage-deflate, 64 KiB messages (bigger → close 1009,
+// after reading and discarding the rest of the frame, bounded), 30 s upgrade, ping after 30 s of
+// silence and close after 60 s without an answer, 60 s to authenticate (else close 1008), 1 MiB
+// outbound queue (else close 1008).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "ariadne/core/http_routes.h"
+#include "ariadne/core/http_workers.h"
+
+namespace ariadne::gateway {
+
+class Gateway;
+
+struct ServerOptions {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8443;                // 0: ephemeral
+    std::filesystem::path certificate_chain;  // PEM
+    std::filesystem::path private_key;        // PEM
+    std::uint32_t max_connections = 20000;
+    std::uint32_t io_threads = 2;
+    bool log_ip = false;
+    bool handle_signals = true;                // SIGINT/SIGTERM start the graceful shutdown
+    std::shared_ptr<const HttpRoutes> routes;  // extra HTTPS routes (null: none)
+    HttpWorkerOptions http_workers;            // threads and queues that run route handlers
+    // Per client address: open connections, and those not logged in yet (TLS handshake,
+    // HTTP, WebSocket before its login succeeds). Further ones are closed at accept.
+    std::uint32_t max_connections_per_address = 256;
+    std::uint32_t max_unauthenticated_per_address = 32;
+    // The metrics listener (GET /metrics). Empty host: none (the default here; `serve`
+    // sets 127.0.0.1:9464 from its configuration), so an embedded server binds one port only.
+    std::string metrics_host;
+    std::uint16_t metrics_port = 0;  // 0: ephemeral
+    // When binding it fails: false throws like the main listener, true only logs a warning
+    // and serves without metrics (the default address may be taken by another instance).
+    bool metrics_optional = false;
+};
+
+class Server {
+  public:
+    /// Loads the certificate and key, binds and listens. Throws GatewayError(io) if the
+    /// address cannot be bound or the certificate/key cannot be loaded. `gateway` must
+    /// outlive the server.
+    Server(Gateway& gateway, ServerOptions options);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    /// The bound port (useful with port 0).
+    std::uint16_t port() const noexcept;
+    /// The metrics listener's bound port; 0 when there is none.
+    std::uint16_t metrics_port() const noexcept;
+
+    /// Serves until stop() or a signal, then shuts down gracefully: stop accepting, stop
+    /// reading requests, commit everything queued and send its answers, close every
+    /// WebSocket with 1001 (going away), return. Call once, from one thread.
+    void run();
+
+    /// Starts the graceful shutdown. Thread-safe, idempotent.
+    void stop() noexcept;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ariadne::gateway
