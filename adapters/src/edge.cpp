@@ -12,11 +12,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ariadne/core/gateway.h"
+#include "ariadne/core/server_key.h"
 #include "ariadne/crypto/hkdf.h"
 #include "ariadne/crypto/recovery.h"
 #include "ariadne/crypto/session.h"
-#include "ariadne/core/gateway.h"
-#include "ariadne/core/server_key.h"
 #include "ariadne/storage/edge_files.h"
 #include "ariadne/storage/edge_history.h"
 #include "local_link.h"
@@ -497,6 +497,11 @@ EdgeHub::EdgeHub(gateway::Gateway& gateway, EdgeOptions options)
     : impl_(std::make_unique<Impl>(gateway, std::move(options))) {}
 
 EdgeHub::~EdgeHub() = default;
+
+void EdgeHub::register_with(gateway::ExtensionRegistry& registry) {
+    registry.set_device_channel(
+        kEdgeDeviceId, [](const policies::CaseCode&) { return policies::ChannelKind::web; });
+}
 
 void EdgeHub::attach(const std::string& survivor_account) { impl_->attach(survivor_account); }
 

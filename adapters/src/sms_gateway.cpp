@@ -15,13 +15,13 @@
 
 #include "ariadne/adapters/edge.h"
 #include "ariadne/adapters/sms_text.h"
+#include "ariadne/core/server_key.h"
+#include "ariadne/core/store.h"
 #include "ariadne/crypto/bytes.h"
 #include "ariadne/crypto/hkdf.h"
-#include "ariadne/services/consent_policy.h"
-#include "ariadne/core/server_key.h"
-#include "ariadne/services/sms_numbers.h"
-#include "ariadne/core/store.h"
 #include "ariadne/policies/time_zone.h"
+#include "ariadne/services/consent_policy.h"
+#include "ariadne/services/sms_numbers.h"
 #include "ariadne/storage/policy_store.h"
 #include "ariadne/storage/sms_outbox.h"
 #include "ariadne/storage/sqlite.h"
@@ -811,6 +811,22 @@ void SmsGateway::register_routes(gateway::HttpRoutes& routes) {
     routes.add(
         impl_->options.path + "/", [this](const HttpRequest& r) { return handle(r); },
         gateway::HttpRouteClass::sms);
+}
+
+void SmsGateway::register_with(gateway::ExtensionRegistry& registry) {
+    register_routes(registry.routes());
+    registry.set_channel_sender(
+        policies::ChannelKind::sms, [this](const policies::CheckinSend& send) {
+            return send_notice(send.case_code, send.text) ? policies::SendOutcome::sent
+                                                          : policies::SendOutcome::not_sent;
+        });
+    // Only the policy store is captured: the decision stays right if this adapter is gone.
+    registry.set_device_channel(kEdgeDeviceId,
+                                [&cases = impl_->policies](const policies::CaseCode& code) {
+                                    return gateway::sms_thread_verified(cases, code).has_value()
+                                               ? policies::ChannelKind::sms
+                                               : policies::ChannelKind::web;
+                                });
 }
 
 HttpResponse SmsGateway::handle(const HttpRequest& r) {

@@ -11,11 +11,11 @@
 #include <nlohmann/json.hpp>
 
 #include "ariadne/adapters/edge.h"
+#include "ariadne/core/rate_limits.h"
+#include "ariadne/core/store.h"
 #include "ariadne/crypto/bytes.h"
 #include "ariadne/crypto/error.h"
 #include "ariadne/crypto/hkdf.h"
-#include "ariadne/core/rate_limits.h"
-#include "ariadne/core/store.h"
 #include "ariadne/policies/time_zone.h"
 #include "web_assets.h"
 
@@ -773,6 +773,10 @@ SurvivorPage::~SurvivorPage() = default;
 
 void SurvivorPage::register_routes(gateway::HttpRoutes& routes) {
     routes.add(impl_->options.path, [this](const HttpRequest& r) { return impl_->handle(r); });
+}
+
+void SurvivorPage::register_with(gateway::ExtensionRegistry& registry) {
+    register_routes(registry.routes());
 }
 
 HttpResponse SurvivorPage::handle(const HttpRequest& request) { return impl_->handle(request); }

@@ -28,18 +28,19 @@
 
 #include "ariadne/adapters/edge.h"
 #include "ariadne/adapters/sms_gateway.h"
-#include "ariadne/crypto/totp.h"
 #include "ariadne/admin/admin.h"
-#include "ariadne/services/alerts.h"
 #include "ariadne/app/certificate.h"
 #include "ariadne/app/config.h"
-#include "ariadne/services/consent_policy.h"
 #include "ariadne/core/gateway.h"
-#include "ariadne/protocol/metrics.h"
-#include "ariadne/net/server.h"
 #include "ariadne/core/server_key.h"
-#include "ariadne/services/sms_numbers.h"
 #include "ariadne/core/store.h"
+#include "ariadne/crypto/totp.h"
+#include "ariadne/net/server.h"
+#include "ariadne/protocol/metrics.h"
+#include "ariadne/services/alerts.h"
+#include "ariadne/services/consent_policy.h"
+#include "ariadne/services/extensions.h"
+#include "ariadne/services/sms_numbers.h"
 #include "kannel_client.h"
 #include "local_console.h"
 #include "stack.h"
@@ -231,14 +232,10 @@ class SmsStack {
         sms_options.callback_base = "https://127.0.0.1:" + std::to_string(port);
         sms =
             std::make_unique<SmsGateway>(*store, policies->store(), *server_key, *hub, sms_options);
-        sms->register_routes(*routes);
-        policies->set_sms_relay(true);  // as `ariadne serve` does with an SMS gateway
-        policies->set_channel_sender(ariadne::policies::ChannelKind::sms,
-                                     [this](const ariadne::policies::CheckinSend& c) {
-                                         return sms->send_notice(c.case_code, c.text)
-                                                    ? ariadne::policies::SendOutcome::sent
-                                                    : ariadne::policies::SendOutcome::not_sent;
-                                     });
+        // As `ariadne serve` registers its adapters (gateway/app/src/main.cpp).
+        gateway::GatewayExtensions extensions(*policies, routes);
+        hub->register_with(extensions);
+        sms->register_with(extensions);
         sms->on_unverified([this](const policies::CaseCode& code) {
             policies->alerts().raise(code, gateway::AlertKind::unverified_channel);
         });
@@ -1164,6 +1161,7 @@ TEST(SmsEndpoint, AReplyRefusedByPolicyAsItIsAboutToLeaveGivesAFailedReceiptWith
     ASSERT_EQ(s.call("POST", "/sms/inbound", authed(), "hello").status, 202);
     ASSERT_TRUE(console->receive(20s));
     // The edge (and the SMS adapter) go down; the gateway still takes the reply.
+    s.policies->set_channel_sender(ariadne::policies::ChannelKind::sms, {});  // went with it
     s.sms.reset();
     s.hub.reset();
     auto ids = console->send_text(s.survivor, "CANARYPOL8 see you at five", true);

@@ -25,6 +25,7 @@
 #include "ariadne/protocol/error.h"
 #include "ariadne/services/consent_policy.h"
 #include "ariadne/services/duress_words.h"
+#include "ariadne/services/extensions.h"
 #include "ariadne/services/org_settings.h"
 #include "ariadne/storage/data_dir_lock.h"
 #include "ariadne/storage/sqlite.h"
@@ -134,6 +135,9 @@ int serve(const std::vector<std::string>& args) {
     server_options.metrics_port = c.metrics_port;
     server_options.metrics_optional = !c.metrics_listen_given;
     auto routes = std::make_shared<HttpRoutes>();
+    // The one place that names concrete adapters: each registers its routes, channel
+    // senders and device channels here (core/extension.h).
+    GatewayExtensions extensions(policies, routes);
     add_admin_api(*routes, store, server_key, policies.store(),
                   [&policies](const std::string& survivor, const std::string& caseworker,
                               const std::string& actor) {
@@ -155,6 +159,7 @@ int serve(const std::vector<std::string>& args) {
                                                    : ariadne::policies::ChannelKind::web);
     };
     ariadne::adapters::EdgeHub edge(gateway, edge_options);
+    edge.register_with(extensions);
     // One duress mechanism: her duress code (survivor-enrol --with-duress-code) is a second
     // account; on the page as in the app it shows an empty view and locks + alerts her case.
     ariadne::adapters::SurvivorPageOptions page_options;
@@ -184,7 +189,7 @@ int serve(const std::vector<std::string>& args) {
     };
     ariadne::adapters::SurvivorPage notes(store, edge, gateway_options.recovery_params,
                                           std::move(page_options));
-    notes.register_routes(*routes);
+    notes.register_with(extensions);
     // SMS through Kannel (optional): inbound and delivery-report routes under /sms/.
     std::unique_ptr<ariadne::adapters::SmsGateway> sms;
     if (!c.sms_config.empty()) {
@@ -192,8 +197,8 @@ int serve(const std::vector<std::string>& args) {
         sms_options.recovery_params = gateway_options.recovery_params;
         sms = std::make_unique<ariadne::adapters::SmsGateway>(store, policies.store(), server_key,
                                                               edge, std::move(sms_options));
-        sms->register_routes(*routes);
-        policies.set_sms_relay(true);  // replies to her edge may now leave by SMS
+        // Routes, the sms check-in sender, and her edge device as sms where she has a number.
+        sms->register_with(extensions);
         // A number not on file: her on-duty caseworkers get the unverified_channel alert.
         sms->on_unverified([&policies](const ariadne::policies::CaseCode& code) {
             policies.alerts().raise(code, AlertKind::unverified_channel);
@@ -201,14 +206,6 @@ int serve(const std::vector<std::string>& args) {
         // Her duress code by SMS: the same silent duress alert and lock as at the page.
         sms->on_duress(
             [&policies](const ariadne::policies::CaseCode& code) { policies.raise_duress(code); });
-        // Check-ins on `sms` (when she consented): the scheduler decided; the neutral template
-        // in her language goes to her verified number. Her SMS answer is her response.
-        policies.set_channel_sender(ariadne::policies::ChannelKind::sms,
-                                    [sms = sms.get()](const ariadne::policies::CheckinSend& send) {
-                                        return sms->send_notice(send.case_code, send.text)
-                                                   ? ariadne::policies::SendOutcome::sent
-                                                   : ariadne::policies::SendOutcome::not_sent;
-                                    });
         spdlog::info("SMS channel enabled (Kannel)");
     }
     server_options.routes = routes;

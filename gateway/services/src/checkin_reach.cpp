@@ -1,10 +1,12 @@
 #include "ariadne/services/checkin_reach.h"
 
+#include "ariadne/core/devices.h"
+
 #include <chrono>
 
+#include "ariadne/policies/error.h"
 #include "ariadne/services/consent_policy.h"
 #include "ariadne/services/sms_numbers.h"
-#include "ariadne/policies/error.h"
 #include "ariadne/storage/channel_senders.h"
 #include "policy_storage.h"
 
@@ -63,12 +65,12 @@ bool her_side_reached(const Store& store, policies::PolicyStore& policies,
                       policies::ChannelKind kind, std::string& why) {
     using policies::ChannelKind;
     if (kind == ChannelKind::app) {
-        if (record && store.find_device(record->key, 1).has_value()) return true;
+        if (record && store.find_device(record->key, kAppDevice).has_value()) return true;
         why = "she has not logged in with the app yet (no device)";
         return false;
     }
     if (kind == ChannelKind::web) {
-        if (record && store.find_device(record->key, 2).has_value()) return true;
+        if (record && store.find_device(record->key, kEdgeDevice).has_value()) return true;
         why = "she has not opened the survivor page (/notes) yet";
         return false;
     }

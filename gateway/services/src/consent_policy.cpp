@@ -5,8 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "ariadne/services/sms_numbers.h"
 #include "ariadne/policies/error.h"
+#include "ariadne/services/sms_numbers.h"
 #include "ariadne/storage/case_links.h"
 #include "ariadne/storage/checkin_history.h"
 #include "ariadne/storage/shared_transaction.h"
@@ -153,17 +153,30 @@ ConsentPolicy::ConsentPolicy(
 policies::ChannelKind ConsentPolicy::thread_channel(const Account& survivor,
                                                     const policies::CaseCode& code) const {
     // A reply reaches every device of hers; it is decided as the weakest channel it reaches.
-    // Her edge device (device 2, adapters::kEdgeDeviceId) relays to SMS when her case has a
-    // linked number, else to the web page; without it only her app receives the reply.
-    // Her edge device (device 2, adapters::kEdgeDeviceId) keeps every reply in her page's
-    // history, and relays it by SMS only where the SMS adapter runs and her case has a number.
+    // A device an adapter runs for her (her edge device: the page's history, and SMS where
+    // that adapter runs and her case has a number) stands for the channel it declared;
+    // without one only her app receives the reply.
     for (auto device : store_.ready_devices(survivor.key)) {
-        if (device != 2) continue;
-        return sms_relay_ && sms_thread_verified(policies_, code).has_value()
-                   ? policies::ChannelKind::sms
-                   : policies::ChannelKind::web;
+        ExtensionRegistry::DeviceChannel channel;
+        {
+            std::lock_guard lock(device_channels_mu_);
+            auto it = device_channels_.find(device);
+            if (it == device_channels_.end()) continue;
+            channel = it->second;
+        }
+        return channel(code);
     }
     return policies::ChannelKind::app;
+}
+
+void ConsentPolicy::set_device_channel(std::uint32_t device_id,
+                                       ExtensionRegistry::DeviceChannel channel) {
+    std::lock_guard lock(device_channels_mu_);
+    if (channel) {
+        device_channels_[device_id] = std::move(channel);
+    } else {
+        device_channels_.erase(device_id);
+    }
 }
 
 std::optional<policies::ChannelKind> ConsentPolicy::last_inbound_channel(
@@ -231,7 +244,7 @@ SendDecision ConsentPolicy::decide_message(const Account& sender, std::uint32_t 
         }
     }
     // Her app (any device but the edge, which records the page or SMS itself).
-    if (sender.role == Role::survivor && sender_device != 2) {
+    if (sender.role == Role::survivor && sender_device != kEdgeDevice) {
         note_inbound_channel(sender.id, policies::ChannelKind::app);
     }
     if (sender.role == Role::survivor && on_inbound_) {

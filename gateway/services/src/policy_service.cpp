@@ -7,13 +7,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include "ariadne/core/gateway.h"
+#include "ariadne/policies/error.h"
 #include "ariadne/services/audit_checkpoints.h"
 #include "ariadne/services/checkin_reach.h"
 #include "ariadne/services/consent_policy.h"
 #include "ariadne/services/duress_words.h"
-#include "ariadne/core/gateway.h"
 #include "ariadne/services/sms_numbers.h"
-#include "ariadne/policies/error.h"
 #include "ariadne/storage/checkin_history.h"
 #include "ariadne/storage/shared_transaction.h"
 #include "policy_storage.h"
@@ -55,11 +55,11 @@ std::optional<policies::ChannelKind> notice_channel(const Store& store,
                                                     const policies::CaseCode& code) {
     // The weakest channel that will carry it, as for replies (ConsentPolicy::thread_channel):
     // her edge device relays to SMS when her case has a linked number, else to the page.
-    if (store.find_device(survivor, 2)) {
+    if (store.find_device(survivor, kEdgeDevice)) {
         return sms_thread_verified(policies, code).has_value() ? policies::ChannelKind::sms
                                                                : policies::ChannelKind::web;
     }
-    if (store.find_device(survivor, 1)) return policies::ChannelKind::app;
+    if (store.find_device(survivor, kAppDevice)) return policies::ChannelKind::app;
     return std::nullopt;
 }
 
@@ -295,7 +295,10 @@ void PolicyService::note_inbound_channel(const std::string& account, policies::C
     policy_->note_inbound_channel(account, kind);
 }
 
-void PolicyService::set_sms_relay(bool on) { policy_->set_sms_relay(on); }
+void PolicyService::set_device_channel(std::uint32_t device_id,
+                                       ExtensionRegistry::DeviceChannel channel) {
+    policy_->set_device_channel(device_id, std::move(channel));
+}
 
 bool PolicyService::check_duress_words(const std::string& account, std::string_view channel,
                                        std::string_view text) {
@@ -347,7 +350,7 @@ policies::SendOutcome PolicyService::dispatch(const policies::CheckinSend& send)
 
 void PolicyService::attach(Gateway& gateway) {
     gateway_ = &gateway;
-    // Her app is device 1; the gateway's edge device for her (web page, SMS) is device 2.
+    // Her app, and the gateway's edge device for her (web page, SMS): devices.h.
     auto mailbox_sender = [this](std::uint32_t device) {
         return [this, device](const policies::CheckinSend& send) {
             auto account_id = find_case_account(*store_, send.case_code);
@@ -373,8 +376,8 @@ void PolicyService::attach(Gateway& gateway) {
                                      : policies::SendOutcome::not_sent;
         };
     };
-    set_channel_sender(policies::ChannelKind::app, mailbox_sender(1));
-    set_channel_sender(policies::ChannelKind::web, mailbox_sender(2));
+    set_channel_sender(policies::ChannelKind::app, mailbox_sender(kAppDevice));
+    set_channel_sender(policies::ChannelKind::web, mailbox_sender(kEdgeDevice));
 }
 
 NoticeOutcome PolicyService::notify_handover(const std::string& survivor_account,

@@ -29,14 +29,17 @@
 #include <string_view>
 #include <vector>
 
+#include "ariadne/core/devices.h"
+#include "ariadne/core/extension.h"
+
 namespace ariadne::gateway {
 class Gateway;
 }
 
 namespace ariadne::adapters {
 
-/// Device id of a survivor's edge device (her own app, when she has one, is device 1).
-inline constexpr std::uint32_t kEdgeDeviceId = 2;
+/// Device id of a survivor's edge device (core/devices.h; her own app is kAppDevice).
+inline constexpr std::uint32_t kEdgeDeviceId = gateway::kEdgeDevice;
 
 /// The plaintext channel a text came in on or goes out to.
 enum class EdgeChannel { web, sms };
@@ -100,16 +103,20 @@ struct EdgeOptions {
     std::function<void(const std::string& survivor_account, EdgeChannel channel)> inbound_channel;
 };
 
-class EdgeHub {
+class EdgeHub final : public gateway::Extension {
   public:
     /// `gateway` must outlive the hub. Loads the server key (creating nothing else until a
     /// survivor is attached). Throws AdapterError(storage) if the key or the history database
     /// cannot be opened.
     EdgeHub(gateway::Gateway& gateway, EdgeOptions options);
     /// Stops the reply thread and closes the in-process sessions.
-    ~EdgeHub();
+    ~EdgeHub() override;
     EdgeHub(const EdgeHub&) = delete;
     EdgeHub& operator=(const EdgeHub&) = delete;
+
+    /// Declares her edge device (kEdgeDeviceId) as the `web` channel: replies to it are
+    /// kept for the survivor page (the SMS adapter refines this for cases with a number).
+    void register_with(gateway::ExtensionRegistry& registry) override;
 
     /// Makes sure the survivor account `survivor_account` has an edge device: creates its
     /// sealed store and registers it with the gateway on first use, logs it in, tops up its

@@ -35,8 +35,9 @@
 #include <string_view>
 #include <vector>
 
-#include "ariadne/crypto/recovery.h"
+#include "ariadne/core/extension.h"
 #include "ariadne/core/http_routes.h"
+#include "ariadne/crypto/recovery.h"
 #include "ariadne/policies/values.h"
 
 namespace ariadne::storage {
@@ -107,19 +108,25 @@ void validate(const SmsGatewayOptions& options);
 /// one part, so the URL Kannel may log holds no reusable secret.
 std::string dlr_mac(std::string_view inbound_token, std::string_view ref);
 
-class SmsGateway {
+class SmsGateway final : public gateway::Extension {
   public:
     /// Everything must outlive the gateway. Installs the reply handler on `hub` (the hub's
     /// one reply handler: replies to web-only survivors are left alone). Throws
     /// AdapterError(invalid_input) for invalid options.
     SmsGateway(gateway::Store& store, policies::PolicyStore& policies,
                const gateway::ServerKey& key, EdgeHub& hub, SmsGatewayOptions options);
-    ~SmsGateway();
+    ~SmsGateway() override;
     SmsGateway(const SmsGateway&) = delete;
     SmsGateway& operator=(const SmsGateway&) = delete;
 
     /// Registers {path}/inbound and {path}/dlr.
     void register_routes(gateway::HttpRoutes& routes);
+    /// What `ariadne serve` registers for SMS: the routes; the `sms` channel sender
+    /// (check-ins and notices decided for sms go to her verified number: send_notice); and
+    /// her edge device as `sms` for a case with a linked number (replies leave by SMS and
+    /// are decided and audited as sms), `web` otherwise. The sender must not outlive this
+    /// object: unregister (or stop the scheduler) before destroying it.
+    void register_with(gateway::ExtensionRegistry& registry) override;
 
     /// Answers one request (what the registered routes call).
     gateway::HttpResponse handle(const gateway::HttpRequest& request);

@@ -42,8 +42,9 @@
 #include <optional>
 #include <string>
 
-#include "ariadne/crypto/recovery.h"
+#include "ariadne/core/extension.h"
 #include "ariadne/core/http_routes.h"
+#include "ariadne/crypto/recovery.h"
 
 namespace ariadne::storage {
 class Store;
@@ -92,18 +93,20 @@ struct SurvivorPageOptions {
     std::function<std::int64_t()> clock_ms;
 };
 
-class SurvivorPage {
+class SurvivorPage final : public gateway::Extension {
   public:
     /// `store` and `hub` must outlive the page. `params` are the deployment's recovery
     /// parameters (the ones the gateway publishes).
     SurvivorPage(gateway::Store& store, EdgeHub& hub, crypto::RecoveryParams params,
                  SurvivorPageOptions options = {});
-    ~SurvivorPage();
+    ~SurvivorPage() override;
     SurvivorPage(const SurvivorPage&) = delete;
     SurvivorPage& operator=(const SurvivorPage&) = delete;
 
     /// Registers options.path (page, assets, quick-exit page) on `routes`.
     void register_routes(gateway::HttpRoutes& routes);
+    /// register_routes on the registry's routes.
+    void register_with(gateway::ExtensionRegistry& registry) override;
 
     /// Answers one request (what the registered route calls).
     gateway::HttpResponse handle(const gateway::HttpRequest& request);

@@ -32,11 +32,13 @@
 #include <string_view>
 #include <thread>
 
-#include "ariadne/services/alerts.h"
+#include "ariadne/core/devices.h"
+#include "ariadne/core/extension.h"
 #include "ariadne/core/send_policy.h"
 #include "ariadne/core/server_key.h"
 #include "ariadne/core/store.h"
 #include "ariadne/policies/checkin.h"
+#include "ariadne/services/alerts.h"
 #include "ariadne/storage/case_links.h"
 #include "ariadne/storage/policy_store.h"
 
@@ -102,9 +104,9 @@ class ConsentPolicy final : public SendPolicy {
     ConsentPolicy& operator=(const ConsentPolicy&) = delete;
 
     /// The channel a reply to `survivor` is decided and audited as: the weakest one it
-    /// actually reaches. When she has an edge device (device 2): `sms` if the SMS adapter
-    /// runs (set_sms_relay) and her case has a linked number, else `web` (the edge keeps
-    /// every reply in her page's history); without an edge device, `app`.
+    /// actually reaches: for the first of her ready devices that an adapter declared
+    /// (set_device_channel; her edge device: `web`, or `sms` where the SMS adapter runs and
+    /// her case has a linked number), that channel; with no declared device, `app`.
     policies::ChannelKind thread_channel(const Account& survivor,
                                          const policies::CaseCode& code) const;
     /// The channel her last message came in on (note_inbound_channel), or nullopt when none
@@ -114,9 +116,10 @@ class ConsentPolicy final : public SendPolicy {
     /// are recorded by decide_message; the edge calls this for the page and SMS). Kept in
     /// memory and written to the policy database only when it changes. Never throws.
     void note_inbound_channel(const std::string& account, policies::ChannelKind kind) const;
-    /// Whether replies to an edge device leave by SMS when her case has a linked number (the
-    /// SMS adapter runs). Default false: the edge keeps them for her web page only.
-    void set_sms_relay(bool on) { sms_relay_ = on; }
+    /// Declares the channel device `device_id` of a survivor's account stands for
+    /// (ExtensionRegistry::set_device_channel), replacing an earlier declaration. Set before
+    /// the server starts; read on every reply. Thread-safe.
+    void set_device_channel(std::uint32_t device_id, ExtensionRegistry::DeviceChannel channel);
 
   private:
     /// find_survivor_case on links_, whose statements are prepared once: it runs for every
@@ -131,7 +134,8 @@ class ConsentPolicy final : public SendPolicy {
     std::function<void(const policies::CaseCode&)> on_duress_;
     std::function<void(const Account&, const policies::CaseCode&)> on_new_device_;
     mutable storage::CaseLinks links_;  // note_inbound_channel (const) writes through it
-    std::atomic<bool> sms_relay_{false};
+    mutable std::mutex device_channels_mu_;
+    std::map<std::uint32_t, ExtensionRegistry::DeviceChannel> device_channels_;
     mutable std::mutex last_channel_mu_;
     mutable std::map<std::string, policies::ChannelKind> last_channel_;  // cache of the table
 };
@@ -167,8 +171,8 @@ struct NoticeOutcome {
 nlohmann::json handover_notice_json(const NoticeOutcome& outcome);
 
 /// The channel that will actually carry a notice to her, as thread_channel decides replies:
-/// her edge device (device 2) makes it `sms` when her case has a linked number, else `web`
-/// (the survivor page); without it, her app (device 1) makes it `app`. Nullopt when she has
+/// her edge device (kEdgeDevice) makes it `sms` when her case has a linked number, else `web`
+/// (the survivor page); without it, her app (kAppDevice) makes it `app`. Nullopt when she has
 /// neither (she never logged in anywhere): nothing could carry it. Throws on storage errors.
 std::optional<policies::ChannelKind> notice_channel(const Store& store,
                                                     const policies::PolicyStore& policies,
@@ -182,9 +186,9 @@ using SmsNoticeSender = std::function<bool(const policies::CaseCode&, const Deli
 /// Queues one notice of kind `notice` (template `template_id`, from `sender`, null = the
 /// organisation) to her on notice_channel(): decided first (purpose case_updates; audited as
 /// `decision.case_updates`, then `notice.<notice>` sent/failed/deny), then stored for her
-/// device 1 (app) and her edge device 2 (web) through `queue` (true once committed), or for
-/// `sms` handed to `send_sms` (which renders and sends it; true once handed over; empty: this
-/// process cannot send SMS, reported as no_channel). Throws policies::Error{storage}.
+/// app (kAppDevice) and her edge device (kEdgeDevice, web) through `queue` (true once committed),
+/// or for `sms` handed to `send_sms` (which renders and sends it; true once handed over; empty:
+/// this process cannot send SMS, reported as no_channel). Throws policies::Error{storage}.
 NoticeOutcome queue_survivor_notice(policies::PolicyStore& policies, Store& store,
                                     const Account& survivor, const policies::CaseCode& code,
                                     const Account* sender, const std::string& notice,
@@ -221,13 +225,13 @@ class NoticeRenderer {
 /// every `tick` (and record_inbound/raise_duress, all serialised by one mutex).
 ///
 /// Check-in delivery: the scheduler's send callback looks up the sender registered for the
-/// channel's kind (set_channel_sender); `attach(gateway)` registers `app` (her device 1) and
-/// `web` (her edge device 2) as mailbox notices of kind `checkin` (no text stored; the text is
-/// rendered when pushed). Each registered kind is recorded in the database (checkin_reach.h)
-/// so that a plan set from the CLI is checked against this deployment's senders. A channel
-/// with no sender answers not_sent and the scheduler tries the next consented channel in her
-/// order; a slot no channel carried raises checkin_undeliverable. Alerts (missed check-in where she
-/// chose an alert target, duress) go to the AlertBoard (alerts.h): durable until a caseworker
+/// channel's kind (set_channel_sender); `attach(gateway)` registers `app` (her app, kAppDevice) and
+/// `web` (her edge device, kEdgeDevice) as mailbox notices of kind `checkin` (no text stored; the
+/// text is rendered when pushed). Each registered kind is recorded in the database
+/// (checkin_reach.h) so that a plan set from the CLI is checked against this deployment's senders.
+/// A channel with no sender answers not_sent and the scheduler tries the next consented channel in
+/// her order; a slot no channel carried raises checkin_undeliverable. Alerts (missed check-in where
+/// she chose an alert target, duress) go to the AlertBoard (alerts.h): durable until a caseworker
 /// clears them. Her messages count as check-in responses through record_inbound; the sending thread
 /// only notes the case and the time, and the scheduler thread records everything noted since its
 /// last turn in ONE transaction, within 200 ms (and always before run_due). One fsync'd
@@ -265,9 +269,9 @@ class PolicyService {
     /// with `channel` only, never the word. Returns true if it did. Never throws.
     bool check_duress_words(const std::string& account, std::string_view channel,
                             std::string_view text);
-    /// ConsentPolicy::note_inbound_channel and set_sms_relay of the send policy.
+    /// ConsentPolicy::note_inbound_channel and set_device_channel of the send policy.
     void note_inbound_channel(const std::string& account, policies::ChannelKind kind);
-    void set_sms_relay(bool on);
+    void set_device_channel(std::uint32_t device_id, ExtensionRegistry::DeviceChannel channel);
     /// For GatewayOptions::render_notice.
     std::function<std::string(const Delivery&)> notice_renderer() const;
 
