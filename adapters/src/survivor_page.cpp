@@ -11,12 +11,13 @@
 #include <nlohmann/json.hpp>
 
 #include "ariadne/adapters/edge.h"
+#include "ariadne/core/rate_limits.h"
+#include "ariadne/core/store.h"
 #include "ariadne/crypto/bytes.h"
 #include "ariadne/crypto/error.h"
 #include "ariadne/crypto/hkdf.h"
-#include "ariadne/core/rate_limits.h"
-#include "ariadne/core/store.h"
 #include "ariadne/policies/time_zone.h"
+#include "unix_clock.h"
 #include "web_assets.h"
 
 namespace ariadne::adapters {
@@ -211,12 +212,7 @@ struct SurvivorPage::Impl {
         catalogue.erase("_comment");
     }
 
-    std::int64_t now_ms() const {
-        if (options.clock_ms) return options.clock_ms();
-        return std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-            .count();
-    }
+    std::int64_t now_ms() const { return detail::unix_now_ms(options.clock_ms); }
 
     std::string text(const std::string& lang, const std::string& key) const {
         auto l = catalogue.find(lang);
