@@ -17,6 +17,7 @@
 #include "ariadne/crypto/error.h"
 #include "ariadne/crypto/hkdf.h"
 #include "ariadne/policies/time_zone.h"
+#include "unix_clock.h"
 #include "web_assets.h"
 
 namespace ariadne::adapters {
@@ -211,12 +212,7 @@ struct SurvivorPage::Impl {
         catalogue.erase("_comment");
     }
 
-    std::int64_t now_ms() const {
-        if (options.clock_ms) return options.clock_ms();
-        return std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-            .count();
-    }
+    std::int64_t now_ms() const { return detail::unix_now_ms(options.clock_ms); }
 
     std::string text(const std::string& lang, const std::string& key) const {
         auto l = catalogue.find(lang);

@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "ariadne/admin/arguments.h"
 #include "ariadne/app/config.h"
 #include "ariadne/protocol/error.h"
 #include "ariadne/net/server.h"

@@ -14,6 +14,12 @@
 // (her web-page history) is sealed with AES-256-GCM under the server key, bound to her account
 // (docs/threat-model.md says what that protects against and what it does not).
 //
+// Errors: every failure is an AdapterError (below) whose code says which kind and whose
+// message holds no content, name or number; each method says which codes it throws.
+//
+// Ownership: the hub borrows the Gateway (it must outlive the hub) and owns the edge
+// devices' stores, their in-process sessions and the reply thread.
+//
 // Thread-safety: all public methods are thread-safe. Replies are decrypted and handed to the
 // reply handler on the hub's own thread, one at a time, and acknowledged when it returns.
 #pragma once
@@ -137,6 +143,7 @@ class EdgeHub final : public gateway::Extension {
     /// history (used for the silent duress alert). Throws like submit_inbound.
     void notify_team(const std::string& survivor_account, std::string_view text);
 
+    /// Installs the one reply handler (empty: none; replaces the previous one).
     /// Called on the hub's thread for each reply to an edge device, after it was added to her
     /// sealed history and before it is acknowledged (if it throws, the reply is acknowledged
     /// anyway — it is in her history — and the error is logged without content). A reply the
@@ -159,7 +166,9 @@ class EdgeHub final : public gateway::Extension {
     /// reply handler is installed. Blocks (~100 ms per account); failures are logged.
     void resume();
 
-    /// Her conversation as the edge knows it, oldest first (at most history_limit rows).
+    /// Her conversation as the edge knows it, oldest first (at most history_limit rows). A
+    /// row that no longer opens under the server key is left out. Throws
+    /// AdapterError(storage) when the history database cannot be read.
     std::vector<HistoryEntry> history(const std::string& survivor_account);
 
     /// Blocks until every reply delivered so far has been processed (tests). Returns false

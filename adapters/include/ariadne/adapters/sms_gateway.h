@@ -2,7 +2,7 @@
 //
 //   her phone → carrier → Kannel bearerbox → smsbox ── POST {path}/inbound (HTTPS, token) ──┐
 //   ┌────────────────────────────────────────────────────────────────────────────────────────┘
-//   └→ number → keyed hash → her case (gateway/sms_numbers.h) → EdgeHub::submit_inbound(sms):
+//   └→ number → keyed hash → her case (services/sms_numbers.h) → EdgeHub::submit_inbound(sms):
 //      encrypted at once for each caseworker device of her team, stored like any message.
 //   caseworker reply → decided at send time as channel `sms` (ConsentPolicy) → her edge
 //   device → decrypted in memory → decided again (consent sms/replies, quiet hours,
@@ -22,8 +22,16 @@
 // check-in notices are the organisation's neutral templates in her language (send_notice).
 // Numbers and texts are never logged: logs name case codes only.
 //
+// Errors: configuration errors are AdapterError(invalid_input) naming the key, at load or
+// construction. A request Kannel sends is answered, never thrown at: bad input gets a 4xx
+// with a sentence, a storage failure 503 ("retry later"); only a failing SMS outbox table on
+// a delivery report escapes handle() as AdapterError(storage) (the server answers 500).
+//
+// Ownership: the gateway borrows the store, policy store, server key and hub it is given;
+// they must outlive it. It owns its options and the outbox handle.
+//
 // Thread-safety: handle() runs concurrently on the server's workers; all public methods are
-// thread-safe.
+// thread-safe. Replies are sent on the EdgeHub's thread, one at a time.
 #pragma once
 
 #include <chrono>
@@ -91,7 +99,8 @@ struct SmsGatewayOptions {
     std::chrono::milliseconds kannel_timeout{5000};
     /// Recovery parameters (an unverified thread's account gets a verifier nobody knows).
     crypto::RecoveryParams recovery_params;
-    /// Unix ms clock (tests); empty = system clock.
+    /// Unix ms clock of the rate windows (tests); empty = the system clock
+    /// (policies::now_utc). Consent decisions and enrolment always read the system clock.
     std::function<std::int64_t()> clock_ms;
 };
 
@@ -112,14 +121,17 @@ class SmsGateway final : public gateway::Extension {
   public:
     /// Everything must outlive the gateway. Installs the reply handler on `hub` (the hub's
     /// one reply handler: replies to web-only survivors are left alone). Throws
-    /// AdapterError(invalid_input) for invalid options.
+    /// AdapterError(invalid_input) for invalid options or an on_duty id that is not a
+    /// caseworker account, AdapterError(storage) if the SMS outbox table cannot be created.
     SmsGateway(gateway::Store& store, policies::PolicyStore& policies,
                const gateway::ServerKey& key, EdgeHub& hub, SmsGatewayOptions options);
+    /// Removes the reply handler from the hub.
     ~SmsGateway() override;
     SmsGateway(const SmsGateway&) = delete;
     SmsGateway& operator=(const SmsGateway&) = delete;
 
-    /// Registers {path}/inbound and {path}/dlr.
+    /// Registers {path}/inbound and {path}/dlr (one prefix route, class `sms`). The routes
+    /// hold a pointer to this gateway: it must outlive `routes`' use.
     void register_routes(gateway::HttpRoutes& routes);
     /// What `ariadne serve` registers for SMS: the routes; the `sms` channel sender
     /// (check-ins and notices decided for sms go to her verified number: send_notice); and
@@ -128,12 +140,14 @@ class SmsGateway final : public gateway::Extension {
     /// object: unregister (or stop the scheduler) before destroying it.
     void register_with(gateway::ExtensionRegistry& registry) override;
 
-    /// Answers one request (what the registered routes call).
+    /// Answers one request (what the registered routes call): {path}/inbound (POST) and
+    /// {path}/dlr (GET or POST), 404 for anything else. See Errors above.
     gateway::HttpResponse handle(const gateway::HttpRequest& request);
 
     /// Sends a check-in notice (already decided by the scheduler) to her verified number.
-    /// Returns true when Kannel accepted every part; false when she has no verified number
-    /// or Kannel refused (nothing is retried).
+    /// Returns true when Kannel accepted every part; false when she has no verified number,
+    /// the text is empty or longer than 10 parts, or Kannel refused (nothing is retried).
+    /// Blocks for up to kannel_timeout per part.
     bool send_notice(const policies::CaseCode& code, std::string_view text);
 
     /// Called when an unverified thread is opened, with its new case (`ariadne serve` raises

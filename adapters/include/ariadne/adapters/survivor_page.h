@@ -33,6 +33,14 @@
 // after a duress sign-in). The page saves the box's text to her session as she types, so the
 // quick exit loses nothing.
 //
+// Errors: what she types never raises an error: a wrong code, a full page or an unsendable
+// message each get the same neutral page with a sentence in her language (a message that
+// could not be sent stays in her box). Failures of the edge or her record are logged
+// without content and shown as "not sent"; the constructor throws nothing of its own.
+//
+// Ownership: the page borrows the store and the hub (both must outlive it); it owns its
+// sessions and kept drafts, in memory only.
+//
 // Thread-safety: handlers may run concurrently; all state is behind one mutex.
 #pragma once
 
@@ -89,7 +97,7 @@ struct SurvivorPageOptions {
     /// Signed-in sessions of one account at most (her phone, a shelter computer...), so
     /// that one code cannot fill the page.
     std::size_t max_sessions_per_account = 4;
-    /// Unix ms clock (tests); empty = system clock.
+    /// Unix ms clock (tests); empty = the system clock (policies::now_utc).
     std::function<std::int64_t()> clock_ms;
 };
 
@@ -103,7 +111,8 @@ class SurvivorPage final : public gateway::Extension {
     SurvivorPage(const SurvivorPage&) = delete;
     SurvivorPage& operator=(const SurvivorPage&) = delete;
 
-    /// Registers options.path (page, assets, quick-exit page) on `routes`.
+    /// Registers options.path (page, assets, quick-exit page) on `routes`. The route holds a
+    /// pointer to this page: it must outlive `routes`' use.
     void register_routes(gateway::HttpRoutes& routes);
     /// register_routes on the registry's routes.
     void register_with(gateway::ExtensionRegistry& registry) override;

@@ -1,6 +1,7 @@
 // The console's web UI (console/web/*), compiled into the binary at build time by
-// console/cmake/embed_assets.cmake: no file is read from disk and nothing is fetched from
-// elsewhere. Thread-safe (immutable data).
+// cmake/embed_assets.cmake (console/CMakeLists.txt): no file is read from disk and nothing
+// is fetched from elsewhere. Never throws; the data is static and immutable, so it is
+// thread-safe and the views stay valid for the whole program.
 #pragma once
 
 #include <string_view>

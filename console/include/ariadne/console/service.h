@@ -1,8 +1,9 @@
 // ConsoleService: the console's work behind its web UI. It owns this device's Messenger
 // (gateway connection, Signal sessions) and the sealed History; a background thread receives,
 // decrypts and stores what survivors send (before it is acknowledged), applies delivery
-// receipts, keeps pre-keys topped up and purges history past the retention period. The UI's
-// JSON API (handle()) reads and changes that state.
+// receipts, refreshes the gateway's contacts, alerts and settings, keeps pre-keys topped up
+// and purges history past the retention period. The UI's JSON API (handle(), or the methods
+// below called directly) reads and changes that state.
 //
 // Her duress words: app messages are end-to-end, so only the console can look for the
 // organisation's duress words in them; on a match it reports to the gateway, which locks
@@ -10,11 +11,20 @@
 //
 // What the console shows about a survivor (case code, initials, case status, channel and its
 // security label, unverified number, check-in state, handover note) is the gateway's, read
-// from optional fields of its `contacts` answer; the console never derives a label itself.
-// Without them the UI shows the opaque account id and an unknown channel.
+// from optional fields of its `contacts` answer (views.h); the console never derives a label
+// itself. Without them the UI shows the opaque account id and an unknown channel.
 // See docs/caseworker-guide.md.
 //
-// Thread-safety: handle() may be called from several threads at once; start()/stop() once.
+// Errors: the JSON API methods throw std::invalid_argument with a sentence for the
+// caseworker when an operation is refused (handle() answers those with 409 and the
+// sentence); a failure of the history file (crypto::Error) or of the gateway connection
+// (client errors) propagates, and the HTTP server answers it with a generic 500. reply()
+// never throws for a refused or failed send: its answer says why (views.h Refusal).
+//
+// Ownership: the service owns the Messenger, the History and the identity store it is given.
+//
+// Thread-safety: handle() and the JSON API may be called from several threads at once;
+// start() and stop() once each, from one thread. The destructor stops the thread.
 #pragma once
 
 #include <atomic>
@@ -28,102 +38,86 @@
 #include <thread>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "ariadne/client/messenger.h"
 #include "ariadne/console/history.h"
 #include "ariadne/console/http_server.h"
+#include "ariadne/console/settings.h"
+#include "ariadne/console/views.h"
 #include "ariadne/crypto/store.h"
 
 namespace ariadne::console {
-
-using Json = nlohmann::json;
-
-/// Organisation settings of a console (console config file, see the caseworker guide).
-struct ConsoleSettings {
-    /// Decrypted history older than this is deleted. 0 = not set here: the organisation's
-    /// retention_days from the gateway (`settings`), else 365. When both are set, the
-    /// shorter applies (deleting sooner is always allowed).
-    int retention_days = 0;
-    /// Canned replies: [{"label": "...", "text": "..."}], used only when the gateway does not
-    /// give the organisation's (`settings`); empty: the built-in defaults.
-    Json canned = Json::array();
-
-    /// Reads a settings file (JSON object with optional "retention_days" and
-    /// "canned_replies"). Throws std::runtime_error naming the bad field (also for the old
-    /// "duress_keywords": the organisation's duress words now come from the gateway).
-    static ConsoleSettings load(const std::filesystem::path& path);
-};
-
-/// The built-in canned replies (neutral, non-judgmental, never mention the past).
-Json default_canned_replies();
-
-/// What the UI shows about the conversation with `account`, from the gateway's `contacts`
-/// entry for it (docs/protocol.md 4.5; null or {} when the gateway does not list her):
-/// {"account", "role", "case_code", "initials", "status", "unverified", "channel",
-/// "checkin", "checkin_note", "handover_note"}. `checkin_note` is checkin_sentence() of the
-/// gateway's `checkin` and `checkin_reason` ("" for a slot that went out). Each text is the
-/// gateway's own, unchanged ("" when absent or not a text); `channel` is the gateway's {"kind",
-/// "security", "label"} (only those of them that are texts), or null when the gateway gave none:
-/// the UI then shows it as unknown. `unverified` is true when the gateway gives the flag with any
-/// value but false. Never throws on odd input.
-Json conversation_view(const std::string& account, const Json& gateway_contact);
-
-/// One plain sentence saying why a check-in slot was not sent (states denied, skipped,
-/// interrupted, send_failed), from its state and stored reason code; "" for any other state.
-/// Never a bare code: an unknown reason still gets a sentence.
-std::string checkin_sentence(const std::string& state, const std::string& reason);
-
-/// What a refused or failed reply shows in the reply box: a sentence saying why and what
-/// would allow it. `code` is the gateway's error code (or "unreachable").
-struct Refusal {
-    std::string code;
-    std::string reason;    // the policy reason code when the gateway gives one
-    std::string sentence;  // why, and what would allow it
-};
-/// Turns a gateway error (code, message, whole error frame) into a Refusal.
-Refusal explain_refusal(const std::string& code, const std::string& message, const Json& frame);
 
 class ConsoleService {
   public:
     /// `identities` is a second handle on the device's Signal store (signal.db), read only
     /// for the survivors' identity keys (safety numbers); may be null (no safety numbers).
+    /// `settings` are the console's own (settings.h); empty canned replies mean the built-in
+    /// ones. Nothing is contacted until start().
     ConsoleService(std::unique_ptr<client::Messenger> messenger, std::unique_ptr<History> history,
                    std::unique_ptr<crypto::SealedStore> identities, ConsoleSettings settings);
+    /// Stops the background thread if it runs.
     ~ConsoleService();
     ConsoleService(const ConsoleService&) = delete;
     ConsoleService& operator=(const ConsoleService&) = delete;
 
-    /// Starts the background receive thread.
+    /// Starts the background thread: receive (every ~0.5 s), contacts and alerts (every
+    /// 5 s), the organisation's settings (every minute), retention purge and pre-key top-up
+    /// (every 10 minutes). It never throws: a failure shows as status()'s
+    /// connection_problem and is retried after a second.
     void start();
     /// Stops it (bounded by the receive poll interval, ~1 s).
     void stop();
 
-    /// Serves the UI's assets and JSON API. Requests must already be screened by WebGuard.
+    /// Serves the UI's assets and JSON API (/api/inbox, /api/alerts, /api/canned,
+    /// /api/status, /api/thread/ACCOUNT[/reply], /api/verify/ACCOUNT, /api/identity/ACCOUNT
+    /// [/accept], /api/alerts/ID/clear). Requests must already be screened by WebGuard.
+    /// Malformed input gets 400 with a sentence, a refused operation 409 with its sentence,
+    /// an unknown operation 404; other failures propagate (see Errors above).
     HttpResponse handle(const HttpRequest& request);
 
-    // The JSON API, also callable directly.
+    // The JSON API, also callable directly. `account` must be a valid account id (handle()
+    // checks it).
+
+    /// {"conversations": [...]}: one conversation_view() per conversation in the history or
+    /// survivor in `contacts`, with last_activity_ms, unread and verified; newest first.
     Json inbox();
+    /// Her conversation_view() with its messages (oldest first), safety number and
+    /// verification state; marks the conversation read.
     Json thread(const std::string& account);
+    /// Records the reply in the history, then sends it: {"sent": true, "id", "state":
+    /// "committed"} or {"sent": false, "id", "state": "held"/"refused"/"failed", "code",
+    /// "reason", "sentence"}. Held (never encrypted) while her identity change waits for
+    /// acceptance.
     Json reply(const std::string& account, const std::string& text);
+    /// {"alerts": [...]}: urgent first; the gateway's open alerts (or, from an older
+    /// gateway, its contact flags), this device's own (undecryptable messages, identity
+    /// changes, unaccepted duress reports) and changed verified safety numbers.
     Json alerts();
     /// Clears a gateway alert (docs/protocol.md 4.7) after the caseworker confirmed it.
     /// Throws std::invalid_argument with a sentence when the gateway refuses.
     Json clear_alert(std::int64_t alert_id);
+    /// Marks her conversation verified or not, `by` "safety_number" (the current safety
+    /// number) or "safe_word" (only for her web-page and SMS threads, which have none).
+    /// Throws std::invalid_argument with a sentence when that does not apply.
     Json set_verified(const std::string& account, bool verified,
                       const std::string& by = "safety_number");
     /// Her safety number changed (a gateway `identity_changed` alert, or a message from an
     /// identity this device does not trust): the safety number her account lists now, to
-    /// compare with her in person. Uses up one of her one-time pre-keys.
+    /// compare with her in person. Uses up one of her one-time pre-keys. Throws
+    /// std::invalid_argument when no change is pending or the gateway lists no new identity.
     Json new_identity(const std::string& account);
     /// Accepts the new identity whose safety number the caseworker compared
     /// (`safety_number` must be the one new_identity() showed, else std::invalid_argument):
-    /// replies flow again; `verified` marks the new number verified.
+    /// replies flow again and her identity_changed alerts are cleared; `verified` marks the
+    /// new number verified.
     Json accept_identity(const std::string& account, const std::string& safety_number,
                          bool verified);
     /// {"replies": [default language], "by_language": {"en": [...], ...},
-    ///  "default_language": "en"}: the page picks her language's list.
+    ///  "default_language": "en"}: the page picks her language's list. The organisation's
+    /// (from the gateway) when given, else the console's settings.
     Json canned();
+    /// {"account", "device_id", "connection_problem" ("" when connected), "last_sync_ms",
+    ///  "retention_days", "retention_from" ("organisation" or "console")}.
     Json status();
 
   private:

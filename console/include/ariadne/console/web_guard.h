@@ -12,6 +12,9 @@
 // Every response, refusals included, carries the security headers (strict CSP, nosniff,
 // no-referrer, no-store, no framing).
 //
+// Errors: a refused request is a response (403, 400...) with a sentence, never an exception;
+// protect() passes on what the wrapped handler throws (the server answers it with 500).
+//
 // Thread-safety: all methods are thread-safe.
 #pragma once
 
