@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include <spdlog/spdlog.h>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -17,19 +18,32 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "ariadne/core/gateway.h"
+#include "ariadne/core/server_key.h"
+#include "ariadne/core/store.h"
 #include "ariadne/crypto/bytes.h"
 #include "ariadne/crypto/password.h"
 #include "ariadne/crypto/recovery.h"
 #include "ariadne/crypto/signal_context.h"
 #include "ariadne/crypto/totp.h"
-#include "ariadne/core/gateway.h"
-#include "ariadne/core/server_key.h"
-#include "ariadne/core/store.h"
+#include "ariadne/policies/clock.h"
 
 namespace ariadne::gateway::test {
 
 using crypto::Bytes;
 using nlohmann::json;
+
+/// A policies::Clock that reads a Unix-ms counter the test moves by hand.
+class MillisClock final : public policies::Clock {
+  public:
+    explicit MillisClock(const std::atomic<std::int64_t>& ms) : ms_(ms) {}
+    policies::Instant now() const override {
+        return policies::Instant{std::chrono::milliseconds{ms_.load()}};
+    }
+
+  private:
+    const std::atomic<std::int64_t>& ms_;
+};
 
 struct TempDir {
     std::filesystem::path path;
@@ -210,7 +224,7 @@ class Harness {
         params.salt = crypto::random_bytes(16);
         GatewayOptions options;
         options.recovery_params = params;
-        options.clock_ms = [this] { return now.load(); };
+        options.clock = &clock;
         if (tweak_gateway) tweak_gateway(options);
         gateway = std::make_unique<Gateway>(*store, key, metrics, options);
     }
@@ -229,7 +243,7 @@ class Harness {
         store = std::make_unique<Store>(store_options);
         GatewayOptions options;
         options.recovery_params = params;
-        options.clock_ms = [this] { return now.load(); };
+        options.clock = &clock;
         gateway = std::make_unique<Gateway>(*store, key, metrics, options);
     }
 
@@ -328,9 +342,9 @@ class Harness {
     StoreOptions store_options;
     ServerKey key{crypto::SecretBytes(crypto::random_bytes(32))};
     crypto::RecoveryParams params;
-    std::atomic<std::int64_t> now{std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count()};
+    // The gateway's clock in Unix ms; tests move time with `now += ms`.
+    std::atomic<std::int64_t> now{policies::unix_ms(policies::now_utc())};
+    MillisClock clock{now};
     std::unique_ptr<Store> store;
     std::unique_ptr<Gateway> gateway;
     std::vector<std::shared_ptr<Session>> sessions;

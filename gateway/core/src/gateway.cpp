@@ -1,7 +1,6 @@
+// The gateway's shared state: construction and shutdown, the online registry, and the
+// pushes of committed mail and alerts to online sessions.
 #include "ariadne/core/gateway.h"
-
-#include <algorithm>
-#include <chrono>
 
 #include <nlohmann/json.hpp>
 
@@ -16,6 +15,7 @@ Gateway::Gateway(Store& store, const ServerKey& server_key, Metrics& metrics,
       server_key_(server_key),
       metrics_(metrics),
       options_(std::move(options)),
+      clock_(options_.clock ? *options_.clock : system_clock_),
       policy_(policy ? std::move(policy) : std::make_shared<AssignmentPolicy>(store)),
       alerts_(alerts),
       login_budget_(options_.login_budget),
@@ -35,13 +35,6 @@ Gateway::~Gateway() {
     accepting_.store(false);
     workers_.shutdown();
     store_.flush();
-}
-
-std::int64_t Gateway::now_ms() const {
-    if (options_.clock_ms) return options_.clock_ms();
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
 }
 
 std::shared_ptr<Session> Gateway::open_session(std::shared_ptr<SessionOutput> output,
@@ -119,16 +112,7 @@ void Gateway::push_alert(std::function<nlohmann::json()> describe, bool to_every
                     targets.push_back(std::move(s));
                 }
             }
-            for (auto& s : targets) {
-                bool wanted;
-                {
-                    std::lock_guard lock(s->mutex_);
-                    wanted = s->authenticated_ && s->account_.role == Role::caseworker &&
-                             (to_everyone || std::find(recipients.begin(), recipients.end(),
-                                                       s->account_.id) != recipients.end());
-                }
-                if (wanted) s->push_frame(frame);
-            }
+            for (auto& s : targets) s->push_alert(frame, to_everyone, recipients);
         });
 }
 

@@ -1,3 +1,4 @@
+// The route-class worker pools that run HTTPS handlers, each with its own bounded queue.
 #include "ariadne/core/http_workers.h"
 
 #include <algorithm>

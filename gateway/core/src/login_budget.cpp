@@ -1,3 +1,4 @@
+// Login attempt budgets per client address and for the whole server, and the address key.
 #include "ariadne/core/login_budget.h"
 
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+// Login backoff per name and connection, and the per-account send token bucket.
 #include <algorithm>
 #include <cmath>
 

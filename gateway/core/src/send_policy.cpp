@@ -1,3 +1,4 @@
+// AssignmentPolicy: the default SendPolicy, decided by case assignments alone.
 #include "ariadne/core/send_policy.h"
 
 namespace ariadne::gateway {

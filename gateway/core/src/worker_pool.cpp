@@ -1,3 +1,4 @@
+// A fixed pool of threads running blocking tasks in FIFO order.
 #include "ariadne/core/worker_pool.h"
 
 namespace ariadne::gateway {

@@ -3,7 +3,7 @@
 // (ariadne/services/alerts.h) implements it; the core never sees how alerts are stored.
 //
 // Errors: every method may throw std::exception when the alert table cannot be used (the
-// session answers `unavailable`). Thread-safety: implementations are safe from any thread.
+// session answers `storage_unavailable`). Thread-safety: implementations are safe from any thread.
 #pragma once
 
 #include <cstdint>

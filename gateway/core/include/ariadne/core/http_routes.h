@@ -1,5 +1,5 @@
 // Plain-C++ HTTPS routes served on the gateway's TLS port, next to /healthz, /metrics and
-// /v1/ws, without including Beast (the network layer, src/net/server.cpp, adapts them).
+// /v1/ws, without including Beast (the network layer, ariadne/net/server.h, adapts them).
 // Adapters (SMS inbound, the survivor web page) and the admin API register here.
 //
 //   auto routes = std::make_shared<HttpRoutes>();
@@ -20,6 +20,10 @@
 // Handlers run concurrently with each other and must be thread-safe.
 // An exception escaping a handler becomes a 500 with a generic body (its text is not sent,
 // it is logged without the request).
+//
+// Ownership: the server shares the HttpRoutes (shared_ptr); whatever a handler captures
+// must outlive the server. Errors: add() throws std::invalid_argument (below); find() and
+// empty() do not throw.
 #pragma once
 
 #include <functional>

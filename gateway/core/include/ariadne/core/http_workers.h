@@ -1,7 +1,12 @@
 // The threads that run HTTPS route handlers (http_routes.h): one WorkerPool per
 // HttpRouteClass, each with its own bounded queue. A flood of survivor-page sign-ins (an
 // Argon2id check each) fills only the page queue; the admin API and Kannel's inbound SMS and
-// delivery reports keep their own threads. Thread-safe.
+// delivery reports keep their own threads.
+//
+// Errors: the constructor throws std::system_error if a thread cannot be started. Ownership:
+// the network layer owns one HttpWorkers per server; what a task captures must outlive it
+// (shutdown() runs the queued tasks first). Thread safety: every method is safe from any
+// thread.
 #pragma once
 
 #include <cstddef>

@@ -11,7 +11,8 @@
 // An attempt takes a token before its credentials are checked (so simultaneous attempts
 // cannot all pass the check first) and gets it back when it succeeds: legitimate logins cost
 // nothing. The decision never depends on whether the account exists. Times are milliseconds
-// on a caller-supplied clock (tests advance it). Thread-safe (one mutex; O(log n)).
+// on a caller-supplied clock (tests advance it). Thread-safe (one mutex; O(log n)). Nothing
+// here throws but std::bad_alloc.
 #pragma once
 
 #include <cstdint>
@@ -53,7 +54,7 @@ class LoginBudget {
         enum class Lane { none, global, fresh } lane = Lane::none;
     };
 
-    /// Takes one attempt for `address` (the client's address key, see server.h) at `now_ms`.
+    /// Takes one attempt for `address` (client_address_key above) at `now_ms`.
     Ticket admit(std::string_view address, std::int64_t now_ms);
     /// The attempt succeeded: its tokens are given back.
     void succeeded(const Ticket& ticket, std::int64_t now_ms);

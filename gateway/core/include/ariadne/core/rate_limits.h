@@ -1,6 +1,7 @@
 // Rate limits: the growing delay after failed logins (per account key and per connection)
 // and the per-account send token bucket. Times are milliseconds on a caller-supplied clock
-// so tests can advance time. Thread-safe (one mutex each; operations are O(log n)).
+// so tests can advance time. Thread-safe (one mutex each; operations are O(log n)). Nothing
+// here throws but std::bad_alloc.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,14 @@
 // Who may address whom. Every `send`, `keys_fetch` and `contacts` entry is decided here at
 // the moment of the request, so a change (an assignment removed, consent withdrawn) takes
-// effect at once. Issue 4 plugs the consent policy engine in behind this interface.
+// effect at once. The core ships AssignmentPolicy; the services layer's ConsentPolicy
+// (ariadne/services/consent_policy.h) adds consent, check-ins and duress behind the same
+// interface.
+//
+// Errors: decide, decide_message and contact_details must not throw: a policy that cannot
+// evaluate denies (fail closed); should one throw anyway, the session sends nothing and
+// answers `storage_unavailable`. report_duress may throw any std::exception on a storage
+// failure (the session answers `storage_unavailable`); on_login's exceptions are dropped.
+// Thread safety: every method runs concurrently on network and worker threads.
 #pragma once
 
 #include <cstdint>
@@ -27,8 +35,7 @@ struct SendDecision {
     }
 };
 
-/// Implementations must be thread-safe: decide() runs concurrently on network threads.
-/// A policy that cannot evaluate must deny (fail closed), not throw.
+/// The interface the Session asks. Implementations must be thread-safe.
 class SendPolicy {
   public:
     virtual ~SendPolicy() = default;
@@ -67,7 +74,8 @@ class SendPolicy {
 };
 
 /// The default: a survivor reaches her assigned caseworkers; a caseworker reaches the
-/// survivors assigned to her and the caseworkers who share one of them (handover).
+/// survivors assigned to her and the caseworkers who share one of them (handover). A store
+/// read that fails denies (reason `policy_unavailable`).
 class AssignmentPolicy final : public SendPolicy {
   public:
     /// `store` must outlive the policy.

@@ -1,6 +1,7 @@
 // The gateway's durable state is the storage layer's (ariadne/storage/store.h and the
-// repository headers it names). These names let the gateway's code keep speaking of
-// `Store`, `Account` and `CommitStatus` without knowing where they are defined.
+// repository headers it names: errors, ownership and thread safety are stated there). These
+// names let the core's code speak of `Store`, `Account` and `CommitStatus` without naming
+// the storage namespace.
 #pragma once
 
 #include "ariadne/storage/store.h"

@@ -1,5 +1,11 @@
 // A fixed pool of threads for blocking work (Argon2id password checks, mailbox reads) that
-// must not run on network threads. Tasks run in FIFO order across the pool. Thread-safe.
+// must not run on network threads. Tasks run in FIFO order across the pool.
+//
+// Errors: the constructor throws std::system_error if a thread cannot be started; the other
+// methods throw nothing but std::bad_alloc. A task's own exceptions are swallowed, so a task
+// must report its failures itself. Ownership: tasks are owned by the pool until they run;
+// what they capture must outlive the pool or be shared. Thread safety: every method is safe
+// from any thread; shutdown() called from a task does not join that task's thread.
 #pragma once
 
 #include <condition_variable>
@@ -14,8 +20,8 @@ namespace ariadne::gateway {
 
 class WorkerPool {
   public:
-    /// `max_queued`: tasks waiting (not yet started) beyond which try_post() refuses;
-    /// post() ignores it.
+    /// Starts `threads` threads (at least one). `max_queued`: tasks waiting (not yet
+    /// started) beyond which try_post() refuses; post() ignores it.
     explicit WorkerPool(std::size_t threads, std::size_t max_queued = SIZE_MAX);
     /// Runs the tasks already queued, then joins the threads.
     ~WorkerPool();
