@@ -64,6 +64,73 @@ TEST(FrameCodec, DecodesAlertsAlertClearAndSettings) {
               ErrorCode::invalid_frame);
 }
 
+// Each operation type of docs/protocol.md decodes to its own request, and only to it.
+TEST(FrameCodec, EveryOperationTypeDecodesToItsOwnRequest) {
+    const std::string id = R"("a_AAAAAAAAAAAAAAAAAAAAAA")";
+    const std::vector<std::pair<std::string, std::size_t>> frames = {
+        {R"({"v":1,"id":1,"type":"ping"})", 0},
+        {R"({"v":1,"id":1,"type":"recovery_params"})", 1},
+        {R"({"v":1,"id":1,"type":"challenge"})", 2},
+        {R"({"v":1,"id":1,"type":"register_device","username":"mara","password":"pw","totp":"123456","identity_key":")" +
+             b64(33) + R"(","registration_id":7,"signature":")" + b64(64) + R"("})",
+         3},
+        {R"({"v":1,"id":1,"type":"auth_device","account":)" + id +
+             R"(,"device_id":1,"signature":")" + b64(64) + R"("})",
+         4},
+        {R"({"v":1,"id":1,"type":"auth_survivor","locator":")" + b64(32) + R"(","signature":")" +
+             b64(64) + R"(","identity_key":")" + b64(33) + R"(","registration_id":9})",
+         5},
+        {R"({"v":1,"id":1,"type":"keys_upload"})", 6},
+        {R"({"v":1,"id":1,"type":"keys_count"})", 7},
+        {R"({"v":1,"id":1,"type":"keys_fetch","account":)" + id + "}", 8},
+        {R"({"v":1,"id":1,"type":"contacts"})", 9},
+        {R"({"v":1,"id":1,"type":"send","to":)" + id +
+             R"(,"messages":[{"device_id":1,"type":2,"body":"AA=="}]})",
+         10},
+        {R"({"v":1,"id":1,"type":"ack","server_id":5})", 11},
+        {R"({"v":1,"id":1,"type":"alerts"})", 12},
+        {R"({"v":1,"id":1,"type":"alert_clear","alert_id":5})", 13},
+        {R"({"v":1,"id":1,"type":"settings"})", 14},
+        {R"({"v":1,"id":1,"type":"duress_report","survivor":)" + id + "}", 15},
+    };
+    ASSERT_EQ(frames.size(), std::variant_size_v<RequestBody>);
+    for (const auto& [frame, index] : frames) {
+        EXPECT_EQ(request_of(frame).body.index(), index) << frame;
+        // Through the full decoder too: the fast one takes only send and ack.
+        auto full = decode_request_full(frame);
+        ASSERT_TRUE(std::holds_alternative<Request>(full)) << frame;
+        EXPECT_EQ(std::get<Request>(full).body.index(), index) << frame;
+    }
+    auto e = error_of(R"({"v":1,"id":1,"type":"Ping"})");
+    EXPECT_EQ(e.code, ErrorCode::unknown_type);
+    EXPECT_EQ(e.message, "unknown operation type");
+}
+
+// Clients written from docs/protocol.md match these sentences.
+TEST(FrameCodec, AccountIdFieldsSayWhatAnAccountIdIs) {
+    const std::string sig = b64(64);
+    const std::vector<std::pair<std::string, std::string>> frames = {
+        {R"({"v":1,"id":1,"type":"auth_device","account":"mara","device_id":1,"signature":")" +
+             sig + R"("})",
+         "account"},
+        {R"({"v":1,"id":1,"type":"keys_fetch","account":"a_AAAAAAAAAAAAAAAAAAAAA+"})", "account"},
+        {R"({"v":1,"id":1,"type":"send","to":"a_short","messages":[{"device_id":1,"type":2,"body":"AA=="}]})",
+         "to"},
+        {R"({"v":1,"id":1,"type":"duress_report","survivor":"b_AAAAAAAAAAAAAAAAAAAAAA"})",
+         "survivor"},
+    };
+    for (const auto& [frame, field] : frames) {
+        auto e = error_of(frame);
+        EXPECT_EQ(e.code, ErrorCode::invalid_frame) << frame;
+        EXPECT_EQ(e.message, "field '" + field +
+                                 "' must be an account id ('a_' followed by 22 base64url "
+                                 "characters)")
+            << frame;
+    }
+    EXPECT_EQ(error_of(R"({"v":1,"id":1,"type":"keys_fetch","account":""})").message,
+              "field 'account' must not be empty");
+}
+
 TEST(FrameCodec, NonJsonIsMalformedWithNullId) {
     auto e = error_of("{not json");
     EXPECT_EQ(e.code, ErrorCode::malformed_json);

@@ -1,7 +1,19 @@
 // Frame codec of wire protocol v1 (docs/protocol.md): turns one client text frame into a
 // typed `Request`, validating every field exactly (types, ranges, lengths, base64, unknown
-// fields refused), and builds the server's ok / error / deliver frames.
-// Pure functions: no I/O, no shared state, thread-safe. Never throws on any input.
+// fields refused), and builds the server's ok / error / deliver frames. Its request and
+// delivery types are what the layers above (storage, core, admin) speak.
+//
+// Errors: the decoders never throw on any input (only std::bad_alloc); what is wrong comes
+// back as a ProtocolError whose message names the field and never echoes its value. The
+// encoders throw nlohmann::json::type_error only when a string they are given is not valid
+// UTF-8 (encode_error replaces such bytes instead), which callers rule out by building
+// frames from decoded requests, account ids and validated templates.
+//
+// Thread-safety: pure functions with no I/O and no shared state; safe from any thread.
+//
+// Implementation: decode_request.cpp (envelope and one body decoder per operation type,
+// over the field reader of frame_fields.h), decode_fast.cpp (the hot-path `send`/`ack`
+// decoder), encode_frames.cpp (server frames).
 #pragma once
 
 #include <cstdint>
