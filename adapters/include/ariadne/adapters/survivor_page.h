@@ -13,7 +13,7 @@
 // Her duress code (her duress login from `survivor-enrol --with-duress-code`, recognised with
 // options.duress_target — the one duress mechanism, the same in her app and by SMS) signs in
 // to an ordinary, empty conversation and silently alerts her team (an edge-encrypted message,
-// plus the duress callback for the policy store).
+// plus options.on_duress, which locks and alerts her case).
 // Sign-in attempts are rate limited per code and per client address with a doubling delay;
 // each attempt is counted before its code is checked, in one critical section with the test,
 // so simultaneous guesses from one address cannot all be checked. Every failure shows the
@@ -35,8 +35,12 @@
 //
 // Errors: what she types never raises an error: a wrong code, a full page or an unsendable
 // message each get the same neutral page with a sentence in her language (a message that
-// could not be sent stays in her box). Failures of the edge or her record are logged
-// without content and shown as "not sent"; the constructor throws nothing of its own.
+// could not be sent stays in her box). A send the edge refuses is logged without content and
+// shown as "not sent"; a failed attach, duress alert or record read at sign-in is logged and
+// the sign-in goes on. Exceptions of the store, of reading her thread (EdgeHub::history) and
+// of the duress_target, on_duress and retention_days callbacks escape handle(); the HTTP
+// server answers them with a 500. The constructor throws only crypto::Error, when the
+// system's random source fails.
 //
 // Ownership: the page borrows the store and the hub (both must outlive it); it owns its
 // sessions and kept drafts, in memory only.
@@ -75,21 +79,23 @@ struct SurvivorPageProfile {
 struct SurvivorPageOptions {
     std::string path = "/notes";  // neutral; the quick-exit page is path + "/away"
     std::chrono::minutes idle_timeout{15};
-    /// Duress hook (e.g. PolicyStore::raise_duress for her case). Called with her account id.
+    /// Duress hook (e.g. PolicyService::raise_duress of her case, found with the services'
+    /// find_survivor_case). Called with her account id; its exceptions escape handle().
     std::function<void(const std::string& survivor_account)> on_duress;
     /// The one duress mechanism (`ariadne admin survivor-enrol --with-duress-code`): her
     /// duress code is a second survivor account. Given the account a code signed in to, this
-    /// returns HER account when that account is her duress login, else nullopt. The page then
+    /// returns HER account when that account is her duress login, else nullopt (e.g. the
+    /// services' duress_login_target); its exceptions escape handle(). The page then
     /// treats the sign-in as duress for her (empty view, team alerted, on_duress(her)).
     /// Empty: no code counts as duress (a duress login then just shows its own empty view).
     std::function<std::optional<std::string>(const std::string& account)> duress_target;
-    /// Her record (`PolicyStore::find_survivor` of her case), given her account id; nullopt
-    /// when none. After sign-in the page speaks her record's language (until she picks
-    /// another in the menu) and shows times in her time zone. Empty: the browser's language,
-    /// UTC.
+    /// Her record (e.g. the services' find_survivor_record), given her account id; nullopt
+    /// when none (an exception is logged and the sign-in goes on without it). After sign-in
+    /// the page speaks her record's language (until she picks another in the menu) and shows
+    /// times in her time zone. Empty: the browser's language, UTC.
     std::function<std::optional<SurvivorPageProfile>(const std::string& account)> profile;
-    /// The organisation's retention in days (OrgPolicy::retention_days): older messages of
-    /// her thread are not shown. Empty: 365.
+    /// The organisation's retention in days (policies::OrgPolicy::retention_days): older
+    /// messages of her thread are not shown. Empty: 365.
     std::function<int()> retention_days;
     /// Signed-in sessions at most; a sign-in beyond it is refused ("full"), never served by
     /// ending another. Sessions idle for idle_timeout end and free their place.
