@@ -5,9 +5,10 @@
 
 #include <fstream>
 
+#include "ariadne/admin/arguments.h"
 #include "ariadne/app/config.h"
-#include "ariadne/protocol/error.h"
 #include "ariadne/net/server.h"
+#include "ariadne/protocol/error.h"
 #include "harness.h"
 
 namespace ariadne::gateway {
