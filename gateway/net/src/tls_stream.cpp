@@ -97,15 +97,14 @@ void TlsCore::flush() {
         }
         // WANT_READ cannot happen while writing (renegotiation is off); wait either way.
         waiting_writable = true;
-        socket.async_wait(want == Want::write ? tcp::socket::wait_write : tcp::socket::wait_read,
-                          [self = shared_from_this()](beast::error_code ec) {
-                              self->waiting_writable = false;
-                              if (ec) {
-                                  self->fail();
-                                  return;
-                              }
-                              self->flush();
-                          });
+        socket.async_wait(wait_for(want), [self = shared_from_this()](beast::error_code ec) {
+            self->waiting_writable = false;
+            if (ec) {
+                self->fail();
+                return;
+            }
+            self->flush();
+        });
         return;
     }
     out.clear();

@@ -58,6 +58,12 @@ struct TlsCore : std::enable_shared_from_this<TlsCore> {
     /// Maps the outcome of an SSL call; `ret` is its return value.
     Want check(int ret, beast::error_code& ec);
 
+    /// What to wait for on the socket before retrying a call that returned `want` (read or
+    /// write).
+    static tcp::socket::wait_type wait_for(Want want) noexcept {
+        return want == Want::write ? tcp::socket::wait_write : tcp::socket::wait_read;
+    }
+
     /// Appends plaintext to send; a flush is scheduled on the strand.
     void append(const void* data, std::size_t size);
 
@@ -225,10 +231,7 @@ class TlsStream {
                     auto want = core_->check(r, ec);
                     if (want != TlsCore::Want::done) {
                         auto& socket = core_->socket;
-                        return socket.async_wait(want == TlsCore::Want::read
-                                                     ? tcp::socket::wait_read
-                                                     : tcp::socket::wait_write,
-                                                 std::move(*this));
+                        return socket.async_wait(TlsCore::wait_for(want), std::move(*this));
                     }
                 }
             }
@@ -271,10 +274,7 @@ class TlsStream {
                         auto want = core_->check(r, ec);
                         if (want != TlsCore::Want::done) {
                             auto& socket = core_->socket;
-                            return socket.async_wait(want == TlsCore::Want::read
-                                                         ? tcp::socket::wait_read
-                                                         : tcp::socket::wait_write,
-                                                     std::move(*this));
+                            return socket.async_wait(TlsCore::wait_for(want), std::move(*this));
                         }
                     }
                 }
