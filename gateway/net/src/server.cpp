@@ -53,7 +53,7 @@ std::string endpoint_text(const tcp::socket& socket) {
 struct Server::Impl {
     Impl(Gateway& gateway, ServerOptions opts)
         : options(std::move(opts)),
-          shared(gateway, options.log_ip, options.routes, http_workers,
+          shared(gateway, gateway.metrics(), options.log_ip, options.routes, http_workers,
                  {options.max_connections, options.max_connections_per_address,
                   options.max_unauthenticated_per_address}),
           ioc(static_cast<int>(options.io_threads)),

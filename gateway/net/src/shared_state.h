@@ -10,10 +10,13 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "ariadne/core/gateway.h"
 #include "ariadne/core/http_routes.h"
 #include "ariadne/core/http_workers.h"
 #include "connection_slots.h"
+
+namespace ariadne::gateway {
+class Gateway;
+}  // namespace ariadne::gateway
 
 namespace ariadne::gateway::net_detail {
 
@@ -45,10 +48,12 @@ class OpenSessions {
 
 /// Lives in Server's implementation, which outlives every connection (see its members' order).
 struct Shared {
-    Shared(Gateway& gateway, bool log_ip, std::shared_ptr<const HttpRoutes> routes,
-           HttpWorkers& http_workers, ConnectionTable::Limits limits)
+    /// `metrics` is the gateway's (Gateway::metrics()).
+    Shared(Gateway& gateway, Metrics& metrics, bool log_ip,
+           std::shared_ptr<const HttpRoutes> routes, HttpWorkers& http_workers,
+           ConnectionTable::Limits limits)
         : gateway(gateway),
-          metrics(gateway.metrics()),
+          metrics(metrics),
           log_ip(log_ip),
           routes(std::move(routes)),
           http_workers(http_workers),
