@@ -20,6 +20,7 @@
 #include "ariadne/crypto/recovery.h"
 #include "ariadne/policies/clock.h"
 #include "ariadne/services/consent_policy.h"
+#include "ariadne/services/enrolment.h"
 #include "ariadne/services/sms_numbers.h"
 #include "ariadne/storage/policy_store.h"
 #include "sms_gateway_impl.h"
@@ -99,24 +100,24 @@ bool looks_like_code(const std::string& text) {
 }  // namespace
 
 std::string SmsGateway::Impl::create_unverified_thread(const std::string& number) {
-    std::string code = crypto::generate_recovery_code();
-    auto verifier = crypto::make_recovery_verifier(code, options.recovery_params);
-    crypto::wipe(code.data(), code.size());
-    gateway::Account account = store.create_survivor(verifier.locator, verifier.auth_public_key);
-    policies::Survivor record{policies::CaseCode::generate(), policies::Initials("U"),
-                              policies::LanguageTag(options.default_language),
-                              options.default_time_zone};
-    // Whoever writes from an unknown number may not be her: until a caseworker verifies
-    // the sender, her console shows the instruction never to confirm anyone was a client.
-    record.flags.never_confirm_client = true;
-    for (const auto& id : options.on_duty) {
-        store.assign(account.id, id);
-        record.caseworkers.emplace_back(id, "on_duty");
-    }
-    const policies::Actor actor{policies::AccountId("sms-gateway"), policies::Role::admin};
-    auto enrolled = policies.enrol_survivor(record, actor, policies::now_utc());
-    gateway::link_survivor_case(policies, account.id, enrolled.case_code, false);
-    gateway::link_sms_number(policies, key, number, enrolled.case_code, false);
+    // The one enrolment use case (as `survivor-enrol`). Whoever writes from an unknown
+    // number may not be her: until a caseworker verifies the sender, her console shows the
+    // instruction never to confirm anyone was a client. The throwaway recovery code is
+    // wiped with `enrolled`.
+    gateway::SurvivorEnrolment args{.caseworkers = options.on_duty,
+                                    .caseworker_field = "on_duty",
+                                    .initials = "U",
+                                    .language = options.default_language,
+                                    .time_zone = options.default_time_zone,
+                                    .never_confirm_client = true,
+                                    .sms_number = number};
+    struct WipeNumber {  // her number leaves memory with this call, as the caller's copy does
+        std::string& n;
+        ~WipeNumber() { crypto::wipe(n.data(), n.size()); }
+    } wipe_number{args.sms_number};
+    auto enrolled = gateway::enrol_survivor(
+        store, policies, key, args, [this] { return options.recovery_params; },
+        {policies::AccountId("sms-gateway"), policies::Role::admin}, policies::now_utc());
     spdlog::warn("sms: unverified thread opened for the on-duty team");
     std::function<void(const policies::CaseCode&)> hook;
     {
@@ -125,7 +126,7 @@ std::string SmsGateway::Impl::create_unverified_thread(const std::string& number
     }
     // `ariadne serve` raises the unverified_channel alert (AlertBoard) here.
     if (hook) hook(enrolled.case_code);
-    return account.id;
+    return enrolled.account.id;
 }
 
 HttpResponse SmsGateway::Impl::inbound(const HttpRequest& r) {

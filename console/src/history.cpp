@@ -1,8 +1,8 @@
+// The console's history store: messages and conversation marks in one SQLite file, every value
+// sealed (crypto/aead.h) and every account found by a keyed tag.
 #include "ariadne/console/history.h"
 
 #include <argon2.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -10,9 +10,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ariadne/crypto/aead.h"
 #include "ariadne/crypto/bytes.h"
 #include "ariadne/crypto/error.h"
 #include "ariadne/crypto/hkdf.h"
+#include "ariadne/crypto/hmac.h"
 
 namespace ariadne::console {
 
@@ -137,62 +139,29 @@ struct History::Impl {
     }
 
     Bytes seal(const std::string& ad, ByteView plain) const {
-        Bytes nonce = crypto::random_bytes(12);
-        Bytes out(12 + plain.size() + 16);
-        std::copy(nonce.begin(), nonce.end(), out.begin());
-        EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-        int len = 0, total = 0;
-        bool ok =
-            ctx &&
-            EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, seal_key.data(), nonce.data()) ==
-                1 &&
-            EVP_EncryptUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(ad.data()),
-                              static_cast<int>(ad.size())) == 1 &&
-            EVP_EncryptUpdate(ctx, out.data() + 12, &len, plain.data(),
-                              static_cast<int>(plain.size())) == 1;
-        total = len;
-        ok =
-            ok && EVP_EncryptFinal_ex(ctx, out.data() + 12 + total, &len) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, out.data() + 12 + plain.size()) == 1;
-        EVP_CIPHER_CTX_free(ctx);
-        if (!ok) throw Error(ErrorCode::internal, "Sealing a history record failed.");
-        return out;
+        try {
+            return crypto::seal(seal_key.view(), ad, plain);
+        } catch (const Error&) {
+            throw Error(ErrorCode::internal, "Sealing a history record failed.");
+        }
     }
 
     SecretBytes open_sealed(const std::string& ad, ByteView sealed) const {
-        if (sealed.size() < 28) {
-            throw Error(ErrorCode::corrupt_record, "A history record is damaged.");
-        }
-        std::size_t n = sealed.size() - 28;
-        SecretBytes out(n);
-        EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-        int len = 0;
-        Bytes tag(sealed.end() - 16, sealed.end());
-        bool ok =
-            ctx &&
-            EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, seal_key.data(), sealed.data()) ==
-                1 &&
-            EVP_DecryptUpdate(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(ad.data()),
-                              static_cast<int>(ad.size())) == 1 &&
-            EVP_DecryptUpdate(ctx, out.data(), &len, sealed.data() + 12, static_cast<int>(n)) ==
-                1 &&
-            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, tag.data()) == 1 &&
-            EVP_DecryptFinal_ex(ctx, out.data() + len, &len) == 1;
-        EVP_CIPHER_CTX_free(ctx);
-        if (!ok) {
+        try {
+            // History files of earlier releases hold unversioned values; they keep opening.
+            return crypto::open_sealed(seal_key.view(), ad, sealed,
+                                       crypto::Accept::versioned_or_unversioned);
+        } catch (const crypto::OpenError& e) {
+            if (e.reason() == crypto::OpenError::Reason::too_short) {
+                throw Error(ErrorCode::corrupt_record, "A history record is damaged.");
+            }
             throw Error(ErrorCode::corrupt_record,
                         "A history record failed to open (damaged, or moved to another row).");
         }
-        return out;
     }
 
     Bytes tag_of(const std::string& account) const {
-        Bytes out(32);
-        unsigned int len = 32;
-        HMAC(EVP_sha256(), index_key.data(), static_cast<int>(index_key.size()),
-             reinterpret_cast<const unsigned char*>(account.data()), account.size(), out.data(),
-             &len);
-        return out;
+        return crypto::hmac_sha256(index_key.view(), crypto::as_bytes(account));
     }
 
     static std::string message_ad(std::int64_t id, ByteView tag, std::int64_t time_ms) {

@@ -162,6 +162,84 @@ TEST_F(HistoryTest, ARecordMovedToAnotherRowFailsToOpen) {
     }
 }
 
+TEST_F(HistoryTest, AHistoryWrittenBeforeTheVersionedFormatOpensAndTakesNewMessages) {
+    // Written by the console of ab28398 (tests/upgrade/fixtures/sealed-2026-12-07/README.md).
+    fs::copy_file(fs::path(ARIADNE_SEALED_FIXTURES) / "history.db", path_);
+    const auto old_key = crypto::StoreKey::from_bytes(crypto::Bytes(32, 0x42));
+    const std::string mk = "a_MeLlcujt2-cRG5RaUp6QTg", ln = "a_SvcgI2HSxf7NuJNDMn6mqg";
+    {
+        auto h = History::open(path_, old_key);
+        auto msgs = h->conversation(mk);
+        ASSERT_EQ(msgs.size(), 3u);
+        EXPECT_EQ(msgs[0].text, "M. to mara, message 1");
+        EXPECT_EQ(msgs[0].time_ms, 1765100000000);
+        EXPECT_EQ(msgs[1].text, "mara to M., reply 1");
+        EXPECT_TRUE(msgs[1].outbound);
+        EXPECT_EQ(msgs[1].state, DeliveryState::delivered);
+        EXPECT_EQ(msgs[2].text, "M. to mara, message 2");
+        EXPECT_EQ(h->marks(mk).verified_number, "12345 67890");
+        EXPECT_EQ(h->marks(mk).last_read_id, msgs[2].id);
+        auto page = h->conversation(ln);
+        ASSERT_EQ(page.size(), 1u);
+        EXPECT_EQ(page[0].channel, "web");
+        // What is written from now on is versioned; old records stay as they are.
+        h->add_inbound(ln, 105, 1765100240000, "L. again", "web", false);
+        h->set_verified(ln, "55555 66666");
+    }
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(
+                  db, "SELECT hex(substr(sealed, 1, 1)) FROM messages WHERE server_id = 105", -1,
+                  &st, nullptr),
+              SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))), "01");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+
+    auto h = History::open(path_, old_key);
+    auto page = h->conversation(ln);
+    ASSERT_EQ(page.size(), 2u);
+    EXPECT_EQ(page[0].text, "L. from the page");
+    EXPECT_EQ(page[1].text, "L. again");
+    EXPECT_EQ(h->marks(ln).verified_number, "55555 66666");
+    EXPECT_EQ(h->conversation(mk).size(), 3u);
+}
+
+TEST_F(HistoryTest, AnOldHistoryRefusesAnotherKeyAndADamagedRecordIsNamed) {
+    fs::copy_file(fs::path(ARIADNE_SEALED_FIXTURES) / "history.db", path_);
+    try {
+        History::open(path_, crypto::StoreKey::from_bytes(crypto::Bytes(32, 0x43)));
+        FAIL() << "another key opened the history";
+    } catch (const crypto::Error& e) {
+        EXPECT_EQ(e.code(), crypto::ErrorCode::wrong_passphrase);
+    }
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(
+        sqlite3_exec(db,
+                     "UPDATE messages SET sealed = substr(sealed, 1, 20) WHERE server_id = 101;"
+                     "UPDATE messages SET sealed = substr(sealed, 1, length(sealed) - 1) "
+                     "WHERE server_id = 104",
+                     nullptr, nullptr, nullptr),
+        SQLITE_OK);
+    sqlite3_close(db);
+    auto h = History::open(path_, crypto::StoreKey::from_bytes(crypto::Bytes(32, 0x42)));
+    auto error_of = [&](const std::string& account) -> std::string {
+        try {
+            h->conversation(account);
+        } catch (const crypto::Error& e) {
+            EXPECT_EQ(e.code(), crypto::ErrorCode::corrupt_record);
+            return e.what();
+        }
+        return "opened";
+    };
+    EXPECT_EQ(error_of("a_MeLlcujt2-cRG5RaUp6QTg"), "A history record is damaged.");
+    EXPECT_EQ(error_of("a_SvcgI2HSxf7NuJNDMn6mqg"),
+              "A history record failed to open (damaged, or moved to another row).");
+}
+
 TEST_F(HistoryTest, FileIsPrivateToTheUser) {
     History::open(path_, key());
     auto perms = fs::status(path_).permissions();

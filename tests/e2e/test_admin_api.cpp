@@ -891,3 +891,83 @@ TEST_F(AdminApi, MessengersCheckinDefaultsAndConsentRecordsAreSetAndReadThroughT
 
 }  // namespace
 }  // namespace ariadne::e2e
+
+namespace ariadne::e2e {
+namespace {
+
+TEST_F(AdminApi, TheCliAndTheApiRefuseTheSameAssignmentAndEnrolmentWithTheSameSentence) {
+    // Both run one enrolment and one assign-with-handover use case: the same bad input gets
+    // the same sentence (CLI: "ariadne admin: <sentence>"; API: the JSON message) and nothing
+    // is stored by either.
+    std::string token = login(admin_, 0);
+    ASSERT_FALSE(token.empty());
+    auto cli = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {server_binary(), "admin"});
+        args.insert(args.end(), {"--data-dir", gateway_->data_dir().string()});
+        return run_process(args, "");
+    };
+    auto sentence = [](const ProcessResult& r) {
+        const std::string prefix = "ariadne admin: ";
+        EXPECT_EQ(r.err.rfind(prefix, 0), 0u) << r.err;
+        auto end = r.err.find('\n');
+        return r.err.substr(prefix.size(), end == std::string::npos ? end : end - prefix.size());
+    };
+    const std::string unknown_cw = "a_AAAAAAAAAAAAAAAAAAAAAA";
+    struct Case {
+        std::string survivor, caseworker;
+        int status, exit_code;
+        std::string field;
+    };
+    const std::vector<Case> assigns = {
+        {cw_.account, cw_.account, 404, 1, "survivor"},  // a caseworker is no survivor
+        {survivor_.account, survivor_.account, 404, 1, "caseworker"},
+        {survivor_.account, unknown_cw, 404, 1, "caseworker"},
+        {"not-an-id", cw_.account, 400, 2, "survivor"},
+        {survivor_.account, "a_short", 400, 2, "caseworker"},
+    };
+    auto db = gateway_->data_dir() / "ariadne.db";
+    const long assignments = count_rows(db, "assignments");
+    for (const auto& c : assigns) {
+        auto api =
+            http("POST", "/v1/admin/assign",
+                 Json({{"survivor", c.survivor}, {"caseworker", c.caseworker}}).dump(), token);
+        EXPECT_EQ(api.status, c.status) << api.body.dump();
+        EXPECT_EQ(api.body.value("field", ""), c.field) << api.body.dump();
+        auto r = cli({"assign", "--survivor", c.survivor, "--caseworker", c.caseworker});
+        EXPECT_EQ(r.exit_code, c.exit_code) << r.err;
+        EXPECT_EQ(sentence(r), api.body.value("message", "")) << r.err;
+    }
+    EXPECT_EQ(count_rows(db, "assignments"), assignments);
+
+    const long accounts = count_rows(db, "accounts");
+    const std::vector<std::pair<Json, int>> enrolments = {
+        {Json({{"caseworker", unknown_cw},
+               {"initials", "A.N."},
+               {"language", "en"},
+               {"time_zone", "UTC"}}),
+         1},
+        {Json({{"caseworker", cw_.account},
+               {"initials", "A.N."},
+               {"language", "en"},
+               {"time_zone", "Mars/Olympus"}}),
+         2},
+        {Json({{"caseworker", cw_.account},
+               {"initials", "A.N."},
+               {"language", "no such tag"},
+               {"time_zone", "UTC"}}),
+         2},
+    };
+    for (const auto& [body, exit_code] : enrolments) {
+        auto api = http("POST", "/v1/admin/survivor", body.dump(), token);
+        EXPECT_GE(api.status, 400) << api.body.dump();
+        auto r = cli({"survivor-enrol", "--caseworker", body["caseworker"], "--initials",
+                      body["initials"], "--language", body["language"], "--time-zone",
+                      body["time_zone"]});
+        EXPECT_EQ(r.exit_code, exit_code) << r.err;
+        EXPECT_EQ(sentence(r), api.body.value("message", "")) << r.err;
+    }
+    EXPECT_EQ(count_rows(db, "accounts"), accounts);
+}
+
+}  // namespace
+}  // namespace ariadne::e2e

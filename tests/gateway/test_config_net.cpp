@@ -7,8 +7,8 @@
 
 #include "ariadne/admin/arguments.h"
 #include "ariadne/app/config.h"
-#include "ariadne/protocol/error.h"
 #include "ariadne/net/server.h"
+#include "ariadne/protocol/error.h"
 #include "harness.h"
 
 namespace ariadne::gateway {

@@ -129,15 +129,6 @@ TEST(Store, TotpSecretsAreSealedAtRest) {
     EXPECT_THROW(h.key.open(new_account_id(), creds->sealed_totp_secret), GatewayError);
 }
 
-TEST(ServerKey, IsCreatedOnceWithMode0600) {
-    TempDir dir;
-    auto a = ServerKey::load_or_create(dir.path);
-    auto sealed = a.seal("ctx", crypto::to_bytes("secret"));
-    EXPECT_EQ(mode_of(dir.path / "server.key"), 0600u);
-    auto b = ServerKey::load_or_create(dir.path);
-    EXPECT_EQ(crypto::to_string(b.open("ctx", sealed).view()), "secret");
-}
-
 std::string config_error(const std::vector<std::string>& args) {
     try {
         parse_serve_config(args);

@@ -3,9 +3,9 @@
 #include <string>
 #include <vector>
 
-#include "ariadne/services/audit_checkpoints.h"
-#include "ariadne/protocol/error.h"
 #include "ariadne/core/server_key.h"
+#include "ariadne/protocol/error.h"
+#include "ariadne/services/audit_checkpoints.h"
 #include "ariadne/storage/backup.h"
 #include "ariadne/storage/policy_store.h"
 

@@ -1,4 +1,4 @@
-// `ariadne admin backup` and `ariadne admin restore` (private to gateway/src): the storage
+// `ariadne admin backup` and `ariadne admin restore` (private to gateway/admin): the storage
 // layer's backup and restore (ariadne/storage/backup.h) plus the one check it cannot make on
 // its own, the audit chain under the data directory's server key. Each returns the JSON line
 // the command prints; failures throw storage::Error or GatewayError with the step named.

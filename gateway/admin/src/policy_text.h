@@ -1,5 +1,7 @@
 // Text forms of policy values shared by `ariadne admin` and the HTTPS admin API (private to
-// gateway/src). Every parser throws policies::Error naming the field.
+// gateway/admin). Every parser throws AdminError naming the field; a value type it builds
+// (policies::LanguageTag, ChannelRef) may throw policies::Error, which the admin boundary
+// (run_admin, the API's router, translating_errors) translates.
 #pragma once
 
 #include <chrono>
@@ -10,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "admin_errors.h"
 #include "ariadne/policies/error.h"
 #include "ariadne/policies/model.h"
 #include "ariadne/storage/policy_store.h"
@@ -22,10 +25,10 @@ inline policies::ChannelRef parse_channel_arg(const std::string& text, const std
     std::string provider = colon == std::string::npos ? "" : text.substr(colon + 1);
     auto k = policies::parse_channel_kind(kind);
     if (!k) {
-        throw policies::Error(policies::ErrorCode::invalid_field, field,
-                              field +
-                                  ": unknown channel kind; use app, web, sms, "
-                                  "voice_callback, email or messenger:PROVIDER.");
+        throw AdminError(AdminErrorCode::invalid_field, field,
+                         field +
+                             ": unknown channel kind; use app, web, sms, "
+                             "voice_callback, email or messenger:PROVIDER.");
     }
     return policies::ChannelRef::make(*k, provider, field);
 }
@@ -38,8 +41,8 @@ inline policies::LocalWindow parse_window(const std::string& text, const std::st
     if (text.size() != 11 ||
         std::sscanf(text.c_str(), "%2d:%2d-%2d:%2d%c", &h1, &m1, &h2, &m2, &tail) != 4 || h1 < 0 ||
         h1 > 23 || m1 < 0 || m1 > 59 || h2 < 0 || h2 > 24 || m2 < 0 || m2 > 59) {
-        throw policies::Error(policies::ErrorCode::invalid_field, field,
-                              field + ": must be HH:MM-HH:MM, e.g. 21:00-08:00.");
+        throw AdminError(AdminErrorCode::invalid_field, field,
+                         field + ": must be HH:MM-HH:MM, e.g. 21:00-08:00.");
     }
     policies::LocalWindow w{h1 * 60 + m1, h2 * 60 + m2, 0x7F};
     w.validate(field, allow_wrap);
@@ -49,10 +52,10 @@ inline policies::LocalWindow parse_window(const std::string& text, const std::st
 /// "2026-05-01T08:00Z", "2026-05-01T08:00:00+02:00" → the instant (UTC).
 inline policies::Instant parse_instant(const std::string& text, const std::string& field) {
     auto fail = [&]() -> policies::Instant {
-        throw policies::Error(policies::ErrorCode::invalid_field, field,
-                              field +
-                                  ": must be a date and time with its UTC offset, e.g. "
-                                  "2026-05-01T08:00Z or 2026-05-01T10:00+02:00.");
+        throw AdminError(AdminErrorCode::invalid_field, field,
+                         field +
+                             ": must be a date and time with its UTC offset, e.g. "
+                             "2026-05-01T08:00Z or 2026-05-01T10:00+02:00.");
     };
     int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, consumed = 0;
     if (text.size() > 40 ||
@@ -179,15 +182,15 @@ inline std::string template_id_of(const std::string& kind) {
     return kind;
 }
 
-/// "checkin:sw=Habari, nakusalimia tu." → the change. Throws policies::Error naming `field`.
+/// "checkin:sw=Habari, nakusalimia tu." → the change. Throws AdminError naming `field`.
 inline TemplateChange parse_template_arg(const std::string& arg, const std::string& field) {
     auto colon = arg.find(':');
     auto eq = arg.find('=');
     if (colon == std::string::npos || eq == std::string::npos || eq < colon || colon == 0) {
-        throw policies::Error(policies::ErrorCode::invalid_field, field,
-                              field +
-                                  ": must be KIND:LANG=TEXT, e.g. checkin:sw=Habari, nakusalimia "
-                                  "tu. (KIND checkin, handover or discreet_handover).");
+        throw AdminError(AdminErrorCode::invalid_field, field,
+                         field +
+                             ": must be KIND:LANG=TEXT, e.g. checkin:sw=Habari, nakusalimia "
+                             "tu. (KIND checkin, handover or discreet_handover).");
     }
     return TemplateChange{template_id_of(arg.substr(0, colon)),
                           policies::LanguageTag(arg.substr(colon + 1, eq - colon - 1), field),
@@ -195,16 +198,16 @@ inline TemplateChange parse_template_arg(const std::string& arg, const std::stri
 }
 
 /// Applies `c` to `p` (validated later by PolicyStore::set_org_policy, which refuses to
-/// lift the social-media ban). Throws policies::Error{invalid_field} naming the field.
+/// lift the social-media ban). Throws AdminError{invalid_field} naming the field.
 inline void apply_policy_changes(policies::OrgPolicy& p, const PolicyChanges& c) {
     if (c.quiet_hours) p.quiet_hours = parse_window(*c.quiet_hours, "quiet_hours", true);
     if (c.retention_days) p.retention_days = *c.retention_days;
     auto parse_class = [](const std::string& text) {
         auto k = policies::parse_channel_class(text);
         if (!k) {
-            throw policies::Error(policies::ErrorCode::invalid_field, "banned_classes",
-                                  "banned_classes: unknown channel class; use app, web, "
-                                  "telephony, email, messenger or social_media.");
+            throw AdminError(AdminErrorCode::invalid_field, "banned_classes",
+                             "banned_classes: unknown channel class; use app, web, "
+                             "telephony, email, messenger or social_media.");
         }
         return *k;
     };
@@ -220,20 +223,19 @@ inline void apply_policy_changes(policies::OrgPolicy& p, const PolicyChanges& c)
     if (c.accept_messenger) {
         auto name = policies::canonical_provider(*c.accept_messenger);
         if (!name) {
-            throw policies::Error(policies::ErrorCode::invalid_field, "accept_messenger",
-                                  "accept_messenger: a provider name is letters and digits, "
-                                  "e.g. 'session'.");
+            throw AdminError(AdminErrorCode::invalid_field, "accept_messenger",
+                             "accept_messenger: a provider name is letters and digits, "
+                             "e.g. 'session'.");
         }
         if (policies::is_social_media_provider(*name)) {
-            throw policies::Error(policies::ErrorCode::refused, "accept_messenger",
-                                  "accept_messenger: '" + *c.accept_messenger +
-                                      "' is social media (" + *name +
-                                      ") and can never be used to contact a survivor.");
+            throw AdminError(AdminErrorCode::refused, "accept_messenger",
+                             "accept_messenger: '" + *c.accept_messenger + "' is social media (" +
+                                 *name + ") and can never be used to contact a survivor.");
         }
         if (c.messenger_evidence.empty()) {
-            throw policies::Error(policies::ErrorCode::invalid_field, "messenger_evidence",
-                                  "messenger_evidence: name the assessment that accepted this "
-                                  "messenger (e.g. DPIA-2026-04).");
+            throw AdminError(AdminErrorCode::invalid_field, "messenger_evidence",
+                             "messenger_evidence: name the assessment that accepted this "
+                             "messenger (e.g. DPIA-2026-04).");
         }
         auto& list = p.accepted_messengers;
         std::erase_if(list, [&](const auto& m) { return m.provider == *name; });
@@ -245,9 +247,9 @@ inline void apply_policy_changes(policies::OrgPolicy& p, const PolicyChanges& c)
         auto before = list.size();
         if (name) std::erase_if(list, [&](const auto& m) { return m.provider == *name; });
         if (list.size() == before) {
-            throw policies::Error(policies::ErrorCode::not_found, "drop_messenger",
-                                  "drop_messenger: '" + *c.drop_messenger +
-                                      "' is not a messenger the organisation added.");
+            throw AdminError(AdminErrorCode::not_found, "drop_messenger",
+                             "drop_messenger: '" + *c.drop_messenger +
+                                 "' is not a messenger the organisation added.");
         }
     }
     if (c.consent_recorders) {
@@ -259,9 +261,9 @@ inline void apply_policy_changes(policies::OrgPolicy& p, const PolicyChanges& c)
         } else if (r == "caseworkers_and_admins") {
             p.consent_recorders = policies::ConsentRecorders::caseworkers_and_admins;
         } else {
-            throw policies::Error(policies::ErrorCode::invalid_field, "consent_recorders",
-                                  "consent_recorders: must be assigned_caseworkers, "
-                                  "caseworkers or caseworkers_and_admins.");
+            throw AdminError(AdminErrorCode::invalid_field, "consent_recorders",
+                             "consent_recorders: must be assigned_caseworkers, "
+                             "caseworkers or caseworkers_and_admins.");
         }
     }
 }
@@ -286,8 +288,8 @@ inline void apply_template_changes(policies::PolicyStore& store,
                                 (e.field() == "template_id" ? "template" : "text");
             std::string message = e.what();
             auto colon = message.find(':');
-            throw policies::Error(
-                e.code(), named,
+            throw AdminError(
+                to_admin_error(e).code(), named,
                 named + (colon == std::string::npos ? ": " + message : message.substr(colon)));
         }
     }

@@ -1,28 +1,23 @@
+// The gateway's server key: loading or creating its file, and sealing, opening and keyed MACs
+// under it (sealing itself is crypto/aead.h).
 #include "ariadne/core/server_key.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <memory>
 
+#include "ariadne/crypto/aead.h"
+#include "ariadne/crypto/error.h"
+#include "ariadne/crypto/hmac.h"
 #include "ariadne/protocol/error.h"
 
 namespace ariadne::gateway {
 
 namespace {
 
-constexpr std::size_t kKeyBytes = 32;
-constexpr std::size_t kNonceBytes = 12;
-constexpr std::size_t kTagBytes = 16;
-
-struct CtxFree {
-    void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
-};
-using Ctx = std::unique_ptr<EVP_CIPHER_CTX, CtxFree>;
+constexpr std::size_t kKeyBytes = crypto::kSealKeyBytes;
 
 [[noreturn]] void openssl_failure(const char* what) {
     throw GatewayError(GatewayErrorCode::internal, std::string("Sealing failed: ") + what + ".");
@@ -70,60 +65,39 @@ ServerKey ServerKey::load_or_create(const std::filesystem::path& data_dir) {
 
 crypto::Bytes ServerKey::mac(std::string_view context, crypto::ByteView data) const {
     // Per-context key: HMAC(server key, "ariadne.mac.v1:" || context).
-    std::string label = "ariadne.mac.v1:" + std::string(context);
-    unsigned char derived[32];
-    unsigned char out[32];
-    std::size_t n = 0;
-    if (!EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key_.data(), key_.size(),
-                   reinterpret_cast<const unsigned char*>(label.data()), label.size(), derived,
-                   sizeof derived, &n) ||
-        !EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, derived, sizeof derived,
-                   data.data(), data.size(), out, sizeof out, &n)) {
+    try {
+        crypto::Bytes derived = crypto::hmac_sha256(
+            key_.view(), crypto::as_bytes("ariadne.mac.v1:" + std::string(context)));
+        crypto::Bytes out = crypto::hmac_sha256(derived, data);
+        crypto::wipe(derived.data(), derived.size());
+        return out;
+    } catch (const crypto::Error&) {
         openssl_failure("HMAC");
     }
-    return crypto::Bytes(out, out + sizeof out);
 }
 
 crypto::Bytes ServerKey::seal(std::string_view context, crypto::ByteView plaintext) const {
-    crypto::Bytes out = crypto::random_bytes(kNonceBytes);
-    out.resize(kNonceBytes + plaintext.size() + kTagBytes);
-    Ctx ctx(EVP_CIPHER_CTX_new());
-    int len = 0;
-    if (!ctx ||
-        EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), out.data()) != 1 ||
-        EVP_EncryptUpdate(ctx.get(), nullptr, &len,
-                          reinterpret_cast<const unsigned char*>(context.data()),
-                          static_cast<int>(context.size())) != 1 ||
-        EVP_EncryptUpdate(ctx.get(), out.data() + kNonceBytes, &len, plaintext.data(),
-                          static_cast<int>(plaintext.size())) != 1 ||
-        EVP_EncryptFinal_ex(ctx.get(), out.data() + kNonceBytes + len, &len) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagBytes,
-                            out.data() + kNonceBytes + plaintext.size()) != 1) {
+    try {
+        return crypto::seal(key_.view(), context, plaintext);
+    } catch (const crypto::Error&) {
         openssl_failure("AES-GCM encryption failed");
     }
-    return out;
 }
 
 crypto::SecretBytes ServerKey::open(std::string_view context, crypto::ByteView sealed) const {
-    if (sealed.size() < kNonceBytes + kTagBytes) openssl_failure("the sealed value is too short");
-    std::size_t n = sealed.size() - kNonceBytes - kTagBytes;
-    crypto::SecretBytes out(n);
-    Ctx ctx(EVP_CIPHER_CTX_new());
-    int len = 0;
-    crypto::Bytes tag(sealed.end() - kTagBytes, sealed.end());
-    if (!ctx ||
-        EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, key_.data(), sealed.data()) !=
-            1 ||
-        EVP_DecryptUpdate(ctx.get(), nullptr, &len,
-                          reinterpret_cast<const unsigned char*>(context.data()),
-                          static_cast<int>(context.size())) != 1 ||
-        EVP_DecryptUpdate(ctx.get(), out.data(), &len, sealed.data() + kNonceBytes,
-                          static_cast<int>(n)) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagBytes, tag.data()) != 1 ||
-        EVP_DecryptFinal_ex(ctx.get(), out.data() + len, &len) != 1) {
+    try {
+        // Values sealed before the versioned format (TOTP secrets, addresses, handover notes,
+        // edge files of earlier releases) are unversioned and must keep opening.
+        return crypto::open_sealed(key_.view(), context, sealed,
+                                   crypto::Accept::versioned_or_unversioned);
+    } catch (const crypto::OpenError& e) {
+        if (e.reason() == crypto::OpenError::Reason::too_short) {
+            openssl_failure("the sealed value is too short");
+        }
         openssl_failure("the sealed value does not open (tampered, moved or another key)");
+    } catch (const crypto::Error&) {
+        openssl_failure("AES-GCM decryption failed");
     }
-    return out;
 }
 
 }  // namespace ariadne::gateway

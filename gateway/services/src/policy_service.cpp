@@ -13,6 +13,7 @@
 #include "ariadne/services/checkin_reach.h"
 #include "ariadne/services/consent_policy.h"
 #include "ariadne/services/duress_words.h"
+#include "ariadne/services/handover.h"
 #include "ariadne/services/sms_numbers.h"
 #include "ariadne/storage/checkin_history.h"
 #include "ariadne/storage/shared_transaction.h"
@@ -426,28 +427,11 @@ SmsNoticeSender PolicyService::sms_notice_sender() {
 nlohmann::json PolicyService::assign(const std::string& survivor, const std::string& caseworker,
                                      const std::string& actor) {
     if (!gateway_) throw std::logic_error("PolicyService::assign before attach()");
-    gateway_->store().assign(survivor, caseworker);
-    nlohmann::json line = {{"survivor", survivor}, {"caseworker", caseworker}};
-    auto c = find_survivor_case(*store_, survivor);
-    if (!c) return line;
-    bool new_caseworker = false;
-    if (auto record = store_->find_survivor(c->case_code)) {
-        policies::AccountId cw(caseworker, "caseworker");
-        if (std::find(record->caseworkers.begin(), record->caseworkers.end(), cw) ==
-            record->caseworkers.end()) {
-            new_caseworker = !record->caseworkers.empty();
-            record->caseworkers.push_back(cw);
-            store_->update_survivor(*record,
-                                    {policies::AccountId(actor, "actor"), policies::Role::admin},
-                                    clock_.now());
-        }
-    }
-    if (new_caseworker) {
-        line["handover_notice"] =
-            handover_notice_json(notify_handover(survivor, caseworker, actor));
-    }
-    line["case_code"] = c->case_code.str();
-    return line;
+    return assign_caseworker(
+        gateway_->store(), *store_, survivor, caseworker,
+        {policies::AccountId(actor, "actor"), policies::Role::admin},
+        {[this](NewNotice n) { return queue_and_wait(std::move(n)); }, sms_notice_sender()},
+        clock_.now());
 }
 
 void PolicyService::run_once() {

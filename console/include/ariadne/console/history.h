@@ -1,8 +1,9 @@
 // History: the console's decrypted message history and per-conversation marks, kept only on
 // the caseworker's machine in one SQLite file (history.db) with every value sealed.
 //
-// Sealing: AES-256-GCM, a fresh 12-byte random nonce per write, the row's identity as
-// associated data (so a value copied into another row fails to open). The key comes from the
+// Sealing: crypto/aead.h (AES-256-GCM, a fresh 12-byte random nonce per write, the row's
+// identity as associated data, so a value copied into another row fails to open); files
+// written before its versioned format still open. The key comes from the
 // same secret as the device's Signal store (crypto::StoreKey): Argon2id over the passphrase
 // with this file's own salt (parameters recorded in the file), or HKDF of a raw key. Account
 // ids never appear in clear: rows are found by a keyed HMAC-SHA256 of the account id. What is

@@ -1,11 +1,16 @@
 // SealedStore: the Signal protocol state of one local device in one SQLite file, with every
 // secret sealed at rest.
 //
-// What is sealed (AES-256-GCM, fresh random 12-byte nonce per write, the row's identity as
-// associated data so a record copied into another row fails to open): the local identity
-// private key, pre-key and signed pre-key records, session records, remote identity keys and
-// sender-key records. Peer names never appear in clear: rows are indexed by a keyed
+// What is sealed (crypto/aead.h, version 1: AES-256-GCM, fresh random 12-byte nonce per write,
+// the row's identity as associated data so a record copied into another row fails to open):
+// the local identity private key, pre-key and signed pre-key records, session records, remote
+// identity keys and sender-key records. The sealing and index keys are derived from the
+// StoreKey (store_key.h). Peer names never appear in clear: rows are indexed by a keyed
 // HMAC-SHA256 of the name. See docs/crypto.md for the formats and the threats they answer.
+//
+// Errors: every method throws crypto::Error — storage for SQLite failures, corrupt_record
+// when a sealed value does not open (naming its table), wrong_passphrase from open().
+// Ownership: open() returns the only owner; the SQLite handle closes with it.
 //
 // Thread-safety: a SealedStore is NOT safe for concurrent use. Party (session.h) owns one and
 // serialises every call under its SignalContext lock; use it that way.
@@ -21,6 +26,7 @@
 
 #include "ariadne/crypto/bytes.h"
 #include "ariadne/crypto/error.h"
+#include "ariadne/crypto/store_key.h"
 
 extern "C" {
 struct sqlite3;
@@ -36,44 +42,6 @@ struct Address {
     std::string name;
     std::int32_t device_id = 1;
     bool operator==(const Address&) const = default;
-};
-
-/// Argon2id cost used when a passphrase store is CREATED. An existing store always uses the
-/// parameters recorded in it. Defaults follow RESEARCH.md for keys that face offline attack.
-struct Argon2Params {
-    std::uint32_t iterations = 3;          // t
-    std::uint32_t memory_kib = 64 * 1024;  // m (64 MiB)
-    std::uint32_t parallelism = 1;         // p
-    /// Cheaper parameters for tests only (8 MiB, t=1): never use for real stores.
-    static Argon2Params for_tests() { return {1, 8 * 1024, 1}; }
-};
-
-/// How the 32-byte store key is obtained. Holds the secret in wiped memory.
-class StoreKey {
-  public:
-    /// Key derived with Argon2id from `passphrase` and the salt kept in the store; `params`
-    /// apply only when a new store is created. Throws Error(invalid_argument) if empty.
-    static StoreKey from_passphrase(std::string_view passphrase, Argon2Params params = {});
-    /// Reads a key file holding exactly 32 bytes (see create_key_file). Throws
-    /// Error(invalid_argument) if it cannot be read or has another length.
-    static StoreKey from_key_file(const std::filesystem::path& path);
-    /// A raw 32-byte key (e.g. from a hardware token or a higher-level KDF).
-    /// Throws Error(invalid_argument) if `key` is not 32 bytes.
-    static StoreKey from_bytes(ByteView key);
-    /// Writes 32 random bytes to a new file with mode 0600. Refuses to overwrite an existing
-    /// file: throws Error(invalid_argument) naming the problem.
-    static void create_key_file(const std::filesystem::path& path);
-
-    bool is_passphrase() const noexcept { return passphrase_; }
-    const Argon2Params& argon2_params() const noexcept { return params_; }
-    const SecretBytes& secret() const noexcept { return secret_; }
-
-  private:
-    StoreKey(SecretBytes secret, bool passphrase, Argon2Params params)
-        : secret_(std::move(secret)), passphrase_(passphrase), params_(params) {}
-    SecretBytes secret_;  // the passphrase bytes, or the 32-byte key
-    bool passphrase_ = false;
-    Argon2Params params_;
 };
 
 /// The local device's long-term identity. `private_key` is the 32-byte Curve25519 scalar.
@@ -194,6 +162,7 @@ class SealedStore {
     Bytes seal(std::string_view associated_data, ByteView plaintext) const;
     SecretBytes open_sealed(std::string_view associated_data, ByteView sealed) const;
     Bytes name_tag(std::string_view name) const;
+    Bytes group_tag(std::string_view group_id) const;
     std::optional<std::int64_t> meta_int(const char* key);
     void set_meta(const char* key, std::int64_t value);
 

@@ -1,18 +1,11 @@
-// `ariadne admin ...`: account administration working directly on a data directory's
-// database (safe while `ariadne serve` runs on it: writes go through SQLite's locking).
-//
-//   caseworker-add --data-dir D --username U      password = first line of stdin
-//       → {"account":"a_...","totp_secret":"BASE32","otpauth_uri":"otpauth://totp/..."}
-//   survivor-enrol --data-dir D --caseworker a_... [--caseworker a_...]
-//                  [--recovery-m-kib N [--insecure-test-params]]
-//       → {"account":"a_...","recovery_code":"....."}   (shown once, never stored)
-//   assign --data-dir D --survivor a_... --caseworker a_...
-//       → {"survivor":"a_...","caseworker":"a_..."}
-//
-// Each prints exactly one JSON line on success. Logs and errors never contain passwords,
-// TOTP secrets or recovery codes.
+// `ariadne admin ...`: the organisation's administration working directly on a data
+// directory's database (safe while `ariadne serve` runs on it: writes go through SQLite's
+// locking). Every command, its output line and its errors are in admin_commands.h, the
+// table `--help` prints; the commands run the same use cases as the admin HTTP API
+// (operations.h). Logs and errors never contain passwords, TOTP secrets or recovery codes.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <iosfwd>
 #include <string>
@@ -38,12 +31,17 @@ std::filesystem::path database_path(const std::filesystem::path& data_dir);
 /// The deployment's recovery parameters, created on first use with `m_kib` memory (and a
 /// fresh salt) and stored in the database, so `serve` and `admin` share them.
 /// Throws GatewayError(config) if the stored parameters are weaker than 64 MiB and
-/// `insecure_test_params` is false.
+/// `insecure_test_params` is false, GatewayError(storage) if they cannot be read back,
+/// storage::Error if the database fails.
 crypto::RecoveryParams load_or_create_recovery_params(Store& store, std::uint32_t m_kib,
                                                       bool insecure_test_params);
 
-/// Runs one admin subcommand (args after "admin"). Returns the process exit status:
-/// 0 success, 1 failure (message on `err`), 2 usage error.
+/// The usage text: one synopsis per admin_commands.h entry.
+std::string admin_usage();
+
+/// Runs one admin command (`args` = what follows "admin"): reads `in` where the command
+/// says, prints its line on `out`, its error on `err`. Returns the exit status: 0 success,
+/// 1 failure, 2 usage error or refused input (admin_commands.h). Never throws.
 int run_admin(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
               std::ostream& err);
 

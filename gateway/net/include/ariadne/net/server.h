@@ -1,6 +1,8 @@
-// The network layer: HTTPS and WSS on one TLS port (Boost.Beast, kept in one translation
-// unit, src/net/server.cpp). It only moves frames between sockets and gateway::Session
-// objects; all protocol logic lives in the core (gateway.h).
+// Server: the gateway's network front, HTTPS and WSS on one TLS port. It only moves frames
+// between sockets and gateway::Session objects; all protocol logic lives in the core
+// (ariadne/core/gateway.h). Boost.Beast and Asio stay inside this layer's .cpp files
+// (gateway/net/src: server.cpp listens, http_session.cpp and ws_session.cpp serve a
+// connection, tls_stream.cpp is TLS on the socket, connection_slots.cpp counts connections).
 //
 //   GET /healthz → 200 "ok"; wss://…/v1/ws → a Session; paths registered in
 //   ServerOptions::routes (http_routes.h) → their handler, run on the worker pool of its
@@ -12,12 +14,13 @@
 //
 // TLS 1.2 minimum (1.3 preferred), AEAD ciphers only, no compression, no session
 // resumption (no tickets, no cache), buffers released while idle, 10 s to finish the TLS
-// handshake. Connections per client address (client_address_key in login_budget.h) are capped, and
-// so are the ones not logged in yet, per address and in total (a tenth of max_connections is kept
-// for logged-in ones). WebSocket: no permessage-deflate, 64 KiB messages (bigger → close 1009,
-// after reading and discarding the rest of the frame, bounded), 30 s upgrade, ping after 30 s of
-// silence and close after 60 s without an answer, 60 s to authenticate (else close 1008), 1 MiB
-// outbound queue (else close 1008).
+// handshake. Connections per client address (client_address_key in login_budget.h) are
+// capped, and so are the ones not logged in yet, per address and in total (a tenth of
+// max_connections is kept for logged-in ones; when the rest is full a newcomer cuts the
+// oldest connection not logged in). WebSocket: no permessage-deflate, 64 KiB messages
+// (bigger → close 1009, after reading and discarding the rest of the frame, bounded), 30 s
+// upgrade, ping after 30 s of silence and close after 60 s without an answer, 60 s to
+// authenticate (else close 1008), 1 MiB outbound queue (else close 1008).
 #pragma once
 
 #include <cstdint>
@@ -33,6 +36,8 @@ namespace ariadne::gateway {
 
 class Gateway;
 
+/// What a Server listens on and its limits. Every field has a working default except the
+/// certificate and key; checked when the Server is constructed.
 struct ServerOptions {
     std::string host = "127.0.0.1";
     std::uint16_t port = 8443;                // 0: ephemeral
@@ -57,11 +62,28 @@ struct ServerOptions {
     bool metrics_optional = false;
 };
 
+/// A listening server. Construction binds and loads everything, so a misconfiguration is
+/// reported before anything is served; run() then serves on `io_threads` threads (plus the
+/// calling one, which waits) until stop() or a signal.
+///
+/// Errors: the constructor throws GatewayError(config) when a host is not an IP address, and
+/// GatewayError(io) when an address cannot be bound or the certificate/key cannot be loaded
+/// or do not match (a metrics listener with metrics_optional only logs a warning). Once
+/// running, a connection's failure (bad TLS, bad HTTP, a handler that throws: 500) closes or
+/// answers that connection only; nothing is thrown to the caller of run() (but std::system_error
+/// when its threads cannot be started).
+///
+/// Ownership: `gateway` must outlive the server; the server owns its sockets, I/O threads and
+/// route worker pools, and its destructor releases them (after run() returned, or without
+/// run() ever being called).
+///
+/// Thread safety: stop() may be called from any thread, at any time, any number of times;
+/// port() and metrics_port() from any thread; run() once, from one thread.
 class Server {
   public:
-    /// Loads the certificate and key, binds and listens. Throws GatewayError(io) if the
-    /// address cannot be bound or the certificate/key cannot be loaded. `gateway` must
-    /// outlive the server.
+    /// Loads the certificate and key, binds and listens (also the metrics listener when
+    /// options.metrics_host is set), and raises the descriptor soft limit to the hard limit
+    /// (warning when even that is below max_connections + 64). Throws GatewayError as above.
     Server(Gateway& gateway, ServerOptions options);
     ~Server();
     Server(const Server&) = delete;
@@ -72,12 +94,13 @@ class Server {
     /// The metrics listener's bound port; 0 when there is none.
     std::uint16_t metrics_port() const noexcept;
 
-    /// Serves until stop() or a signal, then shuts down gracefully: stop accepting, stop
-    /// reading requests, commit everything queued and send its answers, close every
-    /// WebSocket with 1001 (going away), return. Call once, from one thread.
+    /// Serves until stop() or a signal (with handle_signals), then shuts down gracefully:
+    /// stop accepting, stop reading requests, commit everything queued and send its answers,
+    /// close every WebSocket with 1001 (going away; at most 5 s for all of them), stop the
+    /// route workers, return. Call once, from one thread.
     void run();
 
-    /// Starts the graceful shutdown. Thread-safe, idempotent.
+    /// Starts the graceful shutdown; run() returns once it is done. Thread-safe, idempotent.
     void stop() noexcept;
 
   private:

@@ -297,10 +297,9 @@ class PolicyService {
     /// notice (queue_survivor_notice). Never throws. Needs attach() for the notice.
     void on_new_device(const Account& survivor, const policies::CaseCode& code);
 
-    /// Adds `caseworker` to survivor account `survivor`'s team (gateway and her record) and,
-    /// when she already had a caseworker, sends the handover notice (notify_handover).
-    /// Returns {"survivor","caseworker"[,"case_code"][,"handover_notice"]}. Needs attach().
-    /// Throws GatewayError(not_found) for unknown accounts.
+    /// assign_caseworker (handover.h) in `actor`'s name (an administrator), with this
+    /// process's carriers: the gateway's mailbox (pushed if she is online) and the SMS
+    /// channel sender. Needs attach(). Throws what assign_caseworker throws.
     nlohmann::json assign(const std::string& survivor, const std::string& caseworker,
                           const std::string& actor);
 
