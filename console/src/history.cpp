@@ -1,10 +1,10 @@
-// The console's history store: messages and conversation marks in one SQLite file, every value
-// sealed (crypto/aead.h) and every account found by a keyed tag.
+// The console's history store: messages and conversation marks in one SQLite file (through
+// ariadne/sqlite), every value sealed (crypto/aead.h) and every account found by a keyed tag.
+// Every public method turns the SQLite wrapper's errors into crypto::Error(storage).
 #include "ariadne/console/history.h"
 
 #include <argon2.h>
 #include <sqlite3.h>
-#include <sys/stat.h>
 
 #include <mutex>
 
@@ -15,6 +15,7 @@
 #include "ariadne/crypto/error.h"
 #include "ariadne/crypto/hkdf.h"
 #include "ariadne/crypto/hmac.h"
+#include "ariadne/sqlite/sqlite.h"
 
 namespace ariadne::console {
 
@@ -74,67 +75,46 @@ struct History::Impl {
         std::uint32_t t, m, p;
     };
 
-    sqlite3* db = nullptr;
+    std::unique_ptr<sqlite::Connection> db;
     std::mutex mu;
     SecretBytes seal_key;
     SecretBytes index_key;
 
-    ~Impl() {
-        if (db) sqlite3_close_v2(db);
+    // The history's SQLite failures, in its own words: "The console history could not be
+    // read: no such table: meta."
+    [[noreturn]] static void fail(const sqlite::Error& e) {
+        const char* what = "be read or written";
+        switch (e.operation()) {
+            case sqlite::Operation::create_file:
+                // The sentence the history has always given when SQLite could not create it.
+                throw Error(ErrorCode::storage,
+                            "The console history could not be opened: unable to open database "
+                            "file.");
+            case sqlite::Operation::open:
+                what = "be opened";
+                break;
+            case sqlite::Operation::prepare:
+                what = "be read";
+                break;
+            case sqlite::Operation::exec:
+                what = "be updated";
+                break;
+            default:
+                break;
+        }
+        throw Error(ErrorCode::storage,
+                    std::string("The console history could not ") + what + ": " + e.reason() + ".");
     }
-
-    [[noreturn]] void fail(const char* what) const {
-        throw Error(ErrorCode::storage, std::string("The console history could not ") + what +
-                                            ": " + (db ? sqlite3_errmsg(db) : "no database") + ".");
-    }
-
-    void exec(const char* sql) {
-        if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) fail("be updated");
-    }
-
-    // A prepared statement that finalizes itself.
-    struct Stmt {
-        sqlite3_stmt* s = nullptr;
-        Impl& impl;
-        Stmt(Impl& i, const char* sql) : impl(i) {
-            if (sqlite3_prepare_v2(i.db, sql, -1, &s, nullptr) != SQLITE_OK) i.fail("be read");
-        }
-        ~Stmt() { sqlite3_finalize(s); }
-        Stmt& bind(int i, std::int64_t v) {
-            sqlite3_bind_int64(s, i, v);
-            return *this;
-        }
-        Stmt& bind(int i, ByteView b) {
-            sqlite3_bind_blob(s, i, b.data(), static_cast<int>(b.size()), SQLITE_TRANSIENT);
-            return *this;
-        }
-        Stmt& bind_text(int i, const std::string& t) {
-            sqlite3_bind_text(s, i, t.data(), static_cast<int>(t.size()), SQLITE_TRANSIENT);
-            return *this;
-        }
-        bool step() {
-            int rc = sqlite3_step(s);
-            if (rc == SQLITE_ROW) return true;
-            if (rc == SQLITE_DONE) return false;
-            impl.fail("be read or written");
-        }
-        std::int64_t i64(int c) { return sqlite3_column_int64(s, c); }
-        bool is_null(int c) { return sqlite3_column_type(s, c) == SQLITE_NULL; }
-        Bytes blob(int c) {
-            auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(s, c));
-            return Bytes(p, p + sqlite3_column_bytes(s, c));
-        }
-    };
 
     std::optional<Bytes> meta(const char* k) {
-        Stmt st(*this, "SELECT v FROM meta WHERE k = ?");
-        st.bind_text(1, k);
+        auto st = db->prepare("SELECT v FROM meta WHERE k = ?");
+        st.bind(1, k);
         if (!st.step()) return std::nullopt;
         return st.blob(0);
     }
     void set_meta(const char* k, ByteView v) {
-        Stmt st(*this, "INSERT OR REPLACE INTO meta(k, v) VALUES (?, ?)");
-        st.bind_text(1, k).bind(2, v);
+        auto st = db->prepare("INSERT OR REPLACE INTO meta(k, v) VALUES (?, ?)");
+        st.bind(1, k).bind_blob(2, v);
         st.step();
     }
 
@@ -185,8 +165,8 @@ struct History::Impl {
 
     ConversationMarks load_marks(const std::string& account) {
         Bytes tag = tag_of(account);
-        Stmt st(*this, "SELECT sealed FROM conversations WHERE tag = ?");
-        st.bind(1, tag);
+        auto st = db->prepare("SELECT sealed FROM conversations WHERE tag = ?");
+        st.bind_blob(1, tag);
         ConversationMarks m;
         m.account = account;
         if (st.step()) {
@@ -201,21 +181,21 @@ struct History::Impl {
         Json j = {{"account", m.account},
                   {"last_read_id", m.last_read_id},
                   {"verified_number", m.verified_number}};
-        Stmt st(*this, "INSERT OR REPLACE INTO conversations(tag, sealed) VALUES (?, ?)");
-        st.bind(1, tag).bind(2, seal_json(conversation_ad(tag), j));
+        auto st = db->prepare("INSERT OR REPLACE INTO conversations(tag, sealed) VALUES (?, ?)");
+        st.bind_blob(1, tag).bind_blob(2, seal_json(conversation_ad(tag), j));
         st.step();
     }
     void ensure_conversation(const std::string& account) {
-        Stmt st(*this, "SELECT 1 FROM conversations WHERE tag = ?");
-        st.bind(1, tag_of(account));
+        auto st = db->prepare("SELECT 1 FROM conversations WHERE tag = ?");
+        st.bind_blob(1, tag_of(account));
         if (!st.step()) save_marks(load_marks(account));
     }
 
     std::int64_t next_id() {
         // AUTOINCREMENT's counter: ids never go back, even after retention purged them all,
         // so a conversation's last-read mark stays meaningful.
-        Stmt st(*this, "SELECT seq FROM sqlite_sequence WHERE name = 'messages'");
-        return st.step() ? st.i64(0) + 1 : 1;
+        auto st = db->prepare("SELECT seq FROM sqlite_sequence WHERE name = 'messages'");
+        return st.step() ? st.integer(0) + 1 : 1;
     }
 
     std::int64_t insert(const std::string& account, bool inbound, std::int64_t time_ms,
@@ -223,12 +203,12 @@ struct History::Impl {
         ensure_conversation(account);
         std::int64_t id = next_id();
         Bytes tag = tag_of(account);
-        Stmt st(*this,
-                "INSERT INTO messages(id, tag, inbound, time_ms, server_id, sealed) "
-                "VALUES (?, ?, ?, ?, ?, ?)");
-        st.bind(1, id).bind(2, tag).bind(3, inbound ? 1 : 0).bind(4, time_ms);
+        auto st = db->prepare(
+            "INSERT INTO messages(id, tag, inbound, time_ms, server_id, sealed) "
+            "VALUES (?, ?, ?, ?, ?, ?)");
+        st.bind(1, id).bind_blob(2, tag).bind(3, inbound ? 1 : 0).bind(4, time_ms);
         if (server_id) st.bind(5, *server_id);
-        st.bind(6, seal_json(message_ad(id, tag, time_ms), body));
+        st.bind_blob(6, seal_json(message_ad(id, tag, time_ms), body));
         st.step();
         return id;
     }
@@ -240,16 +220,16 @@ struct History::Impl {
         std::int64_t time_ms = 0;
         Json j;
         {
-            Stmt st(*this, "SELECT tag, time_ms, sealed FROM messages WHERE id = ?");
+            auto st = db->prepare("SELECT tag, time_ms, sealed FROM messages WHERE id = ?");
             st.bind(1, id);
             if (!st.step()) return false;
             tag = st.blob(0);
-            time_ms = st.i64(1);
+            time_ms = st.integer(1);
             j = open_json(message_ad(id, tag, time_ms), st.blob(2));
         }
         change(j);
-        Stmt st(*this, "UPDATE messages SET sealed = ? WHERE id = ?");
-        st.bind(1, seal_json(message_ad(id, tag, time_ms), j)).bind(2, id);
+        auto st = db->prepare("UPDATE messages SET sealed = ? WHERE id = ?");
+        st.bind_blob(1, seal_json(message_ad(id, tag, time_ms), j)).bind(2, id);
         st.step();
         return true;
     }
@@ -271,19 +251,14 @@ struct History::Impl {
     // BEGIN IMMEDIATE ... COMMIT around `work`; rolls back if it throws.
     template <typename F>
     auto transaction(F&& work) {
-        exec("BEGIN IMMEDIATE");
-        try {
-            if constexpr (std::is_void_v<decltype(work())>) {
-                work();
-                exec("COMMIT");
-            } else {
-                auto r = work();
-                exec("COMMIT");
-                return r;
-            }
-        } catch (...) {
-            sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-            throw;
+        sqlite::Transaction tx(*db, sqlite::TransactionKind::immediate);
+        if constexpr (std::is_void_v<decltype(work())>) {
+            work();
+            tx.commit();
+        } else {
+            auto r = work();
+            tx.commit();
+            return r;
         }
     }
 
@@ -309,20 +284,18 @@ History::History(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 History::~History() = default;
 
 std::unique_ptr<History> History::open(const std::filesystem::path& path,
-                                       const crypto::StoreKey& key) {
+                                       const crypto::StoreKey& key) try {
     auto impl = std::make_unique<Impl>();
     bool is_new = !std::filesystem::exists(path);
-    mode_t old = ::umask(077);
-    int rc =
-        sqlite3_open_v2(path.c_str(), &impl->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-    ::umask(old);
-    if (rc != SQLITE_OK) impl->fail("be opened");
-    sqlite3_busy_timeout(impl->db, 5000);
-    impl->exec("PRAGMA journal_mode=WAL");
-    impl->exec("PRAGMA synchronous=FULL");
-    impl->exec("PRAGMA secure_delete=ON");
-    impl->exec(kSchema);
+    // Created 0600 when missing (WAL and SHM inherit the mode).
+    impl->db = std::make_unique<sqlite::Connection>(
+        path, sqlite::ConnectionOptions{.mode = sqlite::OpenMode::create,
+                                        .synchronous_full = true,
+                                        .wal = true,
+                                        .secure_delete = true,
+                                        .foreign_keys = false,
+                                        .busy_timeout_ms = 5000});
+    impl->db->exec(kSchema);
 
     const std::string check_ad = "history-key-check";
     auto salt = impl->meta("salt");
@@ -362,16 +335,18 @@ std::unique_ptr<History> History::open(const std::filesystem::path& path,
         }
     }
     return std::unique_ptr<History>(new History(std::move(impl)));
+} catch (const sqlite::Error& e) {
+    Impl::fail(e);
 }
 
 std::int64_t History::add_inbound(const std::string& account, std::int64_t server_id,
                                   std::int64_t time_ms, std::string_view text,
-                                  const std::string& channel, bool from_gateway) {
+                                  const std::string& channel, bool from_gateway) try {
     std::lock_guard lock(impl_->mu);
     return impl_->transaction([&] {
-        Impl::Stmt st(*impl_, "SELECT id FROM messages WHERE server_id = ?");
+        auto st = impl_->db->prepare("SELECT id FROM messages WHERE server_id = ?");
         st.bind(1, server_id);
-        if (st.step()) return st.i64(0);
+        if (st.step()) return st.integer(0);
         return impl_->insert(account, true, time_ms, server_id,
                              {{"account", account},
                               {"out", false},
@@ -380,10 +355,12 @@ std::int64_t History::add_inbound(const std::string& account, std::int64_t serve
                               {"channel", channel},
                               {"from_gateway", from_gateway}});
     });
+} catch (const sqlite::Error& e) {
+    Impl::fail(e);
 }
 
 std::int64_t History::add_outbound(const std::string& account, std::int64_t time_ms,
-                                   std::string_view text, const std::string& channel) {
+                                   std::string_view text, const std::string& channel) try {
     std::lock_guard lock(impl_->mu);
     return impl_->transaction([&] {
         return impl_->insert(account, false, time_ms, std::nullopt,
@@ -393,24 +370,28 @@ std::int64_t History::add_outbound(const std::string& account, std::int64_t time
                               {"state", "sending"},
                               {"channel", channel}});
     });
+} catch (const sqlite::Error& e) {
+    Impl::fail(e);
 }
 
-void History::set_committed(std::int64_t id, const std::vector<std::int64_t>& server_ids) {
+void History::set_committed(std::int64_t id, const std::vector<std::int64_t>& server_ids) try {
     std::lock_guard lock(impl_->mu);
     impl_->transaction([&] {
         impl_->update(id, [](Json& j) {
             if (j.value("state", "") == "sending") j["state"] = "committed";
         });
         for (std::int64_t sid : server_ids) {
-            Impl::Stmt st(*impl_,
-                          "INSERT OR REPLACE INTO sent_ids(server_id, message_id) VALUES (?, ?)");
+            auto st = impl_->db->prepare(
+                "INSERT OR REPLACE INTO sent_ids(server_id, message_id) VALUES (?, ?)");
             st.bind(1, sid).bind(2, id);
             st.step();
         }
     });
+} catch (const sqlite::Error& e) {
+    Impl::fail(e);
 }
 
-void History::set_not_sent(std::int64_t id, DeliveryState state, std::string_view sentence) {
+void History::set_not_sent(std::int64_t id, DeliveryState state, std::string_view sentence) try {
     std::lock_guard lock(impl_->mu);
     impl_->transaction([&] {
         impl_->update(id, [&](Json& j) {
@@ -418,34 +399,38 @@ void History::set_not_sent(std::int64_t id, DeliveryState state, std::string_vie
             j["refusal"] = std::string(sentence);
         });
     });
+} catch (const sqlite::Error& e) {
+    Impl::fail(e);
 }
 
-bool History::mark_delivered(std::int64_t server_id) {
+bool History::mark_delivered(std::int64_t server_id) try {
     std::lock_guard lock(impl_->mu);
     return impl_->transaction([&] {
         std::int64_t id = 0;
         {
-            Impl::Stmt st(*impl_, "SELECT message_id FROM sent_ids WHERE server_id = ?");
+            auto st = impl_->db->prepare("SELECT message_id FROM sent_ids WHERE server_id = ?");
             st.bind(1, server_id);
             if (!st.step()) return false;
-            id = st.i64(0);
+            id = st.integer(0);
         }
         return impl_->update(id, [](Json& j) {
             j["state"] = "delivered";
             j.erase("refusal");
         });
     });
+} catch (const sqlite::Error& e) {
+    Impl::fail(e);
 }
 
-bool History::mark_not_delivered(std::int64_t server_id, std::string_view sentence) {
+bool History::mark_not_delivered(std::int64_t server_id, std::string_view sentence) try {
     std::lock_guard lock(impl_->mu);
     return impl_->transaction([&] {
         std::int64_t id = 0;
         {
-            Impl::Stmt st(*impl_, "SELECT message_id FROM sent_ids WHERE server_id = ?");
+            auto st = impl_->db->prepare("SELECT message_id FROM sent_ids WHERE server_id = ?");
             st.bind(1, server_id);
             if (!st.step()) return false;
-            id = st.i64(0);
+            id = st.integer(0);
         }
         return impl_->update(id, [&](Json& j) {
             if (j.value("state", "") == "delivered") return;
@@ -453,87 +438,104 @@ bool History::mark_not_delivered(std::int64_t server_id, std::string_view senten
             j["refusal"] = std::string(sentence);
         });
     });
+} catch (const sqlite::Error& e) {
+    Impl::fail(e);
 }
 
-std::vector<StoredMessage> History::conversation(const std::string& account) {
+std::vector<StoredMessage> History::conversation(const std::string& account) try {
     std::lock_guard lock(impl_->mu);
     Bytes tag = impl_->tag_of(account);
-    Impl::Stmt st(*impl_, "SELECT id, time_ms, sealed FROM messages WHERE tag = ? ORDER BY id");
-    st.bind(1, tag);
+    auto st =
+        impl_->db->prepare("SELECT id, time_ms, sealed FROM messages WHERE tag = ? ORDER BY id");
+    st.bind_blob(1, tag);
     std::vector<StoredMessage> out;
     while (st.step()) {
-        std::int64_t id = st.i64(0), t = st.i64(1);
+        std::int64_t id = st.integer(0), t = st.integer(1);
         out.push_back(
             impl_->to_message(id, t, impl_->open_json(Impl::message_ad(id, tag, t), st.blob(2))));
     }
     return out;
+} catch (const sqlite::Error& e) {
+    Impl::fail(e);
 }
 
-std::vector<ConversationSummary> History::conversations() {
+std::vector<ConversationSummary> History::conversations() try {
     std::lock_guard lock(impl_->mu);
     std::vector<ConversationSummary> out;
-    Impl::Stmt st(*impl_, "SELECT tag, sealed FROM conversations");
+    auto st = impl_->db->prepare("SELECT tag, sealed FROM conversations");
     while (st.step()) {
         Bytes tag = st.blob(0);
         Json j = impl_->open_json(Impl::conversation_ad(tag), st.blob(1));
         ConversationSummary s;
         s.account = j.value("account", "");
         std::int64_t last_read = j.value("last_read_id", std::int64_t{0});
-        Impl::Stmt q(*impl_,
-                     "SELECT COALESCE(MAX(time_ms), 0), "
-                     "COALESCE(SUM(inbound = 1 AND id > ?), 0), COUNT(*) FROM messages "
-                     "WHERE tag = ?");
-        q.bind(1, last_read).bind(2, tag);
+        auto q = impl_->db->prepare(
+            "SELECT COALESCE(MAX(time_ms), 0), "
+            "COALESCE(SUM(inbound = 1 AND id > ?), 0), COUNT(*) FROM messages "
+            "WHERE tag = ?");
+        q.bind(1, last_read).bind_blob(2, tag);
         q.step();
-        if (q.i64(2) == 0) continue;
-        s.last_activity_ms = q.i64(0);
-        s.unread = static_cast<int>(q.i64(1));
+        if (q.integer(2) == 0) continue;
+        s.last_activity_ms = q.integer(0);
+        s.unread = static_cast<int>(q.integer(1));
         out.push_back(std::move(s));
     }
     return out;
+} catch (const sqlite::Error& e) {
+    Impl::fail(e);
 }
 
-ConversationMarks History::marks(const std::string& account) {
+ConversationMarks History::marks(const std::string& account) try {
     std::lock_guard lock(impl_->mu);
     return impl_->load_marks(account);
+} catch (const sqlite::Error& e) {
+    Impl::fail(e);
 }
 
-void History::mark_read(const std::string& account) {
+void History::mark_read(const std::string& account) try {
     std::lock_guard lock(impl_->mu);
     impl_->transaction([&] {
         ConversationMarks m = impl_->load_marks(account);
-        Impl::Stmt st(*impl_, "SELECT COALESCE(MAX(id), 0) FROM messages WHERE tag = ?");
-        st.bind(1, impl_->tag_of(account));
+        auto st = impl_->db->prepare("SELECT COALESCE(MAX(id), 0) FROM messages WHERE tag = ?");
+        st.bind_blob(1, impl_->tag_of(account));
         st.step();
-        m.last_read_id = st.i64(0);
+        m.last_read_id = st.integer(0);
         impl_->save_marks(m);
     });
+} catch (const sqlite::Error& e) {
+    Impl::fail(e);
 }
 
-void History::set_verified(const std::string& account, const std::string& safety_number) {
+void History::set_verified(const std::string& account, const std::string& safety_number) try {
     std::lock_guard lock(impl_->mu);
     impl_->transaction([&] {
         ConversationMarks m = impl_->load_marks(account);
         m.verified_number = safety_number;
         impl_->save_marks(m);
     });
+} catch (const sqlite::Error& e) {
+    Impl::fail(e);
 }
 
-int History::purge_older_than(std::int64_t cutoff_ms) {
+int History::purge_older_than(std::int64_t cutoff_ms) try {
     std::lock_guard lock(impl_->mu);
     int n = impl_->transaction([&] {
-        Impl::Stmt del_ids(*impl_,
-                           "DELETE FROM sent_ids WHERE message_id IN "
-                           "(SELECT id FROM messages WHERE time_ms < ?)");
+        auto del_ids = impl_->db->prepare(
+            "DELETE FROM sent_ids WHERE message_id IN "
+            "(SELECT id FROM messages WHERE time_ms < ?)");
         del_ids.bind(1, cutoff_ms);
         del_ids.step();
-        Impl::Stmt st(*impl_, "DELETE FROM messages WHERE time_ms < ?");
+        auto st = impl_->db->prepare("DELETE FROM messages WHERE time_ms < ?");
         st.bind(1, cutoff_ms);
         st.step();
-        return sqlite3_changes(impl_->db);
+        return impl_->db->changes();
     });
-    sqlite3_wal_checkpoint_v2(impl_->db, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    // Purged pages leave the WAL too (secure_delete zeroes them in the database file).
+    sqlite3_wal_checkpoint_v2(impl_->db->handle(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr,
+                              nullptr);
     return n;
+} catch (const sqlite::Error& e) {
+    Impl::fail(e);
 }
 
 }  // namespace ariadne::console

@@ -1,11 +1,7 @@
-// SealedStore's file: creating or opening the SQLite file, checking the key, the schema,
-// transactions, and sealing and opening its values (crypto/aead.h) under the derived keys.
+// SealedStore's file: creating or opening the SQLite file (through ariadne/sqlite), checking
+// the key, the schema, transactions, and sealing and opening its values (crypto/aead.h) under
+// the derived keys.
 #include <argon2.h>
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "ariadne/crypto/aead.h"
 #include "ariadne/crypto/hkdf.h"
@@ -23,9 +19,24 @@ using detail::row_ad;
 
 namespace detail {
 
-[[noreturn]] void throw_storage(sqlite3* db, const char* what) {
-    throw Error(ErrorCode::storage, std::string("the key store could not ") + what + " (SQLite: " +
-                                        (db ? sqlite3_errmsg(db) : "no handle") + ")");
+[[noreturn]] void throw_storage(const sqlite::Error& error) {
+    const char* what = "be read or written";
+    switch (error.operation()) {
+        case sqlite::Operation::open:
+            what = "be opened";
+            break;
+        case sqlite::Operation::prepare:
+            what = "prepare a query";
+            break;
+        case sqlite::Operation::bind:
+            what = "bind a value";
+            break;
+        default:
+            break;
+    }
+    const std::string& reason = error.reason().empty() ? "unknown error" : error.reason();
+    throw Error(ErrorCode::storage,
+                std::string("the key store could not ") + what + " (SQLite: " + reason + ")");
 }
 
 std::string row_ad(std::string_view table, std::initializer_list<std::string_view> fields) {
@@ -62,29 +73,7 @@ SecretBytes argon2id(ByteView passphrase, ByteView salt, const Argon2Params& p) 
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
-// Statements, sealing, meta
-
-sqlite3_stmt* SealedStore::prepare(const char* sql) {
-    for (auto& [text, stmt] : statements_) {
-        if (text == sql) return stmt;  // same literal, same statement
-    }
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
-        detail::throw_storage(db_, "prepare a query");
-    }
-    statements_.emplace_back(sql, stmt);
-    return stmt;
-}
-
-void SealedStore::exec(const char* sql) {
-    char* message = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-        std::string text = message ? message : "unknown error";
-        sqlite3_free(message);
-        throw Error(ErrorCode::storage,
-                    "the key store could not be read or written (SQLite: " + text + ")");
-    }
-}
+// Sealing, meta
 
 Bytes SealedStore::seal(std::string_view associated_data, ByteView plaintext) const {
     try {
@@ -122,62 +111,60 @@ Bytes SealedStore::group_tag(std::string_view group_id) const {
 }
 
 std::optional<std::int64_t> SealedStore::meta_int(const char* key) {
-    Statement s(*this, "SELECT value FROM meta WHERE key = ?1");
-    s.bind_text(1, key);
-    if (!s.step() || s.column_null(0)) return std::nullopt;
-    return s.column_int(0);
+    auto s = db_->cached("SELECT value FROM meta WHERE key = ?1");
+    s.bind(1, key);
+    if (!s.step() || s.is_null(0)) return std::nullopt;
+    return s.integer(0);
 }
 
 void SealedStore::set_meta(const char* key, std::int64_t value) {
-    Statement s(*this,
-                "INSERT INTO meta(key, value) VALUES(?1, ?2) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
-    s.bind_text(1, key).bind(2, value).run();
+    auto s = db_->cached(
+        "INSERT INTO meta(key, value) VALUES(?1, ?2) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    s.bind(1, key).bind(2, value).run();
 }
 
 // ---------------------------------------------------------------------------------------------
 // Opening
 
-SealedStore::SealedStore(std::filesystem::path path, sqlite3* db)
-    : path_(std::move(path)), db_(db), keys_(std::make_unique<Keys>()) {}
+SealedStore::SealedStore(std::filesystem::path path, std::unique_ptr<sqlite::Connection> db)
+    : path_(std::move(path)), db_(std::move(db)), keys_(std::make_unique<Keys>()) {}
 
-SealedStore::~SealedStore() {
-    for (auto& entry : statements_) sqlite3_finalize(entry.second);
-    sqlite3_close_v2(db_);
-}
+SealedStore::~SealedStore() = default;
 
 std::unique_ptr<SealedStore> SealedStore::open(const std::filesystem::path& path,
                                                const StoreKey& key) {
     std::error_code ec;
     bool exists = std::filesystem::exists(path, ec);
     bool is_new = !exists || std::filesystem::file_size(path, ec) == 0;
-    if (!exists) {
-        // SQLite would create the file world-readable; WAL and SHM files inherit this mode.
-        int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0) {
-            throw Error(ErrorCode::storage, "the key store " + path.string() +
-                                                " cannot be created: " + std::strerror(errno));
+    // A missing file is created 0600 (WAL and SHM inherit the mode). Connection settings only:
+    // nothing is written, and no WAL switched on, before the key is verified.
+    sqlite::ConnectionOptions options{.mode = sqlite::OpenMode::create,
+                                      .synchronous_full = true,
+                                      .wal = false,
+                                      .secure_delete = true,
+                                      .foreign_keys = false,
+                                      .busy_timeout_ms = 5000};
+    try {
+        std::unique_ptr<SealedStore> store(
+            new SealedStore(path, std::make_unique<sqlite::Connection>(path, options)));
+        store->unlock_or_create(key, is_new);
+        return store;
+    } catch (const sqlite::Error& e) {
+        if (e.operation() == sqlite::Operation::create_file) {
+            throw Error(ErrorCode::storage,
+                        "the key store " + path.string() + " cannot be created: " + e.reason());
         }
-        ::close(fd);
+        detail::throw_storage(e);
     }
-    sqlite3* db = nullptr;
-    int rc =
-        sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr);
-    std::unique_ptr<SealedStore> store(new SealedStore(path, db));
-    if (rc != SQLITE_OK) detail::throw_storage(db, "be opened");
-    sqlite3_busy_timeout(db, 5000);
-    // Connection settings only: nothing is written before the key is verified.
-    store->exec("PRAGMA secure_delete = ON; PRAGMA synchronous = FULL;");
-    store->unlock_or_create(key, is_new);
-    return store;
 }
 
 void SealedStore::unlock_or_create(const StoreKey& key, bool is_new) {
     if (!is_new) {
-        Statement s(*this,
-                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = "
-                    "'meta'");
-        if (!s.step() || s.column_int(0) != 1) {
+        auto s = db_->cached(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = "
+            "'meta'");
+        if (!s.step() || s.integer(0) != 1) {
             throw Error(ErrorCode::storage,
                         "the file " + path_.string() + " is not an Ariadne key store");
         }
@@ -190,14 +177,14 @@ void SealedStore::unlock_or_create(const StoreKey& key, bool is_new) {
             params = key.argon2_params();
         }
     } else {
-        Statement s(*this, "SELECT value FROM meta WHERE key = 'kdf'");
-        std::string kdf = s.step() ? s.column_text(0) : "";
+        auto s = db_->cached("SELECT value FROM meta WHERE key = 'kdf'");
+        std::string kdf = s.step() ? s.text(0) : "";
         if (kdf == "argon2id") {
             Argon2Params p;
             auto t = meta_int("argon2_iterations"), m = meta_int("argon2_memory_kib"),
                  par = meta_int("argon2_parallelism");
-            Statement salt_query(*this, "SELECT value FROM meta WHERE key = 'argon2_salt'");
-            if (salt_query.step()) salt = salt_query.column_blob(0);
+            auto salt_query = db_->cached("SELECT value FROM meta WHERE key = 'argon2_salt'");
+            if (salt_query.step()) salt = salt_query.blob(0);
             if (!t || !m || !par || *t < 1 || *t > kMaxArgon2Iterations || *m < 8 ||
                 *m > kMaxArgon2MemoryKib || *par < 1 || *par > kMaxArgon2Parallelism ||
                 salt.size() < 8) {
@@ -231,8 +218,8 @@ void SealedStore::unlock_or_create(const StoreKey& key, bool is_new) {
         {
             // Reset before the journal-mode change below, which a pending read would block
             // (a store copied in rollback-journal mode would not open).
-            Statement s(*this, "SELECT value FROM meta WHERE key = 'key_check'");
-            if (s.step()) check = s.column_blob(0);
+            auto s = db_->cached("SELECT value FROM meta WHERE key = 'key_check'");
+            if (s.step()) check = s.blob(0);
         }
         try {
             SecretBytes opened = open_sealed(check_ad, check);
@@ -240,13 +227,13 @@ void SealedStore::unlock_or_create(const StoreKey& key, bool is_new) {
         } catch (...) {
             throw Error(ErrorCode::wrong_passphrase, refusal);
         }
-        exec("PRAGMA journal_mode = WAL;");
+        db_->exec("PRAGMA journal_mode = WAL;");
         return;
     }
 
-    exec("PRAGMA journal_mode = WAL;");
+    db_->exec("PRAGMA journal_mode = WAL;");
     Transaction tx(*this);
-    exec(R"sql(
+    db_->exec(R"sql(
         CREATE TABLE meta(key TEXT PRIMARY KEY, value);
         CREATE TABLE local_identity(
             id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -281,66 +268,56 @@ void SealedStore::unlock_or_create(const StoreKey& key, bool is_new) {
     )sql");
     set_meta("schema_version", kSchemaVersion);
     {
-        Statement s(*this, "INSERT INTO meta(key, value) VALUES('kdf', ?1)");
-        s.bind_text(1, params ? "argon2id" : "raw").run();
+        auto s = db_->cached("INSERT INTO meta(key, value) VALUES('kdf', ?1)");
+        s.bind(1, params ? "argon2id" : "raw").run();
     }
     if (params) {
         set_meta("argon2_iterations", params->iterations);
         set_meta("argon2_memory_kib", params->memory_kib);
         set_meta("argon2_parallelism", params->parallelism);
-        Statement s(*this, "INSERT INTO meta(key, value) VALUES('argon2_salt', ?1)");
-        s.bind(1, salt).run();
+        auto s = db_->cached("INSERT INTO meta(key, value) VALUES('argon2_salt', ?1)");
+        s.bind_blob(1, salt).run();
     }
     {
-        Statement s(*this, "INSERT INTO meta(key, value) VALUES('key_check', ?1)");
-        s.bind(1, seal(check_ad, as_bytes(kKeyCheckPlaintext))).run();
+        auto s = db_->cached("INSERT INTO meta(key, value) VALUES('key_check', ?1)");
+        s.bind_blob(1, seal(check_ad, as_bytes(kKeyCheckPlaintext))).run();
     }
     tx.commit();
 }
 
-std::optional<Argon2Params> SealedStore::argon2_params() const {
+std::optional<Argon2Params> SealedStore::argon2_params() const try {
     auto* self = const_cast<SealedStore*>(this);
     auto t = self->meta_int("argon2_iterations");
     if (!t) return std::nullopt;
     return Argon2Params{static_cast<std::uint32_t>(*t),
                         static_cast<std::uint32_t>(*self->meta_int("argon2_memory_kib")),
                         static_cast<std::uint32_t>(*self->meta_int("argon2_parallelism"))};
+} catch (const sqlite::Error& e) {
+    detail::throw_storage(e);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Transactions
 
-SealedStore::Transaction::Transaction(SealedStore& store) : store_(store) {
-    if (sqlite3_get_autocommit(store_.db_) != 0) {
-        store_.exec("BEGIN IMMEDIATE");
-        owner_ = true;
-    } else {
-        // Nested: a savepoint, so a failed inner step is undone even if the caller catches
-        // the error and the outer transaction commits.
-        store_.exec("SAVEPOINT nested");
-    }
+// sqlite::Transaction begins IMMEDIATE, or a savepoint inside an open transaction, so a failed
+// inner step is undone even if the caller catches the error and the outer one commits.
+SealedStore::Transaction::Transaction(SealedStore& store) try
+    : tx_(std::make_unique<sqlite::Transaction>(*store.db_)) {
+} catch (const sqlite::Error& e) {
+    detail::throw_storage(e);
 }
 
-SealedStore::Transaction::~Transaction() {
-    if (done_) return;
-    if (owner_) {
-        sqlite3_exec(store_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    } else {
-        sqlite3_exec(store_.db_, "ROLLBACK TO nested; RELEASE nested", nullptr, nullptr, nullptr);
-    }
-}
+SealedStore::Transaction::~Transaction() = default;
 
 void SealedStore::Transaction::commit() {
-    if (done_) return;
-    done_ = true;
-    if (!owner_) {
-        store_.exec("RELEASE nested");
-        return;
-    }
-    if (sqlite3_exec(store_.db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
-        std::string message = sqlite3_errmsg(store_.db_);
-        sqlite3_exec(store_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
-        throw Error(ErrorCode::storage, "the key store could not commit (SQLite: " + message + ")");
+    if (!tx_) return;
+    try {
+        tx_->commit();
+        tx_.reset();
+    } catch (const sqlite::Error& e) {
+        tx_.reset();  // rolls back now, not when the caller's scope ends
+        const std::string& reason = e.reason().empty() ? "unknown error" : e.reason();
+        throw Error(ErrorCode::storage, "the key store could not commit (SQLite: " + reason + ")");
     }
 }
 

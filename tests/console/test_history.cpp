@@ -240,6 +240,28 @@ TEST_F(HistoryTest, AnOldHistoryRefusesAnotherKeyAndADamagedRecordIsNamed) {
               "A history record failed to open (damaged, or moved to another row).");
 }
 
+TEST_F(HistoryTest, ASqliteFailureIsAStorageErrorInTheHistorysOwnWords) {
+    {
+        std::ofstream junk(path_, std::ios::binary);
+        junk << std::string(4096, 'J');
+    }
+    try {
+        History::open(path_, key());
+        FAIL() << "a file that is not a database must be refused";
+    } catch (const crypto::Error& e) {
+        EXPECT_EQ(e.code(), crypto::ErrorCode::storage);
+        EXPECT_STREQ(e.what(), "The console history could not be updated: file is not a database.");
+    }
+    try {
+        History::open(dir_ / "no-such-dir" / "history.db", key());
+        FAIL() << "a history in a missing folder cannot be created";
+    } catch (const crypto::Error& e) {
+        EXPECT_EQ(e.code(), crypto::ErrorCode::storage);
+        EXPECT_STREQ(e.what(),
+                     "The console history could not be opened: unable to open database file.");
+    }
+}
+
 TEST_F(HistoryTest, FileIsPrivateToTheUser) {
     History::open(path_, key());
     auto perms = fs::status(path_).permissions();

@@ -106,6 +106,37 @@ TEST(StoreKeys, FilesThatAreNotAriadneStoresAreRefused) {
     expect_error(ErrorCode::storage, [&] { SealedStore::open(dir / "junk.db", fast_key()); });
 }
 
+TEST(StoreKeys, SqliteFailuresAreStorageErrorsInTheStoresOwnWords) {
+    TempDir dir;
+    {
+        std::ofstream junk(dir / "junk.db", std::ios::binary);
+        junk << std::string(4096, 'J');
+    }
+    EXPECT_EQ(
+        expect_error(ErrorCode::storage, [&] { SealedStore::open(dir / "junk.db", fast_key()); }),
+        "the key store could not be read or written (SQLite: file is not a database)");
+    const auto missing = dir / "no-such-dir" / "s.db";
+    EXPECT_EQ(
+        expect_error(ErrorCode::storage, [&] { SealedStore::open(missing, fast_key()); }),
+        "the key store " + missing.string() + " cannot be created: No such file or directory");
+}
+
+TEST(StoreKeys, AWrongKeyLeavesTheFileAsItWasNotSwitchedToWal) {
+    TempDir dir;
+    SealedStore::open(dir / "s.db", fast_key());
+    run_sql(dir / "s.db", "PRAGMA journal_mode = DELETE;");  // e.g. a copied store
+    expect_error(ErrorCode::wrong_passphrase, [&] { SealedStore::open(dir / "s.db", fast_key()); });
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2((dir / "s.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+              SQLITE_OK);
+    sqlite3_stmt* q = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(q, 0)), "delete");
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+}
+
 TEST(Sealing, DatabaseAndWalHoldNoPlaintextNoPrivateKeysAndNoPeerNames) {
     TempDir dir;
     const std::string canary_name = "CANARY-NAME-" + hex_encode(random_bytes(8));

@@ -10,7 +10,8 @@
 //
 // Errors: every method throws crypto::Error — storage for SQLite failures, corrupt_record
 // when a sealed value does not open (naming its table), wrong_passphrase from open().
-// Ownership: open() returns the only owner; the SQLite handle closes with it.
+// Ownership: open() returns the only owner; the SQLite connection (ariadne/sqlite/sqlite.h,
+// whose errors never leave the store untranslated) closes with it.
 //
 // Thread-safety: a SealedStore is NOT safe for concurrent use. Party (session.h) owns one and
 // serialises every call under its SignalContext lock; use it that way.
@@ -29,10 +30,13 @@
 #include "ariadne/crypto/store_key.h"
 
 extern "C" {
-struct sqlite3;
-struct sqlite3_stmt;
 struct signal_protocol_store_context;
 }
+
+namespace ariadne::sqlite {
+class Connection;
+class Transaction;
+}  // namespace ariadne::sqlite
 
 namespace ariadne::crypto {
 
@@ -140,9 +144,7 @@ class SealedStore {
         void commit();
 
       private:
-        SealedStore& store_;
-        bool owner_ = false;
-        bool done_ = false;
+        std::unique_ptr<sqlite::Transaction> tx_;  // null once committed
     };
 
     /// Installs the libsignal session, pre-key, signed pre-key, identity and sender-key store
@@ -154,11 +156,8 @@ class SealedStore {
 
   private:
     struct Keys;
-    class Statement;
-    SealedStore(std::filesystem::path path, sqlite3* db);
+    SealedStore(std::filesystem::path path, std::unique_ptr<sqlite::Connection> db);
     void unlock_or_create(const StoreKey& key, bool is_new);
-    void exec(const char* sql);
-    sqlite3_stmt* prepare(const char* sql);
     Bytes seal(std::string_view associated_data, ByteView plaintext) const;
     SecretBytes open_sealed(std::string_view associated_data, ByteView sealed) const;
     Bytes name_tag(std::string_view name) const;
@@ -169,9 +168,8 @@ class SealedStore {
     friend struct StoreCallbacks;
 
     std::filesystem::path path_;
-    sqlite3* db_ = nullptr;
+    std::unique_ptr<sqlite::Connection> db_;
     std::unique_ptr<Keys> keys_;
-    std::vector<std::pair<const char*, sqlite3_stmt*>> statements_;
     std::optional<Error> callback_error_;
 };
 

@@ -23,9 +23,13 @@
 
 struct sqlite3;
 
+namespace ariadne::sqlite {
+class Connection;
+}
+
 namespace ariadne::storage {
 
-class Connection;
+using sqlite::Connection;
 
 class PolicyStore final : public policies::CheckinStore {
   public:

@@ -1,159 +1,22 @@
-// The one SQLite layer every server-side repository uses: a connection opened with the
-// gateway's durability settings, prepared statements, transactions, and one error type.
-//
-// Thread safety: a Connection and its Statements belong to one thread at a time; the caller
-// serialises (the Store's writer thread, a read pool slot, or a repository's mutex).
-// Errors: every failure throws storage::Error with a sentence naming the operation and
-// SQLite's reason. Bound values never appear in an error (they may be ciphertext or codes).
+// The storage layer's names for the one SQLite wrapper (ariadne/sqlite/sqlite.h): every
+// repository and its callers say storage::Connection, storage::Error and so on, and catch
+// storage::Error — which is sqlite::Error, so the wrapper's errors are this layer's own.
+// The contract (errors, ownership, thread safety) is the wrapper's header.
 #pragma once
 
-#include <cstdint>
-#include <filesystem>
-#include <memory>
-#include <span>
-#include <stdexcept>
-#include <string>
-#include <string_view>
-#include <unordered_map>
-#include <vector>
-
-struct sqlite3;
-struct sqlite3_stmt;
+#include "ariadne/sqlite/sqlite.h"
 
 namespace ariadne::storage {
 
-/// What went wrong, for callers that react differently (a constraint is a conflict; a full
-/// disk or read-only file means "try later"; the rest is a broken database). `not_found`: a
-/// repository was asked to change a row that does not exist (an unknown account id).
-enum class ErrorKind { constraint, busy, full, read_only, corrupt, schema, other, not_found };
-
-class Error : public std::runtime_error {
-  public:
-    Error(ErrorKind kind, int sqlite_code, const std::string& message)
-        : std::runtime_error(message), kind_(kind), sqlite_code_(sqlite_code) {}
-    ErrorKind kind() const noexcept { return kind_; }
-    /// The primary SQLite result code (0 when the error is not SQLite's).
-    int sqlite_code() const noexcept { return sqlite_code_; }
-
-  private:
-    ErrorKind kind_;
-    int sqlite_code_;
-};
-
-/// Process-wide SQLite settings for a server: call once, before any connection is opened.
-/// (Turns off allocation statistics, which take a global mutex on every allocation.)
-void configure_process() noexcept;
-
-/// Throws Error: "The database failed to <what>: <SQLite's reason>."
-[[noreturn]] void fail(int sqlite_code, std::string_view what);
-
-class Statement {
-  public:
-    /// Cached statements are reset on destruction; owned ones are finalized.
-    Statement(sqlite3_stmt* stmt, bool owned) noexcept : stmt_(stmt), owned_(owned) {}
-    ~Statement();
-    Statement(Statement&& other) noexcept;
-    Statement& operator=(Statement&&) = delete;
-    Statement(const Statement&) = delete;
-    Statement& operator=(const Statement&) = delete;
-
-    // Parameters are 1-based, as in SQLite. Text and blobs are copied.
-    Statement& bind(int index, std::int64_t value);
-    Statement& bind(int index, int value) { return bind(index, std::int64_t{value}); }
-    Statement& bind(int index, std::uint32_t value) { return bind(index, std::int64_t{value}); }
-    Statement& bind(int index, std::string_view value);
-    Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
-    Statement& bind(int index, const std::string& value) {
-        return bind(index, std::string_view(value));
-    }
-    /// A zero-length blob is stored as an empty blob, never NULL.
-    Statement& bind_blob(int index, std::span<const std::uint8_t> value);
-    Statement& bind_null(int index);
-
-    /// True when a row is available, false when the statement is done.
-    bool step();
-    /// Steps to the end, discarding rows.
-    void run();
-    /// Makes the statement runnable again with new bindings.
-    void reset();
-
-    // Columns are 0-based. A NULL reads as 0, "" or an empty blob.
-    bool is_null(int column) const;
-    std::int64_t integer(int column) const;
-    std::string text(int column) const;
-    std::vector<std::uint8_t> blob(int column) const;
-
-  private:
-    void check_bind(int rc);
-    sqlite3_stmt* stmt_;
-    bool owned_;
-};
-
-enum class OpenMode {
-    create,      // read-write; the file is created 0600 when missing
-    read_write,  // the file must exist
-    read_only,   // the file must exist; writes fail (query_only)
-};
-
-struct ConnectionOptions {
-    OpenMode mode = OpenMode::create;
-    bool synchronous_full = true;  // false: synchronous=NORMAL (docs/architecture.md)
-    bool wal = true;
-    bool secure_delete = true;  // deleted rows are overwritten, not left in free pages
-    bool foreign_keys = true;
-    int busy_timeout_ms = 5000;
-};
-
-class Connection {
-  public:
-    /// Opens `path` with the options' pragmas. Throws Error if it cannot be opened or set up.
-    Connection(const std::filesystem::path& path, const ConnectionOptions& options);
-    /// Wraps a handle opened and closed elsewhere (a store shared by several repositories);
-    /// its owner's lock must be held while this is used.
-    explicit Connection(sqlite3* borrowed) noexcept;
-    ~Connection();
-    Connection(const Connection&) = delete;
-    Connection& operator=(const Connection&) = delete;
-
-    /// Runs one or more statements without results.
-    void exec(std::string_view sql);
-    /// A statement prepared now and finalized when the returned object dies.
-    Statement prepare(std::string_view sql);
-    /// A statement cached by the address of its literal text (prepared once per
-    /// connection): for hot paths. Pass string literals only.
-    Statement cached(const char* sql);
-
-    std::int64_t last_insert_rowid() const noexcept;
-    /// Rows changed by the last INSERT, UPDATE or DELETE on this connection.
-    int changes() const noexcept;
-    bool in_transaction() const noexcept;
-    const std::filesystem::path& path() const noexcept { return path_; }
-    /// The handle, for SQLite APIs this layer does not wrap (online backup).
-    sqlite3* handle() const noexcept { return db_; }
-
-  private:
-    std::filesystem::path path_;
-    sqlite3* db_ = nullptr;
-    bool owned_ = true;
-    std::unordered_map<const char*, sqlite3_stmt*> cache_;
-};
-
-enum class TransactionKind { deferred, immediate };
-
-/// A transaction that rolls back unless committed. Inside an open transaction it becomes a
-/// savepoint, so a repository call composes with a caller's batch.
-class Transaction {
-  public:
-    explicit Transaction(Connection& connection, TransactionKind kind = TransactionKind::immediate);
-    ~Transaction();
-    Transaction(const Transaction&) = delete;
-    Transaction& operator=(const Transaction&) = delete;
-    void commit();
-
-  private:
-    Connection& connection_;
-    bool nested_;
-    bool done_ = false;
-};
+using sqlite::configure_process;
+using sqlite::Connection;
+using sqlite::ConnectionOptions;
+using sqlite::Error;
+using sqlite::ErrorKind;
+using sqlite::fail;
+using sqlite::OpenMode;
+using sqlite::Statement;
+using sqlite::Transaction;
+using sqlite::TransactionKind;
 
 }  // namespace ariadne::storage

@@ -1,4 +1,4 @@
-// The one SQLite layer: file mode, pragmas, statements, transactions and error kinds.
+// The one SQLite wrapper: file mode, pragmas, statements, transactions and error kinds.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -6,9 +6,9 @@
 
 #include <gtest/gtest.h>
 
-#include "ariadne/storage/sqlite.h"
+#include "ariadne/sqlite/sqlite.h"
 
-namespace ariadne::storage {
+namespace ariadne::sqlite {
 namespace {
 
 class SqliteTest : public ::testing::Test {
@@ -137,9 +137,9 @@ TEST_F(SqliteTest, AFileThatIsNotADatabaseIsReportedAsCorrupt) {
 }
 
 }  // namespace
-}  // namespace ariadne::storage
+}  // namespace ariadne::sqlite
 
-namespace ariadne::storage {
+namespace ariadne::sqlite {
 namespace {
 
 TEST_F(SqliteTest, ABorrowedHandleIsUsedButNotClosed) {
@@ -155,5 +155,60 @@ TEST_F(SqliteTest, ABorrowedHandleIsUsedButNotClosed) {
     EXPECT_EQ(q.integer(0), 7);
 }
 
+TEST_F(SqliteTest, AnErrorSaysWhichCallFailedAndSqlitesOwnSentence) {
+    Connection c(db(), {});
+    try {
+        c.prepare("SELECT x FROM nowhere");
+        FAIL() << "a missing table must throw";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.operation(), Operation::prepare);
+        EXPECT_EQ(e.reason(), "no such table: nowhere");
+        EXPECT_EQ(std::string(e.what()),
+                  "The database failed to prepare a statement: SQL logic error.");
+    }
+    c.exec("CREATE TABLE t(x TEXT PRIMARY KEY)");
+    c.prepare("INSERT INTO t VALUES ('a')").run();
+    try {
+        c.prepare("INSERT INTO t VALUES ('a')").run();
+        FAIL() << "a duplicate key must throw";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.operation(), Operation::step);
+        EXPECT_EQ(e.reason(), "UNIQUE constraint failed: t.x");
+    }
+    try {
+        c.exec("BEGIN; BEGIN;");
+        FAIL() << "a nested BEGIN must throw";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.operation(), Operation::exec);
+        EXPECT_EQ(e.reason(), "cannot start a transaction within a transaction");
+    }
+}
+
+TEST_F(SqliteTest, AFileThatCannotBeCreatedSaysWhyInTheSystemsWords) {
+    try {
+        Connection c(dir_ / "no-such-dir" / "t.db", {});
+        FAIL() << "must throw";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.operation(), Operation::create_file);
+        EXPECT_EQ(e.reason(), "No such file or directory");
+    }
+}
+
+TEST_F(SqliteTest, AClientStoreCanOpenWithoutWalAndWithoutForeignKeys) {
+    Connection c(db(), {.wal = false, .foreign_keys = false});
+    auto journal = c.prepare("PRAGMA journal_mode");
+    ASSERT_TRUE(journal.step());
+    EXPECT_EQ(journal.text(0), "delete");
+    auto keys = c.prepare("PRAGMA foreign_keys");
+    ASSERT_TRUE(keys.step());
+    EXPECT_EQ(keys.integer(0), 0);
+    auto sync = c.prepare("PRAGMA synchronous");
+    ASSERT_TRUE(sync.step());
+    EXPECT_EQ(sync.integer(0), 2);  // FULL
+    auto secure = c.prepare("PRAGMA secure_delete");
+    ASSERT_TRUE(secure.step());
+    EXPECT_EQ(secure.integer(0), 1);
+}
+
 }  // namespace
-}  // namespace ariadne::storage
+}  // namespace ariadne::sqlite

@@ -10,9 +10,9 @@
 #include <gtest/gtest.h>
 #include <filesystem>
 
-#include "ariadne/storage/sqlite.h"
+#include "ariadne/sqlite/sqlite.h"
 
-namespace ariadne::storage {
+namespace ariadne::sqlite {
 namespace {
 
 // Whether another process sees a SQLite shared lock on the database file: every open WAL
@@ -59,4 +59,4 @@ TEST(SqliteLocks, OpeningAnotherConnectionToTheFileKeepsTheFirstOnesLock) {
     std::filesystem::remove_all(dir);
 }
 
-}  // namespace ariadne::storage
+}  // namespace ariadne::sqlite

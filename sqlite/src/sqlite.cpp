@@ -1,13 +1,16 @@
-#include "ariadne/storage/sqlite.h"
+// The SQLite wrapper's implementation: opening files, statements, transactions, and the
+// translation of SQLite's result codes into Error.
+#include "ariadne/sqlite/sqlite.h"
 
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <utility>
 
-namespace ariadne::storage {
+namespace ariadne::sqlite {
 
 namespace {
 
@@ -32,14 +35,25 @@ ErrorKind kind_of(int rc) {
     }
 }
 
+std::string message_for(int sqlite_code, std::string_view what) {
+    return "The database failed to " + std::string(what) + ": " + sqlite3_errstr(sqlite_code) + ".";
+}
+
+// A failure on `db`: SQLite's sentence for it (sqlite3_errmsg) becomes the reason.
+[[noreturn]] void fail_on(sqlite3* db, int sqlite_code, Operation operation,
+                          std::string_view what) {
+    const char* reason = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(sqlite_code);
+    throw Error(kind_of(sqlite_code), sqlite_code & 0xff, message_for(sqlite_code, what), operation,
+                reason != nullptr ? reason : "");
+}
+
 }  // namespace
 
 void configure_process() noexcept { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); }
 
 void fail(int sqlite_code, std::string_view what) {
-    throw Error(
-        kind_of(sqlite_code), sqlite_code & 0xff,
-        "The database failed to " + std::string(what) + ": " + sqlite3_errstr(sqlite_code) + ".");
+    throw Error(kind_of(sqlite_code), sqlite_code & 0xff, message_for(sqlite_code, what),
+                Operation::other, sqlite3_errstr(sqlite_code));
 }
 
 // ---- Statement ----
@@ -58,7 +72,7 @@ Statement::Statement(Statement&& other) noexcept
     : stmt_(std::exchange(other.stmt_, nullptr)), owned_(other.owned_) {}
 
 void Statement::check_bind(int rc) {
-    if (rc != SQLITE_OK) fail(rc, "bind a value");
+    if (rc != SQLITE_OK) fail_on(sqlite3_db_handle(stmt_), rc, Operation::bind, "bind a value");
 }
 
 Statement& Statement::bind(int index, std::int64_t value) {
@@ -89,7 +103,8 @@ bool Statement::step() {
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
     // sqlite3_step's own code is generic after a failed step; the extended one is on the db.
-    fail(sqlite3_extended_errcode(sqlite3_db_handle(stmt_)), "run a statement");
+    sqlite3* db = sqlite3_db_handle(stmt_);
+    fail_on(db, sqlite3_extended_errcode(db), Operation::step, "run a statement");
 }
 
 void Statement::run() {
@@ -135,16 +150,19 @@ Connection::Connection(const std::filesystem::path& path, const ConnectionOption
             ::close(fd);
         } else if (errno != EEXIST) {
             throw Error(ErrorKind::other, 0,
-                        "The database file " + path.string() + " cannot be created.");
+                        "The database file " + path.string() + " cannot be created.",
+                        Operation::create_file, std::strerror(errno));
         }
     }
     int flags = SQLITE_OPEN_NOMUTEX | (options.mode == OpenMode::read_only ? SQLITE_OPEN_READONLY
                                                                            : SQLITE_OPEN_READWRITE);
     int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {
+        std::string reason = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
         sqlite3_close(db_);
         db_ = nullptr;
-        fail(rc, "open " + path.filename().string());
+        throw Error(kind_of(rc), rc & 0xff, message_for(rc, "open " + path.filename().string()),
+                    Operation::open, reason);
     }
     sqlite3_extended_result_codes(db_, 1);
     try {
@@ -172,13 +190,14 @@ Connection::~Connection() {
 void Connection::exec(std::string_view sql) {
     std::string text(sql);
     int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr);
-    if (rc != SQLITE_OK) fail(sqlite3_extended_errcode(db_), "execute a command");
+    if (rc != SQLITE_OK)
+        fail_on(db_, sqlite3_extended_errcode(db_), Operation::exec, "execute a command");
 }
 
 Statement Connection::prepare(std::string_view sql) {
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
-    if (rc != SQLITE_OK) fail(rc, "prepare a statement");
+    if (rc != SQLITE_OK) fail_on(db_, rc, Operation::prepare, "prepare a statement");
     return Statement(stmt, true);
 }
 
@@ -187,7 +206,7 @@ Statement Connection::cached(const char* sql) {
     if (it == cache_.end()) {
         sqlite3_stmt* stmt = nullptr;
         int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-        if (rc != SQLITE_OK) fail(rc, "prepare a statement");
+        if (rc != SQLITE_OK) fail_on(db_, rc, Operation::prepare, "prepare a statement");
         it = cache_.emplace(sql, stmt).first;
     }
     return Statement(it->second, false);
@@ -225,4 +244,4 @@ void Transaction::commit() {
     done_ = true;
 }
 
-}  // namespace ariadne::storage
+}  // namespace ariadne::sqlite
