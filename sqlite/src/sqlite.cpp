@@ -10,6 +10,8 @@
 #include <cstring>
 #include <utility>
 
+#include "postgres.h"
+
 namespace ariadne::sqlite {
 
 namespace {
@@ -58,6 +60,8 @@ void fail(int sqlite_code, std::string_view what) {
 
 // ---- Statement ----
 
+Statement::Statement(std::unique_ptr<PgQuery> query) noexcept : pg_(std::move(query)) {}
+
 Statement::~Statement() {
     if (stmt_ == nullptr) return;
     if (owned_) {
@@ -69,24 +73,36 @@ Statement::~Statement() {
 }
 
 Statement::Statement(Statement&& other) noexcept
-    : stmt_(std::exchange(other.stmt_, nullptr)), owned_(other.owned_) {}
+    : stmt_(std::exchange(other.stmt_, nullptr)), owned_(other.owned_), pg_(std::move(other.pg_)) {}
 
 void Statement::check_bind(int rc) {
     if (rc != SQLITE_OK) fail_on(sqlite3_db_handle(stmt_), rc, Operation::bind, "bind a value");
 }
 
 Statement& Statement::bind(int index, std::int64_t value) {
+    if (pg_) {
+        pg_->bind(index, std::to_string(value), 0);
+        return *this;
+    }
     check_bind(sqlite3_bind_int64(stmt_, index, value));
     return *this;
 }
 
 Statement& Statement::bind(int index, std::string_view value) {
+    if (pg_) {
+        pg_->bind(index, std::string(value), 0);
+        return *this;
+    }
     check_bind(sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
                                  SQLITE_TRANSIENT));
     return *this;
 }
 
 Statement& Statement::bind_blob(int index, std::span<const std::uint8_t> value) {
+    if (pg_) {
+        pg_->bind(index, std::string(value.begin(), value.end()), 1);
+        return *this;
+    }
     static const std::uint8_t empty = 0;
     check_bind(sqlite3_bind_blob(stmt_, index, value.empty() ? &empty : value.data(),
                                  static_cast<int>(value.size()), SQLITE_TRANSIENT));
@@ -94,11 +110,16 @@ Statement& Statement::bind_blob(int index, std::span<const std::uint8_t> value) 
 }
 
 Statement& Statement::bind_null(int index) {
+    if (pg_) {
+        pg_->bind_null(index);
+        return *this;
+    }
     check_bind(sqlite3_bind_null(stmt_, index));
     return *this;
 }
 
 bool Statement::step() {
+    if (pg_) return pg_->step();
     int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
@@ -113,23 +134,32 @@ void Statement::run() {
 }
 
 void Statement::reset() {
+    if (pg_) {
+        pg_->reset();
+        return;
+    }
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
 }
 
 bool Statement::is_null(int column) const {
+    if (pg_) return pg_->is_null_at(column);
     return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }
 
-std::int64_t Statement::integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+std::int64_t Statement::integer(int column) const {
+    return pg_ ? pg_->integer(column) : sqlite3_column_int64(stmt_, column);
+}
 
 std::string Statement::text(int column) const {
+    if (pg_) return pg_->text(column);
     auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
     return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column)))
              : std::string();
 }
 
 std::vector<std::uint8_t> Statement::blob(int column) const {
+    if (pg_) return pg_->blob(column);
     auto p = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_, column));
     return p ? std::vector<std::uint8_t>(p, p + sqlite3_column_bytes(stmt_, column))
              : std::vector<std::uint8_t>();
@@ -139,6 +169,11 @@ std::vector<std::uint8_t> Statement::blob(int column) const {
 
 Connection::Connection(const std::filesystem::path& path, const ConnectionOptions& options)
     : path_(path) {
+    if (is_postgres_uri(path.native())) {
+        path_.clear();  // the URI holds a password: never kept where it could be printed
+        pg_ = pg::connect(path.native(), options);
+        return;
+    }
     if (options.mode == OpenMode::create) {
         // Create the file 0600 ourselves: SQLite gives -wal and -shm the same mode. Only a
         // missing file (O_EXCL): closing any descriptor of a file drops every POSIX lock this
@@ -182,12 +217,36 @@ Connection::Connection(sqlite3* borrowed) noexcept : db_(borrowed), owned_(false
     if (const char* file = sqlite3_db_filename(borrowed, "main")) path_ = file;
 }
 
+Connection::Connection(Borrowed borrowed) noexcept
+    : db_(borrowed.sqlite), pg_(borrowed.postgres), owned_(false) {
+    if (db_ != nullptr) {
+        if (const char* file = sqlite3_db_filename(db_, "main")) path_ = file;
+    }
+}
+
 Connection::~Connection() {
     for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
-    if (owned_) sqlite3_close(db_);
+    if (!owned_) return;
+    if (pg_ != nullptr) {
+        delete pg_;
+    } else {
+        sqlite3_close(db_);
+    }
+}
+
+void Connection::exec_noexcept(const char* sql) noexcept {
+    if (pg_ != nullptr) {
+        pg::exec_noexcept(*pg_, sql);
+    } else {
+        sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+    }
 }
 
 void Connection::exec(std::string_view sql) {
+    if (pg_ != nullptr) {
+        pg::exec(*pg_, sql);
+        return;
+    }
     std::string text(sql);
     int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK)
@@ -195,6 +254,7 @@ void Connection::exec(std::string_view sql) {
 }
 
 Statement Connection::prepare(std::string_view sql) {
+    if (pg_ != nullptr) return Statement(pg::prepare(*pg_, sql));
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
     if (rc != SQLITE_OK) fail_on(db_, rc, Operation::prepare, "prepare a statement");
@@ -202,6 +262,7 @@ Statement Connection::prepare(std::string_view sql) {
 }
 
 Statement Connection::cached(const char* sql) {
+    if (pg_ != nullptr) return Statement(pg::cached(*pg_, sql));
     auto it = cache_.find(sql);
     if (it == cache_.end()) {
         sqlite3_stmt* stmt = nullptr;
@@ -213,12 +274,16 @@ Statement Connection::cached(const char* sql) {
 }
 
 std::int64_t Connection::last_insert_rowid() const noexcept {
-    return sqlite3_last_insert_rowid(db_);
+    return pg_ != nullptr ? 0 : sqlite3_last_insert_rowid(db_);
 }
 
-int Connection::changes() const noexcept { return sqlite3_changes(db_); }
+int Connection::changes() const noexcept {
+    return pg_ != nullptr ? pg_->changes : sqlite3_changes(db_);
+}
 
-bool Connection::in_transaction() const noexcept { return sqlite3_get_autocommit(db_) == 0; }
+bool Connection::in_transaction() const noexcept {
+    return pg_ != nullptr ? pg::in_transaction(*pg_) : sqlite3_get_autocommit(db_) == 0;
+}
 
 // ---- Transaction ----
 
@@ -227,16 +292,17 @@ Transaction::Transaction(Connection& connection, TransactionKind kind)
     if (nested_) {
         connection_.exec("SAVEPOINT storage_tx");
     } else {
-        connection_.exec(kind == TransactionKind::immediate ? "BEGIN IMMEDIATE" : "BEGIN");
+        // PostgreSQL takes row locks as it writes: its BEGIN is SQLite's IMMEDIATE.
+        connection_.exec(kind == TransactionKind::immediate && !connection_.is_postgres()
+                             ? "BEGIN IMMEDIATE"
+                             : "BEGIN");
     }
 }
 
 Transaction::~Transaction() {
     if (done_) return;
     // Never throws from a destructor: a failed rollback leaves SQLite to roll back on close.
-    sqlite3_exec(connection_.handle(),
-                 nested_ ? "ROLLBACK TO storage_tx; RELEASE storage_tx" : "ROLLBACK", nullptr,
-                 nullptr, nullptr);
+    connection_.exec_noexcept(nested_ ? "ROLLBACK TO storage_tx; RELEASE storage_tx" : "ROLLBACK");
 }
 
 void Transaction::commit() {

@@ -1,7 +1,17 @@
-// The one SQLite wrapper of Ariadne: connections (file created 0600, pragmas chosen by the
+// The one SQL wrapper of Ariadne: connections (file created 0600, pragmas chosen by the
 // owner), prepared and cached statements, transactions that nest as savepoints, and one
 // error type. Used by the gateway's storage layer and by the client-side sealed stores
 // (crypto's SealedStore, the console history); it includes nothing else of Ariadne.
+//
+// Two engines behind one interface: SQLite (a file path; the default and the client stores'
+// only engine) and PostgreSQL through libpq (a `postgresql://` or `postgres://` connection
+// URI in place of the path: the gateway's shared database for several nodes). Statements are
+// written once, in the SQL both engines accept: `?` or `?N` parameters (rewritten to `$N` for
+// PostgreSQL), `INSERT … ON CONFLICT`, `RETURNING` instead of last_insert_rowid(). On
+// PostgreSQL: integers are bound as text and inferred by the server from their context, blobs
+// as bytea, results are read in text form (bytea decoded, booleans as 1/0); changes() is the
+// row count of the last command; a lost connection is re-established on the next use outside
+// a transaction (multi-host URIs with target_session_attrs=read-write follow a failover).
 //
 // Thread safety: a Connection and its Statements belong to one thread at a time; the caller
 // serialises (the Store's writer thread, a read pool slot, a repository's or store's mutex).
@@ -27,6 +37,16 @@ struct sqlite3;
 struct sqlite3_stmt;
 
 namespace ariadne::sqlite {
+
+struct PgLink;   // a libpq connection and its prepared statements (postgres.cpp)
+struct PgQuery;  // one statement's parameters and result on a PgLink
+
+/// True when `target` is a PostgreSQL connection URI (postgresql:// or postgres://), which
+/// Connection opens with libpq instead of a file.
+bool is_postgres_uri(std::string_view target) noexcept;
+/// `uri` with its password (user:PASSWORD@, or password=… in the query) replaced by "***":
+/// the only form of a connection string that may reach a log or an error.
+std::string redact_uri(std::string_view uri);
 
 /// What went wrong, for callers that react differently (a constraint is a conflict; a full
 /// disk or read-only file means "try later"; the rest is a broken database). `not_found`: a
@@ -80,6 +100,8 @@ class Statement {
   public:
     /// Cached statements are reset on destruction; owned ones are finalized.
     Statement(sqlite3_stmt* stmt, bool owned) noexcept : stmt_(stmt), owned_(owned) {}
+    /// A PostgreSQL statement (Connection::prepare/cached on a PostgreSQL connection).
+    explicit Statement(std::unique_ptr<PgQuery> query) noexcept;
     ~Statement();
     Statement(Statement&& other) noexcept;
     Statement& operator=(Statement&&) = delete;
@@ -114,8 +136,9 @@ class Statement {
 
   private:
     void check_bind(int rc);
-    sqlite3_stmt* stmt_;
-    bool owned_;
+    sqlite3_stmt* stmt_ = nullptr;
+    bool owned_ = true;
+    std::unique_ptr<PgQuery> pg_;
 };
 
 enum class OpenMode {
@@ -137,12 +160,22 @@ struct ConnectionOptions {
 
 class Connection {
   public:
-    /// Opens `path` with the options' pragmas. Throws Error if the file cannot be created
-    /// (create_file), opened (open) or set up (exec); nothing is left open then.
+    /// What a borrowing Connection shares with its owner (one of the two is set).
+    struct Borrowed {
+        sqlite3* sqlite = nullptr;
+        PgLink* postgres = nullptr;
+    };
+
+    /// Opens `path` with the options' pragmas, or, when `path` is a PostgreSQL URI, connects
+    /// (synchronous_commit on when synchronous_full, read-only sessions for read_only; wal,
+    /// secure_delete and busy_timeout_ms are SQLite's). Throws Error if the file cannot be
+    /// created (create_file), opened or the server reached (open: the reason is libpq's,
+    /// which never holds the password) or set up (exec); nothing is left open then.
     Connection(const std::filesystem::path& path, const ConnectionOptions& options);
     /// Wraps a handle opened and closed elsewhere (a store shared by several repositories);
     /// its owner's lock must be held while this is used.
     explicit Connection(sqlite3* borrowed) noexcept;
+    explicit Connection(Borrowed borrowed) noexcept;
     ~Connection();
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -155,17 +188,25 @@ class Connection {
     /// connection): for hot paths. Pass string literals only.
     Statement cached(const char* sql);
 
+    /// SQLite only (0 on PostgreSQL): write `INSERT … RETURNING` where both engines run.
     std::int64_t last_insert_rowid() const noexcept;
     /// Rows changed by the last INSERT, UPDATE or DELETE on this connection.
     int changes() const noexcept;
     bool in_transaction() const noexcept;
     const std::filesystem::path& path() const noexcept { return path_; }
-    /// The handle, for SQLite APIs this layer does not wrap (online backup).
+    /// The handle, for SQLite APIs this layer does not wrap (online backup); null on
+    /// PostgreSQL.
     sqlite3* handle() const noexcept { return db_; }
+    /// What another Connection needs to share this one's handle (and lock).
+    Borrowed borrow() const noexcept { return {db_, pg_}; }
+    bool is_postgres() const noexcept { return pg_ != nullptr; }
+    /// Runs `sql` and ignores a failure (rollbacks in destructors).
+    void exec_noexcept(const char* sql) noexcept;
 
   private:
     std::filesystem::path path_;
     sqlite3* db_ = nullptr;
+    PgLink* pg_ = nullptr;
     bool owned_ = true;
     std::unordered_map<const char*, sqlite3_stmt*> cache_;
 };
