@@ -37,6 +37,25 @@ ErrorKind kind_of_state(std::string_view state) {
     return ErrorKind::other;
 }
 
+/// The SQLite primary code of the same kind: callers tell an engine's failure from a refusal
+/// of their own (code 0) by it, whichever engine ran the statement.
+int sqlite_equivalent(ErrorKind kind) {
+    switch (kind) {
+        case ErrorKind::constraint:
+            return 19;  // SQLITE_CONSTRAINT
+        case ErrorKind::busy:
+            return 5;  // SQLITE_BUSY
+        case ErrorKind::full:
+            return 13;  // SQLITE_FULL
+        case ErrorKind::read_only:
+            return 8;  // SQLITE_READONLY
+        case ErrorKind::corrupt:
+            return 11;  // SQLITE_CORRUPT
+        default:
+            return 1;  // SQLITE_ERROR
+    }
+}
+
 std::string what_of(Operation operation) {
     switch (operation) {
         case Operation::prepare:
@@ -59,7 +78,7 @@ std::string what_of(Operation operation) {
     if (reason.empty()) reason = trimmed(PQerrorMessage(link.conn));
     if (state.empty() && PQstatus(link.conn) == CONNECTION_BAD) state = "08006";
     const ErrorKind kind = kind_of_state(state);
-    throw Error(kind, 0,
+    throw Error(kind, sqlite_equivalent(kind),
                 "The database failed to " + what_of(operation) + ": " +
                     (reason.empty() ? "no answer from the server" : reason) + ".",
                 operation, reason);
@@ -83,7 +102,7 @@ void open(PgLink& link) {
     if (conn == nullptr || PQstatus(conn) != CONNECTION_OK) {
         std::string reason = conn != nullptr ? trimmed(PQerrorMessage(conn)) : "out of memory";
         PQfinish(conn);
-        throw Error(ErrorKind::busy, 0,
+        throw Error(ErrorKind::busy, 5,
                     "The database at " + redact_uri(link.uri) + " cannot be reached: " + reason,
                     Operation::open, reason);
     }
@@ -99,7 +118,7 @@ void ensure_connected(PgLink& link) {
     if (link.conn != nullptr && PQstatus(link.conn) == CONNECTION_OK) return;
     const std::int64_t now = steady_ms();
     if (now - link.last_attempt_ms < 250) {
-        throw Error(ErrorKind::busy, 0,
+        throw Error(ErrorKind::busy, 5,
                     "The database failed to run a statement: the connection to the server was "
                     "lost; reconnecting.",
                     Operation::open, "connection lost");
@@ -159,6 +178,8 @@ std::string redact_uri(std::string_view uri) {
 PgLink::~PgLink() {
     if (conn != nullptr) PQfinish(conn);
 }
+
+void PgQueryDeleter::operator()(PgQuery* query) const noexcept { delete query; }
 
 PgQuery::~PgQuery() {
     if (result != nullptr) PQclear(result);
@@ -292,8 +313,8 @@ void exec_noexcept(PgLink& link, const char* sql) noexcept {
 
 namespace {
 
-std::unique_ptr<PgQuery> make_query(PgLink& link, std::string_view sql) {
-    auto q = std::make_unique<PgQuery>();
+PgQueryPtr make_query(PgLink& link, std::string_view sql) {
+    auto q = PgQueryPtr(new PgQuery());
     q->link = &link;
     q->sql = translate(sql, q->parameters);
     const auto n = static_cast<std::size_t>(q->parameters);
@@ -305,11 +326,11 @@ std::unique_ptr<PgQuery> make_query(PgLink& link, std::string_view sql) {
 
 }  // namespace
 
-std::unique_ptr<PgQuery> prepare(PgLink& link, std::string_view sql) {
+PgQueryPtr prepare(PgLink& link, std::string_view sql) {
     return make_query(link, sql);
 }
 
-std::unique_ptr<PgQuery> cached(PgLink& link, const char* sql) {
+PgQueryPtr cached(PgLink& link, const char* sql) {
     ensure_connected(link);
     auto it = link.prepared.find(sql);
     if (it == link.prepared.end()) {
@@ -322,7 +343,7 @@ std::unique_ptr<PgQuery> cached(PgLink& link, const char* sql) {
         q->name = it->second.name;
         return q;
     }
-    auto q = std::make_unique<PgQuery>();
+    auto q = PgQueryPtr(new PgQuery());
     q->link = &link;
     q->name = it->second.name;
     q->parameters = it->second.parameters;

@@ -70,8 +70,8 @@ namespace pg {
 PgLink* connect(const std::string& uri, const ConnectionOptions& options);
 void exec(PgLink& link, std::string_view sql);
 void exec_noexcept(PgLink& link, const char* sql) noexcept;
-std::unique_ptr<PgQuery> prepare(PgLink& link, std::string_view sql);
-std::unique_ptr<PgQuery> cached(PgLink& link, const char* sql);
+PgQueryPtr prepare(PgLink& link, std::string_view sql);
+PgQueryPtr cached(PgLink& link, const char* sql);
 bool in_transaction(const PgLink& link) noexcept;
 /// `sql` with `?`/`?N` parameters as `$N` (outside quotes); `parameters` gets the highest N.
 std::string translate(std::string_view sql, int& parameters);

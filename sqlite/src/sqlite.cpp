@@ -60,7 +60,7 @@ void fail(int sqlite_code, std::string_view what) {
 
 // ---- Statement ----
 
-Statement::Statement(std::unique_ptr<PgQuery> query) noexcept : pg_(std::move(query)) {}
+Statement::Statement(PgQueryPtr query) noexcept : pg_(std::move(query)) {}
 
 Statement::~Statement() {
     if (stmt_ == nullptr) return;

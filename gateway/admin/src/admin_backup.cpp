@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "ariadne/admin/admin.h"
 #include "ariadne/core/server_key.h"
 #include "ariadne/protocol/error.h"
 #include "ariadne/services/audit_checkpoints.h"
@@ -74,7 +75,23 @@ AuditSummary verify_staged_audit_chain(const fs::path& data_dir, const fs::path&
 
 }  // namespace
 
+namespace {
+
+/// `admin backup` and `restore` copy SQLite files; a PostgreSQL database is backed up with
+/// PostgreSQL's own tools, which see the whole cluster consistently.
+void refuse_postgresql(const fs::path& data_dir, std::string_view command) {
+    if (!uses_postgresql(data_dir)) return;
+    throw GatewayError(GatewayErrorCode::config,
+                       "This data directory's database is PostgreSQL (" +
+                           (data_dir / "database").string() + "): `admin " + std::string(command) +
+                           "` copies SQLite databases only. Use pg_dump or pg_basebackup as "
+                           "docs/scale-out.md describes, and keep a copy of server.key.");
+}
+
+}  // namespace
+
 nlohmann::json backup_data_dir(const fs::path& data_dir, const fs::path& to, bool force) {
+    refuse_postgresql(data_dir, "backup");
     storage::BackupOptions options;
     options.force = force;
     auto result = storage::create_backup(data_dir, to, options);
@@ -86,6 +103,7 @@ nlohmann::json backup_data_dir(const fs::path& data_dir, const fs::path& to, boo
 }
 
 nlohmann::json restore_data_dir(const fs::path& data_dir, const fs::path& from) {
+    refuse_postgresql(data_dir, "restore");
     AuditSummary audit;
     storage::RestoreOptions options;
     options.verify_step = "verify the audit chain";

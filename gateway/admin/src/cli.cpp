@@ -2,8 +2,11 @@
 // (cli_accounts.cpp, cli_organisation.cpp, cli_audit.cpp), prints the usage from the same
 // table, and turns what a command throws into its message and exit status. Also the data
 // directory functions `serve` shares (admin.h).
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -19,6 +22,7 @@
 #include "ariadne/protocol/codec.h"
 #include "ariadne/protocol/error.h"
 #include "ariadne/services/audit_checkpoints.h"
+#include "ariadne/storage/sqlite.h"
 #include "cli.h"
 
 namespace ariadne::gateway {
@@ -38,7 +42,7 @@ StoreOptions admin_store_options(const std::filesystem::path& data_dir) {
 }
 
 std::unique_ptr<policies::PolicyStore> open_policies(const std::string& data_dir, bool mark) {
-    if (!std::filesystem::exists(database_path(data_dir))) {
+    if (!uses_postgresql(data_dir) && !std::filesystem::exists(database_path(data_dir))) {
         throw GatewayError(GatewayErrorCode::not_found,
                            "There is no Ariadne database in " + data_dir + ".");
     }
@@ -187,7 +191,48 @@ void ensure_data_dir(const std::filesystem::path& dir) {
 }
 
 std::filesystem::path database_path(const std::filesystem::path& data_dir) {
-    return data_dir / "ariadne.db";
+    const auto pointer = data_dir / "database";
+    if (!std::filesystem::exists(pointer)) return data_dir / "ariadne.db";
+    std::ifstream in(pointer);
+    std::string uri;
+    std::getline(in, uri);
+    while (!uri.empty() && (uri.back() == '\r' || uri.back() == ' ')) uri.pop_back();
+    if (!in.good() && !in.eof()) {
+        throw GatewayError(GatewayErrorCode::io, pointer.string() + " cannot be read.");
+    }
+    if (!storage::is_postgres_uri(uri)) {
+        throw GatewayError(GatewayErrorCode::config,
+                           pointer.string() +
+                               " does not hold a postgresql:// URI. It names the data "
+                               "directory's PostgreSQL database; remove it to use SQLite.");
+    }
+    return uri;
+}
+
+bool uses_postgresql(const std::filesystem::path& data_dir) {
+    return storage::is_postgres_uri(database_path(data_dir).native());
+}
+
+void record_database(const std::filesystem::path& data_dir, const std::string& uri) {
+    if (std::filesystem::exists(data_dir / "ariadne.db")) {
+        throw GatewayError(GatewayErrorCode::config,
+                           "--database: " + data_dir.string() +
+                               " already holds an SQLite database (ariadne.db). A data "
+                               "directory has one database: give this node a new --data-dir "
+                               "(with a copy of server.key, see docs/scale-out.md).");
+    }
+    const auto pointer = data_dir / "database";
+    const auto temporary = data_dir / "database.tmp";
+    int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool ok = fd >= 0;
+    const std::string line = uri + "\n";
+    ok = ok && ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+    ok = ok && ::fsync(fd) == 0;
+    if (fd >= 0) ::close(fd);
+    ok = ok && ::rename(temporary.c_str(), pointer.c_str()) == 0;
+    if (!ok) {
+        throw GatewayError(GatewayErrorCode::io, pointer.string() + " cannot be written.");
+    }
 }
 
 crypto::RecoveryParams load_or_create_recovery_params(Store& store, std::uint32_t m_kib,

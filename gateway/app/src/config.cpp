@@ -10,6 +10,7 @@
 
 #include "ariadne/admin/arguments.h"
 #include "ariadne/protocol/error.h"
+#include "ariadne/storage/sqlite.h"
 
 namespace ariadne::gateway {
 
@@ -80,6 +81,9 @@ ServeCommand parse_serve_config(const std::vector<std::string>& args) {
             "HOST:PORT to listen on (port 0: ephemeral)")
         ("data-dir", po::value<std::string>()->default_value("ariadne-data"),
             "directory of the database, keys and certificate (created 0700)")
+        ("database", po::value<std::string>(),
+            "PostgreSQL URI (postgresql://…) of a database shared by several nodes; "
+            "default: SQLite in --data-dir")
         ("cert", po::value<std::string>(), "TLS certificate chain (PEM); default: generated")
         ("key", po::value<std::string>(), "TLS private key (PEM)")
         ("port-file", po::value<std::string>(), "write the bound port to FILE once listening")
@@ -191,6 +195,14 @@ ServeCommand parse_serve_config(const std::vector<std::string>& args) {
     }
     c.data_dir = vm["data-dir"].as<std::string>();
     if (c.data_dir.empty()) refuse("--data-dir must not be empty.");
+    if (vm.count("database")) {
+        c.database = vm["database"].as<std::string>();
+        if (!ariadne::storage::is_postgres_uri(c.database)) {
+            refuse("--database takes a PostgreSQL URI such as "
+                   "postgresql://ariadne@db1,db2/ariadne?target_session_attrs=read-write; leave it "
+                   "out for the embedded SQLite database in --data-dir.");
+        }
+    }
     if (vm.count("cert")) c.cert = vm["cert"].as<std::string>();
     if (vm.count("key")) c.key = vm["key"].as<std::string>();
     if (c.cert.empty() != c.key.empty()) refuse("--cert and --key must be given together.");

@@ -79,9 +79,13 @@ int serve(const std::vector<std::string>& args) {
     std::string fingerprint = certificate_sha256_fingerprint(cert);
     ServerKey server_key = ServerKey::load_or_create(c.data_dir);
 
+    if (!c.database.empty()) record_database(c.data_dir, c.database);
+    const std::filesystem::path database = database_path(c.data_dir);
+    const bool postgresql = ariadne::storage::is_postgres_uri(database.native());
+
     Metrics metrics;
     StoreOptions store_options;
-    store_options.path = database_path(c.data_dir);
+    store_options.path = database;
     store_options.synchronous_full = c.sync_full;
     store_options.max_batch = c.commit_max_batch;
     store_options.max_delay = std::chrono::milliseconds(c.commit_max_delay_ms);
@@ -89,7 +93,18 @@ int serve(const std::vector<std::string>& args) {
     store_options.queue_quota.per_recipient_bytes = std::uint64_t{c.queue_mib_per_recipient} << 20;
     store_options.queue_quota.per_sender_bytes = std::uint64_t{c.queue_mib_per_sender} << 20;
     store_options.metrics = &metrics;
-    Store store(store_options);
+    // A database that cannot be reached or set up stops the start, naming the setting (the
+    // URI only with its password replaced).
+    std::optional<Store> opened;
+    try {
+        opened.emplace(store_options);
+    } catch (const ariadne::storage::Error& e) {
+        if (!postgresql) throw;
+        throw GatewayError(GatewayErrorCode::config,
+                           std::string("--database (") + (c.data_dir / "database").string() +
+                               "): " + e.what());
+    }
+    Store& store = *opened;
 
     GatewayOptions gateway_options;
     gateway_options.recovery_params =
@@ -100,7 +115,7 @@ int serve(const std::vector<std::string>& args) {
     gateway_options.login_budget.address_per_minute = c.login_attempts_per_address;
     gateway_options.login_budget.global_per_minute = c.login_attempts_total;
     // Consent decides caseworker → survivor messages at send time; check-ins run beside.
-    PolicyService policies(store, server_key, database_path(c.data_dir).string(),
+    PolicyService policies(store, server_key, database.string(),
                            std::chrono::milliseconds(c.checkin_interval_ms));
     gateway_options.render_notice = policies.notice_renderer();
     // Consoles follow the organisation's retention and canned replies (`settings`).

@@ -157,9 +157,11 @@ Account Accounts::create_caseworker(std::string_view account_id, std::string_vie
             if (s.step()) throw Error(ErrorKind::constraint, 0, "That username is already taken.");
         }
         {
-            auto s = db.cached("INSERT INTO accounts(id, role, created_ms) VALUES (?1, 1, ?2)");
-            s.bind(1, account.id).bind(2, unix_ms()).run();
-            account.key = db.last_insert_rowid();
+            auto s = db.cached(
+                "INSERT INTO accounts(id, role, created_ms) VALUES (?1, 1, ?2) RETURNING key");
+            s.bind(1, account.id).bind(2, unix_ms());
+            account.key = s.step() ? s.integer(0) : 0;
+            s.run();
         }
         auto s = db.cached(
             "INSERT INTO caseworkers(account, username, password_hash, totp_sealed) "
@@ -181,9 +183,11 @@ Account Accounts::create_survivor(ByteView locator, ByteView auth_public_key) {
             }
         }
         {
-            auto s = db.cached("INSERT INTO accounts(id, role, created_ms) VALUES (?1, 0, ?2)");
-            s.bind(1, account.id).bind(2, unix_ms()).run();
-            account.key = db.last_insert_rowid();
+            auto s = db.cached(
+                "INSERT INTO accounts(id, role, created_ms) VALUES (?1, 0, ?2) RETURNING key");
+            s.bind(1, account.id).bind(2, unix_ms());
+            account.key = s.step() ? s.integer(0) : 0;
+            s.run();
         }
         auto s = db.cached(
             "INSERT INTO survivors(account, locator, auth_public_key) VALUES (?1, ?2, ?3)");
@@ -201,7 +205,7 @@ bool Accounts::set_caseworker_disabled(std::string_view caseworker, bool disable
         std::int64_t key = s.integer(0);
         if (disabled) {
             auto w = db.cached(
-                "INSERT OR IGNORE INTO disabled_accounts(account, since_ms) VALUES (?1, ?2)");
+                "INSERT INTO disabled_accounts(account, since_ms) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
             w.bind(1, key).bind(2, unix_ms()).run();
             changed = db.changes() > 0;
         } else {
@@ -240,7 +244,7 @@ void Accounts::assign(std::string_view survivor, std::string_view caseworker) {
         std::int64_t s_key = lookup(survivor, Role::survivor);
         std::int64_t c_key = lookup(caseworker, Role::caseworker);
         auto s =
-            db.cached("INSERT OR IGNORE INTO assignments(survivor, caseworker) VALUES (?1, ?2)");
+            db.cached("INSERT INTO assignments(survivor, caseworker) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
         s.bind(1, s_key).bind(2, c_key).run();
     });
 }
@@ -249,7 +253,7 @@ std::string Accounts::setting_or_insert(std::string_view name, std::string_view 
     std::string result;
     db_.run_sync([&](Connection& db) {
         {
-            auto s = db.cached("INSERT OR IGNORE INTO settings(name, value) VALUES (?1, ?2)");
+            auto s = db.cached("INSERT INTO settings(name, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
             s.bind(1, name).bind(2, value).run();
         }
         auto s = db.cached("SELECT value FROM settings WHERE name = ?1");

@@ -27,7 +27,7 @@ void AddressBook::link_number(const SealedAddress& number, const policies::CaseC
 
 void AddressBook::keep_address(const SealedAddress& address) {
     auto db = db_.lock();
-    db->cached("INSERT OR IGNORE INTO gateway_sealed_addresses(address_ref, sealed) VALUES(?, ?)")
+    db->cached("INSERT INTO gateway_sealed_addresses(address_ref, sealed) VALUES(?, ?) ON CONFLICT DO NOTHING")
         .bind(1, address.address_ref)
         .bind_blob(2, address.sealed)
         .run();

@@ -52,10 +52,13 @@ std::int64_t AlertTable::insert(const std::optional<std::string>& case_code,
     auto guard = store_.lock();
     Connection db(store_.connection());
     auto s = db.prepare(
-        "INSERT INTO gateway_alerts(case_code, kind, urgent, raised_at_ms) VALUES(?,?,?,?)");
+        "INSERT INTO gateway_alerts(case_code, kind, urgent, raised_at_ms) VALUES(?,?,?,?) "
+        "RETURNING id");
     bind_case(s, 1, case_code);
-    s.bind(2, kind).bind(3, urgent ? 1 : 0).bind(4, raised_at_ms).run();
-    return db.last_insert_rowid();
+    s.bind(2, kind).bind(3, urgent ? 1 : 0).bind(4, raised_at_ms);
+    const std::int64_t id = s.step() ? s.integer(0) : 0;
+    s.run();
+    return id;
 }
 
 std::vector<AlertRow> AlertTable::open_alerts() const {

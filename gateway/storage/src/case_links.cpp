@@ -43,7 +43,8 @@ std::optional<policies::ChannelKind> CaseLinks::last_inbound_channel(
 
 void CaseLinks::set_last_inbound_channel(const std::string& account, policies::ChannelKind kind) {
     auto db = db_.lock();
-    db->cached("INSERT OR REPLACE INTO gateway_last_inbound_channel(account, kind) VALUES (?, ?)")
+    db->cached("INSERT INTO gateway_last_inbound_channel(account, kind) VALUES (?, ?) "
+               "ON CONFLICT(account) DO UPDATE SET kind = excluded.kind")
         .bind(1, account)
         .bind(2, policies::to_string(kind))
         .run();

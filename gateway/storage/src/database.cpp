@@ -62,7 +62,7 @@ void Database::close() {
     queue_cv_.notify_all();
     if (writer_thread_.joinable()) writer_thread_.join();
     try {
-        writer_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+        if (!writer_->is_postgres()) writer_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
     } catch (...) {
         // Best effort: the WAL is checkpointed again on next open.
     }
@@ -157,7 +157,7 @@ void Database::run_batch(std::vector<std::shared_ptr<Job>>& batch) {
     std::string write_error;  // SQLite's sentence (no data), for the once-per-episode log
     bool wrote = false;
     try {
-        db.cached("BEGIN IMMEDIATE").run();
+        db.cached(db.is_postgres() ? "BEGIN" : "BEGIN IMMEDIATE").run();
         begun = true;
         for (auto& job : batch) {
             if (!job->apply) continue;
@@ -228,8 +228,9 @@ void Database::maintenance() {
     next_maintenance_ = std::chrono::steady_clock::now() + options_.maintenance_interval;
     try {
         if (tick_) tick_(*writer_);
-        // Deleted ciphertext may linger in the WAL until it is checkpointed.
-        writer_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+        // Deleted ciphertext may linger in the WAL until it is checkpointed (SQLite; on
+        // PostgreSQL the server's autovacuum and checkpoints do this).
+        if (!writer_->is_postgres()) writer_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
     } catch (const std::exception& e) {
         note_write_health(true, e.what());
         if (options_.metrics) options_.metrics->commit_failures.fetch_add(1);
@@ -320,7 +321,10 @@ Database::ReadScope::ReadScope(const Database& database) {
         return;  // reads will try the pool themselves and report the failure
     }
     try {
-        conn_->cached("BEGIN").run();
+        // One snapshot for the whole scope: SQLite's read transaction gives it; PostgreSQL's
+        // default (read committed) would take one per statement.
+        conn_->cached(conn_->is_postgres() ? "BEGIN ISOLATION LEVEL REPEATABLE READ" : "BEGIN")
+            .run();
     } catch (const std::exception&) {
         database.release_reader(std::move(conn_));
         return;

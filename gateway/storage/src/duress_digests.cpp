@@ -10,7 +10,7 @@ std::size_t DuressDigests::replace_all(const std::vector<DuressDigest>& digests)
     db->exec("DELETE FROM gateway_duress_words");
     std::size_t stored = 0;
     for (const auto& d : digests) {
-        db->cached("INSERT OR IGNORE INTO gateway_duress_words(digest, words) VALUES(?,?)")
+        db->cached("INSERT INTO gateway_duress_words(digest, words) VALUES(?,?) ON CONFLICT DO NOTHING")
             .bind_blob(1, d.digest)
             .bind(2, static_cast<std::int64_t>(d.words))
             .run();

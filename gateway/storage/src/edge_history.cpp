@@ -99,7 +99,7 @@ void EdgeHistory::forget_pending(const std::string& tag, std::int64_t server_id)
 void EdgeHistory::remember_account(const std::string& tag,
                                    const std::vector<std::uint8_t>& sealed) {
     std::lock_guard lock(mutex_);
-    db_.cached("INSERT OR IGNORE INTO edge_accounts(tag, sealed) VALUES (?1, ?2)")
+    db_.cached("INSERT INTO edge_accounts(tag, sealed) VALUES (?1, ?2) ON CONFLICT DO NOTHING")
         .bind(1, tag)
         .bind_blob(2, sealed)
         .run();

@@ -59,23 +59,27 @@ void KeyDirectory::upload_keys(AccountKey account, std::uint32_t device,
         if (input->signed_pre_key) {
             auto& k = *input->signed_pre_key;
             auto s = db.cached(
-                "INSERT OR REPLACE INTO signed_pre_keys(account, device, key_id, public_key, "
-                "signature) VALUES (?1, ?2, ?3, ?4, ?5)");
+                "INSERT INTO signed_pre_keys(account, device, key_id, public_key, signature) "
+                "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(account, device) DO UPDATE SET "
+                "key_id = excluded.key_id, public_key = excluded.public_key, "
+                "signature = excluded.signature");
             s.bind(1, account).bind(2, dev).bind(3, std::int64_t{k.id});
             s.bind_blob(4, k.public_key).bind_blob(5, k.signature).run();
         }
         for (auto& k : input->pre_keys) {
             auto s = db.cached(
-                "INSERT OR REPLACE INTO pre_keys(account, device, key_id, public_key) "
-                "VALUES (?1, ?2, ?3, ?4)");
+                "INSERT INTO pre_keys(account, device, key_id, public_key) VALUES (?1, ?2, ?3, ?4) "
+                "ON CONFLICT(account, device, key_id) DO UPDATE SET public_key = "
+                "excluded.public_key");
             s.bind(1, account).bind(2, dev).bind(3, std::int64_t{k.id}).bind_blob(4, k.public_key);
             s.run();
         }
         if (input->last_resort) {
             auto& k = *input->last_resort;
             auto s = db.cached(
-                "INSERT OR REPLACE INTO last_resort_keys(account, device, key_id, public_key) "
-                "VALUES (?1, ?2, ?3, ?4)");
+                "INSERT INTO last_resort_keys(account, device, key_id, public_key) "
+                "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(account, device) DO UPDATE SET "
+                "key_id = excluded.key_id, public_key = excluded.public_key");
             s.bind(1, account).bind(2, dev).bind(3, std::int64_t{k.id}).bind_blob(4, k.public_key);
             s.run();
         }

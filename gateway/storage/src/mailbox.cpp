@@ -201,7 +201,7 @@ void Mailbox::queue_messages(std::vector<NewMessage> messages,
         for (auto& m : *input) {
             auto s = db.cached(
                 "INSERT INTO mailbox(account, device, kind, sender, sender_device, type, body, "
-                "receipt, created_ms) VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8)");
+                "receipt, created_ms) VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING server_id");
             s.bind(1, m.recipient)
                 .bind(2, std::int64_t{m.recipient_device})
                 .bind(3, m.sender.key)
@@ -210,11 +210,12 @@ void Mailbox::queue_messages(std::vector<NewMessage> messages,
                 .bind_blob(6, m.body)
                 .bind(7, std::int64_t{m.receipt_requested ? 1 : 0})
                 .bind(8, now);
+            const std::int64_t new_id = s.step() ? s.integer(0) : 0;
             s.run();
             auto e = std::make_shared<MailboxEntry>();
             e->recipient = m.recipient;
             e->recipient_device = m.recipient_device;
-            e->delivery.server_id = db.last_insert_rowid();
+            e->delivery.server_id = new_id;
             e->delivery.from = m.sender.id;
             e->delivery.from_device = m.sender_device;
             e->delivery.type = m.type;
@@ -263,17 +264,18 @@ void Mailbox::store_notice(NewNotice notice, Completion<MailboxEntryPtr> done) {
         std::int64_t now = unix_ms();
         auto s = db.cached(
             "INSERT INTO mailbox(account, device, kind, sender, sender_device, body, created_ms) "
-            "VALUES (?1, ?2, 2, ?3, 0, ?4, ?5)");
+            "VALUES (?1, ?2, 2, ?3, 0, ?4, ?5) RETURNING server_id");
         s.bind(1, n.recipient)
             .bind(2, std::int64_t{n.recipient_device})
             .bind(3, n.sender)
             .bind_blob(4, body)
             .bind(5, now);
+        const std::int64_t new_id = s.step() ? s.integer(0) : 0;
         s.run();
         auto e = std::make_shared<MailboxEntry>();
         e->recipient = n.recipient;
         e->recipient_device = n.recipient_device;
-        e->delivery.server_id = db.last_insert_rowid();
+        e->delivery.server_id = new_id;
         e->delivery.is_notice = true;
         e->delivery.from = sender_id;
         e->delivery.notice = n.notice;
@@ -326,7 +328,7 @@ void Mailbox::acknowledge(AccountKey account, std::uint32_t device, std::int64_t
         // A receipt's body holds its failure reason code (no body: delivered).
         auto s = db.cached(
             "INSERT INTO mailbox(account, device, kind, sender, sender_device, ref, created_ms, "
-            "body) VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7)");
+            "body) VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7) RETURNING server_id");
         s.bind(1, sender).bind(2, sender_device).bind(3, account).bind(4, std::int64_t{device});
         s.bind(5, server_id).bind(6, now);
         if (failure.empty()) {
@@ -334,11 +336,12 @@ void Mailbox::acknowledge(AccountKey account, std::uint32_t device, std::int64_t
         } else {
             s.bind_blob(7, crypto::as_bytes(failure));
         }
+        const std::int64_t new_id = s.step() ? s.integer(0) : 0;
         s.run();
         auto e = std::make_shared<MailboxEntry>();
         e->recipient = sender;
         e->recipient_device = static_cast<std::uint32_t>(sender_device);
-        e->delivery.server_id = db.last_insert_rowid();
+        e->delivery.server_id = new_id;
         e->delivery.is_receipt = true;
         e->delivery.from = acker_id;
         e->delivery.from_device = device;

@@ -26,12 +26,23 @@ std::string file_name(const Connection& connection, const MigrationSet& set) {
 }
 
 bool table_exists(Connection& connection, std::string_view table) {
-    auto q = connection.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+    auto q = connection.prepare(
+        connection.is_postgres()
+            ? "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() "
+              "AND table_name = ?1"
+            : "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
     q.bind(1, table);
     return q.step();
 }
 
 bool has_tables(Connection& connection) {
+    if (connection.is_postgres()) {
+        return connection
+            .prepare(
+                "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() "
+                "AND table_name <> 'schema_migrations' LIMIT 1")
+            .step();
+    }
     auto q = connection.prepare(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' "
         "ESCAPE '\\' AND name <> 'schema_migrations' LIMIT 1");
@@ -191,7 +202,52 @@ int refuse_transaction_control(void* flag, int action, const char*, const char*,
     return SQLITE_OK;
 }
 
+/// PostgreSQL: nodes starting together take turns (a transaction-scoped advisory lock), and
+/// a database with tables but no migrations was not written by Ariadne (there is no
+/// PostgreSQL release before migrations to adopt).
+void apply_postgres(Connection& connection, const MigrationSet& set, const Migration& m) {
+    Transaction tx(connection, TransactionKind::immediate);
+    connection.exec("SELECT pg_advisory_xact_lock(7273849501)");
+    const int version = check_applied(connection, set);
+    if (version >= m.version) return;
+    if (version == 0 && has_tables(connection)) {
+        refuse("The PostgreSQL database has tables but no schema_migrations table: it was not "
+               "written by Ariadne. Nothing was changed; give ariadne an empty database.");
+    }
+    connection.exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY, "
+        "name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at TEXT NOT NULL)");
+    try {
+        connection.exec(m.sql);
+    } catch (const Error& e) {
+        throw Error(ErrorKind::schema, 0,
+                    file_name(connection, set) + ": migration " + std::string(m.name) +
+                        " (version " + std::to_string(m.version) + ") failed: " + e.reason() +
+                        ". The database was left as it was before it.");
+    }
+    if (!connection.in_transaction()) {
+        throw Error(ErrorKind::schema, 0,
+                    file_name(connection, set) + ": migration " + std::string(m.name) +
+                        " ends the runner's transaction (each migration runs in the one the "
+                        "runner opens).");
+    }
+    connection
+        .prepare(
+            "INSERT INTO schema_migrations(version, name, checksum, applied_at) "
+            "VALUES (?1, ?2, ?3, ?4)")
+        .bind(1, m.version)
+        .bind(2, m.name)
+        .bind(3, migration_checksum(m.sql))
+        .bind(4, utc_now_iso8601())
+        .run();
+    tx.commit();
+}
+
 void apply(Connection& connection, const MigrationSet& set, const Migration& m) {
+    if (connection.is_postgres()) {
+        apply_postgres(connection, set, m);
+        return;
+    }
     Transaction tx(connection, TransactionKind::immediate);
     // Another process may have migrated while this one waited for the write lock.
     const int version = check_applied(connection, set);
@@ -237,13 +293,25 @@ const MigrationSet& main_migrations() noexcept {
     return set;
 }
 
+const MigrationSet& main_postgresql_migrations() noexcept {
+    static const MigrationSet set{"the PostgreSQL database",
+                                  detail::embedded_migrations("main_postgresql"), {}};
+    return set;
+}
+
 const MigrationSet& edge_history_migrations() noexcept {
     static const MigrationSet set{
         "edge/history.db", detail::embedded_migrations("edge_history"), {}};
     return set;
 }
 
-void migrate(Connection& connection, const MigrationSet& set) {
+void migrate(Connection& connection, const MigrationSet& sqlite_set) {
+    if (connection.is_postgres() && &sqlite_set != &main_migrations()) {
+        throw Error(ErrorKind::other, 0,
+                    std::string(sqlite_set.database) + " is kept in SQLite only.");
+    }
+    const MigrationSet& set =
+        connection.is_postgres() ? main_postgresql_migrations() : sqlite_set;
     if (connection.in_transaction()) {
         throw Error(ErrorKind::other, 0,
                     "Migrations run in their own transactions, not inside a caller's.");

@@ -38,7 +38,7 @@ PolicyStore::PolicyStore(std::unique_ptr<Connection> db) : db_(std::move(db)) { 
 
 PolicyStore::~PolicyStore() = default;
 
-sqlite3* PolicyStore::connection() const noexcept { return db_->handle(); }
+Connection::Borrowed PolicyStore::connection() const noexcept { return db_->borrow(); }
 
 void PolicyStore::create_schema() {
     // The tables come from the numbered migrations (migrations/main/), run on every open.
@@ -129,8 +129,8 @@ void PolicyStore::write_survivor_locked(const Survivor& s, bool insert, Instant 
     Statement del = db_->prepare("DELETE FROM policies_survivor_caseworkers WHERE case_code = ?");
     del.bind(1, s.case_code.str()).run();
     Statement add = db_->prepare(
-        "INSERT OR IGNORE INTO policies_survivor_caseworkers(case_code, account_id) "
-        "VALUES (?, ?)");
+        "INSERT INTO policies_survivor_caseworkers(case_code, account_id) "
+        "VALUES (?, ?) ON CONFLICT DO NOTHING");
     for (const AccountId& a : s.caseworkers) {
         add.bind(1, s.case_code.str()).bind(2, a.str()).run();
         add.reset();

@@ -135,7 +135,7 @@ std::int64_t PolicyStore::save_checkin_plan(const CheckinPlan& plan,
             insert ? "INSERT INTO policies_checkin_plans(case_code, every_days, first_day, "
                      "dates_json, window_start, window_end, weekdays, channels_json, template_id, "
                      "grace_minutes, alert_target, alert_partner, status, created_at, updated_at) "
-                     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING plan_id"
                    : "UPDATE policies_checkin_plans SET case_code=?, every_days=?, first_day=?, "
                      "dates_json=?, window_start=?, window_end=?, weekdays=?, channels_json=?, "
                      "template_id=?, grace_minutes=?, alert_target=?, alert_partner=?, status=?, "
@@ -154,10 +154,10 @@ std::int64_t PolicyStore::save_checkin_plan(const CheckinPlan& plan,
         w.bind_null(12);  // alert_partner: no longer used
         w.bind(13, to_string(plan.status)).bind(14, to_micros(now)).bind(15, to_micros(now));
         if (!insert) w.bind(16, plan.plan_id);
-        w.run();
         std::int64_t plan_id = plan.plan_id;
+        if (insert && w.step()) plan_id = w.integer(0);
+        w.run();
         if (insert) {
-            plan_id = db_->last_insert_rowid();
         } else if (db_->changes() != 1) {
             throw policies::Error(ErrorCode::not_found, "plan.plan_id",
                                   "plan.plan_id: no such plan");
@@ -283,9 +283,9 @@ bool PolicyStore::claim_checkin(const CheckinClaim& claim, const std::optional<S
         Transaction tx(*db_);
         const bool skipped = !claim.skipped_reason.empty();
         Statement ins = db_->prepare(
-            "INSERT OR IGNORE INTO policies_checkin_occurrences(idempotency_key, plan_id, "
+            "INSERT INTO policies_checkin_occurrences(idempotency_key, plan_id, "
             "case_code, slot_day, window_start_at, window_end_at, deadline_at, state, "
-            "reason, claimed_at, settled_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+            "reason, claimed_at, settled_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING");
         ins.bind(1, claim.idempotency_key)
             .bind(2, claim.plan_id)
             .bind(3, claim.case_code.str())

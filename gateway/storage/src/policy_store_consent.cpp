@@ -149,7 +149,7 @@ ConsentRecord PolicyStore::record_consent(ConsentRecord r, const Actor& actor) {
         Statement w = db_->prepare(
             "INSERT INTO policies_consent(case_code, channel_kind, provider, address_ref, purpose, "
             "action, evidence_ref, form_language, recorded_by, recorded_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?)");
+            "VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING version");
         w.bind(1, r.case_code.str())
             .bind(2, to_string(r.channel.kind))
             .bind(3, r.channel.provider)
@@ -162,8 +162,9 @@ ConsentRecord PolicyStore::record_consent(ConsentRecord r, const Actor& actor) {
         } else {
             w.bind_null(8);
         }
-        w.bind(9, r.recorded_by.str()).bind(10, to_micros(r.recorded_at)).run();
-        r.version = db_->last_insert_rowid();
+        w.bind(9, r.recorded_by.str()).bind(10, to_micros(r.recorded_at));
+        r.version = w.step() ? w.integer(0) : 0;
+        w.run();
         append_audit_locked(actor.account.str(),
                             r.action == ConsentAction::given ? "consent.give" : "consent.withdraw",
                             r.case_code.str(), "",

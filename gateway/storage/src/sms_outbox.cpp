@@ -21,8 +21,8 @@ void SmsOutbox::add_sending(std::int64_t server_id, std::int64_t part, const std
     auto guard = store_.lock();
     Connection db(store_.connection());
     db.prepare(
-          "INSERT OR IGNORE INTO gateway_sms_outbox(server_id, part, account, state) "
-          "VALUES(?1, ?2, ?3, 'sending')")
+          "INSERT INTO gateway_sms_outbox(server_id, part, account, state) "
+          "VALUES(?1, ?2, ?3, 'sending') ON CONFLICT DO NOTHING")
         .bind(1, server_id)
         .bind(2, part)
         .bind(3, account)

@@ -40,6 +40,10 @@ namespace ariadne::sqlite {
 
 struct PgLink;   // a libpq connection and its prepared statements (postgres.cpp)
 struct PgQuery;  // one statement's parameters and result on a PgLink
+struct PgQueryDeleter {
+    void operator()(PgQuery* query) const noexcept;
+};
+using PgQueryPtr = std::unique_ptr<PgQuery, PgQueryDeleter>;
 
 /// True when `target` is a PostgreSQL connection URI (postgresql:// or postgres://), which
 /// Connection opens with libpq instead of a file.
@@ -75,7 +79,8 @@ class Error : public std::runtime_error {
           operation_(operation),
           reason_(std::move(reason)) {}
     ErrorKind kind() const noexcept { return kind_; }
-    /// The primary SQLite result code (0 when the error is not SQLite's).
+    /// The primary SQLite result code (0 when the error is not the engine's: a refusal raised by
+    /// a caller). A PostgreSQL failure carries the SQLite code of the same kind.
     int sqlite_code() const noexcept { return sqlite_code_; }
     Operation operation() const noexcept { return operation_; }
     /// SQLite's own sentence for this failure (sqlite3_errmsg: "no such table: meta"), or the
@@ -101,7 +106,7 @@ class Statement {
     /// Cached statements are reset on destruction; owned ones are finalized.
     Statement(sqlite3_stmt* stmt, bool owned) noexcept : stmt_(stmt), owned_(owned) {}
     /// A PostgreSQL statement (Connection::prepare/cached on a PostgreSQL connection).
-    explicit Statement(std::unique_ptr<PgQuery> query) noexcept;
+    explicit Statement(PgQueryPtr query) noexcept;
     ~Statement();
     Statement(Statement&& other) noexcept;
     Statement& operator=(Statement&&) = delete;
@@ -138,7 +143,7 @@ class Statement {
     void check_bind(int rc);
     sqlite3_stmt* stmt_ = nullptr;
     bool owned_ = true;
-    std::unique_ptr<PgQuery> pg_;
+    PgQueryPtr pg_;
 };
 
 enum class OpenMode {

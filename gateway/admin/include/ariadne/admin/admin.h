@@ -25,8 +25,20 @@ using storage::Store;
 /// exists and is not a directory.
 void ensure_data_dir(const std::filesystem::path& dir);
 
-/// Path of the database inside a data directory.
+/// The database of a data directory: the PostgreSQL URI in DATA_DIR/database when the node
+/// uses a shared PostgreSQL database (`serve --database` records it there, so every `admin`
+/// command on that data directory uses it too), else the SQLite file DATA_DIR/ariadne.db.
+/// Throws GatewayError(io) if DATA_DIR/database exists but cannot be read.
 std::filesystem::path database_path(const std::filesystem::path& data_dir);
+
+/// True when database_path(data_dir) is a PostgreSQL URI.
+bool uses_postgresql(const std::filesystem::path& data_dir);
+
+/// Records `uri` (a postgresql:// URI) as the data directory's database in DATA_DIR/database
+/// (mode 0600). Throws GatewayError(config) if the data directory already holds an SQLite
+/// database (ariadne.db): a data directory has one database, and switching would hide its
+/// data. Throws GatewayError(io) if the file cannot be written.
+void record_database(const std::filesystem::path& data_dir, const std::string& uri);
 
 /// The deployment's recovery parameters, created on first use with `m_kib` memory (and a
 /// fresh salt) and stored in the database, so `serve` and `admin` share them.

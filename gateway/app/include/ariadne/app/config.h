@@ -17,6 +17,9 @@ struct ServeConfig {
     std::string listen_host = "127.0.0.1";
     std::uint16_t listen_port = 8443;  // 0: an ephemeral port (see port_file)
     std::filesystem::path data_dir = "ariadne-data";
+    // A PostgreSQL URI shared by several nodes; empty: the data directory's own database
+    // (DATA_DIR/database if an earlier `--database` recorded one, else SQLite ariadne.db).
+    std::string database;
     std::filesystem::path cert;       // empty: <data_dir>/tls-cert.pem (generated on first run)
     std::filesystem::path key;        // empty: <data_dir>/tls-key.pem
     std::filesystem::path port_file;  // written with the bound port once listening

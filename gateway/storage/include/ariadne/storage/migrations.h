@@ -47,6 +47,10 @@ struct MigrationSet {
 /// The main database, `<data dir>/ariadne.db`.
 const MigrationSet& main_migrations() noexcept;
 /// The edge adapter's history, `<data dir>/edge/history.db`.
+/// The main database's migrations for PostgreSQL (migrations/main_postgresql/): the same
+/// versions as main_migrations(), in PostgreSQL's SQL. migrate() picks them by itself when
+/// given main_migrations() and a PostgreSQL connection.
+const MigrationSet& main_postgresql_migrations() noexcept;
 const MigrationSet& edge_history_migrations() noexcept;
 
 /// Applies every migration of `set` newer than the database's version, each in its own

@@ -20,12 +20,7 @@
 #include "ariadne/policies/checkin_store.h"
 #include "ariadne/policies/decision.h"
 #include "ariadne/policies/model.h"
-
-struct sqlite3;
-
-namespace ariadne::sqlite {
-class Connection;
-}
+#include "ariadne/sqlite/sqlite.h"
 
 namespace ariadne::storage {
 
@@ -187,9 +182,9 @@ class PolicyStore final : public policies::CheckinStore {
     void record_inbound(const CaseCode& code, Instant at) override;
 
     /// The underlying connection, for the storage layer's other repositories that share this
-    /// database (wrap it in storage::Connection(sqlite3*)). A SQLite connection is not safe
-    /// for concurrent use: hold `lock()` while using it.
-    sqlite3* connection() const noexcept;
+    /// database (wrap it in storage::Connection(Connection::Borrowed)). A connection is not
+    /// safe for concurrent use: hold `lock()` while using it.
+    Connection::Borrowed connection() const noexcept;
 
     /// The lock that serialises every call of this store; hold it around your own
     /// statements on connection() (it is recursive, so store calls inside are fine).
