@@ -186,7 +186,7 @@ class SmsStack {
         store = std::make_unique<gateway::Store>(so);
         params = gateway::load_or_create_recovery_params(*store, 8192, true);
         policies = std::make_unique<gateway::PolicyService>(
-            *store, *server_key, gateway::database_path(data).string(), 200ms);
+            *store, *server_key, gateway::database_path(data).string(), data, 200ms);
         gateway::GatewayOptions go;
         go.recovery_params = params;
         gateway = std::make_unique<gateway::Gateway>(*store, *server_key, *metrics, go,

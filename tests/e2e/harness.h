@@ -49,6 +49,10 @@ struct ProcessResult {
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input,
                           std::chrono::seconds timeout = 60s);
 
+/// True in the suite's PostgreSQL run (ARIADNE_TEST_PG_DIR set by the `pg` fixture): each Gateway's data
+/// directory then names a fresh schema on the test cluster in DATA_DIR/database.
+bool postgresql_backend();
+
 /// Path of the server binary under test (set by CMake).
 std::string server_binary();
 
@@ -113,6 +117,9 @@ class Gateway {
     Json admin(std::vector<std::string> args, const std::string& input = "") const;
 
   private:
+    /// PostgreSQL run: the server's log must never hold the database password.
+    void check_log_keeps_password() const;
+
     std::filesystem::path data_dir_;
     std::vector<std::string> extra_args_;
     std::vector<std::string> extra_env_;

@@ -15,7 +15,7 @@ void insert_occurrence(policies::PolicyStore& store, const std::string& key,
                        const std::string& state, policies::Instant window_end) {
     auto guard = store.lock();
     sqlite3_stmt* s = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(store.connection(),
+    ASSERT_EQ(sqlite3_prepare_v2(store.connection().sqlite,
                                  "INSERT INTO policies_checkin_occurrences(idempotency_key, "
                                  "plan_id, case_code, slot_day, window_start_at, window_end_at, "
                                  "deadline_at, state) VALUES (?, 1, 'K7Q2F9', 0, ?, ?, ?, ?)",
@@ -34,7 +34,7 @@ void insert_occurrence(policies::PolicyStore& store, const std::string& key,
 long count(policies::PolicyStore& store, const std::string& sql) {
     auto guard = store.lock();
     sqlite3_stmt* s = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(store.connection(), sql.c_str(), -1, &s, nullptr), SQLITE_OK);
+    EXPECT_EQ(sqlite3_prepare_v2(store.connection().sqlite, sql.c_str(), -1, &s, nullptr), SQLITE_OK);
     long n = sqlite3_step(s) == SQLITE_ROW ? static_cast<long>(sqlite3_column_int64(s, 0)) : -1;
     sqlite3_finalize(s);
     return n;
@@ -46,7 +46,8 @@ TEST(Retention, OldSettledSlotsAndUndeliveredEntriesArePurgedOpenOnesKeptAndTheC
         std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
     // The service's clock is 400 days ahead: with retention 365 days, today is 35 days old.
     policies::ManualClock clock(real_now + std::chrono::days(400));
-    PolicyService service(*h.store, h.key, h.store_options.path.string(), std::chrono::seconds(15),
+    PolicyService service(*h.store, h.key, h.store_options.path.string(),
+                          h.store_options.path.parent_path(), std::chrono::seconds(15),
                           &clock);
     service.attach(*h.gateway);
     Account her = h.store->create_survivor(crypto::random_bytes(32), crypto::random_bytes(33));

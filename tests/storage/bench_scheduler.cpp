@@ -78,7 +78,7 @@ struct World {
 
     // 1M plans due at random instants through 2030 (after the benchmark's own plan).
     void bulk_insert() {
-        sqlite3* db = store->connection();
+        sqlite3* db = store->connection().sqlite;
         sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
         sqlite3_stmt* ins = nullptr;
         sqlite3_prepare_v2(

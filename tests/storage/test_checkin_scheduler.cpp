@@ -354,7 +354,7 @@ TEST_F(Scheduler, NextDueAndDueQueriesUseTheIndexNotAScan) {
                             "policies_checkin_occurrences WHERE state = 'sent' "
                             "AND deadline_at <= 5 ORDER BY deadline_at LIMIT 256"}) {
         sqlite3_stmt* q = nullptr;
-        ASSERT_EQ(sqlite3_prepare_v2(store->connection(), sql, -1, &q, nullptr), SQLITE_OK);
+        ASSERT_EQ(sqlite3_prepare_v2(store->connection().sqlite, sql, -1, &q, nullptr), SQLITE_OK);
         std::string plan;
         while (sqlite3_step(q) == SQLITE_ROW)
             plan += reinterpret_cast<const char*>(sqlite3_column_text(q, 3));

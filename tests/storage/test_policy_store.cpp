@@ -38,7 +38,7 @@ TEST_F(Store, EnrolledSurvivorRoundTripsAndNoTableHasANameColumn) {
     EXPECT_EQ(s->time_zone, "Europe/Rome");
     ASSERT_EQ(s->caseworkers.size(), 1U);
     EXPECT_EQ(s->caseworkers[0].str(), "cw:1");
-    sqlite3* db = store->connection();
+    sqlite3* db = store->connection().sqlite;
     sqlite3_stmt* q = nullptr;
     ASSERT_EQ(sqlite3_prepare_v2(
                   db,
@@ -79,10 +79,10 @@ TEST_F(Store, ConsentIsAppendOnlyAndAWithdrawalTakesEffectAtOnce) {
     EXPECT_EQ(decide(sms).reason, ReasonCode::consent_withdrawn);
     EXPECT_EQ(store->consent_history(code).size(), 2U);
     // The store refuses to rewrite history even through SQL on its own connection.
-    EXPECT_NE(sqlite3_exec(store->connection(), "UPDATE policies_consent SET action = 'given'",
+    EXPECT_NE(sqlite3_exec(store->connection().sqlite, "UPDATE policies_consent SET action = 'given'",
                            nullptr, nullptr, nullptr),
               SQLITE_OK);
-    EXPECT_NE(sqlite3_exec(store->connection(), "DELETE FROM policies_consent", nullptr, nullptr,
+    EXPECT_NE(sqlite3_exec(store->connection().sqlite, "DELETE FROM policies_consent", nullptr, nullptr,
                            nullptr),
               SQLITE_OK);
     // Survives reopening the file.

@@ -115,7 +115,7 @@ int serve(const std::vector<std::string>& args) {
     gateway_options.login_budget.address_per_minute = c.login_attempts_per_address;
     gateway_options.login_budget.global_per_minute = c.login_attempts_total;
     // Consent decides caseworker → survivor messages at send time; check-ins run beside.
-    PolicyService policies(store, server_key, database.string(),
+    PolicyService policies(store, server_key, database.string(), c.data_dir,
                            std::chrono::milliseconds(c.checkin_interval_ms));
     gateway_options.render_notice = policies.notice_renderer();
     // Consoles follow the organisation's retention and canned replies (`settings`).

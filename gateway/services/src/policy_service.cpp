@@ -205,13 +205,13 @@ std::string NoticeRenderer::render(const Delivery& notice) const {
 }
 
 PolicyService::PolicyService(const Store& store, const ServerKey& key, const std::string& database,
-                             std::chrono::milliseconds tick, const policies::Clock* clock)
+                             const std::filesystem::path& data_dir, std::chrono::milliseconds tick, const policies::Clock* clock)
     : key_(key),
       store_(policies::PolicyStore::open(database)),
       clock_(clock ? *clock : system_clock_),
       renderer_(std::make_shared<NoticeRenderer>(database)),
       tick_(tick),
-      data_dir_(std::filesystem::path(database).parent_path()) {
+      data_dir_(data_dir) {
     key_audit_chain(*store_, key, data_dir_);
     policies::CheckinCallbacks callbacks;
     callbacks.send = [this](const policies::CheckinSend& send) { return dispatch(send); };

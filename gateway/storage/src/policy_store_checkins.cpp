@@ -399,7 +399,8 @@ void PolicyStore::record_inbound(const CaseCode& code, Instant at) {
         Transaction tx(*db_);
         Statement li = db_->prepare(
             "INSERT INTO policies_last_inbound(case_code, at_us) VALUES (?, ?) "
-            "ON CONFLICT(case_code) DO UPDATE SET at_us = max(at_us, excluded.at_us)");
+            "ON CONFLICT(case_code) DO UPDATE SET at_us = CASE WHEN excluded.at_us > "
+            "policies_last_inbound.at_us THEN excluded.at_us ELSE policies_last_inbound.at_us END");
         li.bind(1, code.str()).bind(2, to_micros(at)).run();
         Statement u = db_->prepare(
             "UPDATE policies_checkin_occurrences SET state = 'responded', settled_at = ? "

@@ -244,9 +244,11 @@ class PolicyService {
   public:
     using ChannelSender = std::function<policies::SendOutcome(const policies::CheckinSend&)>;
 
-    /// Opens the policy tables in `database`. `clock` (optional, must outlive the service)
-    /// replaces the system clock for the scheduler (tests). Throws policies::Error{storage}.
+    /// Opens the policy tables in `database` (a file path or PostgreSQL URI); the audit
+    /// checkpoints go to `data_dir`. `clock` (optional, must outlive the service) replaces the
+    /// system clock for the scheduler (tests). Throws policies::Error{storage}.
     PolicyService(const Store& store, const ServerKey& key, const std::string& database,
+                  const std::filesystem::path& data_dir,
                   std::chrono::milliseconds tick = std::chrono::seconds(15),
                   const policies::Clock* clock = nullptr);
     /// Stops the scheduler thread.
