@@ -107,7 +107,7 @@ void open(PgLink& link) {
                     Operation::open, reason);
     }
     link.conn = conn;
-    link.prepared.clear();
+    for (auto& [key, prepared] : link.prepared) prepared.ready = false;
     configure(link);
 }
 
@@ -185,7 +185,7 @@ PgQuery::~PgQuery() {
     if (result != nullptr) PQclear(result);
 }
 
-void PgQuery::bind(int index, std::string value, int format) {
+void PgQuery::bind(int index, std::string value, int format, unsigned type) {
     if (index < 1 || index > parameters) {
         throw Error(ErrorKind::other, 0,
                     "The database failed to bind a value: no parameter " + std::to_string(index) +
@@ -196,10 +196,11 @@ void PgQuery::bind(int index, std::string value, int format) {
     values[i] = std::move(value);
     is_null[i] = 0;
     formats[i] = format;
+    types[i] = type;
 }
 
 void PgQuery::bind_null(int index) {
-    bind(index, {}, 0);
+    bind(index, {}, 0, 0);
     is_null[static_cast<std::size_t>(index - 1)] = 1;
 }
 
@@ -211,13 +212,22 @@ void PgQuery::execute() {
         pointers[i] = is_null[i] ? nullptr : values[i].data();
         lengths[i] = static_cast<int>(values[i].size());
     }
+    std::vector<Oid> oids(types.begin(), types.end());
     PGresult* r = nullptr;
-    if (name.empty()) {
-        r = PQexecParams(link->conn, sql.c_str(), parameters, nullptr, pointers.data(),
+    if (key == nullptr) {
+        r = PQexecParams(link->conn, sql.c_str(), parameters, oids.data(), pointers.data(),
                          lengths.data(), formats.data(), 0);
     } else {
-        r = PQexecPrepared(link->conn, name.c_str(), parameters, pointers.data(), lengths.data(),
-                           formats.data(), 0);
+        PgPrepared& prepared = link->prepared.at(key);
+        if (!prepared.ready) {
+            PGresult* p = PQprepare(link->conn, prepared.name.c_str(), prepared.sql.c_str(),
+                                    parameters, oids.data());
+            if (p == nullptr || !succeeded(p)) fail_result(*link, p, Operation::prepare);
+            PQclear(p);
+            prepared.ready = true;
+        }
+        r = PQexecPrepared(link->conn, prepared.name.c_str(), parameters, pointers.data(),
+                           lengths.data(), formats.data(), 0);
     }
     if (r == nullptr || !succeeded(r)) fail_result(*link, r, Operation::step);
     link->changes = std::atoi(PQcmdTuples(r));
@@ -244,6 +254,7 @@ void PgQuery::reset() {
         values[i].clear();
         is_null[i] = 1;
         formats[i] = 0;
+        types[i] = 0;
     }
 }
 
@@ -313,44 +324,38 @@ void exec_noexcept(PgLink& link, const char* sql) noexcept {
 
 namespace {
 
-PgQueryPtr make_query(PgLink& link, std::string_view sql) {
+PgQueryPtr make_query(PgLink& link, int parameters) {
     auto q = PgQueryPtr(new PgQuery());
     q->link = &link;
-    q->sql = translate(sql, q->parameters);
-    const auto n = static_cast<std::size_t>(q->parameters);
+    q->parameters = parameters;
+    const auto n = static_cast<std::size_t>(parameters);
     q->values.assign(n, {});
     q->is_null.assign(n, 1);
     q->formats.assign(n, 0);
+    q->types.assign(n, 0);
     return q;
 }
 
 }  // namespace
 
 PgQueryPtr prepare(PgLink& link, std::string_view sql) {
-    return make_query(link, sql);
+    int parameters = 0;
+    std::string translated = translate(sql, parameters);
+    auto q = make_query(link, parameters);
+    q->sql = std::move(translated);
+    return q;
 }
 
 PgQueryPtr cached(PgLink& link, const char* sql) {
-    ensure_connected(link);
     auto it = link.prepared.find(sql);
     if (it == link.prepared.end()) {
-        auto q = make_query(link, sql);
-        std::string name = "ariadne_" + std::to_string(++link.next_name);
-        PGresult* r = PQprepare(link.conn, name.c_str(), q->sql.c_str(), q->parameters, nullptr);
-        if (r == nullptr || !succeeded(r)) fail_result(link, r, Operation::prepare);
-        PQclear(r);
-        it = link.prepared.emplace(sql, PgPrepared{std::move(name), q->parameters}).first;
-        q->name = it->second.name;
-        return q;
+        PgPrepared prepared;
+        prepared.sql = translate(sql, prepared.parameters);
+        prepared.name = "ariadne_" + std::to_string(++link.next_name);
+        it = link.prepared.emplace(sql, std::move(prepared)).first;
     }
-    auto q = PgQueryPtr(new PgQuery());
-    q->link = &link;
-    q->name = it->second.name;
-    q->parameters = it->second.parameters;
-    const auto n = static_cast<std::size_t>(q->parameters);
-    q->values.assign(n, {});
-    q->is_null.assign(n, 1);
-    q->formats.assign(n, 0);
+    auto q = make_query(link, it->second.parameters);
+    q->key = sql;
     return q;
 }
 

@@ -23,7 +23,9 @@ namespace ariadne::sqlite {
 
 struct PgPrepared {
     std::string name;
+    std::string sql;  // translated
     int parameters = 0;
+    bool ready = false;  // prepared on the current server connection
 };
 
 struct PgLink {
@@ -40,18 +42,22 @@ struct PgLink {
 
 struct PgQuery {
     PgLink* link = nullptr;
-    std::string name;  // prepared statement; empty: run `sql` unnamed
-    std::string sql;   // translated ($N parameters)
+    const char* key = nullptr;  // cached: the literal it is prepared from; null: unnamed
+    std::string sql;            // unnamed: translated ($N parameters)
     int parameters = 0;
     std::vector<std::string> values;
     std::vector<char> is_null;
     std::vector<int> formats;  // 0 text, 1 binary (bytea)
+    // The server infers a parameter's type from its context, which for `? + 1` or `0 * ?` is
+    // a 32-bit integer: integers are declared int8 and blobs bytea; text and NULL are left
+    // to the context (0). A cached statement is prepared with the types of its first run.
+    std::vector<unsigned> types;
     PGresult* result = nullptr;
     int row = -1;  // the current row; -1 before the first step
     bool executed = false;
 
     ~PgQuery();
-    void bind(int index, std::string value, int format);
+    void bind(int index, std::string value, int format, unsigned type);
     void bind_null(int index);
     bool step();
     void reset();

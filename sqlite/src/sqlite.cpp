@@ -81,7 +81,7 @@ void Statement::check_bind(int rc) {
 
 Statement& Statement::bind(int index, std::int64_t value) {
     if (pg_) {
-        pg_->bind(index, std::to_string(value), 0);
+        pg_->bind(index, std::to_string(value), 0, 20);  // int8
         return *this;
     }
     check_bind(sqlite3_bind_int64(stmt_, index, value));
@@ -90,7 +90,7 @@ Statement& Statement::bind(int index, std::int64_t value) {
 
 Statement& Statement::bind(int index, std::string_view value) {
     if (pg_) {
-        pg_->bind(index, std::string(value), 0);
+        pg_->bind(index, std::string(value), 0, 0);  // from context
         return *this;
     }
     check_bind(sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
@@ -100,7 +100,7 @@ Statement& Statement::bind(int index, std::string_view value) {
 
 Statement& Statement::bind_blob(int index, std::span<const std::uint8_t> value) {
     if (pg_) {
-        pg_->bind(index, std::string(value.begin(), value.end()), 1);
+        pg_->bind(index, std::string(value.begin(), value.end()), 1, 17);  // bytea
         return *this;
     }
     static const std::uint8_t empty = 0;

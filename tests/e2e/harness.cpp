@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -473,7 +474,16 @@ void Gateway::assign(const std::string& survivor_account,
 long count_rows(const fs::path& path, const std::string& table, const std::string& where) {
     std::string sql = "SELECT count(*) FROM " + table + (where.empty() ? "" : " WHERE " + where);
     if (path.filename() == "ariadne.db") {
-        if (auto uri = postgresql_uri(path.parent_path())) return count_rows_postgresql(*uri, sql);
+        if (auto uri = postgresql_uri(path.parent_path())) {
+            // The tests' conditions are SQLite's: the two that differ are said in PostgreSQL.
+            std::string condition = where == "1" ? "true" : where;
+            static const std::regex cast(R"(CAST\(body AS TEXT\))");
+            static const std::regex instr(R"(instr\(([^,]*), '([^']*)'\))");
+            condition = std::regex_replace(condition, cast, "convert_from(body, 'UTF8')");
+            condition = std::regex_replace(condition, instr, "position('$2' in $1)");
+            return count_rows_postgresql(*uri, "SELECT count(*) FROM " + table + " WHERE " +
+                                                   (condition.empty() ? "true" : condition));
+        }
     }
     sqlite3* db = nullptr;
     if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {

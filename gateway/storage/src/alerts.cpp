@@ -40,7 +40,7 @@ std::optional<std::int64_t> AlertTable::find_open(
     Connection db(store_.connection());
     auto s = db.prepare(
         "SELECT id FROM gateway_alerts WHERE cleared_at_ms IS NULL AND kind = ? AND "
-        "case_code IS ?");
+        "case_code IS NOT DISTINCT FROM ?");
     s.bind(1, kind);
     bind_case(s, 2, case_code);
     if (!s.step()) return std::nullopt;
