@@ -84,6 +84,8 @@ ServeCommand parse_serve_config(const std::vector<std::string>& args) {
         ("database", po::value<std::string>(),
             "PostgreSQL URI (postgresql://…) of a database shared by several nodes; "
             "default: SQLite in --data-dir")
+        ("cluster-poll-ms", po::value<std::uint32_t>(&c.cluster_poll_ms)->default_value(1000),
+            "with --database: how often online devices re-read their backlog (ms)")
         ("cert", po::value<std::string>(), "TLS certificate chain (PEM); default: generated")
         ("key", po::value<std::string>(), "TLS private key (PEM)")
         ("port-file", po::value<std::string>(), "write the bound port to FILE once listening")
@@ -222,6 +224,7 @@ ServeCommand parse_serve_config(const std::vector<std::string>& args) {
         refuse("--sync-mode must be 'full' or 'normal', got '" + sync_mode + "'.");
     }
     in_range("mailbox-ttl-days", c.mailbox_ttl_days, 1, 3650);
+    in_range("cluster-poll-ms", c.cluster_poll_ms, 50, 60000);
     in_range("queue-mib-per-recipient", c.queue_mib_per_recipient, 1, 1024 * 1024);
     in_range("queue-mib-per-sender", c.queue_mib_per_sender, 1, 1024 * 1024);
     in_range("notes-max-sessions", c.notes_max_sessions, 1, 1000000);

@@ -23,6 +23,7 @@
 #include "ariadne/core/store.h"
 #include "ariadne/net/server.h"
 #include "ariadne/protocol/error.h"
+#include "ariadne/services/cluster_link.h"
 #include "ariadne/services/consent_policy.h"
 #include "ariadne/services/duress_words.h"
 #include "ariadne/services/extensions.h"
@@ -125,8 +126,31 @@ int serve(const std::vector<std::string>& args) {
         settings["duress_words"] = duress_words_for_consoles(policies.store(), server_key);
         return settings;
     };
+    // Several nodes on one PostgreSQL database hear of each other's commits, logins and
+    // alerts (cluster_link.h); created before the gateway, stopped before it goes.
+    std::optional<ClusterLink> cluster;
+    if (postgresql) {
+        gateway_options.clustered = true;
+        cluster.emplace(database.native(), std::chrono::milliseconds(c.cluster_poll_ms));
+    }
     Gateway gateway(store, server_key, metrics, gateway_options, policies.send_policy(),
                     &policies.alerts());
+    if (cluster) {
+        try {
+            cluster->start(gateway);
+        } catch (const ariadne::storage::Error& e) {
+            throw GatewayError(GatewayErrorCode::config,
+                               std::string("--database (") + (c.data_dir / "database").string() +
+                                   "): " + e.what());
+        }
+        spdlog::info("cluster node {} on a shared PostgreSQL database", cluster->node_id());
+    }
+    struct StopCluster {
+        std::optional<ClusterLink>& link;
+        ~StopCluster() {
+            if (link) link->stop();
+        }
+    } stop_cluster{cluster};
     policies.alerts().set_listener(
         [&gateway, &policies](const AlertRecord& alert,
                               const std::vector<std::string>& recipients) {

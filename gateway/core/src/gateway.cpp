@@ -2,6 +2,9 @@
 // pushes of committed mail and alerts to online sessions.
 #include "ariadne/core/gateway.h"
 
+#include <charconv>
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "ariadne/crypto/password.h"
@@ -91,6 +94,125 @@ void Gateway::notify(const std::vector<MailboxEntryPtr>& entries) {
         }
     }
     for (auto& [session, entry] : targets) session->on_mail(entry);
+    if (cluster_ == nullptr || entries.empty()) return;
+    // Other nodes wake their sessions of these devices (chunked under NOTIFY's payload limit).
+    std::set<DeviceKey> devices;
+    for (const auto& e : entries) devices.emplace(e->recipient, e->recipient_device);
+    std::string payload = "m|" + node_id_ + "|";
+    const std::size_t header = payload.size();
+    for (const auto& [account, device] : devices) {
+        if (payload.size() > 7000) {
+            payload.pop_back();
+            cluster_->publish(std::exchange(payload, "m|" + node_id_ + "|"));
+        }
+        payload += std::to_string(account) + "." + std::to_string(device) + ",";
+    }
+    if (payload.size() > header) {
+        payload.pop_back();
+        cluster_->publish(std::move(payload));
+    }
+}
+
+std::vector<std::shared_ptr<Session>> Gateway::sessions_of(DeviceKey device) {
+    std::vector<std::shared_ptr<Session>> out;
+    std::lock_guard lock(online_mutex_);
+    auto [begin, end] = online_.equal_range(device);
+    for (auto it = begin; it != end; ++it) {
+        if (auto s = it->second.lock()) out.push_back(std::move(s));
+    }
+    return out;
+}
+
+void Gateway::join_cluster(ClusterBus& bus, std::string node_id) {
+    node_id_ = std::move(node_id);
+    cluster_ = &bus;
+}
+
+void Gateway::announce_login(DeviceKey device) {
+    if (cluster_ == nullptr) return;
+    cluster_->publish("d|" + node_id_ + "|" + std::to_string(device.first) + "." +
+                      std::to_string(device.second));
+}
+
+void Gateway::wake_all() {
+    std::vector<std::shared_ptr<Session>> all;
+    {
+        std::lock_guard lock(online_mutex_);
+        for (auto& [device, weak] : online_) {
+            if (auto s = weak.lock()) all.push_back(std::move(s));
+        }
+    }
+    for (auto& s : all) s->wake();
+}
+
+void Gateway::wake_devices_with_mail() {
+    std::vector<std::pair<AccountKey, std::uint32_t>> devices;
+    try {
+        devices = store_.mailbox().devices_with_mail();
+    } catch (const std::exception&) {
+        return;
+    }
+    for (const auto& device : devices) {
+        for (auto& s : sessions_of(device)) s->wake();
+    }
+}
+
+namespace {
+
+/// "K.D" → the device key; nullopt when malformed.
+std::optional<std::pair<AccountKey, std::uint32_t>> parse_device(std::string_view text) {
+    const auto dot = text.find('.');
+    if (dot == std::string_view::npos) return std::nullopt;
+    AccountKey account = 0;
+    std::uint32_t device = 0;
+    auto a = std::from_chars(text.data(), text.data() + dot, account);
+    auto d = std::from_chars(text.data() + dot + 1, text.data() + text.size(), device);
+    if (a.ec != std::errc() || a.ptr != text.data() + dot || d.ec != std::errc() ||
+        d.ptr != text.data() + text.size()) {
+        return std::nullopt;
+    }
+    return std::make_pair(account, device);
+}
+
+/// Splits `text` at `separator` into at most `parts` pieces (the last keeps the rest).
+std::vector<std::string_view> split(std::string_view text, char separator, std::size_t parts) {
+    std::vector<std::string_view> out;
+    while (out.size() + 1 < parts) {
+        const auto at = text.find(separator);
+        if (at == std::string_view::npos) break;
+        out.push_back(text.substr(0, at));
+        text.remove_prefix(at + 1);
+    }
+    out.push_back(text);
+    return out;
+}
+
+}  // namespace
+
+void Gateway::on_cluster_message(std::string_view payload) {
+    if (payload.empty()) {
+        wake_all();
+        return;
+    }
+    auto parts = split(payload, '|', payload.starts_with("a|") ? 5 : 3);
+    if (parts.size() < 3 || parts[1] == node_id_) return;  // ours: handled when published
+    if (parts[0] == "m") {
+        for (auto item : split(parts[2], ',', 100000)) {
+            if (auto device = parse_device(item)) {
+                for (auto& s : sessions_of(*device)) s->wake();
+            }
+        }
+    } else if (parts[0] == "d") {
+        if (auto device = parse_device(parts[2])) {
+            for (auto& s : sessions_of(*device)) s->displace();
+        }
+    } else if (parts[0] == "a" && parts.size() == 5) {
+        std::vector<std::string> recipients;
+        for (auto id : split(parts[3], ',', 100000)) {
+            if (!id.empty()) recipients.emplace_back(id);
+        }
+        push_alert_frame(std::string(parts[4]), parts[2] == "1", recipients);
+    }
 }
 
 void Gateway::push_alert(std::function<nlohmann::json()> describe, bool to_everyone,
@@ -103,17 +225,31 @@ void Gateway::push_alert(std::function<nlohmann::json()> describe, bool to_every
             } catch (const std::exception&) {
                 return;  // the alert is stored; the console's `alerts` request still shows it
             }
-            std::vector<std::shared_ptr<Session>> targets;
-            {
-                std::lock_guard lock(online_mutex_);
-                for (auto& [device, weak] : online_) {
-                    auto s = weak.lock();
-                    if (!s) continue;
-                    targets.push_back(std::move(s));
-                }
+            push_alert_frame(frame, to_everyone, recipients);
+            if (cluster_ != nullptr) {
+                std::string ids;
+                for (const auto& r : recipients) ids += (ids.empty() ? "" : ",") + r;
+                std::string payload = "a|" + node_id_ + "|" + (to_everyone ? "1" : "0") + "|" +
+                                      ids + "|" + frame;
+                // Too long for one notification: the other nodes' consoles see it at their
+                // next `alerts` request instead of as a push.
+                if (payload.size() <= 7900) cluster_->publish(std::move(payload));
             }
-            for (auto& s : targets) s->push_alert(frame, to_everyone, recipients);
         });
+}
+
+void Gateway::push_alert_frame(const std::string& frame, bool to_everyone,
+                               const std::vector<std::string>& recipients) {
+    std::vector<std::shared_ptr<Session>> targets;
+    {
+        std::lock_guard lock(online_mutex_);
+        for (auto& [device, weak] : online_) {
+            auto s = weak.lock();
+            if (!s) continue;
+            targets.push_back(std::move(s));
+        }
+    }
+    for (auto& s : targets) s->push_alert(frame, to_everyone, recipients);
 }
 
 }  // namespace ariadne::gateway

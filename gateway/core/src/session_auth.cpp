@@ -109,6 +109,7 @@ void Session::auth_success(std::int64_t id, const std::string& key, Account acco
     gateway_.metrics().sessions_authenticated.fetch_add(1, std::memory_order_relaxed);
     // Registered before the first mailbox read, so no commit falls between the two.
     gateway_.register_online({account.key, device}, self);
+    gateway_.announce_login({account.key, device});
     // Debug only: next to an alert line, an account id at the default level would say whose
     // login raised it (a duress login is an ordinary login here).
     spdlog::debug("session authenticated: account {} device {}", account.id, device);

@@ -178,11 +178,24 @@ bool Session::window_full_locked() const {
            (!in_flight_.empty() && in_flight_bytes_ >= gateway_.options_.max_in_flight_bytes);
 }
 
+bool Session::not_yet_pushed_locked(std::int64_t id) const {
+    return gateway_.options_.clustered ? pushed_.count(id) == 0 : id > cursor_;
+}
+
 void Session::push_locked(const MailboxEntryPtr& entry) {
     std::string frame = gateway_.encode_delivery(entry->delivery);
-    in_flight_.emplace(entry->delivery.server_id, frame.size());
+    const std::int64_t id = entry->delivery.server_id;
+    in_flight_.emplace(id, frame.size());
     in_flight_bytes_ += frame.size();
-    cursor_ = entry->delivery.server_id;
+    if (gateway_.options_.clustered) {
+        pushed_.insert(id);
+        // Forget the oldest acknowledged ids: a late wake-up for one of them reads a mailbox
+        // that no longer holds it.
+        while (pushed_.size() > 4096 && in_flight_.count(*pushed_.begin()) == 0) {
+            pushed_.erase(pushed_.begin());
+        }
+    }
+    cursor_ = std::max(cursor_, id);
     gateway_.metrics().frames_out.fetch_add(1, std::memory_order_relaxed);
     output_->send_text(std::move(frame));
 }
@@ -198,7 +211,24 @@ void Session::on_mail(const MailboxEntryPtr& entry) {
         backlog_ = true;
         return;
     }
-    if (entry->delivery.server_id > cursor_) push_locked(entry);
+    if (not_yet_pushed_locked(entry->delivery.server_id)) push_locked(entry);
+}
+
+void Session::wake() {
+    std::lock_guard lock(mutex_);
+    if (closed_ || !authenticated_) return;
+    if (fetching_) {
+        notified_during_fetch_ = true;
+        return;
+    }
+    backlog_ = true;
+    start_fetch_locked();
+}
+
+void Session::displace() {
+    std::lock_guard lock(mutex_);
+    if (closed_ || !output_) return;
+    output_->close(kClosePolicy, "signed in on another node");
 }
 
 void Session::start_fetch_locked() {
@@ -207,13 +237,18 @@ void Session::start_fetch_locked() {
         backlog_ = true;
         return;
     }
-    std::size_t limit = gateway_.options_.max_in_flight - in_flight_.size();
+    // Clustered, a lower id may commit (on another node) after a higher one was pushed: read
+    // from the start, as many as the window holds with what is in flight, and skip what
+    // this connection already has.
+    const bool clustered = gateway_.options_.clustered;
+    std::size_t limit = clustered ? gateway_.options_.max_in_flight
+                                  : gateway_.options_.max_in_flight - in_flight_.size();
     fetching_ = true;
     notified_during_fetch_ = false;
     auto self = shared_from_this();
     AccountKey account = account_.key;
     std::uint32_t device = device_;
-    std::int64_t after = cursor_;
+    std::int64_t after = clustered ? 0 : cursor_;
     gateway_.workers_.post([self, account, device, after, limit] {
         std::vector<MailboxEntryPtr> entries;
         try {
@@ -231,7 +266,7 @@ void Session::fetch_done(std::vector<MailboxEntryPtr> entries, std::size_t limit
     fetching_ = false;
     if (closed_) return;
     for (const auto& e : entries) {
-        if (e->delivery.server_id <= cursor_) continue;
+        if (!not_yet_pushed_locked(e->delivery.server_id)) continue;
         if (window_full_locked()) {
             // The rest is fetched again once acks open the window.
             backlog_ = true;

@@ -155,6 +155,17 @@ std::int64_t Mailbox::size() const {
     });
 }
 
+std::vector<std::pair<AccountKey, std::uint32_t>> Mailbox::devices_with_mail() const {
+    return db_.read([&](Connection& db) {
+        std::vector<std::pair<AccountKey, std::uint32_t>> out;
+        auto s = db.cached("SELECT DISTINCT account, device FROM mailbox");
+        while (s.step()) {
+            out.emplace_back(s.integer(0), static_cast<std::uint32_t>(s.integer(1)));
+        }
+        return out;
+    });
+}
+
 std::uint64_t Mailbox::queued_bytes_for(AccountKey recipient) const {
     return queued_.recipient_bytes(recipient);
 }

@@ -20,6 +20,9 @@ struct ServeConfig {
     // A PostgreSQL URI shared by several nodes; empty: the data directory's own database
     // (DATA_DIR/database if an earlier `--database` recorded one, else SQLite ariadne.db).
     std::string database;
+    // With a shared database: how often every online device re-reads its backlog, so mail
+    // committed on another node arrives even when its notification was lost.
+    std::uint32_t cluster_poll_ms = 1000;
     std::filesystem::path cert;       // empty: <data_dir>/tls-cert.pem (generated on first run)
     std::filesystem::path key;        // empty: <data_dir>/tls-key.pem
     std::filesystem::path port_file;  // written with the bound port once listening

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "ariadne/core/alert_desk.h"
+#include "ariadne/core/cluster.h"
 #include "ariadne/core/login_budget.h"
 #include "ariadne/core/rate_limits.h"
 #include "ariadne/core/send_policy.h"
@@ -68,6 +69,10 @@ struct GatewayOptions {
     /// Called with the session's lock held: must not block on the store's writer or take
     /// locks the policy scheduler holds while it waits for a commit. Empty: no text.
     std::function<std::string(const Delivery&)> render_notice;
+    /// The database is shared with other gateway nodes (PostgreSQL): server ids then commit
+    /// out of order across nodes, so a session delivers by "not yet pushed on this
+    /// connection" instead of by cursor, and re-reads its backlog from the start.
+    bool clustered = false;
 };
 
 class Gateway {
@@ -118,14 +123,33 @@ class Gateway {
     void push_alert(std::function<nlohmann::json()> describe, bool to_everyone,
                     std::vector<std::string> recipients);
 
+    /// Several nodes (options.clustered): from now on committed mail, logins and alerts are
+    /// published on `bus` under `node_id` (letters and digits), and what other nodes publish
+    /// is read by on_cluster_message. `bus` must outlive the gateway. Call before serving.
+    void join_cluster(ClusterBus& bus, std::string node_id);
+    /// A message from the bus (cluster.h); any thread. Malformed messages are ignored.
+    void on_cluster_message(std::string_view payload);
+    /// Every online device re-reads its backlog (after a gap in the cluster's news).
+    void wake_all();
+    /// The online devices with mail waiting re-read their backlog (the cluster's poll timer:
+    /// one query, then only those). Never throws (a failed read waits for the next poll).
+    void wake_devices_with_mail();
+
   private:
     friend class Session;
     using DeviceKey = std::pair<AccountKey, std::uint32_t>;
 
     void register_online(DeviceKey device, const std::shared_ptr<Session>& session);
     void unregister_online(DeviceKey device, const Session* session);
-    /// Pushes freshly committed entries to the recipients' online sessions.
+    /// Pushes freshly committed entries to the recipients' online sessions (and tells the
+    /// other nodes, when clustered).
     void notify(const std::vector<MailboxEntryPtr>& entries);
+    /// The online sessions of one device on this node.
+    std::vector<std::shared_ptr<Session>> sessions_of(DeviceKey device);
+    void push_alert_frame(const std::string& frame, bool to_everyone,
+                          const std::vector<std::string>& recipients);
+    /// Called by a session once it logged in: other nodes close the device's older connection.
+    void announce_login(DeviceKey device);
 
     Store& store_;
     const ServerKey& server_key_;
@@ -141,6 +165,9 @@ class Gateway {
     LoginBudget login_budget_;
     SendLimiter send_limiter_;
     std::atomic<bool> accepting_{true};
+
+    ClusterBus* cluster_ = nullptr;
+    std::string node_id_;
 
     std::mutex online_mutex_;
     std::multimap<DeviceKey, std::weak_ptr<Session>> online_;

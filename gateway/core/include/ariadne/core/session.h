@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -127,6 +128,13 @@ class Session : public std::enable_shared_from_this<Session> {
     void handle_send(std::int64_t id, SendRequest r, std::uint64_t slot);
     void handle_ack(std::int64_t id, const AckRequest& r, std::uint64_t slot);
     void on_mail(const MailboxEntryPtr& entry);
+    /// Re-reads the backlog (another node committed mail for this device, or the poll timer).
+    void wake();
+    /// Another node logged this device in: close this older connection.
+    void displace();
+    /// Whether entry `id` still goes out on this connection: clustered, when it was never
+    /// pushed here; otherwise when it is past the cursor.
+    bool not_yet_pushed_locked(std::int64_t id) const;
     bool window_full_locked() const;
     void push_locked(const MailboxEntryPtr& entry);
     void start_fetch_locked();
@@ -157,8 +165,11 @@ class Session : public std::enable_shared_from_this<Session> {
     std::optional<std::string> peer_;                  // address key, none in process
     std::optional<LoginBudget::Ticket> login_ticket_;  // the attempt being checked
 
-    // Delivery state: everything up to cursor_ was pushed on this connection.
+    // Delivery state: everything up to cursor_ was pushed on this connection. Clustered,
+    // ids commit out of order across nodes: pushed_ holds what this connection was given
+    // (the newest 4,096 ids and every one still in flight) and replaces the cursor.
     std::int64_t cursor_ = 0;
+    std::set<std::int64_t> pushed_;
     std::map<std::int64_t, std::size_t> in_flight_;  // server_id → encoded frame bytes
     std::size_t in_flight_bytes_ = 0;
     bool backlog_ = false;

@@ -73,6 +73,9 @@ class Mailbox {
                                          std::int64_t after, std::size_t limit) const;
     /// Rows in the mailbox (all devices).
     std::int64_t size() const;
+    /// The devices that have anything waiting (the poll of nodes sharing a database: only
+    /// these re-read their backlog). Throws storage::Error if it cannot be read.
+    std::vector<std::pair<AccountKey, std::uint32_t>> devices_with_mail() const;
     /// Undelivered message bytes held for / sent by an account (what the quotas count).
     std::uint64_t queued_bytes_for(AccountKey recipient) const;
     std::uint64_t queued_bytes_from(AccountKey sender) const;
