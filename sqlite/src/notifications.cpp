@@ -35,7 +35,8 @@ PGconn* open_listener(const std::string& uri, const std::string& channel) {
         PQfinish(conn);
         return nullptr;
     }
-    PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn, [](void*, const char*) {}, nullptr);
     PGresult* r = PQexec(conn, ("LISTEN " + channel).c_str());
     const bool ok = r != nullptr && PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);

@@ -30,7 +30,6 @@ std::uint32_t default_io_threads() {
 
 }  // namespace
 
-
 namespace {
 
 [[noreturn]] void refuse(const std::string& message) {
@@ -200,9 +199,10 @@ ServeCommand parse_serve_config(const std::vector<std::string>& args) {
     if (vm.count("database")) {
         c.database = vm["database"].as<std::string>();
         if (!ariadne::storage::is_postgres_uri(c.database)) {
-            refuse("--database takes a PostgreSQL URI such as "
-                   "postgresql://ariadne@db1,db2/ariadne?target_session_attrs=read-write; leave it "
-                   "out for the embedded SQLite database in --data-dir.");
+            refuse(
+                "--database takes a PostgreSQL URI such as "
+                "postgresql://ariadne@db1,db2/ariadne?target_session_attrs=read-write; leave it "
+                "out for the embedded SQLite database in --data-dir.");
         }
     }
     if (vm.count("cert")) c.cert = vm["cert"].as<std::string>();

@@ -101,9 +101,9 @@ int serve(const std::vector<std::string>& args) {
         opened.emplace(store_options);
     } catch (const ariadne::storage::Error& e) {
         if (!postgresql) throw;
-        throw GatewayError(GatewayErrorCode::config,
-                           std::string("--database (") + (c.data_dir / "database").string() +
-                               "): " + e.what());
+        throw GatewayError(
+            GatewayErrorCode::config,
+            std::string("--database (") + (c.data_dir / "database").string() + "): " + e.what());
     }
     Store& store = *opened;
 
@@ -139,9 +139,9 @@ int serve(const std::vector<std::string>& args) {
         try {
             cluster->start(gateway);
         } catch (const ariadne::storage::Error& e) {
-            throw GatewayError(GatewayErrorCode::config,
-                               std::string("--database (") + (c.data_dir / "database").string() +
-                                   "): " + e.what());
+            throw GatewayError(GatewayErrorCode::config, std::string("--database (") +
+                                                             (c.data_dir / "database").string() +
+                                                             "): " + e.what());
         }
         spdlog::info("cluster node {} on a shared PostgreSQL database", cluster->node_id());
     }

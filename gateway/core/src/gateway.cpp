@@ -229,8 +229,8 @@ void Gateway::push_alert(std::function<nlohmann::json()> describe, bool to_every
             if (cluster_ != nullptr) {
                 std::string ids;
                 for (const auto& r : recipients) ids += (ids.empty() ? "" : ",") + r;
-                std::string payload = "a|" + node_id_ + "|" + (to_everyone ? "1" : "0") + "|" +
-                                      ids + "|" + frame;
+                std::string payload =
+                    "a|" + node_id_ + "|" + (to_everyone ? "1" : "0") + "|" + ids + "|" + frame;
                 // Too long for one notification: the other nodes' consoles see it at their
                 // next `alerts` request instead of as a push.
                 if (payload.size() <= 7900) cluster_->publish(std::move(payload));

@@ -36,8 +36,8 @@ ClusterLink::~ClusterLink() { stop(); }
 void ClusterLink::start(Gateway& gateway) {
     gateway_ = &gateway;
     gateway.join_cluster(*this, node_id_);
-    notifications_ = std::make_unique<sqlite::Notifications>(
-        uri_, kChannel, [this](std::string_view payload) {
+    notifications_ =
+        std::make_unique<sqlite::Notifications>(uri_, kChannel, [this](std::string_view payload) {
             if (gateway_ != nullptr) gateway_->on_cluster_message(payload);
         });
     sender_ = std::thread([this] { send_loop(); });
@@ -83,8 +83,9 @@ void ClusterLink::send_loop() {
                 if (failures > 0) spdlog::info("cluster: notifications are sent again");
                 failures = 0;
             } else if (failures++ == 0) {
-                spdlog::warn("cluster: a notification could not be sent; other nodes find the "
-                             "news by polling");
+                spdlog::warn(
+                    "cluster: a notification could not be sent; other nodes find the "
+                    "news by polling");
             }
         }
         if (std::chrono::steady_clock::now() >= next_poll) {
