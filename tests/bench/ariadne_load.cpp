@@ -32,6 +32,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -73,6 +74,11 @@ struct Options {
     double warmup = 2;
     double duration = 10;
     int server_pid = 0;
+    // Two nodes on one database: receivers log in on port2, the second node's CPU counts.
+    std::uint16_t port2 = 0;
+    int server2_pid = 0;
+    // A PostgreSQL postmaster: its CPU and its backends' count with the server's.
+    int database_pid = 0;
     std::size_t idle = 0;
     std::size_t idle_accounts = 1;      // xmpp: bidle (1) or bidle0..bidle<N-1>
     std::size_t idle_concurrency = 64;  // logins in progress at once
@@ -93,7 +99,8 @@ struct Options {
     std::cerr << "ariadne_load: " << why << "\n"
               << "usage: ariadne_load --mode ariadne|node-ws|xmpp --port P [--path /ws]\n"
                  "  [--pairs N] [--rate MSG_PER_S|0] [--window W] [--warmup S] [--duration S]\n"
-                 "  [--server-pid PID] [--idle K [--idle-accounts N] [--idle-concurrency C] "
+                 "  [--server-pid PID] [--port2 P --server2-pid PID] [--database-pid PID]\n"
+                 "  [--idle K [--idle-accounts N] [--idle-concurrency C] "
                  "[--idle-hold S]] [--label TEXT]\n"
                  "  ariadne: --server-binary BIN --data-dir D --state-dir S --fingerprint FP\n"
                  "  xmpp: [--domain localhost] [--password benchpass]\n";
@@ -128,6 +135,12 @@ Options parse(int argc, char** argv) {
             o.duration = std::stod(next());
         else if (a == "--server-pid")
             o.server_pid = std::stoi(next());
+        else if (a == "--port2")
+            o.port2 = static_cast<std::uint16_t>(std::stoi(next()));
+        else if (a == "--server2-pid")
+            o.server2_pid = std::stoi(next());
+        else if (a == "--database-pid")
+            o.database_pid = std::stoi(next());
         else if (a == "--idle")
             o.idle = std::stoul(next());
         else if (a == "--idle-hold")
@@ -192,6 +205,33 @@ ProcSample sample_process(int pid) {
         if (line.rfind("VmRSS:", 0) == 0) s.rss_kib = std::stol(line.substr(6));
     }
     return s;
+}
+
+/// The CPU of a database server: the postmaster (with the children it has reaped) and every
+/// live child of it (one backend per gateway connection).
+double database_cpu_seconds(int postmaster) {
+    if (postmaster <= 0) return 0;
+    const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+    double total = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        const std::string name = entry.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream stat(entry.path() / "stat");
+        std::string text((std::istreambuf_iterator<char>(stat)), {});
+        auto close = text.rfind(')');
+        if (close == std::string::npos) continue;
+        std::istringstream rest(text.substr(close + 2));
+        std::vector<std::string> fields;
+        for (std::string f; rest >> f;) fields.push_back(f);
+        if (fields.size() < 15) continue;
+        const int pid = std::stoi(name), parent = std::stoi(fields[1]);
+        if (pid == postmaster) {
+            for (int i = 11; i <= 14; ++i) total += std::stod(fields[i]) / ticks;
+        } else if (parent == postmaster) {
+            total += (std::stod(fields[11]) + std::stod(fields[12])) / ticks;
+        }
+    }
+    return total;
 }
 
 double own_cpu_seconds() {
@@ -367,7 +407,8 @@ class Driver {
     explicit Driver(Options o)
         : o_(std::move(o)),
           ssl_ctx_(ssl::context::tls_client),
-          endpoint_(net::ip::make_address(o_.host), o_.port) {
+          endpoint_(net::ip::make_address(o_.host), o_.port),
+          endpoint2_(net::ip::make_address(o_.host), o_.port2 != 0 ? o_.port2 : o_.port) {
         ssl_ctx_.set_verify_mode(ssl::verify_none);  // loopback benchmark peers, self-signed
         SSL_CTX_set_mode(ssl_ctx_.native_handle(), SSL_MODE_RELEASE_BUFFERS);
         filler_ = random_text(4096);
@@ -398,9 +439,10 @@ class Driver {
   private:
     // -- connections and logins --
 
-    std::shared_ptr<WsConn> open(std::string target, std::function<void()> on_open) {
+    std::shared_ptr<WsConn> open(std::string target, std::function<void()> on_open,
+                                 bool second_node = false) {
         auto c = std::make_shared<WsConn>(io_, ssl_ctx_);
-        c->start(endpoint_, o_.host, std::move(target), o_.mode == "xmpp" ? "xmpp" : "",
+        c->start(second_node ? endpoint2_ : endpoint_, o_.host, std::move(target), o_.mode == "xmpp" ? "xmpp" : "",
                  [this, on_open = std::move(on_open)](beast::error_code ec) {
                      if (ec) {
                          std::cerr << "connect failed: " << ec.message() << "\n";
@@ -706,7 +748,7 @@ class Driver {
                             [this, &p](std::string_view f) { on_receiver_frame(p, f); });
                     },
                     &p.xmpp_handled);
-            });
+            }, /*second_node=*/true);
             p.receiver->on_closed([](beast::error_code ec) {
                 std::cerr << "a receiver closed: " << ec.message() << "\n";
             });
@@ -742,6 +784,8 @@ class Driver {
         }
         run_for(std::chrono::duration<double>(o_.warmup));
         auto cpu0 = sample_process(o_.server_pid);
+        auto node2_0 = sample_process(o_.server2_pid);
+        auto db0 = database_cpu_seconds(o_.database_pid);
         auto own0 = own_cpu_seconds();
         auto delivered0 = stats_.delivered;
         auto ok0 = stats_.sender_ok;
@@ -752,6 +796,8 @@ class Driver {
         measuring_ = false;
         auto m1 = Clock::now();
         auto cpu1 = sample_process(o_.server_pid);
+        auto node2_1 = sample_process(o_.server2_pid);
+        auto db1 = database_cpu_seconds(o_.database_pid);
         auto own1 = own_cpu_seconds();
         auto delivered = stats_.delivered - delivered0;
         auto sent = stats_.sent - sent0;
@@ -765,7 +811,11 @@ class Driver {
         }
 
         const double wall = std::chrono::duration<double>(m1 - m0).count();
-        const double server_cpu = cpu1.cpu_seconds - cpu0.cpu_seconds;
+        // Every server process of the system under test: the gateway node(s) and the database.
+        const double gateway_cpu = cpu1.cpu_seconds - cpu0.cpu_seconds;
+        const double node2_cpu = node2_1.cpu_seconds - node2_0.cpu_seconds;
+        const double database_cpu = db1 - db0;
+        const double server_cpu = gateway_cpu + node2_cpu + database_cpu;
         auto& lat = stats_.latency_us;
         std::sort(lat.begin(), lat.end());
         auto pct = [&](double q) -> double {
@@ -787,6 +837,8 @@ class Driver {
                     {"backlog_skips", stats_.backlog_skips},
                     {"delivered_per_s", delivered / wall},
                     {"server_cpu_s", server_cpu},
+                    {"gateway_cpu_s", gateway_cpu + node2_cpu},
+                    {"database_cpu_s", database_cpu},
                     {"server_cpu_util", server_cpu / wall},
                     {"delivered_per_server_cpu_s", server_cpu > 0 ? delivered / server_cpu : -1},
                     {"p50_ms", pct(0.50)},
@@ -914,6 +966,7 @@ class Driver {
     net::io_context io_{1};
     ssl::context ssl_ctx_;
     tcp::endpoint endpoint_;
+    tcp::endpoint endpoint2_;  // receivers: the second node, or the first
     json state_;
     std::string body_tail_;
     std::uint8_t run_nonce_[3] = {};

@@ -23,7 +23,7 @@ class Cluster : public ::testing::Test {
   protected:
     void SetUp() override {
         if (!postgresql_backend()) GTEST_SKIP() << "needs the PostgreSQL run (pg.Cluster.*)";
-        a_ = std::make_unique<Gateway>(tmp_.path() / "node-a");
+        a_ = std::make_unique<Gateway>(tmp_.path() / "node-a", args_);
         cw_ = a_->add_caseworker("mara.k");
         survivor_ = a_->enrol_survivor(cw_.account);
         a_->start();
@@ -33,7 +33,7 @@ class Cluster : public ::testing::Test {
         fs::permissions(b, fs::perms::owner_all);
         fs::copy_file(a_->data_dir() / "server.key", b / "server.key");
         fs::copy_file(a_->data_dir() / "database", b / "database");
-        b_ = std::make_unique<Gateway>(b);
+        b_ = std::make_unique<Gateway>(b, args_);
         b_->start();
     }
     void TearDown() override {
@@ -63,6 +63,7 @@ class Cluster : public ::testing::Test {
         return out;
     }
 
+    std::vector<std::string> args_;  // for both nodes
     TempDir tmp_;
     std::unique_ptr<Gateway> a_, b_;
     Gateway::Caseworker cw_;
@@ -153,6 +154,34 @@ TEST_F(Cluster, ADeviceLoggingInOnTheSecondNodeClosesItsOlderConnectionOnTheFirs
     EXPECT_EQ(closed->code, 1008);
     EXPECT_EQ(closed->reason, "signed in on another node");
     EXPECT_TRUE(second->is_open());
+}
+
+/// Both nodes with a 1 MiB queue per recipient.
+class ClusterQuota : public Cluster {
+  protected:
+    ClusterQuota() { args_ = {"--queue-mib-per-recipient", "1"}; }
+};
+
+TEST_F(ClusterQuota, WhatHerCaseworkerCollectsOnNodeBFreesHerQueueOnNodeA) {
+    auto console = register_console(*b_, cw_, dir("console"), 0);
+    auto phone = recover_survivor(*a_, survivor_, dir("phone"));
+    console->connection().pause_reading();  // she fills his queue while he reads nothing
+    const std::string big(40000, 'x');
+    int sent = 0;
+    for (; sent < 60; ++sent) {
+        try {
+            phone->send_text(cw_.account, big);
+        } catch (const client::ServerError& e) {
+            ASSERT_EQ(e.server_code(), "quota_exceeded") << e.what();
+            break;
+        }
+    }
+    ASSERT_LT(sent, 60) << "the 1 MiB queue never filled";
+    // He collects everything on node B: node A must see the queue emptied.
+    console->connection().resume_reading();
+    auto got = receive_n(*console, static_cast<std::size_t>(sent), 30s);
+    ASSERT_EQ(got.size(), static_cast<std::size_t>(sent));
+    EXPECT_NO_THROW(phone->send_text(cw_.account, big));
 }
 
 }  // namespace

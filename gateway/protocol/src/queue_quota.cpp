@@ -42,6 +42,21 @@ void QueueQuota::release(std::int64_t recipient, std::int64_t sender, std::uint6
     take(by_sender_, sender, bytes);
 }
 
+void QueueQuota::correct(std::int64_t recipient, std::uint64_t recipient_bytes,
+                         std::int64_t sender, std::uint64_t sender_bytes) {
+    std::lock_guard lock(mutex_);
+    if (recipient_bytes == 0) {
+        by_recipient_.erase(recipient);
+    } else {
+        by_recipient_[recipient] = recipient_bytes;
+    }
+    if (sender_bytes == 0) {
+        by_sender_.erase(sender);
+    } else {
+        by_sender_[sender] = sender_bytes;
+    }
+}
+
 std::uint64_t QueueQuota::recipient_bytes(std::int64_t recipient) const {
     std::lock_guard lock(mutex_);
     auto it = by_recipient_.find(recipient);

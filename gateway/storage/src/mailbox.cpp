@@ -190,7 +190,29 @@ QuotaVerdict Mailbox::store_messages_within_quota(std::vector<NewMessage> messag
     }
     std::uint64_t bytes = 0;
     for (const auto& m : messages) bytes += m.body.size();
-    auto verdict = queued_.reserve(messages.front().recipient, messages.front().sender.key, bytes);
+    const AccountKey recipient = messages.front().recipient, sender = messages.front().sender.key;
+    auto verdict = queued_.reserve(recipient, sender, bytes);
+    if (verdict != QuotaVerdict::within && db_.is_postgres()) {
+        // Other nodes acknowledge messages this node counted: before refusing, count again
+        // from what the database holds (a refusal is rare, so is this read). If it cannot be
+        // read, the refusal stands.
+        std::pair<std::uint64_t, std::uint64_t> counted;
+        try {
+            counted = db_.read([&](Connection& db) {
+                auto s = db.cached(
+                    "SELECT (SELECT coalesce(sum(length(body)), 0) FROM mailbox WHERE kind = 0 AND "
+                    "account = ?1), (SELECT coalesce(sum(length(body)), 0) FROM mailbox WHERE "
+                    "kind = 0 AND sender = ?2)");
+                s.bind(1, recipient).bind(2, sender);
+                s.step();
+                return std::make_pair(static_cast<std::uint64_t>(s.integer(0)),
+                                      static_cast<std::uint64_t>(s.integer(1)));
+            });
+            queued_.correct(recipient, counted.first, sender, counted.second);
+            verdict = queued_.reserve(recipient, sender, bytes);
+        } catch (const std::exception&) {
+        }
+    }
     if (verdict == QuotaVerdict::within) queue_messages(std::move(messages), std::move(done));
     return verdict;
 }
@@ -212,7 +234,8 @@ void Mailbox::queue_messages(std::vector<NewMessage> messages,
         for (auto& m : *input) {
             auto s = db.cached(
                 "INSERT INTO mailbox(account, device, kind, sender, sender_device, type, body, "
-                "receipt, created_ms) VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING server_id");
+                "receipt, created_ms) VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING "
+                "server_id");
             s.bind(1, m.recipient)
                 .bind(2, std::int64_t{m.recipient_device})
                 .bind(3, m.sender.key)

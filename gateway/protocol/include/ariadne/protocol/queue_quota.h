@@ -35,6 +35,11 @@ class QueueQuota {
     /// Stops counting `bytes` (a commit that failed, a message acknowledged or expired).
     void release(std::int64_t recipient, std::int64_t sender, std::uint64_t bytes);
 
+    /// Replaces the counts of one recipient and one sender with what the database holds
+    /// (nodes sharing a database: acknowledgements on other nodes are not seen here).
+    void correct(std::int64_t recipient, std::uint64_t recipient_bytes, std::int64_t sender,
+                 std::uint64_t sender_bytes);
+
     std::uint64_t recipient_bytes(std::int64_t recipient) const;
     std::uint64_t sender_bytes(std::int64_t sender) const;
     const QueueQuotaLimits& limits() const noexcept { return limits_; }

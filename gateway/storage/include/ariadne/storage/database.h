@@ -124,6 +124,8 @@ class Database {
         std::unique_ptr<Connection> conn_;
     };
 
+    /// The database is PostgreSQL, possibly shared with other gateway nodes.
+    bool is_postgres() const noexcept { return writer_->is_postgres(); }
     /// Number of group commits so far (tests check batching with it).
     std::uint64_t commit_count() const noexcept { return commits_.load(); }
     /// The metrics given in the options (may be null).
