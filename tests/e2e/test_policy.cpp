@@ -396,6 +396,17 @@ TEST_F(Policy, CanaryNoPhoneNumberNameOrMessageTextReachesTheDatabaseWalOrLogs) 
         {"wal", file_bytes(db().string() + "-wal")},
         {"server log", gateway_->log()},
         {"admin output", audit.out + audit.err}};
+    if (postgresql_backend()) {
+        // Every file of the PostgreSQL cluster: tables, indexes, WAL, the notification queue
+        // (pg_notify) and the server's own log.
+        const std::filesystem::path cluster = std::getenv("ARIADNE_TEST_PG_DIR");
+        std::string all;
+        for (const auto& entry : std::filesystem::recursive_directory_iterator(cluster)) {
+            if (entry.is_regular_file()) all += file_bytes(entry.path());
+        }
+        ASSERT_GT(all.size(), 1000000u) << "the cluster's files were not read";
+        places.emplace_back("the PostgreSQL cluster's files", std::move(all));
+    }
     for (const auto& [where, bytes] : places) {
         for (const std::string& secret :
              {phone, phone_digits, std::string("3475550199"), planted_name, std::string("Marigold"),
