@@ -389,7 +389,9 @@ bool CheckinScheduler::process_missed(const std::string& key, Instant now) {
     AlertTarget target = p ? p->alert : AlertTarget::nobody;
     std::string reason = target == AlertTarget::nobody ? "no_alert_by_her_choice"
                                                        : std::string("alert_") + to_string(target);
-    store_.mark_checkin_missed(key, code, reason, now);
+    // Another scheduler on the same database may have marked it (and alerted) meanwhile, or
+    // her answer arrived: then nothing is left to do here.
+    if (!store_.mark_checkin_missed(key, code, reason, now)) return false;
     if (target != AlertTarget::nobody && callbacks_.alert) {
         Alert a{.kind = AlertKind::missed_checkin,
                 .case_code = code,

@@ -34,6 +34,10 @@ class CheckinStoreTest : public ::testing::Test {
                            .first_day = local_days{2025y / July / 14d},
                            .channels = {ChannelRef{ChannelKind::sms, ""}}};
     }
+    /// The slot claim() takes: a claim needs the plan to stand at it.
+    static ScheduledSlot slot() {
+        return ScheduledSlot{local_days{2025y / July / 14d}, kNine + hours{1}};
+    }
     CheckinClaim claim(std::int64_t plan_id, const std::string& skipped = "") const {
         return CheckinClaim{.idempotency_key = std::to_string(plan_id) + ":2025-07-14",
                             .plan_id = plan_id,
@@ -90,7 +94,7 @@ TEST_F(CheckinStoreTest, ReplacingAPlanThatDoesNotExistChangesNothing) {
 }
 
 TEST_F(CheckinStoreTest, ASlotIsRecordedOnceAndASkippedOneIsAuditedOnce) {
-    std::int64_t id = checkins.save_checkin_plan(plan(), std::nullopt, "cw:1", kNine);
+    std::int64_t id = checkins.save_checkin_plan(plan(), slot(), "cw:1", kNine);
     EXPECT_TRUE(checkins.claim_checkin(claim(id, "window_passed"), std::nullopt, kNine));
     EXPECT_FALSE(checkins.claim_checkin(claim(id, "window_passed"), std::nullopt, kNine));
     EXPECT_FALSE(checkins.claim_checkin(claim(id), std::nullopt, kNine));
@@ -101,8 +105,25 @@ TEST_F(CheckinStoreTest, ASlotIsRecordedOnceAndASkippedOneIsAuditedOnce) {
     EXPECT_EQ(occ[0].reason, "window_passed");
 }
 
+TEST_F(CheckinStoreTest, AClaimAfterThePlanMovedOnTakesNothingAndDoesNotMoveItBack) {
+    std::int64_t id = checkins.save_checkin_plan(plan(), slot(), "cw:1", kNine);
+    const ScheduledSlot tuesday{local_days{2025y / July / 15d}, kNine + days{1} + hours{1}};
+    // Another node read the slot due too, and claimed it first.
+    ASSERT_TRUE(checkins.claim_checkin(claim(id), tuesday, kNine + hours{1}));
+    EXPECT_FALSE(checkins.claim_checkin(claim(id), tuesday, kNine + hours{1}));
+    EXPECT_EQ(checkins.next_checkin_due(), tuesday.due);
+
+    // A plan paused since its slot was read due: the slot is neither taken nor recorded.
+    CheckinClaim late = claim(id);
+    late.idempotency_key = std::to_string(id) + ":2025-07-15";
+    late.slot_day = tuesday.day;
+    checkins.set_checkin_plan_status(id, PlanStatus::paused, std::nullopt, "cw:1", kNine);
+    EXPECT_FALSE(checkins.claim_checkin(late, std::nullopt, tuesday.due));
+    EXPECT_EQ(checkins.checkin_occurrences(id).size(), 1U);
+}
+
 TEST_F(CheckinStoreTest, AClaimLeftByAStoppedProcessIsInterruptedAndNeverClaimedAgain) {
-    std::int64_t id = checkins.save_checkin_plan(plan(), std::nullopt, "cw:1", kNine);
+    std::int64_t id = checkins.save_checkin_plan(plan(), slot(), "cw:1", kNine);
     ASSERT_TRUE(checkins.claim_checkin(claim(id), std::nullopt, kNine + hours{1}));
     checkins.interrupt_claimed_checkins();
     auto occ = checkins.checkin_occurrences(id);
@@ -112,7 +133,7 @@ TEST_F(CheckinStoreTest, AClaimLeftByAStoppedProcessIsInterruptedAndNeverClaimed
 }
 
 TEST_F(CheckinStoreTest, HerMessageAnswersOnlyACheckinItCanAnswer) {
-    std::int64_t id = checkins.save_checkin_plan(plan(), std::nullopt, "cw:1", kNine);
+    std::int64_t id = checkins.save_checkin_plan(plan(), slot(), "cw:1", kNine);
     const CheckinClaim c = claim(id);
     ASSERT_TRUE(checkins.claim_checkin(c, std::nullopt, kNine + hours{1}));
     checkins.settle_checkin(c.idempotency_key, code, "sent", "", "sms", kNine + hours{1});
@@ -136,13 +157,16 @@ TEST_F(CheckinStoreTest, HerMessageAnswersOnlyACheckinItCanAnswer) {
 }
 
 TEST_F(CheckinStoreTest, AMissedCheckinAndAHaltedPlanAreRecordedWithTheirAudit) {
-    std::int64_t id = checkins.save_checkin_plan(
-        plan(), ScheduledSlot{local_days{2025y / July / 15d}, kNine + days{1}}, "cw:1", kNine);
+    std::int64_t id = checkins.save_checkin_plan(plan(), slot(), "cw:1", kNine);
     const CheckinClaim c = claim(id);
     ASSERT_TRUE(checkins.claim_checkin(c, std::nullopt, kNine + hours{1}));
     checkins.settle_checkin(c.idempotency_key, code, "sent", "", "sms", kNine + hours{1});
-    checkins.mark_checkin_missed(c.idempotency_key, code, "no_alert_by_her_choice", c.deadline);
+    EXPECT_TRUE(checkins.mark_checkin_missed(c.idempotency_key, code, "no_alert_by_her_choice",
+                                             c.deadline));
     EXPECT_EQ(checkins.checkin_occurrences(id)[0].state, "missed");
+    // Marked once (by another node, say): a second mark changes nothing and is not audited.
+    EXPECT_FALSE(checkins.mark_checkin_missed(c.idempotency_key, code, "no_alert_by_her_choice",
+                                              c.deadline));
     EXPECT_EQ(count("checkin.missed"), 1U);
 
     checkins.save_checkin_plan(

@@ -106,6 +106,9 @@ std::int64_t AlertBoard::raise(const std::optional<policies::CaseCode>& case_cod
     std::vector<std::string> recipients;
     try {
         storage::SharedTransaction tx(store_);
+        // Nodes sharing one database raise the same alert at once (a missed check-in seen by
+        // two): the look-up and the insert run under the audit chain's lock, one node at a time.
+        store_.lock_audit_chain();
         const std::optional<std::string> code = case_text(case_code);
         // Already open: one alert, not a flood.
         if (auto open = table_.find_open(to_string(kind), code)) return *open;
@@ -170,7 +173,9 @@ ClearOutcome AlertBoard::clear(std::int64_t id, const std::string& caseworker_ac
     const std::string code = record->case_code ? record->case_code->str() : "";
     try {
         storage::SharedTransaction tx(store_);
-        table_.clear(id, to_ms(at), caseworker_account);
+        store_.lock_audit_chain();
+        // Read open above; a caseworker on another node may have cleared it since.
+        if (!table_.clear(id, to_ms(at), caseworker_account)) return ClearOutcome::already_cleared;
         if (record->kind == AlertKind::duress && record->case_code) {
             // Her caseworker has checked on her: automated outreach may resume.
             store_.clear_duress(
@@ -202,6 +207,7 @@ std::size_t AlertBoard::clear_duress(const policies::CaseCode& code,
     std::size_t cleared = 0;
     try {
         storage::SharedTransaction tx(store_);
+        store_.lock_audit_chain();
         cleared = table_.clear_all(code.str(), to_string(AlertKind::duress), to_ms(at),
                                    caseworker_account);
         store_.clear_duress(

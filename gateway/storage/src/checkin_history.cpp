@@ -1,5 +1,7 @@
 #include "ariadne/storage/checkin_history.h"
 
+#include "advisory_locks.h"
+
 namespace ariadne::storage {
 
 CheckinHistory::CheckinHistory(const policies::PolicyStore& store) : db_(store) {}
@@ -26,12 +28,19 @@ std::optional<std::string> CheckinHistory::latest_reason(const policies::CaseCod
 
 std::int64_t CheckinHistory::purge_closed_before(policies::Instant cutoff) {
     auto db = db_.lock();
+    Transaction tx(*db);
+    // One node purges at a time; another that finds the lock taken skips this round, which
+    // loses nothing: the purge is idempotent, and the next round (on any node) deletes what
+    // is still older than its cutoff.
+    if (!detail::try_lock_for_transaction(*db, detail::ClusterLock::checkin_purge)) return 0;
     db->cached(
           "DELETE FROM policies_checkin_occurrences WHERE window_end_at < ? AND "
           "state NOT IN ('claimed', 'sent')")
         .bind(1, policies::to_micros(cutoff))
         .run();
-    return db->changes();
+    const std::int64_t purged = db->changes();
+    tx.commit();
+    return purged;
 }
 
 }  // namespace ariadne::storage

@@ -2,6 +2,7 @@
 
 #include <tuple>
 
+#include "advisory_locks.h"
 #include "unix_time.h"
 
 namespace ariadne::storage {
@@ -47,6 +48,11 @@ struct Purged {
 };
 
 Purged purge_before(Connection& db, std::int64_t cutoff_ms) {
+    // Every node runs this tick; one purges at a time. A node that finds the lock taken skips
+    // the round: the purge is idempotent and the next round (any node's) deletes what is
+    // still expired. Two purges at once would each count, and release from their queue
+    // quotas, the bytes of rows the other deleted.
+    if (!detail::try_lock_for_transaction(db, detail::ClusterLock::mailbox_purge)) return {};
     // Server ids grow with time: find the first entry young enough to keep, then delete the
     // expired ones before it by primary-key range (no index on age needed).
     std::int64_t boundary = INT64_MAX;

@@ -10,6 +10,8 @@
 #include <memory>
 #include <vector>
 
+#include "advisory_locks.h"
+
 namespace ariadne::storage {
 
 namespace {
@@ -207,7 +209,7 @@ int refuse_transaction_control(void* flag, int action, const char*, const char*,
 /// PostgreSQL release before migrations to adopt).
 void apply_postgres(Connection& connection, const MigrationSet& set, const Migration& m) {
     Transaction tx(connection, TransactionKind::immediate);
-    connection.exec("SELECT pg_advisory_xact_lock(7273849501)");
+    detail::lock_for_transaction(connection, detail::ClusterLock::migrations);
     const int version = check_applied(connection, set);
     if (version >= m.version) return;
     if (version == 0 && has_tables(connection)) {

@@ -144,6 +144,7 @@ Survivor PolicyStore::enrol_survivor(Survivor s, const Actor& actor, Instant now
             s.case_code = CaseCode::generate();
             if (load_survivor_locked(s.case_code)) continue;
             Transaction tx(*db_);
+            lock_audit_chain_locked();
             write_survivor_locked(s, true, now);
             append_audit_locked(actor.account.str(), "survivor.enrol", s.case_code.str(), "", "",
                                 now);
@@ -159,6 +160,7 @@ void PolicyStore::create_survivor(const Survivor& s, const Actor& actor, Instant
     locked([&] {
         s.validate();
         Transaction tx(*db_);
+        lock_audit_chain_locked();
         if (load_survivor_locked(s.case_code)) {
             throw policies::Error(
                 ErrorCode::conflict, "case_code",
@@ -174,6 +176,7 @@ void PolicyStore::update_survivor(const Survivor& s, const Actor& actor, Instant
     locked([&] {
         s.validate();
         Transaction tx(*db_);
+        lock_audit_chain_locked();
         auto old = load_survivor_locked(s.case_code);
         if (!old) {
             throw policies::Error(ErrorCode::not_found, "case_code",
@@ -240,6 +243,7 @@ std::optional<Survivor> PolicyStore::find_survivor(const CaseCode& code) const {
 void PolicyStore::raise_duress(const CaseCode& code, const std::string& actor, Instant now) {
     locked([&] {
         Transaction tx(*db_);
+        lock_audit_chain_locked();
         Statement w = db_->prepare(
             "UPDATE policies_survivors SET duress_lock = 1, updated_at = ? WHERE case_code = ?");
         w.bind(1, to_micros(now)).bind(2, code.str()).run();
@@ -259,6 +263,7 @@ void PolicyStore::clear_duress(const CaseCode& code, const Actor& actor, Instant
                             "only a caseworker who has checked her safety may clear a duress lock");
         }
         Transaction tx(*db_);
+        lock_audit_chain_locked();
         Statement w = db_->prepare(
             "UPDATE policies_survivors SET duress_lock = 0, updated_at = ? WHERE case_code = ?");
         w.bind(1, to_micros(now)).bind(2, code.str()).run();
@@ -274,6 +279,7 @@ void PolicyStore::clear_duress(const CaseCode& code, const Actor& actor, Instant
 void PolicyStore::set_paused(const CaseCode& code, bool paused, const Actor& actor, Instant now) {
     locked([&] {
         Transaction tx(*db_);
+        lock_audit_chain_locked();
         Statement w = db_->prepare(
             "UPDATE policies_survivors SET paused = ?, paused_until = NULL, updated_at = ? "
             "WHERE case_code = ?");

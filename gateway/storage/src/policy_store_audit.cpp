@@ -1,7 +1,9 @@
 // The audit chain's rows (policies_audit). The chain's rules (what an entry hashes, what a
 // broken chain looks like) are policies/audit.h's; this file reads and appends rows.
 #include <cstring>
+#include <optional>
 
+#include "advisory_locks.h"
 #include "ariadne/policies/error.h"
 #include "ariadne/storage/policy_store.h"
 #include "ariadne/storage/sqlite.h"
@@ -43,10 +45,26 @@ std::optional<AuditEntry> last_entry(Connection& db) {
 
 }  // namespace
 
+void PolicyStore::lock_audit_chain_locked() {
+    detail::lock_for_transaction(*db_, detail::ClusterLock::audit_chain);
+}
+
+void PolicyStore::lock_audit_chain() {
+    locked([&] { lock_audit_chain_locked(); });
+}
+
 AuditEntry PolicyStore::append_audit_locked(const std::string& actor, const std::string& action,
                                             const std::string& case_code,
                                             const std::string& decision, const std::string& reason,
                                             Instant at) {
+    // Another node appending at the same time would read the same head: the chain would fork,
+    // or one insert would fail on the taken seq. The head is read under the chain's cluster
+    // lock, held until the caller's transaction ends (a statement after the lock sees every
+    // entry committed before it: READ COMMITTED). Every caller opens a transaction; one that
+    // did not gets its own, since the lock lives only as long as a transaction.
+    std::optional<Transaction> own;
+    if (!db_->in_transaction()) own.emplace(*db_);
+    lock_audit_chain_locked();
     AuditEntry e = next_audit_entry(last_entry(*db_), actor, action, case_code, decision, reason,
                                     at, audit_key_ ? &*audit_key_ : nullptr);
     db_->cached(
@@ -62,6 +80,7 @@ AuditEntry PolicyStore::append_audit_locked(const std::string& actor, const std:
         .bind_blob(8, e.prev_hash)
         .bind_blob(9, e.hash)
         .run();
+    if (own) own->commit();
     return e;
 }
 
@@ -82,6 +101,8 @@ bool PolicyStore::set_audit_key(const AuditKey& key, Instant now, bool mark) {
         if (!mark) return false;
         bool marked = false;
         Transaction tx(*db_);
+        // Nodes starting together must not both see an unkeyed head and both mark it.
+        lock_audit_chain_locked();
         // The first keyed entry of a chain started unkeyed (an older version) marks where
         // keying began, so the unkeyed prefix ends at a known point.
         if (auto last = last_entry(*db_); last && !audit_entry_keyed(*last, key)) {

@@ -130,6 +130,7 @@ std::int64_t PolicyStore::save_checkin_plan(const CheckinPlan& plan,
         nlohmann::json dates = nlohmann::json::array();
         for (local_days d : plan.dates) dates.push_back(day_num(d));
         Transaction tx(*db_);
+        lock_audit_chain_locked();
         const bool insert = plan.plan_id == 0;
         Statement w = db_->prepare(
             insert ? "INSERT INTO policies_checkin_plans(case_code, every_days, first_day, "
@@ -184,6 +185,7 @@ void PolicyStore::set_checkin_plan_status(std::int64_t plan_id, PlanStatus statu
                                           const std::string& actor, Instant now) {
     locked([&] {
         Transaction tx(*db_);
+        lock_audit_chain_locked();
         std::string case_code;
         {
             Statement q =
@@ -209,6 +211,7 @@ void PolicyStore::halt_checkin_plan(std::int64_t plan_id, const CaseCode& code,
                                     const std::string& reason, Instant now) {
     locked([&] {
         Transaction tx(*db_);
+        lock_audit_chain_locked();
         Statement u =
             db_->prepare("UPDATE policies_checkin_plans SET next_due_at = NULL WHERE plan_id = ?");
         u.bind(1, plan_id).run();
@@ -281,11 +284,23 @@ bool PolicyStore::claim_checkin(const CheckinClaim& claim, const std::optional<S
                                 Instant now) {
     return locked([&] {
         Transaction tx(*db_);
+        lock_audit_chain_locked();
+        // The caller read the slot due before this transaction: since then another node may
+        // have taken it and moved the plan on, or an administrator paused, stopped or replaced
+        // the plan. The slot is taken only while the plan still stands at it, so a node that
+        // lost the race neither sends nor moves the plan back to a stale slot.
+        Statement move = db_->prepare(
+            "UPDATE policies_checkin_plans SET next_slot_day = ?, next_due_at = ?, "
+            "updated_at = ? WHERE plan_id = ? AND next_slot_day = ? AND next_due_at IS NOT NULL");
+        bind_slot(move, 1, next);
+        move.bind(3, to_micros(now)).bind(4, claim.plan_id).bind(5, day_num(claim.slot_day)).run();
+        if (db_->changes() != 1) return false;
         const bool skipped = !claim.skipped_reason.empty();
         Statement ins = db_->prepare(
             "INSERT INTO policies_checkin_occurrences(idempotency_key, plan_id, "
             "case_code, slot_day, window_start_at, window_end_at, deadline_at, state, "
-            "reason, claimed_at, settled_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING");
+            "reason, claimed_at, settled_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO "
+            "NOTHING");
         ins.bind(1, claim.idempotency_key)
             .bind(2, claim.plan_id)
             .bind(3, claim.case_code.str())
@@ -307,7 +322,6 @@ bool PolicyStore::claim_checkin(const CheckinClaim& claim, const std::optional<S
             append_audit_locked("system", "checkin.skipped", claim.case_code.str(), "",
                                 claim.skipped_reason, now);
         }
-        write_next_slot_locked(claim.plan_id, next, now);
         tx.commit();
         return recorded;
     });
@@ -318,6 +332,7 @@ void PolicyStore::settle_checkin(const std::string& key, const CaseCode& code,
                                  const std::string& channel, Instant now) {
     locked([&] {
         Transaction tx(*db_);
+        lock_audit_chain_locked();
         Statement u = db_->prepare(
             "UPDATE policies_checkin_occurrences SET state = ?, reason = ?, channel = ?, "
             "sent_at = ?, settled_at = ? WHERE idempotency_key = ?");
@@ -345,16 +360,21 @@ std::optional<OpenCheckin> PolicyStore::open_checkin(const std::string& key) con
     });
 }
 
-void PolicyStore::mark_checkin_missed(const std::string& key, const CaseCode& code,
+bool PolicyStore::mark_checkin_missed(const std::string& key, const CaseCode& code,
                                       const std::string& reason, Instant now) {
-    locked([&] {
+    return locked([&] {
         Transaction tx(*db_);
+        lock_audit_chain_locked();
+        // Only a check-in still open: another node may have marked it missed (and alerted)
+        // since the caller read it, or her answer may have settled it.
         Statement u = db_->prepare(
             "UPDATE policies_checkin_occurrences SET state = 'missed', reason = ?, "
-            "settled_at = ? WHERE idempotency_key = ?");
+            "settled_at = ? WHERE idempotency_key = ? AND state = 'sent'");
         u.bind(1, reason).bind(2, to_micros(now)).bind(3, key).run();
+        if (db_->changes() != 1) return false;
         append_audit_locked("system", "checkin.missed", code.str(), "", reason, now);
         tx.commit();
+        return true;
     });
 }
 
@@ -397,6 +417,7 @@ std::optional<Instant> PolicyStore::last_inbound(const CaseCode& code) const {
 void PolicyStore::record_inbound(const CaseCode& code, Instant at) {
     locked([&] {
         Transaction tx(*db_);
+        lock_audit_chain_locked();
         Statement li = db_->prepare(
             "INSERT INTO policies_last_inbound(case_code, at_us) VALUES (?, ?) "
             "ON CONFLICT(case_code) DO UPDATE SET at_us = CASE WHEN excluded.at_us > "

@@ -111,6 +111,7 @@ ConsentRecord PolicyStore::record_consent(ConsentRecord r, const Actor& actor) {
         r.channel = ChannelRef::make(r.channel.kind, r.channel.provider, "consent.channel");
         r.validate();
         Transaction tx(*db_);
+        lock_audit_chain_locked();
         auto survivor = load_survivor_locked(r.case_code);
         if (!survivor) {
             throw policies::Error(ErrorCode::not_found, "consent.case_code",
@@ -236,6 +237,7 @@ void PolicyStore::set_org_policy(const OrgPolicy& p, const Actor& actor, Instant
             detail::refused("org_policy", "only an administrator may change it");
         p.validate();
         Transaction tx(*db_);
+        lock_audit_chain_locked();
         Statement w = db_->prepare(
             "INSERT INTO policies_org(id, policy_json, updated_at) VALUES (1, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET policy_json = excluded.policy_json, "
@@ -278,6 +280,7 @@ void PolicyStore::set_template(const std::string& template_id, const LanguageTag
             detail::refused("template", "only an administrator may change templates");
         validate_template(template_id, text, org_policy_locked().organisation_names);
         Transaction tx(*db_);
+        lock_audit_chain_locked();
         Statement w = db_->prepare(
             "INSERT INTO policies_templates(template_id, language, text) VALUES (?,?,?) "
             "ON CONFLICT(template_id, language) DO UPDATE SET text = excluded.text");
@@ -294,6 +297,7 @@ bool PolicyStore::clear_template(const std::string& template_id, const LanguageT
         if (actor.role != Role::admin)
             detail::refused("template", "only an administrator may change templates");
         Transaction tx(*db_);
+        lock_audit_chain_locked();
         Statement d =
             db_->prepare("DELETE FROM policies_templates WHERE template_id = ? AND language = ?");
         d.bind(1, template_id).bind(2, language.primary()).run();

@@ -13,8 +13,10 @@
 //   * any inbound message from her between the window start and the end of the grace period
 //     counts as a response; a missed check-in alerts only if she chose an alert target.
 // Time comes from an injectable Clock. Not thread-safe by itself: drive one scheduler per
-// database from one thread (the store it uses is thread-safe). Callbacks run with the
-// store's lock held: keep them short; they may call the store from the same thread.
+// process from one thread (the store it uses is thread-safe). Processes sharing one database
+// (gateway nodes on PostgreSQL) may each run one: a slot is sent by the one whose claim wins,
+// and a missed check-in alerts once. Callbacks run with the store's lock held: keep them
+// short; they may call the store from the same thread.
 #pragma once
 
 #include <atomic>

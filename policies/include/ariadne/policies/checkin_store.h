@@ -9,6 +9,8 @@
 // the other codes as stated per method. Values in, values out.
 // Thread safety: an implementation serialises its calls; lock() returns the (recursive)
 // lock it uses, so the scheduler can keep a check and the write that follows it together.
+// That lock is one process's: where several processes share the database, the writes that
+// settle a race (claim_checkin, mark_checkin_missed) check again inside their transaction.
 #pragma once
 
 #include <chrono>
@@ -106,8 +108,11 @@ class CheckinStore {
     virtual std::vector<std::string> overdue_checkins(Instant now, std::size_t limit) const = 0;
     /// The earliest next slot or open deadline, if any.
     virtual std::optional<Instant> next_checkin_due() const = 0;
-    /// Records the slot (unless its key exists) and moves the plan on to `next`. Returns true
-    /// when the slot was new.
+    /// Records the slot (unless its key exists) and moves the plan on to `next`, if the plan
+    /// still stands at that slot (its next slot is claim.slot_day and it is not halted).
+    /// Returns true when the slot was new. False, with nothing written, when the plan moved
+    /// since the caller read it due: another scheduler on the same database took the slot, or
+    /// the plan was paused, stopped, halted or replaced; the caller must not send.
     virtual bool claim_checkin(const CheckinClaim& claim, const std::optional<ScheduledSlot>& next,
                                Instant now) = 0;
     /// Records what became of a claimed slot (`state`: sent, responded, denied,
@@ -117,8 +122,10 @@ class CheckinStore {
                                 const std::string& channel, Instant now) = 0;
     /// The sent check-in under `key`, if it is still waiting for her answer.
     virtual std::optional<OpenCheckin> open_checkin(const std::string& key) const = 0;
-    /// Marks a sent check-in missed, audited as "checkin.missed" with `reason`.
-    virtual void mark_checkin_missed(const std::string& key, const CaseCode& code,
+    /// Marks a sent check-in missed, audited as "checkin.missed" with `reason`. Returns false,
+    /// changing nothing, when it is no longer open (she answered, or another scheduler on the
+    /// same database marked it): only the caller that got true may alert.
+    virtual bool mark_checkin_missed(const std::string& key, const CaseCode& code,
                                      const std::string& reason, Instant now) = 0;
     /// Slots left claimed by a process that stopped become `interrupted` (never re-sent).
     virtual void interrupt_claimed_checkins() = 0;

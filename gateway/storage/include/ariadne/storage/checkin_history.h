@@ -28,7 +28,8 @@ class CheckinHistory {
     /// The same slot's reason code (why it was denied, skipped, not answered…; "" when none).
     std::optional<std::string> latest_reason(const policies::CaseCode& code) const;
     /// Deletes the slots whose window ended before `cutoff`, except open ones (claimed, or
-    /// sent and waiting for her answer). Returns how many were deleted.
+    /// sent and waiting for her answer). Returns how many were deleted: 0 also when another
+    /// node sharing the database (PostgreSQL) is purging at this moment (it skips the round).
     std::int64_t purge_closed_before(policies::Instant cutoff);
 
   private:

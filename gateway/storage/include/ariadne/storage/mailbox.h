@@ -108,7 +108,8 @@ class Mailbox {
                      Completion<AckOutcome> done, std::string failure = {});
 
     /// Deletes undelivered entries stored before `cutoff_ms` (Unix ms); completion gets the
-    /// number deleted (also added to metrics.messages_expired).
+    /// number deleted (also added to metrics.messages_expired): 0 also when another node
+    /// sharing the database (PostgreSQL) is purging at this moment (it skips the round).
     void purge_expired(std::int64_t cutoff_ms, Completion<std::int64_t> done);
 
     /// The database's maintenance tick (writer thread only): purges entries older than the

@@ -7,7 +7,10 @@
 // Errors: the policies::Error codes named per method; a database failure, or a stored row
 // that cannot be read back, is policies::Error{storage} (callers handle one error type).
 // Thread safety: safe for concurrent use from several threads; calls are serialised by an
-// internal recursive mutex (lock()).
+// internal recursive mutex (lock()). Several processes (gateway nodes) may share one
+// PostgreSQL database: every write transaction that appends to the audit chain first takes
+// the chain's cluster lock (a transaction-scoped advisory lock), so the chain stays one,
+// gap-free and in order, and a check followed by its write is not raced by another node.
 #pragma once
 
 #include <memory>
@@ -135,6 +138,7 @@ class PolicyStore final : public policies::CheckinStore {
     /// Call right after open(), before other threads use the store. Throws Error{storage}.
     bool set_audit_key(const AuditKey& key, Instant now, bool mark = true);
     /// Appends one entry (fields validated as tokens). Returns it with seq and hashes.
+    /// Inside the caller's transaction when one is open (SharedTransaction), else in its own.
     AuditEntry append_audit(const std::string& actor, const std::string& action,
                             const std::string& case_code, const std::string& decision,
                             const std::string& reason, Instant at) override;
@@ -146,6 +150,12 @@ class PolicyStore final : public policies::CheckinStore {
     /// the chain is reported broken at the first one.
     AuditVerification verify_audit_chain(
         const std::vector<AuditCheckpoint>& checkpoints = {}) const;
+    /// On PostgreSQL, takes the audit chain's cluster lock until the caller's transaction
+    /// (SharedTransaction) ends: a check followed by a write and its audit entry (one open
+    /// alert per kind) then runs on one node at a time, and takes its row locks after the
+    /// chain's, in the order every audited write takes them. Nothing on SQLite (its write
+    /// transaction holds the file). Error{storage} outside a transaction.
+    void lock_audit_chain();
     /// The current head, authenticated. Error{refused} without the audit key.
     AuditCheckpoint audit_checkpoint() const;
     /// Entries with seq >= from_seq, at most `limit`, in order (for export).
@@ -174,7 +184,7 @@ class PolicyStore final : public policies::CheckinStore {
                         const std::string& reason, const std::string& channel,
                         Instant now) override;
     std::optional<policies::OpenCheckin> open_checkin(const std::string& key) const override;
-    void mark_checkin_missed(const std::string& key, const CaseCode& code,
+    bool mark_checkin_missed(const std::string& key, const CaseCode& code,
                              const std::string& reason, Instant now) override;
     void interrupt_claimed_checkins() override;
     std::vector<policies::Occurrence> checkin_occurrences(std::int64_t plan_id) const override;
@@ -206,6 +216,9 @@ class PolicyStore final : public policies::CheckinStore {
     AuditEntry append_audit_locked(const std::string& actor, const std::string& action,
                                    const std::string& case_code, const std::string& decision,
                                    const std::string& reason, Instant at);
+    /// lock_audit_chain() with the store's lock held; called first in every write
+    /// transaction of this store that may append.
+    void lock_audit_chain_locked();
     Decision decide_locked(const CaseCode& code, const ChannelRef& channel,
                            const std::string& address_ref, Purpose purpose, Instant now,
                            const std::optional<LocalWindow>& window) const;
