@@ -479,8 +479,8 @@ long count_rows(const fs::path& path, const std::string& table, const std::strin
             std::string condition = where == "1" ? "true" : where;
             static const std::regex cast(R"(CAST\(body AS TEXT\))");
             static const std::regex instr(R"(instr\(([^,]*), '([^']*)'\))");
-            condition = std::regex_replace(condition, cast, "convert_from(body, 'UTF8')");
             condition = std::regex_replace(condition, instr, "position('$2' in $1)");
+            condition = std::regex_replace(condition, cast, "convert_from(body, 'UTF8')");
             return count_rows_postgresql(*uri, "SELECT count(*) FROM " + table + " WHERE " +
                                                    (condition.empty() ? "true" : condition));
         }

@@ -166,7 +166,7 @@ TEST_F(ClusterQuota, WhatHerCaseworkerCollectsOnNodeBFreesHerQueueOnNodeA) {
     auto console = register_console(*b_, cw_, dir("console"), 0);
     auto phone = recover_survivor(*a_, survivor_, dir("phone"));
     console->connection().pause_reading();  // she fills his queue while he reads nothing
-    const std::string big(40000, 'x');
+    const std::string big(30000, 'x');
     int sent = 0;
     for (; sent < 60; ++sent) {
         try {

@@ -63,6 +63,9 @@ TEST(ClusterFailover, APromotedStandbyCarriesOnAndNoAcknowledgedMessageIsLost) {
     const fs::path data = tmp.path() / "data";
     fs::create_directories(data);
     fs::permissions(data, fs::perms::owner_all);
+    // Recorded before the first admin command (which reads it), as `serve --database` does.
+    std::ofstream(data / "database") << uri << "\n";
+    fs::permissions(data / "database", fs::perms::owner_read | fs::perms::owner_write);
     Gateway gateway(data, {"--database", uri});
     auto cw = gateway.add_caseworker("mara.k");
     auto her = gateway.enrol_survivor(cw.account);

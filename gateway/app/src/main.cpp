@@ -131,7 +131,8 @@ int serve(const std::vector<std::string>& args) {
     std::optional<ClusterLink> cluster;
     if (postgresql) {
         gateway_options.clustered = true;
-        cluster.emplace(database.native(), std::chrono::milliseconds(c.cluster_poll_ms));
+        cluster.emplace(database.native(), cluster_channel(store),
+                        std::chrono::milliseconds(c.cluster_poll_ms));
     }
     Gateway gateway(store, server_key, metrics, gateway_options, policies.send_policy(),
                     &policies.alerts());

@@ -13,7 +13,6 @@ namespace ariadne::gateway {
 
 namespace {
 
-constexpr const char* kChannel = "ariadne_cluster";
 constexpr std::size_t kMaxQueued = 10000;
 
 std::string random_node_id() {
@@ -28,8 +27,12 @@ std::string random_node_id() {
 
 }  // namespace
 
-ClusterLink::ClusterLink(std::string uri, std::chrono::milliseconds poll)
-    : uri_(std::move(uri)), poll_(poll), node_id_(random_node_id()) {}
+std::string cluster_channel(storage::Store& store) {
+    return "ariadne_" + store.setting_or_insert("cluster_channel", random_node_id());
+}
+
+ClusterLink::ClusterLink(std::string uri, std::string channel, std::chrono::milliseconds poll)
+    : uri_(std::move(uri)), channel_(std::move(channel)), poll_(poll), node_id_(random_node_id()) {}
 
 ClusterLink::~ClusterLink() { stop(); }
 
@@ -37,7 +40,7 @@ void ClusterLink::start(Gateway& gateway) {
     gateway_ = &gateway;
     gateway.join_cluster(*this, node_id_);
     notifications_ =
-        std::make_unique<sqlite::Notifications>(uri_, kChannel, [this](std::string_view payload) {
+        std::make_unique<sqlite::Notifications>(uri_, channel_, [this](std::string_view payload) {
             if (gateway_ != nullptr) gateway_->on_cluster_message(payload);
         });
     sender_ = std::thread([this] { send_loop(); });

@@ -1,5 +1,5 @@
 // The bus between gateway nodes that share a PostgreSQL database (core/cluster.h), over
-// LISTEN/NOTIFY on the channel `ariadne_cluster`: publish() queues, a sender thread sends
+// LISTEN/NOTIFY on the deployment's channel (`ariadne_` and a random id kept in the database's settings, so deployments sharing one PostgreSQL database never hear each other): publish() queues, a sender thread sends
 // (outside every transaction), the listener hands other nodes' messages to the Gateway, and a
 // timer makes the online devices that have mail waiting re-read their backlog each `poll`
 // (one query per node and poll; so a lost notification delays mail by at most `poll`, never
@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "ariadne/core/cluster.h"
+#include "ariadne/core/store.h"
 
 namespace ariadne::sqlite {
 class Notifications;
@@ -29,9 +30,16 @@ namespace ariadne::gateway {
 
 class Gateway;
 
+/// The notification channel of the deployment whose database `store` is: `ariadne_` and a
+/// random id kept in the database's settings (made by the first node to start), so two
+/// deployments in schemas of one PostgreSQL database never hear each other (channels are
+/// per database). Throws storage::Error if the setting cannot be read or written.
+std::string cluster_channel(storage::Store& store);
+
 class ClusterLink final : public ClusterBus {
   public:
-    ClusterLink(std::string uri, std::chrono::milliseconds poll);
+    /// `channel`: the deployment's notification channel (cluster_channel()).
+    ClusterLink(std::string uri, std::string channel, std::chrono::milliseconds poll);
     ~ClusterLink() override;
     ClusterLink(const ClusterLink&) = delete;
     ClusterLink& operator=(const ClusterLink&) = delete;
@@ -49,6 +57,7 @@ class ClusterLink final : public ClusterBus {
     void send_loop();
 
     std::string uri_;
+    std::string channel_;
     std::chrono::milliseconds poll_;
     std::string node_id_;
     Gateway* gateway_ = nullptr;
