@@ -295,11 +295,11 @@ TEST_F(MigrationsTest, ADatabaseNewerThanTheBinaryIsRefusedWithBothVersions) {
     Connection c(db(), {});
     migrate(c, main_migrations());
     c.exec(
-        "INSERT INTO schema_migrations VALUES (3, '0003_x.sql', 'aa', '2030-01-01T00:00:00Z');"
-        "INSERT INTO schema_migrations VALUES (5, '0005_y.sql', 'bb', '2031-01-01T00:00:00Z')");
+        "INSERT INTO schema_migrations VALUES (4, '0004_x.sql', 'aa', '2030-01-01T00:00:00Z');"
+        "INSERT INTO schema_migrations VALUES (6, '0006_y.sql', 'bb', '2031-01-01T00:00:00Z')");
     std::string before = snapshot(c);
     std::string message = error_of(c, main_migrations());
-    EXPECT_NE(message.find("This database is at schema version 5; this ariadne knows versions "
+    EXPECT_NE(message.find("This database is at schema version 6; this ariadne knows versions "
                            "up to " +
                            std::to_string(latest_schema_version(main_migrations())) +
                            ". Install the newer release or restore a backup made by this one."),
