@@ -51,6 +51,7 @@ const std::set<std::string> kMainTables = {
     "gateway_canned_replies",
     "gateway_alerts",
     "gateway_sms_outbox",
+    "gateway_login_failures",
 };
 
 // policies_survivors as databases created before a pause could have an end declared it.
@@ -153,8 +154,8 @@ TEST_F(MigrationsTest, AFreshDatabaseGetsEveryTableAndOneRecordedMigration) {
     auto created = tables(c);
     for (const auto& t : kMainTables) EXPECT_TRUE(created.count(t)) << t;
     EXPECT_EQ(created.size(), kMainTables.size() + 1);  // + schema_migrations
-    EXPECT_EQ(schema_version(c), 2);
-    EXPECT_EQ(latest_schema_version(main_migrations()), 2);
+    EXPECT_EQ(schema_version(c), 3);
+    EXPECT_EQ(latest_schema_version(main_migrations()), 3);
 
     auto row = c.prepare(
         "SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version");
@@ -168,6 +169,9 @@ TEST_F(MigrationsTest, AFreshDatabaseGetsEveryTableAndOneRecordedMigration) {
     ASSERT_TRUE(row.step());
     EXPECT_EQ(row.integer(0), 2);
     EXPECT_EQ(row.text(1), "0002_canned_reply_language.sql");
+    ASSERT_TRUE(row.step());
+    EXPECT_EQ(row.integer(0), 3);
+    EXPECT_EQ(row.text(1), "0003_login_failures.sql");
     EXPECT_FALSE(row.step());
 
     // The append-only guards come with the tables.
@@ -203,7 +207,7 @@ TEST_F(MigrationsTest, ADatabaseFromTheReleaseBeforeMigrationsIsAdoptedInPlace) 
     Connection c(db(), {});
     EXPECT_EQ(schema_version(c), 0);
     migrate(c, main_migrations());
-    EXPECT_EQ(schema_version(c), 2);
+    EXPECT_EQ(schema_version(c), 3);
 
     // Same shape as a database created fresh, legacy column included.
     Connection fresh(dir_ / "fresh.db", {});
@@ -233,7 +237,7 @@ TEST_F(MigrationsTest, CannedRepliesOfAVersionOneDatabaseKeepTheirOrderAndBecome
     }
     Connection c(db(), {});
     migrate(c, main_migrations());
-    EXPECT_EQ(schema_version(c), 2);
+    EXPECT_EQ(schema_version(c), 3);
     auto q = c.prepare(
         "SELECT position, label, text, language FROM gateway_canned_replies ORDER BY position");
     ASSERT_TRUE(q.step());
@@ -291,11 +295,11 @@ TEST_F(MigrationsTest, ADatabaseNewerThanTheBinaryIsRefusedWithBothVersions) {
     Connection c(db(), {});
     migrate(c, main_migrations());
     c.exec(
-        "INSERT INTO schema_migrations VALUES (3, '0003_x.sql', 'aa', '2030-01-01T00:00:00Z');"
-        "INSERT INTO schema_migrations VALUES (5, '0005_y.sql', 'bb', '2031-01-01T00:00:00Z')");
+        "INSERT INTO schema_migrations VALUES (4, '0004_x.sql', 'aa', '2030-01-01T00:00:00Z');"
+        "INSERT INTO schema_migrations VALUES (6, '0006_y.sql', 'bb', '2031-01-01T00:00:00Z')");
     std::string before = snapshot(c);
     std::string message = error_of(c, main_migrations());
-    EXPECT_NE(message.find("This database is at schema version 5; this ariadne knows versions "
+    EXPECT_NE(message.find("This database is at schema version 6; this ariadne knows versions "
                            "up to " +
                            std::to_string(latest_schema_version(main_migrations())) +
                            ". Install the newer release or restore a backup made by this one."),

@@ -28,6 +28,7 @@
 #include "ariadne/services/duress_words.h"
 #include "ariadne/services/extensions.h"
 #include "ariadne/services/org_settings.h"
+#include "ariadne/services/stored_login_ledger.h"
 #include "ariadne/storage/data_dir_lock.h"
 #include "ariadne/storage/sqlite.h"
 
@@ -129,10 +130,13 @@ int serve(const std::vector<std::string>& args) {
     // Several nodes on one PostgreSQL database hear of each other's commits, logins and
     // alerts (cluster_link.h); created before the gateway, stopped before it goes.
     std::optional<ClusterLink> cluster;
+    // ... and count each other's failed logins (stored_login_ledger.h).
+    std::optional<StoredLoginLedger> login_ledger;
     if (postgresql) {
         gateway_options.clustered = true;
         cluster.emplace(database.native(), cluster_channel(store),
                         std::chrono::milliseconds(c.cluster_poll_ms));
+        gateway_options.login_ledger = &login_ledger.emplace(store.database());
     }
     Gateway gateway(store, server_key, metrics, gateway_options, policies.send_policy(),
                     &policies.alerts());

@@ -12,11 +12,16 @@ constexpr std::int64_t kMaxDelayMs = 60000;
 constexpr std::int64_t kForgetAfterMs = 3600 * 1000;
 }  // namespace
 
-std::int64_t Backoff::fail(std::int64_t now_ms) noexcept {
-    ++failures;
+std::int64_t Backoff::delay_after(std::uint32_t failures) noexcept {
+    if (failures == 0) return 0;
     std::int64_t delay = kFirstDelayMs;
     for (std::uint32_t i = 1; i < failures && delay < kMaxDelayMs; ++i) delay *= 2;
-    delay = std::min(delay, kMaxDelayMs);
+    return std::min(delay, kMaxDelayMs);
+}
+
+std::int64_t Backoff::fail(std::int64_t now_ms) noexcept {
+    ++failures;
+    const std::int64_t delay = delay_after(failures);
     next_allowed_ms = now_ms + delay;
     return delay;
 }
@@ -45,6 +50,21 @@ void AuthThrottle::reset(std::string_view key) {
     std::lock_guard lock(mutex_);
     auto it = entries_.find(key);
     if (it != entries_.end()) entries_.erase(it);
+}
+
+void AuthThrottle::adopt(std::string_view key, std::uint32_t failures,
+                         std::int64_t last_failure_ms) {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(key);
+    if (failures == 0) {
+        if (it != entries_.end()) entries_.erase(it);
+        return;
+    }
+    if (it == entries_.end()) {
+        if (entries_.size() >= max_entries_) prune(last_failure_ms);
+        it = entries_.emplace(std::string(key), Backoff{}).first;
+    }
+    it->second = Backoff{failures, last_failure_ms + Backoff::delay_after(failures)};
 }
 
 void AuthThrottle::prune(std::int64_t now_ms) {

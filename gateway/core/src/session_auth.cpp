@@ -49,8 +49,51 @@ std::int64_t Session::throttled_for(const std::string& key) {
     return std::max(by_key, connection_backoff_.remaining(now));
 }
 
+std::string Session::ledger_key(std::string_view key) const {
+    return crypto::hex_encode(gateway_.server_key_.mac("login failures", crypto::as_bytes(key)));
+}
+
+Session::SharedFailures Session::read_shared_failures(const std::string& key) {
+    const LoginLedger& ledger = *gateway_.options_.login_ledger;
+    const SharedLoginLimits limits(gateway_.options_.login_budget);
+    const std::int64_t now = gateway_.now_ms();
+    SharedFailures shared;
+    shared.name_key = ledger_key(key);
+    shared.name = ledger.failures(shared.name_key, now - SharedLoginLimits::kNameWindowMs,
+                                  SharedLoginLimits::kNameRows);
+    if (peer_) {
+        // "p:" keeps an address apart from every name key ("u:", "a:", "l:").
+        shared.address_key = ledger_key("p:" + *peer_);
+        shared.address = ledger.failures(
+            shared.address_key, now - SharedLoginLimits::kAddressWindowMs, limits.address_rows());
+    }
+    return shared;
+}
+
 bool Session::refuse_throttled(std::int64_t id, const std::string& key, std::uint64_t slot) {
     std::int64_t wait = throttled_for(key);
+    std::unique_ptr<SharedFailures> shared;
+    if (wait == 0 && gateway_.options_.login_ledger != nullptr) {
+        try {
+            shared = std::make_unique<SharedFailures>(read_shared_failures(key));
+        } catch (const std::exception&) {
+            // Fail closed: without the other nodes' failures this attempt could be one more
+            // guess than the limits allow. storage_unavailable rather than rate_limited: the
+            // ledger is the database every login reads anyway, and there is no honest
+            // retry_after_ms to give; the answer is the same whether the account exists.
+            complete(slot, storage_unavailable(id), true, false);
+            return true;
+        }
+        const SharedLoginLimits limits(gateway_.options_.login_budget);
+        const std::int64_t now = gateway_.now_ms();
+        wait = std::max(SharedLoginLimits::name_wait(shared->name, now),
+                        limits.address_wait(shared->address, now));
+        // This node's count becomes the shared one: a success on another node resets it
+        // here too, and this node's next failure continues the shared count. (The local
+        // delay, checked first, still covers the moment before a failure's row commits.)
+        gateway_.auth_throttle_.adopt(key, static_cast<std::uint32_t>(shared->name.size()),
+                                      shared->name.empty() ? 0 : shared->name.front());
+    }
     if (wait == 0 && peer_) {
         // Taken before the check, so simultaneous attempts cannot all be checked first.
         auto ticket = gateway_.login_budget_.admit(*peer_, gateway_.now_ms());
@@ -61,7 +104,11 @@ bool Session::refuse_throttled(std::int64_t id, const std::string& key, std::uin
             wait = std::max<std::int64_t>(1, ticket.retry_after_ms);
         }
     }
-    if (wait == 0) return false;
+    if (wait == 0) {
+        std::lock_guard lock(mutex_);
+        shared_failures_ = std::move(shared);
+        return false;
+    }
     gateway_.metrics().rate_limited.fetch_add(1, std::memory_order_relaxed);
     complete(slot,
              error_frame(id, ErrorCode::rate_limited,
@@ -75,12 +122,26 @@ std::string Session::auth_failure(std::int64_t id, const std::string& key) {
     std::int64_t now = gateway_.now_ms();
     std::int64_t delay = gateway_.auth_throttle_.fail(key, now);
     std::optional<LoginBudget::Ticket> ticket;
+    std::unique_ptr<SharedFailures> shared;
     {
         std::lock_guard lock(mutex_);
         delay = std::max(delay, connection_backoff_.fail(now));
         ticket = std::exchange(login_ticket_, std::nullopt);
+        shared = std::move(shared_failures_);
     }
     if (ticket) delay = std::max(delay, gateway_.login_budget_.failed(*ticket, now));
+    if (shared) {
+        // The name's delay came from the shared count (adopted above); the address's, as
+        // every node will compute it with this failure.
+        if (!shared->address_key.empty()) {
+            shared->address.insert(shared->address.begin(), now);
+            const SharedLoginLimits limits(gateway_.options_.login_budget);
+            delay = std::max(delay, limits.address_wait(shared->address, now));
+        }
+        std::vector<std::string> keys{std::move(shared->name_key)};
+        if (!shared->address_key.empty()) keys.push_back(std::move(shared->address_key));
+        gateway_.options_.login_ledger->record_failure(std::move(keys), now);
+    }
     gateway_.metrics().auth_failures.fetch_add(1, std::memory_order_relaxed);
     spdlog::info("authentication failed (retry after {} ms)", delay);
     return error_frame(id, ErrorCode::auth_failed, kAuthFailedMessage, {{"retry_after_ms", delay}});
@@ -91,11 +152,16 @@ void Session::auth_success(std::int64_t id, const std::string& key, Account acco
                            bool new_installation) {
     gateway_.auth_throttle_.reset(key);
     std::optional<LoginBudget::Ticket> ticket;
+    std::unique_ptr<SharedFailures> shared;
     {
         std::lock_guard lock(mutex_);
         ticket = std::exchange(login_ticket_, std::nullopt);
+        shared = std::move(shared_failures_);
     }
     if (ticket) gateway_.login_budget_.succeeded(*ticket, gateway_.now_ms());
+    // Her name's failures are forgotten on every node, as AuthThrottle::reset does here;
+    // the address's stay, as the address budget keeps them.
+    if (shared) gateway_.options_.login_ledger->clear(std::move(shared->name_key));
     std::shared_ptr<Session> self = shared_from_this();
     {
         std::lock_guard lock(mutex_);

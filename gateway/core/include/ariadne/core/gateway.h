@@ -29,6 +29,7 @@
 #include "ariadne/core/alert_desk.h"
 #include "ariadne/core/cluster.h"
 #include "ariadne/core/login_budget.h"
+#include "ariadne/core/login_ledger.h"
 #include "ariadne/core/rate_limits.h"
 #include "ariadne/core/send_policy.h"
 #include "ariadne/core/server_key.h"
@@ -61,6 +62,10 @@ struct GatewayOptions {
     // Login attempts by client address and in total (login_budget.h); sessions opened
     // without an address (in-process adapters) are not counted.
     LoginBudgetOptions login_budget;
+    /// Failed logins shared with the other nodes on the database (login_ledger.h): they
+    /// count with this node's. Null: this process's memory alone counts them. Must outlive
+    /// the gateway.
+    LoginLedger* login_ledger = nullptr;
     // The `settings` answer for caseworker consoles (ariadne/services/org_settings.h); empty:
     // an empty answer.
     // Called on a network thread: must be thread-safe.

@@ -22,6 +22,8 @@ struct Backoff {
     std::int64_t fail(std::int64_t now_ms) noexcept;
     /// Milliseconds until an attempt is allowed (0 if allowed now).
     std::int64_t remaining(std::int64_t now_ms) const noexcept;
+    /// The delay after `failures` failures (0 for none): 500 ms doubling, capped at 60 s.
+    static std::int64_t delay_after(std::uint32_t failures) noexcept;
 };
 
 /// Login backoff keyed by what the attempt names (username, locator, account id). Entries
@@ -37,6 +39,10 @@ class AuthThrottle {
     std::int64_t fail(std::string_view key, std::int64_t now_ms);
     /// A success resets `key`.
     void reset(std::string_view key);
+    /// Replaces what is known of `key` by `failures` failures, the newest at
+    /// `last_failure_ms` (none: reset): the count that nodes sharing a database keep
+    /// (login_ledger.h), so that this node's next failure continues it.
+    void adopt(std::string_view key, std::uint32_t failures, std::int64_t last_failure_ms);
 
   private:
     void prune(std::int64_t now_ms);

@@ -20,10 +20,10 @@
 
 #include <cstdint>
 #include <map>
-#include <set>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -94,8 +94,24 @@ class Session : public std::enable_shared_from_this<Session> {
     std::optional<Bytes> take_challenge();
     std::int64_t throttled_for(const std::string& key);
     /// Answers rate_limited (and returns true) when `key` is still delayed or the client's
-    /// address or the server has no login attempt left; otherwise takes one attempt.
+    /// address or the server has no login attempt left; otherwise takes one attempt. With a
+    /// LoginLedger the failures of every node count as well (login_ledger.h), and a ledger
+    /// that cannot be read is answered storage_unavailable.
     bool refuse_throttled(std::int64_t id, const std::string& key, std::uint64_t slot);
+    /// What a LoginLedger holds for one attempt: its keys and the failure times read before
+    /// the check, newest first.
+    struct SharedFailures {
+        std::string name_key;
+        std::string address_key;  // empty: no address (in process)
+        std::vector<std::int64_t> name;
+        std::vector<std::int64_t> address;
+    };
+    /// Reads the ledger's failures for `key` and this session's address. Throws what the
+    /// ledger or the server key throws.
+    SharedFailures read_shared_failures(const std::string& key);
+    /// The ledger's key for a throttling key: the server key's MAC, so the table holds no
+    /// name, locator or address. Throws GatewayError(internal) if OpenSSL fails.
+    std::string ledger_key(std::string_view key) const;
     std::string auth_failure(std::int64_t id, const std::string& key);
     /// Answers account_disabled (and returns true) when `account` is a disabled caseworker;
     /// storage_unavailable when the flag cannot be read.
@@ -164,6 +180,7 @@ class Session : public std::enable_shared_from_this<Session> {
     Backoff connection_backoff_;
     std::optional<std::string> peer_;                  // address key, none in process
     std::optional<LoginBudget::Ticket> login_ticket_;  // the attempt being checked
+    std::unique_ptr<SharedFailures> shared_failures_;  // ledger: for the attempt checked
 
     // Delivery state: everything up to cursor_ was pushed on this connection. Clustered,
     // ids commit out of order across nodes: pushed_ holds what this connection was given
