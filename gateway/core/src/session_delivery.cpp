@@ -203,6 +203,13 @@ void Session::push_locked(const MailboxEntryPtr& entry) {
 void Session::on_mail(const MailboxEntryPtr& entry) {
     std::lock_guard lock(mutex_);
     if (closed_ || !authenticated_) return;
+    if (gateway_.options_.clustered) {
+        // Another node may have committed an older message for this device that this one
+        // has not heard of yet: pushing this one now could overtake it. A read of the
+        // mailbox delivers both, in id order (reads coalesce while one is in progress).
+        wake_locked();
+        return;
+    }
     if (fetching_) {
         notified_during_fetch_ = true;
         return;
@@ -217,6 +224,10 @@ void Session::on_mail(const MailboxEntryPtr& entry) {
 void Session::wake() {
     std::lock_guard lock(mutex_);
     if (closed_ || !authenticated_) return;
+    wake_locked();
+}
+
+void Session::wake_locked() {
     if (fetching_) {
         notified_during_fetch_ = true;
         return;

@@ -146,6 +146,7 @@ class Session : public std::enable_shared_from_this<Session> {
     void on_mail(const MailboxEntryPtr& entry);
     /// Re-reads the backlog (another node committed mail for this device, or the poll timer).
     void wake();
+    void wake_locked();
     /// Another node logged this device in: close this older connection.
     void displace();
     /// Whether entry `id` still goes out on this connection: clustered, when it was never
