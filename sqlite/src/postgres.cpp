@@ -107,8 +107,61 @@ void open(PgLink& link) {
                     Operation::open, reason);
     }
     link.conn = conn;
+    link.deferred = 0;
     for (auto& [key, prepared] : link.prepared) prepared.ready = false;
     configure(link);
+    if (link.pipelined && PQenterPipelineMode(conn) != 1) {
+        throw Error(ErrorKind::other, 1, "The database connection cannot enter pipeline mode.",
+                    Operation::open, "pipeline mode refused");
+    }
+}
+
+bool in_pipeline(const PgLink& link) {
+    return link.conn != nullptr && PQpipelineStatus(link.conn) != PQ_PIPELINE_OFF;
+}
+
+/// Pipeline mode: after the waiting command was sent (or none, `want_result` false), sends
+/// the sync and reads, in order, the results of the deferred commands and of the waiting one.
+/// The first failure among them is thrown (later commands were skipped by the server).
+PGresult* collect(PgLink& link, bool want_result, Operation operation) {
+    if (PQpipelineSync(link.conn) != 1) fail_result(link, nullptr, operation);
+    const int commands = link.deferred + (want_result ? 1 : 0);
+    link.deferred = 0;
+    PGresult* error = nullptr;
+    PGresult* ours = nullptr;
+    bool broken = false;
+    for (int i = 0; i < commands && !broken; ++i) {
+        PGresult* first = nullptr;
+        while (PGresult* r = PQgetResult(link.conn)) {
+            if (first == nullptr) {
+                first = r;
+            } else {
+                PQclear(r);
+            }
+        }
+        if (first == nullptr) {
+            broken = true;  // the connection is gone
+            break;
+        }
+        const auto status = PQresultStatus(first);
+        if (status == PGRES_FATAL_ERROR && error == nullptr) {
+            error = first;
+        } else if (want_result && i == commands - 1 && status != PGRES_PIPELINE_ABORTED) {
+            ours = first;
+        } else {
+            PQclear(first);
+        }
+    }
+    if (!broken) {
+        PGresult* sync = PQgetResult(link.conn);
+        if (sync == nullptr || PQresultStatus(sync) != PGRES_PIPELINE_SYNC) broken = true;
+        PQclear(sync);
+    }
+    if (error != nullptr || broken) {
+        PQclear(ours);
+        fail_result(link, error, operation);
+    }
+    return ours;
 }
 
 /// A connection lost earlier is re-established here, outside a transaction (inside one,
@@ -214,7 +267,28 @@ void PgQuery::execute() {
     }
     std::vector<Oid> oids(types.begin(), types.end());
     PGresult* r = nullptr;
-    if (key == nullptr) {
+    if (in_pipeline(*link)) {
+        // One round trip for the deferred commands, a first prepare and this statement.
+        bool sent = false;
+        if (key == nullptr) {
+            sent = PQsendQueryParams(link->conn, sql.c_str(), parameters, oids.data(),
+                                     pointers.data(), lengths.data(), formats.data(), 0) == 1;
+        } else {
+            PgPrepared& prepared = link->prepared.at(key);
+            if (!prepared.ready) {
+                if (PQsendPrepare(link->conn, prepared.name.c_str(), prepared.sql.c_str(),
+                                  parameters, oids.data()) != 1) {
+                    fail_result(*link, nullptr, Operation::prepare);
+                }
+                ++link->deferred;
+                prepared.ready = true;  // a failure throws below, and reconnecting resets it
+            }
+            sent = PQsendQueryPrepared(link->conn, prepared.name.c_str(), parameters,
+                                       pointers.data(), lengths.data(), formats.data(), 0) == 1;
+        }
+        if (!sent) fail_result(*link, nullptr, Operation::step);
+        r = collect(*link, true, Operation::step);
+    } else if (key == nullptr) {
         r = PQexecParams(link->conn, sql.c_str(), parameters, oids.data(), pointers.data(),
                          lengths.data(), formats.data(), 0);
     } else {
@@ -308,8 +382,40 @@ PgLink* connect(const std::string& uri, const ConnectionOptions& options) {
     return link.release();
 }
 
+namespace {
+
+/// Pipeline mode runs one statement per command: `sql`'s statements (the wrapper's own, no
+/// ';' inside literals) are sent one by one and read together.
+PGresult* exec_pipelined(PgLink& link, std::string_view sql) {
+    std::vector<std::string> statements;
+    for (std::size_t start = 0; start < sql.size();) {
+        auto end = sql.find(';', start);
+        if (end == std::string_view::npos) end = sql.size();
+        std::string one(sql.substr(start, end - start));
+        if (one.find_first_not_of(" \n\t") != std::string::npos) statements.push_back(one);
+        start = end + 1;
+    }
+    if (statements.empty()) return nullptr;
+    for (std::size_t i = 0; i < statements.size(); ++i) {
+        if (PQsendQueryParams(link.conn, statements[i].c_str(), 0, nullptr, nullptr, nullptr,
+                              nullptr, 0) != 1) {
+            fail_result(link, nullptr, Operation::exec);
+        }
+        if (i + 1 < statements.size()) ++link.deferred;
+    }
+    return collect(link, true, Operation::exec);
+}
+
+}  // namespace
+
 void exec(PgLink& link, std::string_view sql) {
     ensure_connected(link);
+    if (in_pipeline(link)) {
+        PGresult* r = exec_pipelined(link, sql);
+        link.changes = r != nullptr ? std::atoi(PQcmdTuples(r)) : 0;
+        PQclear(r);
+        return;
+    }
     const std::string text(sql);
     PGresult* r = PQexec(link.conn, text.c_str());
     if (r == nullptr || !succeeded(r)) fail_result(link, r, Operation::exec);
@@ -319,7 +425,44 @@ void exec(PgLink& link, std::string_view sql) {
 
 void exec_noexcept(PgLink& link, const char* sql) noexcept {
     if (link.conn == nullptr || PQstatus(link.conn) != CONNECTION_OK) return;
+    if (in_pipeline(link)) {
+        try {
+            PQclear(exec_pipelined(link, sql));
+        } catch (...) {
+            // Best effort (rollbacks in destructors).
+        }
+        return;
+    }
     PQclear(PQexec(link.conn, sql));
+}
+
+void set_pipelined(PgLink& link, bool on) {
+    ensure_connected(link);
+    link.pipelined = on;
+    const bool now = in_pipeline(link);
+    if (on && !now && PQenterPipelineMode(link.conn) != 1) {
+        throw Error(ErrorKind::other, 1, "The database connection cannot enter pipeline mode.",
+                    Operation::other, "pipeline mode refused");
+    }
+    if (!on && now) {
+        if (link.deferred > 0) PQclear(collect(link, false, Operation::other));
+        if (PQexitPipelineMode(link.conn) != 1) {
+            throw Error(ErrorKind::other, 1, "The database connection cannot leave pipeline mode.",
+                        Operation::other, "pipeline mode busy");
+        }
+    }
+}
+
+void defer(PgLink& link, const char* sql) {
+    ensure_connected(link);
+    if (!in_pipeline(link)) {
+        exec(link, sql);
+        return;
+    }
+    if (PQsendQueryParams(link.conn, sql, 0, nullptr, nullptr, nullptr, nullptr, 0) != 1) {
+        fail_result(link, nullptr, Operation::exec);
+    }
+    ++link.deferred;
 }
 
 namespace {

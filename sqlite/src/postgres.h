@@ -36,6 +36,11 @@ struct PgLink {
     std::uint64_t next_name = 0;
     int changes = 0;
     std::int64_t last_attempt_ms = 0;  // of a reconnection, to space them out
+    // Pipeline mode (the group-committing writer): commands without results are sent
+    // without waiting (`deferred` of them so far) and their outcome is read with the next
+    // command that waits, in one round trip.
+    bool pipelined = false;
+    int deferred = 0;
 
     ~PgLink();
 };
@@ -79,6 +84,10 @@ void exec_noexcept(PgLink& link, const char* sql) noexcept;
 PgQueryPtr prepare(PgLink& link, std::string_view sql);
 PgQueryPtr cached(PgLink& link, const char* sql);
 bool in_transaction(const PgLink& link) noexcept;
+/// Pipeline mode on or off (only between commands). Throws Error if libpq refuses.
+void set_pipelined(PgLink& link, bool on);
+/// Sends one command without results; pipelined: read with the next waiting command.
+void defer(PgLink& link, const char* sql);
 /// `sql` with `?`/`?N` parameters as `$N` (outside quotes); `parameters` gets the highest N.
 std::string translate(std::string_view sql, int& parameters);
 

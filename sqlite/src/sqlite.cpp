@@ -242,6 +242,18 @@ void Connection::exec_noexcept(const char* sql) noexcept {
     }
 }
 
+void Connection::defer(const char* sql) {
+    if (pg_ != nullptr) {
+        pg::defer(*pg_, sql);
+    } else {
+        cached(sql).run();
+    }
+}
+
+void Connection::set_pipelined(bool on) {
+    if (pg_ != nullptr) pg::set_pipelined(*pg_, on);
+}
+
 void Connection::exec(std::string_view sql) {
     if (pg_ != nullptr) {
         pg::exec(*pg_, sql);

@@ -49,6 +49,9 @@ void Database::prepare(const std::function<void(Connection&)>& f) {
 void Database::start(std::function<void(Connection&)> tick) {
     if (writer_thread_.joinable()) throw std::logic_error("Database::start called twice");
     tick_ = std::move(tick);
+    // PostgreSQL: a job's SAVEPOINT and the previous job's RELEASE travel with the job's
+    // first statement, one round trip instead of three.
+    writer_->set_pipelined(true);
     next_maintenance_ = std::chrono::steady_clock::now() + options_.maintenance_interval;
     writer_thread_ = std::thread([this] { writer_loop(); });
 }
@@ -161,7 +164,7 @@ void Database::run_batch(std::vector<std::shared_ptr<Job>>& batch) {
         begun = true;
         for (auto& job : batch) {
             if (!job->apply) continue;
-            db.cached("SAVEPOINT job").run();
+            db.defer("SAVEPOINT job");
             try {
                 job->apply(db);
                 job->status = CommitStatus::committed;
@@ -177,7 +180,7 @@ void Database::run_batch(std::vector<std::shared_ptr<Job>>& batch) {
                 write_error = e.what();
             }
             if (job->status != CommitStatus::committed) db.cached("ROLLBACK TO job").run();
-            db.cached("RELEASE job").run();
+            db.defer("RELEASE job");
         }
         db.cached("COMMIT").run();
         commits_.fetch_add(1);

@@ -207,6 +207,14 @@ class Connection {
     bool is_postgres() const noexcept { return pg_ != nullptr; }
     /// Runs `sql` and ignores a failure (rollbacks in destructors).
     void exec_noexcept(const char* sql) noexcept;
+    /// One statement without results (a SAVEPOINT, a RELEASE). SQLite and plain PostgreSQL:
+    /// runs it now. A pipelined PostgreSQL connection sends it and reads its outcome with the
+    /// next statement that waits for an answer — in the same round trip; a failure of it
+    /// then fails that statement. Throws Error.
+    void defer(const char* sql);
+    /// PostgreSQL: libpq's pipeline mode for this connection (the group-committing writer),
+    /// so defer() saves round trips. Only between statements. No effect on SQLite.
+    void set_pipelined(bool on);
 
   private:
     std::filesystem::path path_;
