@@ -1,14 +1,21 @@
 // The group-committing writer and the read pool, on a real SQLite file: a job refuses itself
 // without failing its batch, SQLite failures fail the batch, completions see durable rows.
+// Compiled a second time with ARIADNE_TEST_ON_POSTGRESQL (tests/pg: pg.DatabaseTest.*): the
+// same tests on a fresh schema of the test cluster, where the writer runs in libpq's
+// pipeline mode (a job's SAVEPOINT and the previous RELEASE ride with its first statement).
 #include <unistd.h>
 
 #include <filesystem>
 #include <future>
+#include <memory>
 #include <string>
 
 #include <gtest/gtest.h>
 
 #include "ariadne/storage/database.h"
+#ifdef ARIADNE_TEST_ON_POSTGRESQL
+#include "support/pg_test_database.h"
+#endif
 
 namespace ariadne::storage {
 namespace {
@@ -22,6 +29,10 @@ class DatabaseTest : public ::testing::Test {
         std::filesystem::remove_all(dir_);
         std::filesystem::create_directories(dir_);
         options_.path = dir_ / "t.db";
+#ifdef ARIADNE_TEST_ON_POSTGRESQL
+        pg_ = std::make_unique<testing::PgTestDatabase>();
+        options_.path = pg_->uri();
+#endif
         options_.max_delay = std::chrono::milliseconds(50);  // room to gather a batch
     }
     void TearDown() override { std::filesystem::remove_all(dir_); }
@@ -52,6 +63,9 @@ class DatabaseTest : public ::testing::Test {
         return s.integer(0);
     }
 
+#ifdef ARIADNE_TEST_ON_POSTGRESQL
+    std::unique_ptr<testing::PgTestDatabase> pg_;
+#endif
     std::filesystem::path dir_;
     DatabaseOptions options_;
 };
@@ -155,6 +169,9 @@ TEST_F(DatabaseTest, ReadsInsideAScopeShareOneSnapshot) {
 }
 
 TEST_F(DatabaseTest, AFileThatCannotBeCreatedIsAStorageError) {
+#ifdef ARIADNE_TEST_ON_POSTGRESQL
+    GTEST_SKIP() << "a file's test";
+#endif
     options_.path = dir_ / "missing" / "t.db";
     EXPECT_THROW(Database(options_, schema), Error);
 }
