@@ -9,7 +9,8 @@ from collections import defaultdict
 
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 meta = open(sys.argv[2]).read().strip() if len(sys.argv) > 2 else ""
-systems = [s for s in ["ariadne", "node", "prosody", "ejabberd"] if any(r.get("label") == s for r in rows)]
+systems = [s for s in ["ariadne", "ariadne-pg", "ariadne-pg2", "node", "prosody", "ejabberd"]
+           if any(r.get("label") == s for r in rows)]
 
 
 def spread(values, fmt="{:,.0f}"):
