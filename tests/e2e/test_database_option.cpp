@@ -82,6 +82,31 @@ TEST(DatabaseOption, APostgresqlDatabaseFromANewerReleaseIsRefusedByServeAndAdmi
     EXPECT_NE(admin.err.find("schema version 99"), std::string::npos) << admin.err;
 }
 
+TEST(DatabaseOption, APostgresqlDatabaseWithTablesNotWrittenByAriadneIsLeftAlone) {
+    if (!postgresql_backend()) GTEST_SKIP() << "needs the PostgreSQL run";
+    TempDir tmp;
+    Gateway gateway(tmp.path() / "data");  // records a fresh schema in data/database
+    std::ifstream pointer(tmp.path() / "data" / "database");
+    std::string uri;
+    std::getline(pointer, uri);
+    PGconn* conn = PQconnectdb(uri.c_str());
+    ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+    PGresult* r = PQexec(conn, "CREATE TABLE customers(id INTEGER PRIMARY KEY)");
+    EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQresultErrorMessage(r);
+    PQclear(r);
+
+    auto refused = serve(tmp.path() / "data", {});
+    EXPECT_NE(refused.exit_code, 0);
+    EXPECT_NE(refused.err.find("it was not written by Ariadne"), std::string::npos) << refused.err;
+    r = PQexec(conn,
+               "SELECT count(*) FROM information_schema.tables WHERE table_schema = "
+               "current_schema()");
+    ASSERT_EQ(PQresultStatus(r), PGRES_TUPLES_OK);
+    EXPECT_STREQ(PQgetvalue(r, 0, 0), "1") << "tables were created beside the stranger's";
+    PQclear(r);
+    PQfinish(conn);
+}
+
 TEST(DatabaseOption, AdminBackupOnAPostgresqlDataDirectoryPointsToPgDump) {
     if (!postgresql_backend()) GTEST_SKIP() << "needs the PostgreSQL run";
     TempDir tmp;
