@@ -272,6 +272,22 @@ TEST_F(Certificates, ABadPairOnSighupIsRefusedNamingTheFileAndTheOldCertificateS
     EXPECT_EQ(handshake(gateway_->port()).fingerprint, fingerprint_of(dir("second-cert.pem")));
 }
 
+// At start an expired certificate does not keep the gateway down (a renewal that failed
+// over a holiday): it serves, and the log says why clients refuse it.
+TEST(ExpiredCertificate, AtStartItIsServedWithAWarningNamingTheFile) {
+    TempDir tmp;
+    make_certificate(tmp.path() / "cert.pem", tmp.path() / "key.pem", -400L * 24 * 3600, -3600);
+    Gateway gateway(tmp.path() / "data",
+                    {"--cert", (tmp.path() / "cert.pem").string(), "--key",
+                     (tmp.path() / "key.pem").string(), "--metrics-listen", "off"});
+    gateway.start();
+    EXPECT_EQ(handshake(gateway.port()).fingerprint, fingerprint_of(tmp.path() / "cert.pem"));
+    EXPECT_NE(gateway.log().find("[warning] the TLS certificate " +
+                                 (tmp.path() / "cert.pem").string() + " expired on "),
+              std::string::npos)
+        << gateway.log();
+}
+
 // ---- the development certificate on a public address ------------------------------------
 
 ProcessResult serve_briefly(const fs::path& data, std::vector<std::string> extra) {
