@@ -54,6 +54,21 @@ void make_certificate(const fs::path& cert_path, const fs::path& key_path, long 
     EVP_PKEY_free(key);
 }
 
+/// "AB:CD:…", as `ariadne serve` prints it.
+std::string sha256_fingerprint(X509* cert) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    X509_digest(cert, EVP_sha256(), digest, &length);
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned int i = 0; i < length; ++i) {
+        if (i) out += ':';
+        out += hex[digest[i] >> 4];
+        out += hex[digest[i] & 15];
+    }
+    return out;
+}
+
 /// Result of one TLS handshake with 127.0.0.1:port (no verification: test certificates).
 struct Handshake {
     std::string fingerprint;  // SHA-256 of the certificate served, "AB:CD:..."
@@ -80,16 +95,8 @@ Handshake handshake(std::uint16_t port, const std::string& path = "") {
     Handshake result;
     if (SSL_connect(ssl) == 1) {
         X509* cert = SSL_get1_peer_certificate(ssl);
-        unsigned char digest[EVP_MAX_MD_SIZE];
-        unsigned int length = 0;
-        X509_digest(cert, EVP_sha256(), digest, &length);
+        result.fingerprint = sha256_fingerprint(cert);
         X509_free(cert);
-        static const char* hex = "0123456789ABCDEF";
-        for (unsigned int i = 0; i < length; ++i) {
-            if (i) result.fingerprint += ':';
-            result.fingerprint += hex[digest[i] >> 4];
-            result.fingerprint += hex[digest[i] & 15];
-        }
         if (!path.empty()) {
             std::string request =
                 "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
@@ -108,17 +115,8 @@ std::string fingerprint_of(const fs::path& cert_path) {
     X509* cert = f ? PEM_read_X509(f, nullptr, nullptr, nullptr) : nullptr;
     if (f) std::fclose(f);
     if (!cert) throw std::runtime_error("no certificate in " + cert_path.string());
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    X509_digest(cert, EVP_sha256(), digest, &length);
+    std::string out = sha256_fingerprint(cert);
     X509_free(cert);
-    std::string out;
-    static const char* hex = "0123456789ABCDEF";
-    for (unsigned int i = 0; i < length; ++i) {
-        if (i) out += ':';
-        out += hex[digest[i] >> 4];
-        out += hex[digest[i] & 15];
-    }
     return out;
 }
 
@@ -331,8 +329,8 @@ TEST(DevCertificate, APublicAddressIsServedWithARealCertificateOrWhenAllowed) {
     {
         std::ofstream(tmp.path() / "allow.conf")
             << "allow-dev-certificate = true\nmetrics-listen = off\n";
-        Gateway from_file(tmp.path() / "from-file",
-                          {"--listen", "[::]:0", "--config", (tmp.path() / "allow.conf").string()});
+        Gateway from_file(tmp.path() / "from-file", {"--listen", "0.0.0.0:0", "--config",
+                                                     (tmp.path() / "allow.conf").string()});
         from_file.start();
         EXPECT_FALSE(handshake(from_file.port()).fingerprint.empty());
     }
