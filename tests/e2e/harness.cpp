@@ -337,7 +337,7 @@ void Gateway::start() {
     });
 
     static const std::regex listening(
-        R"(listening on https://127\.0\.0\.1:([0-9]+)/ \(certificate sha256 ([0-9A-Fa-f:]+)\))");
+        R"(listening on https://[^/ ]+:([0-9]+)/ \(certificate sha256 ([0-9A-Fa-f:]+)\))");
     std::unique_lock lock(mu_);
     std::smatch m;
     bool found = false;
@@ -377,6 +377,22 @@ int Gateway::stop(int signal, std::chrono::seconds timeout) {
     stdout_fd_ = -1;
     check_log_keeps_password();
     return decode_status(status);
+}
+
+std::optional<std::string> Gateway::stdout_line(const std::regex& pattern,
+                                                std::chrono::seconds timeout) const {
+    std::unique_lock lock(mu_);
+    std::optional<std::string> found;
+    cv_.wait_for(lock, timeout, [&] {
+        for (const auto& line : stdout_lines_) {
+            if (std::regex_search(line, pattern)) {
+                found = line;
+                return true;
+            }
+        }
+        return stdout_closed_;
+    });
+    return found;
 }
 
 client::Endpoint Gateway::endpoint() const {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -49,8 +50,8 @@ struct ProcessResult {
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& input,
                           std::chrono::seconds timeout = 60s);
 
-/// True in the suite's PostgreSQL run (ARIADNE_TEST_PG_DIR set by the `pg` fixture): each Gateway's data
-/// directory then names a fresh schema on the test cluster in DATA_DIR/database.
+/// True in the suite's PostgreSQL run (ARIADNE_TEST_PG_DIR set by the `pg` fixture): each Gateway's
+/// data directory then names a fresh schema on the test cluster in DATA_DIR/database.
 bool postgresql_backend();
 
 /// Path of the server binary under test (set by CMake).
@@ -85,6 +86,10 @@ class Gateway {
     long rss_kib() const;
     /// What the server wrote to stderr so far.
     std::string log() const;
+    /// The first line the server wrote to stdout that matches `pattern`, waiting up to
+    /// `timeout` for it (nullopt if none came or the server closed stdout).
+    std::optional<std::string> stdout_line(const std::regex& pattern,
+                                           std::chrono::seconds timeout = 10s) const;
 
     /// Opens a raw connection to this server.
     std::unique_ptr<client::Connection> connect(
@@ -128,7 +133,7 @@ class Gateway {
     int stdout_fd_ = -1;
     std::thread stdout_reader_;
     mutable std::mutex mu_;
-    std::condition_variable cv_;
+    mutable std::condition_variable cv_;
     std::vector<std::string> stdout_lines_;
     bool stdout_closed_ = false;
     std::uint16_t port_ = 0;

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cctype>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -238,6 +239,35 @@ TEST_F(BackupRestore, AnExistingFileIsReplacedOnlyWithForce) {
         admin_raw(gateway_->data_dir(), {"backup", "--to", backup_file().string(), "--force"});
     EXPECT_EQ(forced.exit_code, 0) << forced.err;
     EXPECT_NE(file_bytes(backup_file()), "last week's backup");
+}
+
+// An administrator (and an upgrade) can tell which ariadne made a backup.
+TEST_F(BackupRestore, TheBackupRecordsTheReleaseAndCommitThatMadeItAndRestoreShowsThem) {
+    gateway_->enrol_survivor(cw_.account);
+    auto version = run_process({server_binary(), "--version"}, "");
+    ASSERT_EQ(version.exit_code, 0) << version.err;
+    std::smatch m;
+    const std::string line = version.out;
+    ASSERT_TRUE(std::regex_search(line, m, std::regex(R"(^ariadne (\S+) \(commit (\S+)\)\n$)")))
+        << line;
+    const std::string release = m[1].str(), commit = m[2].str();
+
+    auto backup = admin_raw(gateway_->data_dir(), {"backup", "--to", backup_file().string()});
+    ASSERT_EQ(backup.exit_code, 0) << backup.err;
+    Json made = Json::parse(backup.out);
+    EXPECT_EQ(made["ariadne_version"], release) << backup.out;
+    EXPECT_EQ(made["ariadne_commit"], commit) << backup.out;
+    // In the manifest itself, the archive's first member.
+    const std::string bytes = file_bytes(backup_file());
+    EXPECT_NE(bytes.find("\"ariadne_version\": \"" + release + "\""), std::string::npos);
+    EXPECT_NE(bytes.find("\"ariadne_commit\": \"" + commit + "\""), std::string::npos);
+
+    fs::path fresh = new_data_dir_with_key(dir("restored"), gateway_->data_dir());
+    auto restore = admin_raw(fresh, {"restore", "--from", backup_file().string()});
+    ASSERT_EQ(restore.exit_code, 0) << restore.err;
+    Json restored = Json::parse(restore.out);
+    EXPECT_EQ(restored["ariadne_version"], release) << restore.out;
+    EXPECT_EQ(restored["ariadne_commit"], commit) << restore.out;
 }
 
 // ---- canary: nothing in a backup is plaintext that is not plaintext in the database ----

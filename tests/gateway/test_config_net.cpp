@@ -76,6 +76,33 @@ TEST(NetConfig, BadNetworkSettingsAreRefusedByName) {
     refused({"--login-attempts-total", "0"}, "login-attempts-total");
 }
 
+TEST(NetConfig, TheDevelopmentCertificateIsRefusedOnANonLoopbackListenAddress) {
+    for (const char* loopback : {"127.0.0.1:8443", "127.1.2.3:0", "[::1]:8443",
+                                 "[::ffff:127.0.0.1]:8443", "localhost:8443"}) {
+        EXPECT_NO_THROW(parse_serve_config({"--listen", loopback})) << loopback;
+    }
+    for (const char* open : {"0.0.0.0:8443", "[::]:8443", "10.0.0.5:443", "[fe80::1]:443",
+                             "[::ffff:10.0.0.5]:443", "gateway.example.org:443"}) {
+        try {
+            parse_serve_config({"--listen", open});
+            ADD_FAILURE() << "accepted: " << open;
+        } catch (const GatewayError& e) {
+            EXPECT_EQ(e.code(), GatewayErrorCode::config);
+            EXPECT_NE(std::string(e.what()).find("--cert FILE --key FILE"), std::string::npos);
+            EXPECT_NE(std::string(e.what()).find("--allow-dev-certificate"), std::string::npos);
+        }
+        EXPECT_TRUE(parse_serve_config({"--listen", open, "--allow-dev-certificate"})
+                        .config.allow_dev_certificate);
+        EXPECT_NO_THROW(
+            parse_serve_config({"--listen", open, "--cert", "c.pem", "--key", "k.pem"}));
+    }
+    test::TempDir dir;
+    std::ofstream(dir.path / "open.conf") << "listen = 0.0.0.0:443\n";
+    EXPECT_THROW(parse_serve_config({"--config", (dir.path / "open.conf").string()}), GatewayError);
+    std::ofstream(dir.path / "open.conf") << "listen = 0.0.0.0:443\nallow-dev-certificate = true\n";
+    EXPECT_NO_THROW(parse_serve_config({"--config", (dir.path / "open.conf").string()}));
+}
+
 TEST(NetConfig, ClientAddressKeysGroupAnIpv6Slash64) {
     EXPECT_EQ(client_address_key("192.0.2.7"), "192.0.2.7");
     EXPECT_EQ(client_address_key("::ffff:192.0.2.7"), "192.0.2.7");

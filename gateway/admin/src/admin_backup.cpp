@@ -88,6 +88,10 @@ void refuse_postgresql(const fs::path& data_dir, std::string_view command) {
                            "docs/scale-out.md describes, and keep a copy of server.key.");
 }
 
+nlohmann::json or_null(const std::string& text) {
+    return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
+}
+
 }  // namespace
 
 nlohmann::json backup_data_dir(const fs::path& data_dir, const fs::path& to, bool force) {
@@ -99,6 +103,8 @@ nlohmann::json backup_data_dir(const fs::path& data_dir, const fs::path& to, boo
             {"size", result.size},
             {"schema_version", result.manifest.schema_version},
             {"created_at", result.manifest.created_at},
+            {"ariadne_version", result.manifest.ariadne_version},
+            {"ariadne_commit", result.manifest.ariadne_commit},
             {"members", members_json(result.manifest)}};
 }
 
@@ -115,6 +121,9 @@ nlohmann::json restore_data_dir(const fs::path& data_dir, const fs::path& from) 
             {"data_dir", data_dir.string()},
             {"schema_version", result.manifest.schema_version},
             {"created_at", result.manifest.created_at},
+            // Which ariadne made the backup (null: one that did not record it).
+            {"ariadne_version", or_null(result.manifest.ariadne_version)},
+            {"ariadne_commit", or_null(result.manifest.ariadne_commit)},
             {"previous", result.previous.empty() ? nlohmann::json(nullptr)
                                                  : nlohmann::json(result.previous.string())},
             {"audit_entries", audit.entries},

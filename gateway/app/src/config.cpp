@@ -1,5 +1,6 @@
 #include "ariadne/app/config.h"
 
+#include <arpa/inet.h>
 #include <sched.h>
 
 #include <algorithm>
@@ -58,6 +59,17 @@ void parse_listen(const std::string& text, ServeConfig& config) {
     parse_host_port("--listen", "127.0.0.1:8443", text, config.listen_host, config.listen_port);
 }
 
+// 127.0.0.0/8, ::1 (also IPv4-mapped) and `localhost`: only this machine can connect.
+bool is_loopback(const std::string& host) {
+    if (host == "localhost") return true;
+    in_addr v4{};
+    if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+    in6_addr v6{};
+    if (inet_pton(AF_INET6, host.c_str(), &v6) != 1) return false;
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+}
+
 void in_range(const char* name, std::uint32_t value, std::uint32_t min, std::uint32_t max) {
     if (value < min || value > max) {
         refuse(std::string("--") + name + " must be between " + std::to_string(min) + " and " +
@@ -87,6 +99,8 @@ ServeCommand parse_serve_config(const std::vector<std::string>& args) {
             "with --database: how often online devices re-read their backlog (ms)")
         ("cert", po::value<std::string>(), "TLS certificate chain (PEM); default: generated")
         ("key", po::value<std::string>(), "TLS private key (PEM)")
+        ("allow-dev-certificate", po::bool_switch(&c.allow_dev_certificate),
+            "serve the generated development certificate on a non-loopback --listen address")
         ("port-file", po::value<std::string>(), "write the bound port to FILE once listening")
         ("log-level", po::value<std::string>(&c.log_level)->default_value("info"),
             "trace, debug, info, warn, error or off")
@@ -208,6 +222,15 @@ ServeCommand parse_serve_config(const std::vector<std::string>& args) {
     if (vm.count("cert")) c.cert = vm["cert"].as<std::string>();
     if (vm.count("key")) c.key = vm["key"].as<std::string>();
     if (c.cert.empty() != c.key.empty()) refuse("--cert and --key must be given together.");
+    // Phones reaching a public address would be told "your connection is not private" by
+    // the self-signed certificate; survivors must not learn to click through that warning.
+    if (c.cert.empty() && !c.allow_dev_certificate && !is_loopback(c.listen_host)) {
+        refuse("--listen " + listen +
+               " is not a loopback address, and without --cert the gateway would serve its "
+               "self-signed development certificate there. Give a real certificate with "
+               "--cert FILE --key FILE, or pass --allow-dev-certificate to serve the "
+               "development one anyway (clients must then pin its fingerprint).");
+    }
     if (vm.count("port-file")) c.port_file = vm["port-file"].as<std::string>();
     if (vm.count("sms-config")) c.sms_config = vm["sms-config"].as<std::string>();
     if (!vm.count("io-threads")) c.io_threads = default_io_threads();

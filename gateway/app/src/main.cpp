@@ -1,5 +1,4 @@
 // `ariadne serve` starts the gateway; `ariadne admin ...` manages accounts in a data dir.
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <csignal>
 #include <cstdio>
@@ -18,10 +17,12 @@
 #include "ariadne/admin/admin_api.h"
 #include "ariadne/app/certificate.h"
 #include "ariadne/app/config.h"
+#include "ariadne/app/logging.h"
 #include "ariadne/core/gateway.h"
 #include "ariadne/core/server_key.h"
 #include "ariadne/core/store.h"
 #include "ariadne/net/server.h"
+#include "ariadne/protocol/build_info.h"
 #include "ariadne/protocol/error.h"
 #include "ariadne/services/cluster_link.h"
 #include "ariadne/services/consent_policy.h"
@@ -39,7 +40,8 @@ using namespace ariadne::gateway;
 constexpr const char* kUsage =
     "Usage:\n"
     "  ariadne serve [options]     run the gateway (ariadne serve --help for options)\n"
-    "  ariadne admin <command>     manage accounts (ariadne admin --help)\n";
+    "  ariadne admin <command>     manage accounts (ariadne admin --help)\n"
+    "  ariadne --version           print the release and commit\n";
 
 void write_port_file(const std::filesystem::path& path, std::uint16_t port) {
     auto tmp = path;
@@ -61,10 +63,13 @@ int serve(const std::vector<std::string>& args) {
         return 0;
     }
     const ServeConfig& c = command.config;
+    // A reload (`systemctl reload`, a certbot hook) that comes while the gateway still starts
+    // must not end it; the server reads the certificate after this, and handles SIGHUP once
+    // it listens.
+    std::signal(SIGHUP, SIG_IGN);
     // stdout carries the one "listening" line; logs go to stderr.
-    auto logger = spdlog::stderr_color_mt("ariadne");
-    spdlog::set_default_logger(logger);
-    spdlog::set_level(spdlog::level::from_str(c.log_level));
+    configure_logging(c.log_level);
+    spdlog::info("{} starting", build_description());
 
     ensure_data_dir(c.data_dir);
     // One gateway per data directory, and none while `admin restore` swaps its files.
@@ -288,6 +293,11 @@ int main(int argc, char** argv) {
     std::string command = argc >= 2 ? argv[1] : "";
     try {
         if (command == "serve") return serve(args);
+        if (command == "--version" ||
+            (command == "admin" && args.size() == 1 && args[0] == "--version")) {
+            std::cout << build_description() << "\n";
+            return 0;
+        }
         if (command == "admin") return run_admin(args, std::cin, std::cout, std::cerr);
         if (command == "--help" || command == "help") {
             std::cout << kUsage;

@@ -15,6 +15,7 @@
 #include "ariadne/crypto/error.h"
 #include "ariadne/crypto/safety_number.h"
 #include "ariadne/crypto/store.h"
+#include "ariadne/protocol/build_info.h"
 
 namespace {
 
@@ -51,6 +52,7 @@ Options:
                           (store.key, mode 0600). Created by `recover`.
   --json                  Print received messages as JSON lines.
   -h, --help              Show this help.
+  --version               Print the release and commit.
 
 Exit status: 0 success, 1 failure (message on standard error), 2 usage error.
 )";
@@ -80,6 +82,9 @@ Args parse(int argc, char** argv) {
         };
         if (arg == "-h" || arg == "--help") {
             std::cout << kUsage;
+            std::exit(0);
+        } else if (arg == "--version") {
+            std::cout << ariadne::gateway::build_description("ariadne-survivor") << "\n";
             std::exit(0);
         } else if (arg == "--server") {
             a.server = value();

@@ -12,7 +12,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <condition_variable>
@@ -31,13 +30,13 @@
 #include "http_session.h"
 #include "net_limits.h"
 #include "shared_state.h"
+#include "tls_context.h"
 
 namespace ariadne::gateway {
 
 namespace {
 
 namespace net = boost::asio;
-namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
 using namespace net_detail;
@@ -57,11 +56,19 @@ struct Server::Impl {
                  {options.max_connections, options.max_connections_per_address,
                   options.max_unauthenticated_per_address}),
           ioc(static_cast<int>(options.io_threads)),
-          tls(ssl::context::tls_server),
           acceptor(net::make_strand(ioc)),
           signals(ioc),
           http_workers(options.http_workers) {
-        configure_tls();
+        // Caught from here on (Asio keeps a signal that arrives before run() waits for it): a
+        // SIGTERM right after "listening on" is printed stops cleanly instead of killing, and
+        // a SIGHUP while the certificate is read is a reload once running, not lost.
+        if (options.handle_signals) {
+            signals.add(SIGINT);
+            signals.add(SIGTERM);
+            signals.add(SIGHUP);
+        }
+        tls = load_tls_context(options.certificate_chain, options.private_key,
+                               ExpiredCertificate::warn);
         port = listen(acceptor, options.host, options.port, "--listen");
         if (!options.metrics_host.empty()) {
             metrics_acceptor.emplace(net::make_strand(ioc));
@@ -122,39 +129,47 @@ struct Server::Impl {
         }
     }
 
-    void configure_tls() {
-        tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
-                        ssl::context::single_dh_use | ssl::context::no_compression);
-        SSL_CTX* ctx = tls.native_handle();
-        SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-        SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
-        // TLS 1.2: forward-secret AEAD suites only (TLS 1.3 suites are all AEAD).
-        SSL_CTX_set_cipher_list(ctx,
-                                "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-                                "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-                                "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
-        // OpenSSL frees a connection's record buffers while it is idle (~34 KB otherwise);
-        // writes resume from a moved buffer (TlsCore::flush appends behind them).
-        SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
-                                  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-        // One read takes whatever the socket holds (fewer recv calls under load).
-        SSL_CTX_set_read_ahead(ctx, 1);
-        // No resumption: clients reconnect rarely, and a session cache or tickets cost
-        // memory per connection and CPU per handshake.
-        // num_tickets covers TLS 1.3 only; SSL_OP_NO_TICKET turns off TLS 1.2 tickets.
-        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-        SSL_CTX_set_num_tickets(ctx, 0);
-        SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
-        error_code ec;
-        tls.use_certificate_chain_file(options.certificate_chain.string(), ec);
-        if (!ec) tls.use_private_key_file(options.private_key.string(), ssl::context::pem, ec);
-        if (ec || SSL_CTX_check_private_key(ctx) != 1) {
-            throw GatewayError(GatewayErrorCode::io, "The TLS certificate " +
-                                                         options.certificate_chain.string() +
-                                                         " or key " + options.private_key.string() +
-                                                         " cannot be loaded or do not match.");
+    /// The context new connections are made with (a reload replaces it; connections keep
+    /// the one they were made with).
+    TlsContext current_tls() {
+        std::lock_guard lock(tls_mutex);
+        return tls;
+    }
+
+    /// Loads the certificate and key files again; on success new connections use them, on
+    /// failure the ones in use stay and the reason is logged and thrown.
+    std::string reload_certificate() {
+        TlsContext fresh;
+        try {
+            fresh = load_tls_context(options.certificate_chain, options.private_key,
+                                     ExpiredCertificate::refuse);
+        } catch (const GatewayError& e) {
+            spdlog::error("certificate reload refused, still serving the previous certificate: {}",
+                          e.what());
+            throw;
         }
+        std::string fingerprint = certificate_fingerprint(fresh.get());
+        {
+            std::lock_guard lock(tls_mutex);
+            tls = std::move(fresh);
+        }
+        spdlog::info("certificate reloaded from {} (sha256 {}); new connections use it",
+                     options.certificate_chain.string(), fingerprint);
+        return fingerprint;
+    }
+
+    /// SIGINT/SIGTERM start the graceful shutdown; SIGHUP reloads the certificate.
+    void wait_for_signal() {
+        signals.async_wait([this](error_code ec, int signal) {
+            if (ec) return;
+            if (signal != SIGHUP) return request_stop();
+            try {
+                reload_certificate();
+            } catch (const std::exception&) {
+                // Logged; the previous certificate keeps serving.
+            }
+            wait_for_signal();
+        });
     }
 
     void do_accept(tcp::acceptor& from, Listener listener) {
@@ -184,7 +199,7 @@ struct Server::Impl {
                 } else {
                     if (shared.log_ip) spdlog::info("connection from {}", endpoint_text(socket));
                     socket.set_option(tcp::no_delay(true), ec);
-                    start_http_session(std::move(socket), tls.native_handle(), shared,
+                    start_http_session(std::move(socket), current_tls().get(), shared,
                                        std::move(*slot), listener);
                 }
                 do_accept(from, listener);
@@ -203,7 +218,8 @@ struct Server::Impl {
     Shared shared;  // refers to http_workers, which is destroyed first (its queued tasks
                     // hold connections, which give their slots back to `shared`)
     net::io_context ioc;
-    ssl::context tls;
+    std::mutex tls_mutex;
+    TlsContext tls;  // guarded by tls_mutex
     tcp::acceptor acceptor;
     std::optional<tcp::acceptor> metrics_acceptor;
     net::signal_set signals;
@@ -217,14 +233,7 @@ struct Server::Impl {
 };
 
 Server::Server(Gateway& gateway, ServerOptions options)
-    : impl_(std::make_unique<Impl>(gateway, std::move(options))) {
-    // Caught from here on (Asio keeps a signal that arrives before run() waits for it): a
-    // SIGTERM right after "listening on" is printed stops cleanly instead of killing.
-    if (impl_->options.handle_signals) {
-        impl_->signals.add(SIGINT);
-        impl_->signals.add(SIGTERM);
-    }
-}
+    : impl_(std::make_unique<Impl>(gateway, std::move(options))) {}
 
 Server::~Server() = default;
 
@@ -234,12 +243,12 @@ std::uint16_t Server::metrics_port() const noexcept { return impl_->metrics_port
 
 void Server::stop() noexcept { impl_->request_stop(); }
 
+std::string Server::reload_certificate() { return impl_->reload_certificate(); }
+
 void Server::run() {
     Impl& s = *impl_;
     if (s.options.handle_signals) {
-        s.signals.async_wait([&s](error_code ec, int) {
-            if (!ec) s.request_stop();
-        });
+        s.wait_for_signal();
     }
     s.do_accept(s.acceptor, Listener::main);
     if (s.metrics_acceptor) s.do_accept(*s.metrics_acceptor, Listener::metrics);

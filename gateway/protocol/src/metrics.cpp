@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "ariadne/protocol/build_info.h"
+
 namespace ariadne::gateway {
 
 namespace {
@@ -71,6 +73,16 @@ void Histogram::render(std::string& out, const char* name, const char* help) con
 std::string Metrics::render_prometheus() const {
     std::string out;
     out.reserve(4096);
+    // The version and commit are label values (a character set CMake checked): a dashboard
+    // shows what runs, and an upgrade is seen as a change of labels.
+    out +=
+        "# HELP ariadne_build_info The release and commit of the running binary.\n"
+        "# TYPE ariadne_build_info gauge\n"
+        "ariadne_build_info{version=\"";
+    out += build_version();
+    out += "\",commit=\"";
+    out += build_commit();
+    out += "\"} 1\n";
     scalar(out, "ariadne_connections_open", "gauge", "Open TLS connections.", connections_open);
     scalar(out, "ariadne_connections_total", "counter", "Accepted TCP connections.",
            connections_total);

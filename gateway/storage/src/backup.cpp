@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ariadne/protocol/build_info.h"
 #include "ariadne/storage/data_dir_lock.h"
 #include "private_files.h"
 #include "ustar.h"
@@ -132,6 +133,8 @@ std::string manifest_json(const BackupManifest& m) {
                            {"format_version", m.format_version},
                            {"created_at", m.created_at},
                            {"schema_version", m.schema_version},
+                           {"ariadne_version", m.ariadne_version},
+                           {"ariadne_commit", m.ariadne_commit},
                            {"members", members}})
                .dump(2) +
            "\n";
@@ -162,6 +165,8 @@ BackupManifest parse_manifest(const std::string& text) {
         }
         m.created_at = j.at("created_at").get<std::string>();
         m.schema_version = j.at("schema_version").get<std::int64_t>();
+        m.ariadne_version = j.value("ariadne_version", std::string());
+        m.ariadne_commit = j.value("ariadne_commit", std::string());
         std::set<std::string> names;
         for (const auto& member : j.at("members")) {
             BackupMember b{member.at("name").get<std::string>(),
@@ -317,6 +322,8 @@ BackupResult create_backup(const fs::path& data_dir, const fs::path& to,
     BackupManifest manifest;
     manifest.format_version = kBackupFormatVersion;
     manifest.created_at = utc_text("%Y-%m-%dT%H:%M:%SZ");
+    manifest.ariadne_version = gateway::build_version();
+    manifest.ariadne_commit = gateway::build_commit();
     std::vector<std::string> names;
     // Before the databases: every checkpoint in the copy then lies within the copied chain.
     if (fs::is_regular_file(data_dir / kCheckpoints)) {

@@ -23,8 +23,10 @@ struct ServeConfig {
     // With a shared database: how often every online device re-reads its backlog, so mail
     // committed on another node arrives even when its notification was lost.
     std::uint32_t cluster_poll_ms = 1000;
-    std::filesystem::path cert;       // empty: <data_dir>/tls-cert.pem (generated on first run)
-    std::filesystem::path key;        // empty: <data_dir>/tls-key.pem
+    std::filesystem::path cert;  // empty: <data_dir>/tls-cert.pem (generated on first run)
+    std::filesystem::path key;   // empty: <data_dir>/tls-key.pem
+    // Without it, a non-loopback listen_host with no `cert` is refused (config error).
+    bool allow_dev_certificate = false;
     std::filesystem::path port_file;  // written with the bound port once listening
     std::string log_level = "info";   // trace, debug, info, warn, error, off
     bool log_ip = false;
@@ -69,7 +71,8 @@ struct ServeCommand {
 
 /// Parses the arguments after `serve`. Throws GatewayError(config) naming the setting for
 /// an unknown option, a bad value, an unreadable config file, or a combination that is
-/// refused (e.g. --recovery-m-kib below 65536 without --insecure-test-params).
+/// refused (e.g. --recovery-m-kib below 65536 without --insecure-test-params, or a
+/// non-loopback --listen address without --cert nor --allow-dev-certificate).
 ServeCommand parse_serve_config(const std::vector<std::string>& args);
 
 }  // namespace ariadne::gateway

@@ -46,7 +46,8 @@ struct ServerOptions {
     std::uint32_t max_connections = 20000;
     std::uint32_t io_threads = 2;
     bool log_ip = false;
-    bool handle_signals = true;                // SIGINT/SIGTERM start the graceful shutdown
+    // SIGINT/SIGTERM start the graceful shutdown; SIGHUP reloads the certificate and key.
+    bool handle_signals = true;
     std::shared_ptr<const HttpRoutes> routes;  // extra HTTPS routes (null: none)
     HttpWorkerOptions http_workers;            // threads and queues that run route handlers
     // Per client address: open connections, and those not logged in yet (TLS handshake,
@@ -68,7 +69,8 @@ struct ServerOptions {
 ///
 /// Errors: the constructor throws GatewayError(config) when a host is not an IP address, and
 /// GatewayError(io) when an address cannot be bound or the certificate/key cannot be loaded
-/// or do not match (a metrics listener with metrics_optional only logs a warning). Once
+/// or do not match (a metrics listener with metrics_optional only logs a warning; so does a
+/// certificate outside its validity period, which clients will refuse). Once
 /// running, a connection's failure (bad TLS, bad HTTP, a handler that throws: 500) closes or
 /// answers that connection only; nothing is thrown to the caller of run() (but std::system_error
 /// when its threads cannot be started).
@@ -102,6 +104,14 @@ class Server {
 
     /// Starts the graceful shutdown; run() returns once it is done. Thread-safe, idempotent.
     void stop() noexcept;
+
+    /// Reads options.certificate_chain and options.private_key again (also on SIGHUP, with
+    /// handle_signals). New handshakes, on both listeners, use the new pair; connections
+    /// already open keep theirs. Returns the new certificate's SHA-256 fingerprint and logs
+    /// it. A pair that cannot be read, whose key does not match, or whose certificate has
+    /// expired or is not valid yet is refused: the error is logged and thrown as
+    /// GatewayError(io) naming the file, and the pair in use keeps serving. Thread-safe.
+    std::string reload_certificate();
 
   private:
     struct Impl;

@@ -1,8 +1,9 @@
 // Online backup and verified restore of a data directory's databases.
 //
 // A backup is ONE file: a POSIX ustar archive (readable with `tar tvf`) whose first member
-// `manifest.json` names the format, when it was made (UTC), the schema version of
-// ariadne.db, and each following member's name, size and SHA-256. The members are
+// `manifest.json` names the format, when it was made (UTC), the release and commit of the
+// ariadne that made it, the schema version of ariadne.db, and each following member's name,
+// size and SHA-256. The members are
 // `audit-checkpoints` (when present), `ariadne.db`, `edge/history.db` and each edge account's
 // Signal store `edge/<tag>.db`. server.key and the TLS files are never included: without
 // server.key the sealed values in the databases stay sealed (docs/admin-guide.md).
@@ -40,6 +41,10 @@ struct BackupManifest {
     int format_version = 0;
     std::string created_at;  // UTC, "2026-12-07T10:15:00Z"
     std::int64_t schema_version = 0;
+    // The release and commit of the ariadne that made it (build_info.h); empty for a backup
+    // made before they were recorded.
+    std::string ariadne_version;
+    std::string ariadne_commit;
     std::vector<BackupMember> members;  // in archive order
 };
 
