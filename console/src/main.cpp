@@ -42,8 +42,9 @@ Options:
   --data-dir DIR         Where the console keeps its sealed keys and history
                          (default: $XDG_DATA_HOME/ariadne-console or ~/.local/share/ariadne-console).
   --gateway URL          First run: the gateway, e.g. wss://gateway.example.org:8443
-  --fingerprint FP       First run: SHA-256 fingerprint of the gateway's certificate
-                         (AB:CD:...), from your administrator. It is pinned.
+  --fingerprint FP       First run: SHA-256 fingerprint of the gateway's certificate or
+                         of its public key (AB:CD:...), from your administrator. It is
+                         pinned (a public key pin survives certificate renewals).
   --username NAME        First run: your caseworker user name.
   --passphrase-file F    Open the keys at start with the passphrase in F (no sign-in page
                          needed; a one-time link is printed, as on the first run).

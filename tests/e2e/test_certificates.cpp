@@ -270,6 +270,92 @@ TEST_F(Certificates, ABadPairOnSighupIsRefusedNamingTheFileAndTheOldCertificateS
     EXPECT_EQ(handshake(gateway_->port()).fingerprint, fingerprint_of(dir("second-cert.pem")));
 }
 
+/// A new certificate for the key in `key_path` (a renewal that keeps the key, as certbot
+/// --reuse-key does), valid from now.
+void renew_certificate(const fs::path& key_path, const fs::path& cert_path) {
+    FILE* k = std::fopen(key_path.c_str(), "r");
+    ASSERT_TRUE(k);
+    EVP_PKEY* key = PEM_read_PrivateKey(k, nullptr, nullptr, nullptr);
+    std::fclose(k);
+    X509* cert = X509_new();
+    ASSERT_TRUE(key && cert);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 4242);
+    X509_set_version(cert, 2);
+    X509_gmtime_adj(X509_getm_notBefore(cert), -30);
+    X509_gmtime_adj(X509_getm_notAfter(cert), 90L * 24 * 3600);
+    X509_set_pubkey(cert, key);
+    X509_NAME* name = X509_get_subject_name(cert);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+    X509_set_issuer_name(cert, name);
+    ASSERT_NE(X509_sign(cert, key, EVP_sha256()), 0);
+    FILE* c = std::fopen(cert_path.c_str(), "w");
+    ASSERT_TRUE(c);
+    PEM_write_X509(c, cert);
+    std::fclose(c);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+}
+
+/// SHA-256 of the certificate's DER SubjectPublicKeyInfo, "AB:CD:…".
+std::string public_key_fingerprint_of(const fs::path& cert_path) {
+    FILE* f = std::fopen(cert_path.c_str(), "r");
+    X509* cert = f ? PEM_read_X509(f, nullptr, nullptr, nullptr) : nullptr;
+    if (f) std::fclose(f);
+    if (!cert) throw std::runtime_error("no certificate in " + cert_path.string());
+    unsigned char* der = nullptr;
+    int size = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_Digest(der, static_cast<std::size_t>(size), digest, &length, EVP_sha256(), nullptr);
+    OPENSSL_free(der);
+    X509_free(cert);
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned int i = 0; i < length; ++i) {
+        if (i) out += ':';
+        out += hex[digest[i] >> 4];
+        out += hex[digest[i] & 15];
+    }
+    return out;
+}
+
+// A certbot renewal changes the certificate every 60-90 days: a console pinned to the
+// certificate would then refuse its gateway. Pinned to the public key it goes on, as long as
+// the renewal keeps the key; a certificate on another key is still refused.
+TEST_F(Certificates, AClientPinnedToThePublicKeyConnectsAcrossARenewalThatKeepsTheKey) {
+    const std::string key_pin = public_key_fingerprint_of(cert_);
+    const std::string first = fingerprint_of(cert_);
+    ASSERT_NE(key_pin, first);
+    auto printed = gateway_->stdout_line(std::regex("public key sha256 " + key_pin));
+    EXPECT_TRUE(printed) << "ariadne serve prints the public key fingerprint to pin";
+
+    client::Endpoint pinned_key = gateway_->endpoint();
+    pinned_key.fingerprint_sha256 = key_pin;
+    EXPECT_NO_THROW(client::Connection::open(pinned_key));
+
+    renew_certificate(key_, dir("renewed-cert.pem"));
+    const std::string renewed = fingerprint_of(dir("renewed-cert.pem"));
+    ASSERT_NE(renewed, first);
+    ASSERT_EQ(public_key_fingerprint_of(dir("renewed-cert.pem")), key_pin);
+    replace_file(dir("renewed-cert.pem"), cert_);
+    ASSERT_EQ(::kill(gateway_->pid(), SIGHUP), 0);
+    ASSERT_TRUE(log_holds(*gateway_, "certificate reloaded from " + cert_.string()));
+    ASSERT_EQ(handshake(gateway_->port()).fingerprint, renewed);
+
+    EXPECT_NO_THROW(client::Connection::open(pinned_key)) << "the key pin outlives the renewal";
+    EXPECT_ANY_THROW(client::Connection::open(gateway_->endpoint()))
+        << "a pin of the old certificate does not";
+
+    // A certificate on another key: refused under the key pin.
+    replace_file(dir("second-cert.pem"), cert_);
+    replace_file(dir("second-key.pem"), key_);
+    ASSERT_EQ(::kill(gateway_->pid(), SIGHUP), 0);
+    ASSERT_TRUE(log_holds(*gateway_, "certificate reloaded from " + cert_.string(), 2));
+    ASSERT_EQ(handshake(gateway_->port()).fingerprint, fingerprint_of(dir("second-cert.pem")));
+    EXPECT_ANY_THROW(client::Connection::open(pinned_key));
+}
+
 // At start an expired certificate does not keep the gateway down (a renewal that failed
 // over a holiday): it serves, and the log says why clients refuse it.
 TEST(ExpiredCertificate, AtStartItIsServedWithAWarningNamingTheFile) {

@@ -101,18 +101,19 @@ void generate_dev_certificate(const std::filesystem::path& cert_path,
     }
 }
 
-std::string certificate_sha256_fingerprint(const std::filesystem::path& cert_path) {
+namespace {
+
+X509Ptr read_certificate(const std::filesystem::path& cert_path) {
     FilePtr f(std::fopen(cert_path.c_str(), "r"));
     if (!f) throw GatewayError(GatewayErrorCode::io, "Cannot read " + cert_path.string() + ".");
     X509Ptr cert(PEM_read_X509(f.get(), nullptr, nullptr, nullptr));
     if (!cert) {
         throw GatewayError(GatewayErrorCode::io, cert_path.string() + " holds no PEM certificate.");
     }
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (X509_digest(cert.get(), EVP_sha256(), digest, &length) != 1) {
-        throw GatewayError(GatewayErrorCode::internal, "Cannot hash the certificate.");
-    }
+    return cert;
+}
+
+std::string colon_hex(const unsigned char* digest, unsigned int length) {
     static const char* hex = "0123456789ABCDEF";
     std::string out;
     for (unsigned int i = 0; i < length; ++i) {
@@ -121,6 +122,32 @@ std::string certificate_sha256_fingerprint(const std::filesystem::path& cert_pat
         out += hex[digest[i] & 15];
     }
     return out;
+}
+
+}  // namespace
+
+std::string certificate_sha256_fingerprint(const std::filesystem::path& cert_path) {
+    X509Ptr cert = read_certificate(cert_path);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (X509_digest(cert.get(), EVP_sha256(), digest, &length) != 1) {
+        throw GatewayError(GatewayErrorCode::internal, "Cannot hash the certificate.");
+    }
+    return colon_hex(digest, length);
+}
+
+std::string public_key_sha256_fingerprint(const std::filesystem::path& cert_path) {
+    X509Ptr cert = read_certificate(cert_path);
+    unsigned char* der = nullptr;
+    int size = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert.get()), &der);
+    if (size <= 0) throw GatewayError(GatewayErrorCode::internal, "Cannot encode the public key.");
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    const int ok =
+        EVP_Digest(der, static_cast<std::size_t>(size), digest, &length, EVP_sha256(), nullptr);
+    OPENSSL_free(der);
+    if (ok != 1) throw GatewayError(GatewayErrorCode::internal, "Cannot hash the public key.");
+    return colon_hex(digest, length);
 }
 
 }  // namespace ariadne::gateway

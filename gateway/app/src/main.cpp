@@ -264,6 +264,8 @@ int serve(const std::vector<std::string>& args) {
         c.listen_host.find(':') != std::string::npos ? "[" + c.listen_host + "]" : c.listen_host;
     std::cout << "ariadne: listening on https://" << host << ":" << server.port()
               << "/ (certificate sha256 " << fingerprint << ")" << std::endl;
+    // Consoles may pin this instead: it outlives renewals of the certificate on the same key.
+    std::cout << "ariadne: public key sha256 " << public_key_sha256_fingerprint(cert) << std::endl;
     if (server.metrics_port() != 0) {
         std::string metrics_host = c.metrics_host.find(':') != std::string::npos
                                        ? "[" + c.metrics_host + "]"

@@ -179,7 +179,9 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
         ws.emplace(strand, ssl_ctx);
     }
 
-    // Accepts exactly the pinned leaf certificate; the chain above it is irrelevant.
+    // Accepts the leaf certificate whose SHA-256 is the pin, or whose public key's (DER
+    // SubjectPublicKeyInfo) is: a key pin survives renewals that keep the key. The chain
+    // above the leaf is irrelevant.
     bool check_pin(ssl::verify_context& vc) {
         X509_STORE_CTX* store = vc.native_handle();
         if (X509_STORE_CTX_get_error_depth(store) != 0) return true;
@@ -187,16 +189,29 @@ struct Connection::Impl : std::enable_shared_from_this<Connection::Impl> {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int len = 0;
         if (cert == nullptr || X509_digest(cert, EVP_sha256(), md, &len) != 1) return false;
-        static const char* digits = "0123456789ABCDEF";
-        std::string got;
-        for (unsigned i = 0; i < len; ++i) {
-            if (i) got.push_back(':');
-            got.push_back(digits[md[i] >> 4]);
-            got.push_back(digits[md[i] & 15]);
-        }
+        std::string got = colon_hex(md, len);
         if (got == expected_fingerprint) return true;
+        unsigned char* der = nullptr;
+        const int size = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+        if (size <= 0) return false;
+        const int hashed =
+            EVP_Digest(der, static_cast<std::size_t>(size), md, &len, EVP_sha256(), nullptr);
+        OPENSSL_free(der);
+        if (hashed != 1) return false;
+        if (colon_hex(md, len) == expected_fingerprint) return true;
         seen_fingerprint = got;
         return false;
+    }
+
+    static std::string colon_hex(const unsigned char* md, unsigned int len) {
+        static const char* digits = "0123456789ABCDEF";
+        std::string out;
+        for (unsigned i = 0; i < len; ++i) {
+            if (i) out.push_back(':');
+            out.push_back(digits[md[i] >> 4]);
+            out.push_back(digits[md[i] & 15]);
+        }
+        return out;
     }
 
     // ---- strand-only state ----

@@ -45,8 +45,8 @@ Commands:
 
 Options:
   --server URL            Gateway address, e.g. wss://127.0.0.1:8443
-  --fingerprint FP        SHA-256 fingerprint of the gateway's certificate (AB:CD:...), as
-                          printed by `ariadne serve`; pins that certificate.
+  --fingerprint FP        SHA-256 fingerprint of the gateway's certificate or of its public
+                          key (AB:CD:...), as printed by `ariadne serve`; pins it.
   --ca-file FILE          Trust the CAs in FILE instead (production certificates).
   --store DIR             Local store: sealed Signal state (signal.db) and its key
                           (store.key, mode 0600). Created by `recover`.

@@ -19,4 +19,10 @@ void generate_dev_certificate(const std::filesystem::path& cert_path,
 /// show. Throws GatewayError(io) if the file cannot be read or holds no certificate.
 std::string certificate_sha256_fingerprint(const std::filesystem::path& cert_path);
 
+/// SHA-256 of the DER SubjectPublicKeyInfo of that certificate, in the same form: what
+/// `openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | sha256sum` computes. It
+/// stays the same across renewals that keep the key (certbot --reuse-key), so consoles
+/// pinned to it keep working when the certificate changes.
+std::string public_key_sha256_fingerprint(const std::filesystem::path& cert_path);
+
 }  // namespace ariadne::gateway

@@ -32,9 +32,10 @@ struct Endpoint {
     std::string host = "127.0.0.1";
     std::uint16_t port = 8443;
     std::string path = "/v1/ws";
-    /// SHA-256 fingerprint of the server's certificate, hex with or without ':' separators,
-    /// any case. When set, the certificate is accepted if and only if its fingerprint
-    /// matches (the gateway's development certificate is self-signed, so no CA check).
+    /// SHA-256 fingerprint of the server's certificate or of its public key (DER
+    /// SubjectPublicKeyInfo), hex with or without ':' separators, any case. When set, the
+    /// certificate is accepted if and only if one of the two matches (the gateway's
+    /// development certificate is self-signed, so no CA check); `ariadne serve` prints both.
     std::string fingerprint_sha256;
     /// PEM file of trusted CAs, used when no fingerprint is set; the host name is checked
     /// too. With neither set, the system's default CAs are used.
