@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "admin_errors.h"
+#include "ariadne/admin/operations.h"
 #include "ariadne/protocol/codec.h"
 #include "http_api.h"
 
@@ -123,7 +124,8 @@ HttpResponse AdminApi::route(const HttpRequest& r) {
     if (r.path == "/v1/admin/caseworker" || r.path == "/v1/admin/survivor") {
         if (r.method != "POST") return error_response(405, "method_not_allowed", "Use POST.");
         if (who->role != policies::Role::admin) return forbidden();
-        return r.path == "/v1/admin/caseworker" ? caseworker_create(r) : survivor_enrol(r, *who);
+        return r.path == "/v1/admin/caseworker" ? caseworker_create(r, who->account.str())
+                                                : survivor_enrol(r, *who);
     }
     if (r.path == "/v1/admin/survivor/update") {
         if (r.method != "POST") return error_response(405, "method_not_allowed", "Use POST.");
@@ -152,6 +154,21 @@ HttpResponse AdminApi::route(const HttpRequest& r) {
     if (r.path == "/v1/admin/new-device-notice") {
         if (r.method != "POST") return error_response(405, "method_not_allowed", "Use POST.");
         return new_device_notice_set(r, *who);
+    }
+    if (r.path == "/v1/admin/caseworkers" || r.path == "/v1/admin/survivors" ||
+        r.path == "/v1/admin/checkin-plans" || r.path == "/v1/admin/devices") {
+        if (r.method != "GET") return error_response(405, "method_not_allowed", "Use GET.");
+        if (who->role != policies::Role::admin) return forbidden();
+        if (r.path == "/v1/admin/devices") return device_list(r);
+        json list = r.path == "/v1/admin/caseworkers" ? list_caseworkers(policies_)
+                    : r.path == "/v1/admin/survivors" ? list_survivors(policies_)
+                                                      : list_checkin_plans(policies_);
+        return HttpResponse::json(200, list.dump());
+    }
+    if (r.path == "/v1/admin/device/revoke" || r.path == "/v1/admin/unassign") {
+        if (r.method != "POST") return error_response(405, "method_not_allowed", "Use POST.");
+        if (who->role != policies::Role::admin) return forbidden();
+        return r.path == "/v1/admin/unassign" ? unassign(r, *who) : device_revoke(r, *who);
     }
     if (r.path == "/v1/admin/audit/verify" || r.path == "/v1/admin/audit") {
         if (r.method != "GET") return error_response(405, "method_not_allowed", "Use GET.");

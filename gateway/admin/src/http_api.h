@@ -51,12 +51,15 @@ class AdminApi {
     HttpResponse caseworker_disable(const HttpRequest& r, const policies::Actor& who,
                                     bool disabled);
     HttpResponse caseworker_reset(const HttpRequest& r, const policies::Actor& who);
-    HttpResponse caseworker_create(const HttpRequest& r);
+    HttpResponse caseworker_create(const HttpRequest& r, const std::string& actor);
     HttpResponse survivor_enrol(const HttpRequest& r, const policies::Actor& who);
     HttpResponse survivor_update(const HttpRequest& r, const policies::Actor& who);
     HttpResponse survivor_record(const HttpRequest& r, const policies::Actor& who);
     HttpResponse new_device_notice_set(const HttpRequest& r, const policies::Actor& who);
     HttpResponse duress_clear(const HttpRequest& r, const policies::Actor& who);
+    HttpResponse device_list(const HttpRequest& r);
+    HttpResponse device_revoke(const HttpRequest& r, const policies::Actor& who);
+    HttpResponse unassign(const HttpRequest& r, const policies::Actor& who);
 
     // http_organisation.cpp
     std::variant<policies::Actor, HttpResponse> plan_actor(const nlohmann::json& body,
