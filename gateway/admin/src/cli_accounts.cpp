@@ -33,7 +33,7 @@ constexpr std::size_t kMinTerminalPasswordChars = 12;
 /// One line typed on the terminal on standard input, not echoed; echo is restored before
 /// returning, also when reading fails.
 std::string read_hidden_line(const char* prompt) {
-    std::cerr << prompt << std::flush;
+    // Echo goes off before the prompt appears, so nothing typed after it is ever shown.
     termios saved{};
     bool restore = ::tcgetattr(STDIN_FILENO, &saved) == 0;
     if (restore) {
@@ -42,9 +42,10 @@ std::string read_hidden_line(const char* prompt) {
         quiet.c_lflag |= ECHONL;
         ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
     }
+    std::cerr << prompt << std::flush;
     std::string line;
     std::getline(std::cin, line);
-    if (restore) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+    if (restore) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
     if (!line.empty() && line.back() == '\r') line.pop_back();
     return line;
 }

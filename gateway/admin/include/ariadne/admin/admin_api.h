@@ -30,6 +30,10 @@
 //   GET  /v1/admin/duress-words                 admin only: {"duress_words": count}
 //   PUT  /v1/admin/duress-words {"words":[...]} admin only
 //   GET  /v1/admin/consent?case=CODE            admin, or a caseworker assigned to her
+//   GET  /v1/admin/caseworkers | survivors | checkin-plans    admin only (listings)
+//   GET  /v1/admin/devices?account=ID           admin only
+//   POST /v1/admin/device/revoke {"account","device_id"}   admin only
+//   POST /v1/admin/unassign {"survivor","caseworker"}      admin only
 //   GET  /v1/admin/audit/verify                 admin only
 //   GET  /v1/admin/audit?from=N&limit=M         admin only (metadata, JSON lines)
 //
