@@ -275,11 +275,18 @@ TEST_F(AdminDay2, ListingsShowAccountsCasesAndPlansAlikeInTheCliAndTheApi) {
     EXPECT_EQ(p["plan_id"], plan["plan_id"]);
     EXPECT_EQ(p["case_code"], survivor_.case_code);
     EXPECT_EQ(p["status"], "active");
-    if (!p["next_slot_at"].is_null()) {
+    // Her consent to check-ins on the app, a whole-day window: a slot is scheduled.
+    ASSERT_FALSE(p["next_slot_at"].is_null()) << p.dump();
+    {
         std::string iso = p["next_slot_at"];
         EXPECT_TRUE(std::regex_match(iso, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")))
             << iso;
-        EXPECT_TRUE(p["next_slot_at_ms"].is_number_integer());
+        std::time_t secs = p["next_slot_at_ms"].get<std::int64_t>() / 1000;
+        std::tm tm{};
+        gmtime_r(&secs, &tm);
+        char expected[32];
+        std::strftime(expected, sizeof expected, "%Y-%m-%dT%H:%M:%S", &tm);
+        EXPECT_EQ(iso.substr(0, 19), expected);
     }
 
     Json devices = gateway_->admin({"device-list", "--id", mara_.account});
