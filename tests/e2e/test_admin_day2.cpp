@@ -403,7 +403,7 @@ TEST_F(AdminDay2, TheCliRevokesALostConsoleItsSessionEndsItCannotLogInAndHerTeam
     EXPECT_EQ(gateway_->admin({"audit-verify"})["ok"], true);
 }
 
-TEST_F(AdminDay2, DeviceRevokeRefusesTheWrongRoleUnknownIdsAndHostileInput) {
+TEST_F(AdminDay2, TheApiRevokesADeviceEndingItsIdleConnectionAtOnceAndRefusesBadInput) {
     auto conn = gateway_->connect();
     RawDevice device = make_raw_device(tmp_.path() / "mara-device");
     ASSERT_EQ(register_raw(*conn, mara_, device, totp_for(mara_, 0))["type"], "ok");
@@ -470,7 +470,11 @@ TEST_F(AdminDay2, DeviceRevokeRefusesTheWrongRoleUnknownIdsAndHostileInput) {
     auto done = http("POST", "/v1/admin/device/revoke", body, token);
     EXPECT_EQ(done.status, 200) << done.text;
     EXPECT_EQ(done.body["cases_alerted"], 1);
-    EXPECT_NE(conn->request({{"type", "keys_count"}})["type"], "ok");
+    // Through the API (the server itself), her idle connection ends at once: no request.
+    auto closed = conn->wait_closed(10s);
+    ASSERT_TRUE(closed.has_value()) << "the revoked device's idle connection stayed open";
+    EXPECT_EQ(closed->code, 1008);
+    EXPECT_EQ(closed->reason, "device revoked");
     EXPECT_TRUE(gateway_->admin({"device-list", "--id", mara_.account})["devices"].empty());
     EXPECT_NE(audit_text().find("\"action\":\"device.revoked\",\"actor\":\"" + admin_.account),
               std::string::npos);

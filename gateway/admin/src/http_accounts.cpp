@@ -134,11 +134,12 @@ HttpResponse AdminApi::device_revoke(const HttpRequest& r, const policies::Actor
         return error_response(400, "invalid_field", "device_id: must be a device id, 1 or more.",
                               "device_id");
     }
-    return HttpResponse::json(
-        200, revoke_caseworker_device(store_, policies_, account->get<std::string>(),
-                                      device->get<std::int64_t>(), who.account.str(), "account",
-                                      "device_id")
-                 .dump());
+    auto id = account->get<std::string>();
+    auto answer = revoke_caseworker_device(store_, policies_, id, device->get<std::int64_t>(),
+                                           who.account.str(), "account", "device_id");
+    // Its rows are gone: its open connections end now rather than at their next request.
+    if (revoked_) revoked_(id, static_cast<std::uint32_t>(device->get<std::int64_t>()));
+    return HttpResponse::json(200, answer.dump());
 }
 
 /// POST /v1/admin/unassign {"survivor","caseworker"} (admin).

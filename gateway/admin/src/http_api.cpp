@@ -59,11 +59,12 @@ std::optional<HttpResponse> check_fields(const json& body,
 }
 
 AdminApi::AdminApi(Store& store, const ServerKey& key, policies::PolicyStore& policies,
-                   AssignHandler assign)
+                   AssignHandler assign, DeviceRevokedHandler revoked)
     : store_(store),
       key_(key),
       policies_(policies),
       assign_(std::move(assign)),
+      revoked_(std::move(revoked)),
       sessions_(store, key, policies, clock_) {}
 
 HttpResponse AdminApi::handle(const HttpRequest& r) {
@@ -214,8 +215,10 @@ HttpResponse AdminApi::login(const HttpRequest& r) {
 }
 
 void add_admin_api(HttpRoutes& routes, Store& store, const ServerKey& key,
-                   policies::PolicyStore& policies, AssignHandler assign) {
-    auto api = std::make_shared<AdminApi>(store, key, policies, std::move(assign));
+                   policies::PolicyStore& policies, AssignHandler assign,
+                   DeviceRevokedHandler revoked) {
+    auto api =
+        std::make_shared<AdminApi>(store, key, policies, std::move(assign), std::move(revoked));
     routes.add(
         "/v1/admin/", [api](const HttpRequest& r) { return api->handle(r); },
         HttpRouteClass::admin);

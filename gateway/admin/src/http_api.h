@@ -37,7 +37,7 @@ class AdminApi {
   public:
     /// The references must outlive the API (admin_api.h).
     AdminApi(Store& store, const ServerKey& key, policies::PolicyStore& policies,
-             AssignHandler assign);
+             AssignHandler assign, DeviceRevokedHandler revoked);
 
     /// Answers one request under /v1/admin/. Never throws.
     HttpResponse handle(const HttpRequest& r);
@@ -79,6 +79,7 @@ class AdminApi {
     const ServerKey& key_;
     policies::PolicyStore& policies_;
     AssignHandler assign_;
+    DeviceRevokedHandler revoked_;
     policies::SystemClock clock_;
     StaffSessions sessions_;
 };

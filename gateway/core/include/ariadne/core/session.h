@@ -150,6 +150,8 @@ class Session : public std::enable_shared_from_this<Session> {
     void wake_locked();
     /// Another node logged this device in: close this older connection.
     void displace();
+    /// An administrator revoked this device: close the connection now.
+    void end_revoked();
     /// Whether entry `id` still goes out on this connection: clustered, when it was never
     /// pushed here; otherwise when it is past the cursor.
     bool not_yet_pushed_locked(std::int64_t id) const;
