@@ -301,6 +301,14 @@ TEST_F(AdminDay2, ListingsShowAccountsCasesAndPlansAlikeInTheCliAndTheApi) {
               120000);
     EXPECT_TRUE(std::regex_match(devices["devices"][0]["registered_at"].get<std::string>(),
                                  std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
+    // Hers: her phone's app is device 1.
+    EXPECT_TRUE(gateway_->admin({"device-list", "--id", survivor_.account})["devices"].empty());
+    auto phone = recover_survivor(*gateway_, survivor_, tmp_.path() / "phone");
+    Json hers = gateway_->admin({"device-list", "--id", survivor_.account});
+    EXPECT_EQ(hers["role"], "survivor");
+    ASSERT_EQ(hers["devices"].size(), 1u) << hers.dump();
+    EXPECT_EQ(hers["devices"][0]["device_id"], 1);
+    EXPECT_EQ(hers["devices"][0]["kind"], "app");
 
     // The API answers the same, to admins only.
     std::string token = token_of(admin_, 0);
