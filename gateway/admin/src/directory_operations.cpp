@@ -2,6 +2,7 @@
 // plans, devices, device revocation, unassignment, and the audit entry as both surfaces show it.
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 
 #include <nlohmann/json.hpp>
