@@ -63,6 +63,10 @@ std::string gateway_alert_sentence(const std::string& kind) {
                "verified number, or a channel banned since). She asked to be looked after: "
                "check on her by another agreed means and fix her plan with her.";
     }
+    if (kind == "device_revoked") {
+        return "An administrator revoked a console device of a caseworker on her team (lost or "
+               "replaced). Nothing to do unless that device was yours.";
+    }
     if (kind == "unverified_channel") {
         return "A message arrived on a channel or number not verified as hers. Verify who "
                "wrote with the agreed safe word before sharing anything; until then, never "

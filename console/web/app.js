@@ -158,6 +158,7 @@ const alertTitles = {
   unverified_channel: 'Unverified channel',
   missed_checkin: 'Missed check-in',
   checkin_undeliverable: 'Check-in could not be sent',
+  device_revoked: 'A team device was revoked',
   undecryptable: 'A message could not be read',
 };
 

@@ -71,7 +71,8 @@ class UseCases : public ::testing::Test {
         for (const char* name : {"mara.k", "rosa.t"}) {
             caseworkers_.push_back(
                 create_caseworker_account(*store_, *key_, *policies_,
-                                          {name, "a long passphrase", "caseworker", "M.K."})
+                                          {name, "a long passphrase", "caseworker", "M.K."},
+                                          "admin-cli")
                     .at("account")
                     .get<std::string>());
         }

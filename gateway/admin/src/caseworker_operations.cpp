@@ -13,6 +13,7 @@
 #include "ariadne/protocol/codec.h"
 #include "ariadne/services/consent_policy.h"
 #include "ariadne/storage/staff_roles.h"
+#include "totp_qr.h"
 
 namespace ariadne::gateway {
 
@@ -93,14 +94,17 @@ nlohmann::json reset_caseworker(Store& store, const ServerKey& key, policies::Po
         store.replace_caseworker_credentials(id, hash, key.seal(id, secret.view()));
         auto now = policies::now_utc();
         policies.append_audit(actor, "caseworker.reset", "", "done", id, now);
+        auto uri = crypto::otpauth_uri("Ariadne", id, secret.view());
         return json({{"account", id},
                      {"totp_secret", crypto::base32_encode(secret.view())},
-                     {"otpauth_uri", crypto::otpauth_uri("Ariadne", id, secret.view())}});
+                     {"otpauth_uri", uri},
+                     {"otpauth_qr_svg", qr_svg(encode_qr(uri))}});
     });
 }
 
 nlohmann::json create_caseworker_account(Store& store, const ServerKey& key,
-                                         policies::PolicyStore& policies, CaseworkerArgs args) {
+                                         policies::PolicyStore& policies, CaseworkerArgs args,
+                                         const std::string& actor) {
     return translating_errors([&]() -> json {
         auto fail = [&](const char* field, const std::string& message) {
             crypto::wipe(args.password.data(), args.password.size());
@@ -139,10 +143,15 @@ nlohmann::json create_caseworker_account(Store& store, const ServerKey& key,
         if (!args.initials.empty()) {
             set_caseworker_initials(policies, account_id, args.initials);
         }
+        // Metadata only: who created which account (as the reason token), never the username.
+        policies.append_audit(actor, args.role == "admin" ? "admin.created" : "caseworker.created",
+                              "", "done", account_id, policies::now_utc());
+        auto uri = crypto::otpauth_uri("Ariadne", account_id, secret.view());
         return json({{"account", account_id},
                      {"role", args.role},
                      {"totp_secret", crypto::base32_encode(secret.view())},
-                     {"otpauth_uri", crypto::otpauth_uri("Ariadne", account_id, secret.view())}});
+                     {"otpauth_uri", uri},
+                     {"otpauth_qr_svg", qr_svg(encode_qr(uri))}});
     });
 }
 

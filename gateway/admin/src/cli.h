@@ -60,6 +60,14 @@ int duress_clear(const Args& args, std::ostream& out);
 int duress_words_set(const Args& args, std::istream& in, std::ostream& out);
 int duress_words_show(const Args& args, std::ostream& out);
 
+// cli_directory.cpp
+int caseworker_list(const Args& args, std::ostream& out);
+int survivor_list(const Args& args, std::ostream& out);
+int plan_list(const Args& args, std::ostream& out);
+int device_list(const Args& args, std::ostream& out);
+int device_revoke(const Args& args, std::ostream& out);
+int unassign(const Args& args, std::ostream& out);
+
 // cli_audit.cpp
 int audit_verify(const Args& args, std::ostream& out, std::ostream& err);
 int audit_checkpoint(const Args& args, std::ostream& out);

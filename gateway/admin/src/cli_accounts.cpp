@@ -1,6 +1,9 @@
 // `ariadne admin` commands for staff and survivor accounts: caseworker-add, -disable,
 // -enable, -reset, survivor-enrol, assign, survivor-update, survivor-show, new-device-notice,
 // survivor-recode (admin_commands.h). Each calls the use case the admin API calls.
+#include <termios.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <iostream>
 
@@ -19,27 +22,89 @@
 #include "ariadne/services/consent_policy.h"
 #include "ariadne/services/handover.h"
 #include "cli.h"
+#include "totp_qr.h"
 
 namespace ariadne::gateway::cli {
 
+namespace {
+
+constexpr std::size_t kMinTerminalPasswordChars = 12;
+
+/// One line typed on the terminal on standard input, not echoed; echo is restored before
+/// returning, also when reading fails.
+std::string read_hidden_line(const char* prompt) {
+    // Echo goes off before the prompt appears, so nothing typed after it is ever shown.
+    termios saved{};
+    bool restore = ::tcgetattr(STDIN_FILENO, &saved) == 0;
+    if (restore) {
+        termios quiet = saved;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        quiet.c_lflag |= ECHONL;
+        ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    std::cerr << prompt << std::flush;
+    std::string line;
+    std::getline(std::cin, line);
+    if (restore) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return line;
+}
+
+/// The new password: asked twice without echo when standard input is a terminal (at least
+/// 12 characters, both the same), otherwise the first line of `in` (scripts pipe it in).
+/// Refusals are AdminError{invalid_field, "password"} (exit 2).
+std::string read_new_password(std::istream& in) {
+    if (&in == &std::cin && ::isatty(STDIN_FILENO) == 1) {
+        std::string first = read_hidden_line("New password (at least 12 characters): ");
+        std::string second = read_hidden_line("The same password again: ");
+        bool same = first == second;
+        std::size_t chars = 0;
+        for (unsigned char c : first) chars += (c & 0xC0) != 0x80;  // UTF-8 characters
+        crypto::wipe(second.data(), second.size());
+        if (!same || chars < kMinTerminalPasswordChars) {
+            crypto::wipe(first.data(), first.size());
+            throw AdminError(AdminErrorCode::invalid_field, "password",
+                             !same ? "password: the two passwords typed differ; nothing changed."
+                                   : "password: must be at least 12 characters long; nothing "
+                                     "changed.");
+        }
+        return first;
+    }
+    std::string password;
+    std::getline(in, password);
+    if (!password.empty() && password.back() == '\r') password.pop_back();
+    return password;
+}
+
+/// The authenticator's QR code on the terminal (standard error, so standard output keeps its
+/// one JSON line): when standard error is a terminal, or asked for with --qr.
+void show_totp_qr(const nlohmann::json& line, bool asked) {
+    if (!asked && ::isatty(STDERR_FILENO) != 1) return;
+    std::cerr << "Scan this with her authenticator app (shown once):\n"
+              << qr_terminal(encode_qr(line.at("otpauth_uri").get<std::string>())) << std::flush;
+}
+
+}  // namespace
+
 int caseworker_add(const Args& args, std::istream& in, std::ostream& out) {
     std::string data_dir, username, role = "caseworker", initials;
+    bool qr = false;
     po::options_description options;
     options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
         "username", po::value<std::string>(&username)->required(), "")(
         "role", po::value<std::string>(&role), "")("initials", po::value<std::string>(&initials),
-                                                   "");
+                                                   "")("qr", po::bool_switch(&qr), "");
     parse(args, options);
-    std::string password;
-    std::getline(in, password);
-    if (!password.empty() && password.back() == '\r') password.pop_back();
+    std::string password = read_new_password(in);
     ensure_data_dir(data_dir);
     ServerKey key = ServerKey::load_or_create(data_dir);
     Store store(admin_store_options(data_dir));
     auto policy_store = open_policies(data_dir);
     auto line = create_caseworker_account(store, key, *policy_store,
-                                          {username, std::move(password), role, initials});
+                                          {username, std::move(password), role, initials},
+                                          cli_admin().account.str());
     out << line.dump() << std::endl;
+    show_totp_qr(line, qr);
     return 0;
 }
 
@@ -68,14 +133,13 @@ int caseworker_disable(const Args& args, std::ostream& out, bool disabled) {
 /// secret, shown once; the old ones stop working at once.
 int caseworker_reset(const Args& args, std::istream& in, std::ostream& out) {
     std::string data_dir, id, by;
+    bool qr = false;
     po::options_description options;
     options.add_options()("data-dir", po::value<std::string>(&data_dir)->required(), "")(
         "id", po::value<std::string>(&id)->required(), "")(
-        "by", po::value<std::string>(&by)->required(), "");
+        "by", po::value<std::string>(&by)->required(), "")("qr", po::bool_switch(&qr), "");
     parse(args, options);
-    std::string password;
-    std::getline(in, password);
-    if (!password.empty() && password.back() == '\r') password.pop_back();
+    std::string password = read_new_password(in);
     if (password.empty() || password.size() > kMaxPasswordBytes) {
         crypto::wipe(password.data(), password.size());
         usage_error("The password (first line of standard input) must be 1 to 1024 bytes long.");
@@ -91,6 +155,7 @@ int caseworker_reset(const Args& args, std::istream& in, std::ostream& out) {
     ServerKey key = ServerKey::load_or_create(data_dir);
     auto line = reset_caseworker(store, key, *policy_store, id, std::move(password), by, "--id");
     out << line.dump() << std::endl;
+    show_totp_qr(line, qr);
     return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "admin_backup.h"
+#include "ariadne/admin/operations.h"
 #include "ariadne/services/audit_checkpoints.h"
 #include "ariadne/storage/policy_store.h"
 #include "cli.h"
@@ -58,16 +59,7 @@ int audit_export(const Args& args, std::ostream& out) {
         "from", po::value<std::uint64_t>(&from), "")("limit", po::value<std::size_t>(&limit), "");
     parse(args, options);
     for (const auto& e : open_policies(data_dir)->audit_entries(from, limit)) {
-        out << nlohmann::json({{"seq", e.seq},
-                               {"at_us", policies::to_micros(e.at)},
-                               {"actor", e.actor},
-                               {"action", e.action},
-                               {"case_code", e.case_code},
-                               {"decision", e.decision},
-                               {"reason", e.reason},
-                               {"hash", policies::to_hex(e.hash)}})
-                   .dump()
-            << "\n";
+        out << audit_entry_json(e).dump() << "\n";
     }
     out.flush();
     return 0;

@@ -85,7 +85,7 @@ HttpResponse AdminApi::caseworker_reset(const HttpRequest& r, const policies::Ac
 
 /// POST /v1/admin/caseworker {"username","password","role","initials"} (admin): the TOTP
 /// secret is in the answer once.
-HttpResponse AdminApi::caseworker_create(const HttpRequest& r) {
+HttpResponse AdminApi::caseworker_create(const HttpRequest& r, const std::string& actor) {
     json body = json::parse(r.body);
     if (auto bad = check_fields(body, {"username", "password", "role", "initials"})) {
         return *bad;
@@ -108,7 +108,56 @@ HttpResponse AdminApi::caseworker_create(const HttpRequest& r) {
         *out = it->get<std::string>();
     }
     return HttpResponse::json(
-        200, create_caseworker_account(store_, key_, policies_, std::move(args)).dump());
+        200, create_caseworker_account(store_, key_, policies_, std::move(args), actor).dump());
+}
+
+/// GET /v1/admin/devices?account=ID (admin).
+HttpResponse AdminApi::device_list(const HttpRequest& r) {
+    if (r.query.rfind("account=", 0) != 0 || r.query.find('&') != std::string::npos) {
+        return error_response(400, "invalid_field", "account: give ?account=ID.", "account");
+    }
+    return HttpResponse::json(200,
+                              list_devices(store_, policies_, r.query.substr(8), "account").dump());
+}
+
+/// POST /v1/admin/device/revoke {"account","device_id"} (admin).
+HttpResponse AdminApi::device_revoke(const HttpRequest& r, const policies::Actor& who) {
+    json body = json::parse(r.body);
+    if (auto bad = check_fields(body, {"account", "device_id"})) return *bad;
+    auto account = body.find("account");
+    if (account == body.end() || !account->is_string()) {
+        return error_response(400, "invalid_field",
+                              "account: must be an account id (a_ + 22 characters).", "account");
+    }
+    auto device = body.find("device_id");
+    if (device == body.end() || !device->is_number_integer()) {
+        return error_response(400, "invalid_field", "device_id: must be a device id, 1 or more.",
+                              "device_id");
+    }
+    auto id = account->get<std::string>();
+    auto answer = revoke_caseworker_device(store_, policies_, id, device->get<std::int64_t>(),
+                                           who.account.str(), "account", "device_id");
+    // Its rows are gone: its open connections end now rather than at their next request.
+    if (revoked_) revoked_(id, static_cast<std::uint32_t>(device->get<std::int64_t>()));
+    return HttpResponse::json(200, answer.dump());
+}
+
+/// POST /v1/admin/unassign {"survivor","caseworker"} (admin).
+HttpResponse AdminApi::unassign(const HttpRequest& r, const policies::Actor& who) {
+    json body = json::parse(r.body);
+    if (auto bad = check_fields(body, {"survivor", "caseworker"})) return *bad;
+    for (const char* name : {"survivor", "caseworker"}) {
+        auto it = body.find(name);
+        if (it == body.end() || !it->is_string()) {
+            return error_response(
+                400, "invalid_field",
+                std::string(name) + ": must be an account id (a_ + 22 characters).", name);
+        }
+    }
+    return HttpResponse::json(
+        200, unassign_caseworker(store_, policies_, body["survivor"].get<std::string>(),
+                                 body["caseworker"].get<std::string>(), who)
+                 .dump());
 }
 
 /// POST /v1/admin/survivor {"caseworker","initials","language","time_zone",

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "admin_errors.h"
+#include "ariadne/admin/operations.h"
 #include "ariadne/protocol/codec.h"
 #include "http_api.h"
 
@@ -58,11 +59,12 @@ std::optional<HttpResponse> check_fields(const json& body,
 }
 
 AdminApi::AdminApi(Store& store, const ServerKey& key, policies::PolicyStore& policies,
-                   AssignHandler assign)
+                   AssignHandler assign, DeviceRevokedHandler revoked)
     : store_(store),
       key_(key),
       policies_(policies),
       assign_(std::move(assign)),
+      revoked_(std::move(revoked)),
       sessions_(store, key, policies, clock_) {}
 
 HttpResponse AdminApi::handle(const HttpRequest& r) {
@@ -123,7 +125,8 @@ HttpResponse AdminApi::route(const HttpRequest& r) {
     if (r.path == "/v1/admin/caseworker" || r.path == "/v1/admin/survivor") {
         if (r.method != "POST") return error_response(405, "method_not_allowed", "Use POST.");
         if (who->role != policies::Role::admin) return forbidden();
-        return r.path == "/v1/admin/caseworker" ? caseworker_create(r) : survivor_enrol(r, *who);
+        return r.path == "/v1/admin/caseworker" ? caseworker_create(r, who->account.str())
+                                                : survivor_enrol(r, *who);
     }
     if (r.path == "/v1/admin/survivor/update") {
         if (r.method != "POST") return error_response(405, "method_not_allowed", "Use POST.");
@@ -152,6 +155,21 @@ HttpResponse AdminApi::route(const HttpRequest& r) {
     if (r.path == "/v1/admin/new-device-notice") {
         if (r.method != "POST") return error_response(405, "method_not_allowed", "Use POST.");
         return new_device_notice_set(r, *who);
+    }
+    if (r.path == "/v1/admin/caseworkers" || r.path == "/v1/admin/survivors" ||
+        r.path == "/v1/admin/checkin-plans" || r.path == "/v1/admin/devices") {
+        if (r.method != "GET") return error_response(405, "method_not_allowed", "Use GET.");
+        if (who->role != policies::Role::admin) return forbidden();
+        if (r.path == "/v1/admin/devices") return device_list(r);
+        json list = r.path == "/v1/admin/caseworkers" ? list_caseworkers(policies_)
+                    : r.path == "/v1/admin/survivors" ? list_survivors(policies_)
+                                                      : list_checkin_plans(policies_);
+        return HttpResponse::json(200, list.dump());
+    }
+    if (r.path == "/v1/admin/device/revoke" || r.path == "/v1/admin/unassign") {
+        if (r.method != "POST") return error_response(405, "method_not_allowed", "Use POST.");
+        if (who->role != policies::Role::admin) return forbidden();
+        return r.path == "/v1/admin/unassign" ? unassign(r, *who) : device_revoke(r, *who);
     }
     if (r.path == "/v1/admin/audit/verify" || r.path == "/v1/admin/audit") {
         if (r.method != "GET") return error_response(405, "method_not_allowed", "Use GET.");
@@ -197,8 +215,10 @@ HttpResponse AdminApi::login(const HttpRequest& r) {
 }
 
 void add_admin_api(HttpRoutes& routes, Store& store, const ServerKey& key,
-                   policies::PolicyStore& policies, AssignHandler assign) {
-    auto api = std::make_shared<AdminApi>(store, key, policies, std::move(assign));
+                   policies::PolicyStore& policies, AssignHandler assign,
+                   DeviceRevokedHandler revoked) {
+    auto api =
+        std::make_shared<AdminApi>(store, key, policies, std::move(assign), std::move(revoked));
     routes.add(
         "/v1/admin/", [api](const HttpRequest& r) { return api->handle(r); },
         HttpRouteClass::admin);

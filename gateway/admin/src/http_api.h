@@ -37,7 +37,7 @@ class AdminApi {
   public:
     /// The references must outlive the API (admin_api.h).
     AdminApi(Store& store, const ServerKey& key, policies::PolicyStore& policies,
-             AssignHandler assign);
+             AssignHandler assign, DeviceRevokedHandler revoked);
 
     /// Answers one request under /v1/admin/. Never throws.
     HttpResponse handle(const HttpRequest& r);
@@ -51,12 +51,15 @@ class AdminApi {
     HttpResponse caseworker_disable(const HttpRequest& r, const policies::Actor& who,
                                     bool disabled);
     HttpResponse caseworker_reset(const HttpRequest& r, const policies::Actor& who);
-    HttpResponse caseworker_create(const HttpRequest& r);
+    HttpResponse caseworker_create(const HttpRequest& r, const std::string& actor);
     HttpResponse survivor_enrol(const HttpRequest& r, const policies::Actor& who);
     HttpResponse survivor_update(const HttpRequest& r, const policies::Actor& who);
     HttpResponse survivor_record(const HttpRequest& r, const policies::Actor& who);
     HttpResponse new_device_notice_set(const HttpRequest& r, const policies::Actor& who);
     HttpResponse duress_clear(const HttpRequest& r, const policies::Actor& who);
+    HttpResponse device_list(const HttpRequest& r);
+    HttpResponse device_revoke(const HttpRequest& r, const policies::Actor& who);
+    HttpResponse unassign(const HttpRequest& r, const policies::Actor& who);
 
     // http_organisation.cpp
     std::variant<policies::Actor, HttpResponse> plan_actor(const nlohmann::json& body,
@@ -76,6 +79,7 @@ class AdminApi {
     const ServerKey& key_;
     policies::PolicyStore& policies_;
     AssignHandler assign_;
+    DeviceRevokedHandler revoked_;
     policies::SystemClock clock_;
     StaffSessions sessions_;
 };

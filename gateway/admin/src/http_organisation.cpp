@@ -366,16 +366,7 @@ HttpResponse AdminApi::audit(const HttpRequest& r) {
     }
     std::string out;
     for (const auto& e : policies_.audit_entries(from, limit)) {
-        out += json({{"seq", e.seq},
-                     {"at_us", policies::to_micros(e.at)},
-                     {"actor", e.actor},
-                     {"action", e.action},
-                     {"case_code", e.case_code},
-                     {"decision", e.decision},
-                     {"reason", e.reason},
-                     {"hash", policies::to_hex(e.hash)}})
-                   .dump() +
-               "\n";
+        out += audit_entry_json(e).dump() + "\n";
     }
     HttpResponse res = HttpResponse::text(200, std::move(out));
     res.content_type = "application/x-ndjson";

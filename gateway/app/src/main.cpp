@@ -187,11 +187,21 @@ int serve(const std::vector<std::string>& args) {
     // The one place that names concrete adapters: each registers its routes, channel
     // senders and device channels here (core/extension.h).
     GatewayExtensions extensions(policies, routes);
-    add_admin_api(*routes, store, server_key, policies.store(),
-                  [&policies](const std::string& survivor, const std::string& caseworker,
-                              const std::string& actor) {
-                      return policies.assign(survivor, caseworker, actor);
-                  });
+    add_admin_api(
+        *routes, store, server_key, policies.store(),
+        [&policies](const std::string& survivor, const std::string& caseworker,
+                    const std::string& actor) {
+            return policies.assign(survivor, caseworker, actor);
+        },
+        [&gateway, &store](const std::string& account, std::uint32_t device) {
+            // Unreadable: its connections still end at their next request.
+            try {
+                if (auto a = store.find_account(account)) {
+                    gateway.end_device_sessions(a->key, device);
+                }
+            } catch (const std::exception&) {
+            }
+        });
     // Survivors without the app: her edge device (in process) and the web page at /notes.
     ariadne::adapters::EdgeOptions edge_options;
     edge_options.data_dir = c.data_dir;

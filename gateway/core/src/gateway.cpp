@@ -134,6 +134,14 @@ void Gateway::announce_login(DeviceKey device) {
                       std::to_string(device.second));
 }
 
+void Gateway::end_device_sessions(AccountKey account, std::uint32_t device) {
+    for (auto& s : sessions_of({account, device})) s->end_revoked();
+    if (cluster_ != nullptr) {
+        cluster_->publish("r|" + node_id_ + "|" + std::to_string(account) + "." +
+                          std::to_string(device));
+    }
+}
+
 void Gateway::wake_all() {
     std::vector<std::shared_ptr<Session>> all;
     {
@@ -205,6 +213,10 @@ void Gateway::on_cluster_message(std::string_view payload) {
     } else if (parts[0] == "d") {
         if (auto device = parse_device(parts[2])) {
             for (auto& s : sessions_of(*device)) s->displace();
+        }
+    } else if (parts[0] == "r") {
+        if (auto device = parse_device(parts[2])) {
+            for (auto& s : sessions_of(*device)) s->end_revoked();
         }
     } else if (parts[0] == "a" && parts.size() == 5) {
         std::vector<std::string> recipients;

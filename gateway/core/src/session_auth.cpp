@@ -21,6 +21,9 @@ namespace {
 
 constexpr std::int64_t kChallengeLifetimeMs = 60000;
 constexpr const char* kAuthFailedMessage = "The credentials are not valid.";
+constexpr const char* kRevokedMessage =
+    "This device was revoked by your organisation's administrator; log in again as a new "
+    "device.";
 constexpr const char* kDisabledMessage =
     "This account is disabled; ask your organisation's administrator.";
 
@@ -211,16 +214,21 @@ bool Session::end_if_disabled_locked(std::int64_t id, std::uint64_t slot) {
     // An administrator may disable a caseworker while she is connected (possibly from the
     // CLI, another process): every request of hers checks the flag (one indexed read), and
     // the first one after the change ends the connection.
+    // A revoked console device (device-revoke) ends the same way, and its row is gone.
     if (account_.role != Role::caseworker) return false;
     bool disabled = true;  // fail closed when the flag cannot be read
+    bool revoked = true;
     try {
         disabled = gateway_.store_.is_disabled(account_.key);
+        revoked = !gateway_.store_.find_device(account_.key, device_);
     } catch (const std::exception&) {
     }
-    if (!disabled) return false;
-    spdlog::info("session of disabled account {} closed", account_.id);
-    complete_locked(slot, error_frame(id, ErrorCode::account_disabled, kDisabledMessage));
-    if (output_) output_->close(kClosePolicy, "account disabled");
+    if (!disabled && !revoked) return false;
+    spdlog::info("session of {} account {} device {} closed", disabled ? "disabled" : "revoked",
+                 account_.id, device_);
+    complete_locked(slot, disabled ? error_frame(id, ErrorCode::account_disabled, kDisabledMessage)
+                                   : error_frame(id, ErrorCode::auth_failed, kRevokedMessage));
+    if (output_) output_->close(kClosePolicy, disabled ? "account disabled" : "device revoked");
     return true;
 }
 

@@ -242,6 +242,12 @@ void Session::displace() {
     output_->close(kClosePolicy, "signed in on another node");
 }
 
+void Session::end_revoked() {
+    std::lock_guard lock(mutex_);
+    if (closed_ || !output_) return;
+    output_->close(kClosePolicy, "device revoked");
+}
+
 void Session::start_fetch_locked() {
     if (closed_ || fetching_) return;
     if (window_full_locked()) {

@@ -69,14 +69,16 @@ const char* to_string(AlertKind k) noexcept {
             return "unverified_channel";
         case AlertKind::checkin_undeliverable:
             return "checkin_undeliverable";
+        case AlertKind::device_revoked:
+            return "device_revoked";
     }
     return "duress";
 }
 
 std::optional<AlertKind> parse_alert_kind(std::string_view s) noexcept {
-    for (auto k :
-         {AlertKind::duress, AlertKind::missed_checkin, AlertKind::identity_changed,
-          AlertKind::new_device, AlertKind::unverified_channel, AlertKind::checkin_undeliverable}) {
+    for (auto k : {AlertKind::duress, AlertKind::missed_checkin, AlertKind::identity_changed,
+                   AlertKind::new_device, AlertKind::unverified_channel,
+                   AlertKind::checkin_undeliverable, AlertKind::device_revoked}) {
         if (s == to_string(k)) return k;
     }
     return std::nullopt;

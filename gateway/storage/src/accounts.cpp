@@ -205,7 +205,8 @@ bool Accounts::set_caseworker_disabled(std::string_view caseworker, bool disable
         std::int64_t key = s.integer(0);
         if (disabled) {
             auto w = db.cached(
-                "INSERT INTO disabled_accounts(account, since_ms) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
+                "INSERT INTO disabled_accounts(account, since_ms) VALUES (?1, ?2) ON CONFLICT DO "
+                "NOTHING");
             w.bind(1, key).bind(2, unix_ms()).run();
             changed = db.changes() > 0;
         } else {
@@ -243,17 +244,62 @@ void Accounts::assign(std::string_view survivor, std::string_view caseworker) {
         };
         std::int64_t s_key = lookup(survivor, Role::survivor);
         std::int64_t c_key = lookup(caseworker, Role::caseworker);
-        auto s =
-            db.cached("INSERT INTO assignments(survivor, caseworker) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
+        auto s = db.cached(
+            "INSERT INTO assignments(survivor, caseworker) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
         s.bind(1, s_key).bind(2, c_key).run();
     });
+}
+
+bool Accounts::unassign(std::string_view survivor, std::string_view caseworker) {
+    bool changed = false;
+    db_.run_sync([&](Connection& db) {
+        auto lookup = [&](std::string_view id, Role role) {
+            auto s = db.cached("SELECT key FROM accounts WHERE id = ?1 AND role = ?2");
+            s.bind(1, id).bind(2, role_value(role));
+            if (!s.step()) no_such_account(role, id);
+            return s.integer(0);
+        };
+        std::int64_t s_key = lookup(survivor, Role::survivor);
+        std::int64_t c_key = lookup(caseworker, Role::caseworker);
+        auto s = db.cached("DELETE FROM assignments WHERE survivor = ?1 AND caseworker = ?2");
+        s.bind(1, s_key).bind(2, c_key).run();
+        changed = db.changes() > 0;
+    });
+    return changed;
+}
+
+bool Accounts::revoke_caseworker_device(std::string_view caseworker, std::uint32_t device) {
+    bool existed = false;
+    db_.run_sync([&](Connection& db) {
+        std::int64_t key = 0;
+        {
+            auto s = db.cached("SELECT key FROM accounts WHERE id = ?1 AND role = ?2");
+            s.bind(1, caseworker).bind(2, role_value(Role::caseworker));
+            if (!s.step()) no_such_account(Role::caseworker, caseworker);
+            key = s.integer(0);
+        }
+        {
+            auto s = db.cached("DELETE FROM devices WHERE account = ?1 AND device = ?2");
+            s.bind(1, key).bind(2, static_cast<std::int64_t>(device)).run();
+            existed = db.changes() > 0;
+        }
+        // Literal SQL texts: prepared statements are cached by their address.
+        for (const char* sql : {"DELETE FROM signed_pre_keys WHERE account = ?1 AND device = ?2",
+                                "DELETE FROM last_resort_keys WHERE account = ?1 AND device = ?2",
+                                "DELETE FROM pre_keys WHERE account = ?1 AND device = ?2"}) {
+            auto s = db.cached(sql);
+            s.bind(1, key).bind(2, static_cast<std::int64_t>(device)).run();
+        }
+    });
+    return existed;
 }
 
 std::string Accounts::setting_or_insert(std::string_view name, std::string_view value) {
     std::string result;
     db_.run_sync([&](Connection& db) {
         {
-            auto s = db.cached("INSERT INTO settings(name, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
+            auto s = db.cached(
+                "INSERT INTO settings(name, value) VALUES (?1, ?2) ON CONFLICT DO NOTHING");
             s.bind(1, name).bind(2, value).run();
         }
         auto s = db.cached("SELECT value FROM settings WHERE name = ?1");

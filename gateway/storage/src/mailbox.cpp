@@ -99,6 +99,30 @@ Mailbox::Mailbox(Database& database, MailboxOptions options)
     });
 }
 
+std::int64_t Mailbox::drop_device(AccountKey account, std::uint32_t device) {
+    Purged dropped;
+    db_.run_sync([&](Connection& db) {
+        {
+            auto s = db.cached(
+                "SELECT account, sender, SUM(length(body)) FROM mailbox WHERE account = ?1 AND "
+                "device = ?2 AND kind = 0 GROUP BY account, sender");
+            s.bind(1, account).bind(2, static_cast<std::int64_t>(device));
+            while (s.step()) {
+                dropped.bytes.emplace_back(s.integer(0), s.integer(1),
+                                           static_cast<std::uint64_t>(s.integer(2)));
+            }
+        }
+        auto s = db.cached("DELETE FROM mailbox WHERE account = ?1 AND device = ?2");
+        s.bind(1, account).bind(2, static_cast<std::int64_t>(device)).run();
+        dropped.rows = db.changes();
+    });
+    // Released only once committed, as the purge does: the sender's quota counts these no more.
+    for (const auto& [recipient, sender, bytes] : dropped.bytes) {
+        queued_.release(recipient, sender, bytes);
+    }
+    return dropped.rows;
+}
+
 void Mailbox::expire(Connection& writer) {
     auto cutoff =
         unix_ms() - std::chrono::duration_cast<std::chrono::milliseconds>(options_.ttl).count();

@@ -31,6 +31,14 @@ Store::Store(StoreOptions options)
     database_.start([this](Connection& writer) { mailbox_.expire(writer); });
 }
 
+bool Store::revoke_caseworker_device(std::string_view caseworker, std::uint32_t device) {
+    bool existed = accounts_.revoke_caseworker_device(caseworker, device);
+    if (auto account = accounts_.find_account(caseworker)) {
+        mailbox_.drop_device(account->key, device);
+    }
+    return existed;
+}
+
 // The writer's completions use the repositories: it stops before they are destroyed.
 Store::~Store() { database_.close(); }
 

@@ -30,6 +30,10 @@
 //   GET  /v1/admin/duress-words                 admin only: {"duress_words": count}
 //   PUT  /v1/admin/duress-words {"words":[...]} admin only
 //   GET  /v1/admin/consent?case=CODE            admin, or a caseworker assigned to her
+//   GET  /v1/admin/caseworkers | survivors | checkin-plans    admin only (listings)
+//   GET  /v1/admin/devices?account=ID           admin only
+//   POST /v1/admin/device/revoke {"account","device_id"}   admin only
+//   POST /v1/admin/unassign {"survivor","caseworker"}      admin only
 //   GET  /v1/admin/audit/verify                 admin only
 //   GET  /v1/admin/audit?from=N&limit=M         admin only (metadata, JSON lines)
 //
@@ -46,6 +50,7 @@
 // Thread-safe: handlers run concurrently on the server's HTTP workers.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -65,10 +70,16 @@ namespace ariadne::gateway {
 using AssignHandler = std::function<nlohmann::json(
     const std::string& survivor, const std::string& caseworker, const std::string& actor)>;
 
+/// Ends the live connections of console device `device` of caseworker account `account` at
+/// once (a revoked device): `serve` passes Gateway::end_device_sessions. Never throws.
+using DeviceRevokedHandler = std::function<void(const std::string& account, std::uint32_t device)>;
+
 /// Registers the /v1/admin/ routes on `routes`. `store`, `key` and `policies` must outlive
-/// the routes. Without `assign`, POST /v1/admin/assign answers 404. Handlers never throw
+/// the routes. Without `assign`, POST /v1/admin/assign answers 404; without `revoked`, a
+/// revoked device's connections end at their next request only. Handlers never throw
 /// (every refusal is an answer); an unexpected exception is left to the server (500).
 void add_admin_api(HttpRoutes& routes, Store& store, const ServerKey& key,
-                   policies::PolicyStore& policies, AssignHandler assign = {});
+                   policies::PolicyStore& policies, AssignHandler assign = {},
+                   DeviceRevokedHandler revoked = {});
 
 }  // namespace ariadne::gateway

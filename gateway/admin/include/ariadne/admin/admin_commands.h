@@ -27,19 +27,21 @@ struct AdminCommand {
 
 inline constexpr AdminCommand kAdminCommands[] = {
     {"caseworker-add",
-     "caseworker-add --username NAME [--role admin|caseworker] [--initials I]\n"
-     "                 (password on stdin)",
-     R"({"account","role","totp_secret","otpauth_uri"}: the TOTP secret is shown this once)",
-     "2: role, initials, username (1-64 bytes) or password (1-1024 bytes) invalid; username "
-     "taken"},
+     "caseworker-add --username NAME [--role admin|caseworker] [--initials I] [--qr]\n"
+     "                 (password asked twice on a terminal, else the first line of stdin)",
+     R"({"account","role","totp_secret","otpauth_uri","otpauth_qr_svg"}: shown this once; the QR code also on a terminal)",
+     "2: role, initials, username (1-64 bytes) or password (1-1024 bytes; on a terminal at "
+     "least 12 characters, typed the same twice) invalid; username taken"},
     {"caseworker-disable|caseworker-enable",
      "caseworker-disable|caseworker-enable --id ACCOUNT --by ADMIN_ID",
      R"({"account","disabled","changed"}: the server refuses her logins and ends her sessions)",
      "2: --id not an account id; an admin disabling her own account. 1: --by not an admin "
      "account; no caseworker has --id"},
-    {"caseworker-reset", "caseworker-reset --id ACCOUNT --by ADMIN_ID  (new password on stdin)",
-     R"({"account","totp_secret","otpauth_uri"}: the old password and code stop working)",
-     "2: password not 1-1024 bytes; --id not an account id. 1: --by not an admin account; no "
+    {"caseworker-reset",
+     "caseworker-reset --id ACCOUNT --by ADMIN_ID [--qr]  (new password as caseworker-add)",
+     R"({"account","totp_secret","otpauth_uri","otpauth_qr_svg"}: the old password and code stop working)",
+     "2: password not 1-1024 bytes (on a terminal: under 12 characters or typed differently "
+     "twice); --id not an account id. 1: --by not an admin account; no "
      "caseworker has --id"},
     {"survivor-enrol",
      "survivor-enrol --caseworker ID [--caseworker ID ...] --initials I\n"
@@ -108,6 +110,26 @@ inline constexpr AdminCommand kAdminCommands[] = {
      "1: no survivor (her duress login excluded) has the id"},
     {"new-device-notice", "new-device-notice --case CODE --notify on|off",
      R"({"case_code","new_device_notice"})", "2: --notify not on or off. 1: no such case"},
+    {"caseworker-list", "caseworker-list",
+     R"({"caseworkers":[{"account","username","initials","role","teams","disabled","devices"}]})",
+     "none of its own"},
+    {"survivor-list", "survivor-list",
+     R"({"survivors":[{"case_code","initials","language","status","team"}]}: never a name or number)",
+     "none of its own"},
+    {"plan-list", "plan-list",
+     R"({"plans":[{"plan_id","case_code","status","next_slot_at","next_slot_at_ms"}]})",
+     "none of its own"},
+    {"device-list", "device-list --id ACCOUNT",
+     R"({"account","role","devices":[{"device_id","kind","registered_at","registered_at_ms"}]})",
+     "2: --id not an account id. 1: no account has --id"},
+    {"device-revoke", "device-revoke --id CASEWORKER_ID --device N --by ADMIN_ID",
+     R"({"account","device_id","revoked","cases_alerted"}: its sessions end, it cannot log in)",
+     "2: --id not an account id; --device not 1 or more. 1: --by not an admin account; no "
+     "caseworker has --id (a survivor's phone: survivor-recode); she has no device --device"},
+    {"unassign", "unassign --survivor ID --caseworker ID",
+     R"({"survivor","caseworker"[,"case_code"]})",
+     "2: an id is not an account id; he is her only caseworker (assign another first). 1: no "
+     "survivor or caseworker has the id; he is not assigned to her"},
     {"audit-verify", "audit-verify [--checkpoint SEQ:HEAD:MAC ...]",
      R"({"ok","entries","keyed_entries","checkpoints","head"[,"first_bad_entry","problem"]})",
      "1: the chain is broken (the line is printed, then the problem on standard error); a "
@@ -116,7 +138,7 @@ inline constexpr AdminCommand kAdminCommands[] = {
      R"({"seq","head","mac","at"}: also appended to the data directory's checkpoint file)",
      "1: the checkpoint file cannot be written"},
     {"audit-export", "audit-export [--from SEQ] [--limit N]",
-     R"(one line per entry: {"seq","at_us","actor","action","case_code","decision","reason","hash"})",
+     R"(one line per entry: {"seq","at","at_ms","at_us","actor","action","case_code","decision","reason","hash"})",
      "none of its own"},
     {"backup", "backup --to FILE [--force]",
      R"({"backup","size","schema_version","created_at","members"}: admin_backup.h)",

@@ -51,13 +51,16 @@ struct CaseworkerArgs {
 
 /// Validates every field before anything is stored (role admin|caseworker, initials,
 /// username 1 to 64 bytes, password 1 to 1024 bytes), then creates the account with a new
-/// TOTP secret. Returns {"account","role","totp_secret","otpauth_uri"} (shown once). Throws
-/// AdminError naming the field ({conflict, "username"} when the username is taken).
+/// TOTP secret, audited "caseworker.created" or "admin.created" in `actor`'s name (ids only).
+/// Returns {"account","role","totp_secret","otpauth_uri","otpauth_qr_svg"} (shown once; the
+/// SVG is the URI as a QR code for her authenticator app). Throws AdminError
+/// naming the field ({conflict, "username"} when the username is taken).
 nlohmann::json create_caseworker_account(Store& store, const ServerKey& key,
-                                         policies::PolicyStore& policies, CaseworkerArgs args);
+                                         policies::PolicyStore& policies, CaseworkerArgs args,
+                                         const std::string& actor);
 
 /// Resets caseworker `id`: a new password (`password`, 1 to 1024 bytes, wiped) and a new TOTP
-/// secret, returned once as {"account","totp_secret","otpauth_uri"}; audited
+/// secret, returned once as {"account","totp_secret","otpauth_uri","otpauth_qr_svg"}; audited
 /// "caseworker.reset" in `actor`'s name (ids only). Her devices stay registered. Throws
 /// AdminError{invalid_field | not_found} naming `field` (the id) or "password".
 nlohmann::json reset_caseworker(Store& store, const ServerKey& key, policies::PolicyStore& policies,
@@ -152,5 +155,47 @@ nlohmann::json set_checkin_plan(const Store& store, policies::PolicyStore& polic
 /// {not_found, "plan.plan_id"}, {refused, "plan.status"} (a stopped plan stays stopped).
 nlohmann::json set_checkin_plan_status(policies::PolicyStore& policies, std::int64_t plan_id,
                                        const std::string& status, const policies::Actor& by);
+
+// ---- listings, revocation, unassignment (directory_operations.cpp) ----
+
+/// "2026-05-03T10:15:00.123Z": Unix ms as ISO 8601 UTC with milliseconds. Never throws.
+std::string format_utc_ms(std::int64_t unix_ms);
+
+/// {"caseworkers":[{"account","username","initials" (or null),"role","teams":[...],
+/// "disabled","devices"}]} by username; `teams` are the teams of the cases assigned to her.
+/// Throws AdminError{storage}.
+nlohmann::json list_caseworkers(const policies::PolicyStore& policies);
+/// {"survivors":[{"case_code","initials","language","status","team" (or null)}]} by case
+/// code: never a name, number or account id. Throws AdminError{storage}.
+nlohmann::json list_survivors(const policies::PolicyStore& policies);
+/// {"plans":[{"plan_id","case_code","status","next_slot_at" (ISO 8601 UTC or null),
+/// "next_slot_at_ms" (or null)}]} by plan id. Throws AdminError{storage}.
+nlohmann::json list_checkin_plans(const policies::PolicyStore& policies);
+/// {"account","role","devices":[{"device_id","kind" (console | app | edge),"registered_at",
+/// "registered_at_ms"}]}: account `id`'s devices. Throws AdminError{invalid_field |
+/// not_found, field}.
+nlohmann::json list_devices(const Store& store, const policies::PolicyStore& policies,
+                            const std::string& id, const std::string& field);
+/// Revokes console device `device` of caseworker `id` in `actor`'s name: its identity, keys
+/// and queued mail are deleted (Store::revoke_caseworker_device), so it can no longer log in
+/// and its live sessions end at their next request; audited "device.revoked" (ids only); a
+/// neutral `device_revoked` alert is raised on every case assigned to her (her team).
+/// Returns {"account","device_id","revoked","cases_alerted"}. Throws AdminError naming
+/// `field` (the account; not_found for a survivor) or `device_field` (not a device of hers).
+nlohmann::json revoke_caseworker_device(Store& store, policies::PolicyStore& policies,
+                                        const std::string& id, std::int64_t device,
+                                        const std::string& actor, const std::string& field,
+                                        const std::string& device_field);
+/// The inverse of assign_caseworker (handover.h), in `by`'s name: removes the assignment and
+/// her record's caseworker. Refuses (AdminError{refused, "caseworker"}) to remove her last
+/// caseworker: her messages and alerts would reach no one. Returns {"survivor","caseworker"
+/// [,"case_code"]}. Throws AdminError{invalid_field | not_found} naming "survivor" or
+/// "caseworker" (not_found also when he is not assigned to her).
+nlohmann::json unassign_caseworker(Store& store, policies::PolicyStore& policies,
+                                   const std::string& survivor, const std::string& caseworker,
+                                   const policies::Actor& by);
+/// An audit entry as `audit-export` and GET /v1/admin/audit show it: {"seq","at" (ISO 8601
+/// UTC, ms),"at_ms","at_us","actor","action","case_code","decision","reason","hash"}.
+nlohmann::json audit_entry_json(const policies::AuditEntry& e);
 
 }  // namespace ariadne::gateway

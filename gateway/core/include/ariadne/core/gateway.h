@@ -134,6 +134,10 @@ class Gateway {
     void join_cluster(ClusterBus& bus, std::string node_id);
     /// A message from the bus (cluster.h); any thread. Malformed messages are ignored.
     void on_cluster_message(std::string_view payload);
+    /// Closes the connections of device `device` of `account` at once, on this node and,
+    /// clustered, on the others (1008 "device revoked"): an administrator revoked it. Its
+    /// stored rows are the caller's to delete first. Safe from any thread.
+    void end_device_sessions(AccountKey account, std::uint32_t device);
     /// Every online device re-reads its backlog (after a gap in the cluster's news).
     void wake_all();
     /// The online devices with mail waiting re-read their backlog (the cluster's poll timer:

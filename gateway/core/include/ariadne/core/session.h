@@ -116,9 +116,10 @@ class Session : public std::enable_shared_from_this<Session> {
     /// Answers account_disabled (and returns true) when `account` is a disabled caseworker;
     /// storage_unavailable when the flag cannot be read.
     bool refuse_disabled(std::int64_t id, const Account& account, std::uint64_t slot);
-    /// For a logged-in caseworker: answers account_disabled and closes the connection (and
-    /// returns true) once an administrator has disabled her account, or when the flag
-    /// cannot be read (fail closed).
+    /// For a logged-in caseworker: answers account_disabled (or auth_failed for a revoked
+    /// device) and closes the connection (and returns true) once an administrator has
+    /// disabled her account or revoked this device, or when either cannot be read (fail
+    /// closed).
     bool end_if_disabled_locked(std::int64_t id, std::uint64_t slot);
     void auth_success(std::int64_t id, const std::string& key, Account account,
                       std::uint32_t device, Bytes identity_key, std::uint64_t slot,
@@ -149,6 +150,8 @@ class Session : public std::enable_shared_from_this<Session> {
     void wake_locked();
     /// Another node logged this device in: close this older connection.
     void displace();
+    /// An administrator revoked this device: close the connection now.
+    void end_revoked();
     /// Whether entry `id` still goes out on this connection: clustered, when it was never
     /// pushed here; otherwise when it is past the cursor.
     bool not_yet_pushed_locked(std::int64_t id) const;

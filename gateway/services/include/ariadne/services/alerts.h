@@ -38,9 +38,10 @@ enum class AlertKind {
     new_device,             // she writes from a new device
     unverified_channel,     // a message arrived on a channel/address not verified as hers
     checkin_undeliverable,  // a check-in slot could go out on none of her plan's channels
+    device_revoked,         // an administrator revoked a console device of one of her caseworkers
 };
 /// "duress", "missed_checkin", "identity_changed", "new_device", "unverified_channel",
-/// "checkin_undeliverable".
+/// "checkin_undeliverable", "device_revoked".
 const char* to_string(AlertKind) noexcept;
 std::optional<AlertKind> parse_alert_kind(std::string_view) noexcept;
 /// Duress is urgent; every other kind is not.

@@ -88,6 +88,15 @@ class Accounts {
     /// Throws Error(not_found) unless `survivor` is a survivor and `caseworker` a caseworker.
     /// Assigning twice is a no-op.
     void assign(std::string_view survivor, std::string_view caseworker);
+    /// Removes caseworker `caseworker` from survivor `survivor`'s assignments. Returns whether
+    /// she was assigned. Throws Error(not_found) unless `survivor` is a survivor and
+    /// `caseworker` a caseworker.
+    bool unassign(std::string_view survivor, std::string_view caseworker);
+    /// Forgets device `device` of caseworker `caseworker`: its identity and its keys, so it can
+    /// no longer log in and no one can open a session with it (Store::revoke_caseworker_device
+    /// also drops the mail queued for it).
+    /// Returns whether it existed. Throws Error(not_found) unless `caseworker` is a caseworker.
+    bool revoke_caseworker_device(std::string_view caseworker, std::uint32_t device);
     /// Disables (or enables again) a caseworker account: a disabled account's logins are
     /// refused and its live sessions end at their next request. Returns whether anything
     /// changed. Throws Error(not_found) unless `caseworker` is a caseworker.

@@ -112,6 +112,10 @@ class Mailbox {
     /// sharing the database (PostgreSQL) is purging at this moment (it skips the round).
     void purge_expired(std::int64_t cutoff_ms, Completion<std::int64_t> done);
 
+    /// Deletes every entry queued for device `device` of `account` (a revoked device), blocking
+    /// on the writer; returns how many. Throws storage::Error if it cannot.
+    std::int64_t drop_device(AccountKey account, std::uint32_t device);
+
     /// The database's maintenance tick (writer thread only): purges entries older than the
     /// TTL in one transaction. Throws storage::Error if it cannot.
     void expire(Connection& writer);

@@ -109,6 +109,12 @@ class Store {
     void assign(std::string_view survivor, std::string_view caseworker) {
         accounts_.assign(survivor, caseworker);
     }
+    bool unassign(std::string_view survivor, std::string_view caseworker) {
+        return accounts_.unassign(survivor, caseworker);
+    }
+    /// Accounts::revoke_caseworker_device, then the mail queued for that device is dropped
+    /// (a new device may later get the same id). Blocking, on the writer.
+    bool revoke_caseworker_device(std::string_view caseworker, std::uint32_t device);
     bool set_caseworker_disabled(std::string_view caseworker, bool disabled) {
         return accounts_.set_caseworker_disabled(caseworker, disabled);
     }
