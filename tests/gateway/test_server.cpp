@@ -348,7 +348,14 @@ TEST(ServerProcess, PrintsTheListeningLineWithTheCertificateFingerprint) {
     std::string expected =
         "ariadne: listening on https://127.0.0.1:" + std::to_string(server.port()) +
         "/ (certificate sha256 " + tls.peer_fingerprint() + ")\n";
-    EXPECT_EQ(server.stdout_text(), expected);
+    // Then the public key's fingerprint (a pin that outlives renewals on the same key).
+    const std::string out = server.stdout_text();
+    EXPECT_EQ(out.substr(0, expected.size()), expected);
+    EXPECT_TRUE(
+        std::regex_match(out.substr(std::min(expected.size(), out.size())),
+                         std::regex("ariadne: public key sha256 ([0-9A-F]{2}:){31}[0-9A-F]{2}\n")))
+        << out;
+    EXPECT_EQ(out.find(tls.peer_fingerprint(), expected.size()), std::string::npos);
     auto mode = std::filesystem::status(dir.path / "data").permissions();
     EXPECT_EQ(mode, std::filesystem::perms::owner_all);
     auto key_mode = std::filesystem::status(dir.path / "data" / "tls-key.pem").permissions();
