@@ -105,7 +105,7 @@ Refusal explain_refusal(const std::string& code, const std::string& message, con
 
 std::string checkin_sentence(const std::string& state, const std::string& reason) {
     if (state == "waiting") {
-        return "Until she can be reached: no channel of her plan reaches her yet (she has not "
+        return "until she can be reached: no channel of her plan reaches her yet (she has not "
                "signed in to the app or the web page, or her number is not verified). The "
                "first check-in goes out in the first window after that.";
     }

@@ -637,7 +637,7 @@ async function main() {
   await waitFor(async () => ((await webRow.locator('td[data-label="Check-in"]').textContent()) || '').startsWith('waiting'),
     'a plan waiting for her first sign-in shows "Check-in: waiting", not "not set up"', 20000);
   const waitingCell = (await webRow.locator('td[data-label="Check-in"]').textContent()) || '';
-  check(waitingCell.includes('Until she can be reached') && !waitingCell.includes('unreachable') && !waitingCell.includes('not set up'),
+  check(waitingCell.startsWith('waiting until she can be reached: no channel of her plan reaches her yet') && !waitingCell.includes('unreachable') && !waitingCell.includes('not set up'),
     `the waiting check-in says why in a sentence (${waitingCell})`);
   if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'console-checkin-waiting.png') });
   run([GATEWAY, 'admin', 'checkin-plan-status', '--data-dir', gwDir, '--plan', String(webPlan.plan_id), '--status', 'stopped', '--by', cw.account]);

@@ -29,7 +29,8 @@ Json conversation_view(const std::string& account, const Json& gateway_contact);
 
 /// One plain sentence saying why a check-in slot was not sent (states denied, skipped,
 /// interrupted, send_failed), or why a plan's first check-in waits (waiting) or when it goes
-/// out (scheduled), from its state and reason code; "" for any other state.
+/// out (scheduled), from its state and reason code; "" for any other state. The waiting one
+/// continues the state ("waiting until she can be reached: …").
 /// Never a bare code: an unknown reason still gets a sentence.
 std::string checkin_sentence(const std::string& state, const std::string& reason);
 
