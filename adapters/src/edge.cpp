@@ -117,6 +117,19 @@ class HistoryDb {
                [&] { rows_->forget_pending(tag(account), server_id); });
     }
 
+    void add_unread(const std::string& account, std::int64_t server_id, std::int64_t at_ms) {
+        stored("the edge history could not be written",
+               [&] { rows_->add_unread(tag(account), server_id, at_ms); });
+    }
+    std::vector<std::int64_t> unread_since(const std::string& account, std::int64_t from_ms) {
+        return stored("the edge history could not be read",
+                      [&] { return rows_->unread_since(tag(account), from_ms); });
+    }
+    void forget_unread(const std::string& account, std::int64_t server_id) {
+        stored("the edge history could not be written",
+               [&] { rows_->forget_unread(tag(account), server_id); });
+    }
+
     void remember_account(const std::string& account) {
         Bytes sealed = key_.seal("edge-account", crypto::as_bytes(account));
         stored("the edge account list could not be written",
@@ -480,7 +493,12 @@ struct EdgeHub::Impl {
                          {"reason", "undecryptable"}});
                 return;
             }
-            call(d, {{"type", "ack"}, {"server_id", server_id}});
+            // In her page's history now, not seen by her: the sender's receipt says "kept"
+            // (waiting on her page), never "delivered"; when the page shows it to her, it is
+            // acknowledged again as read (EdgeHub::mark_shown). Noted before the ack, so a
+            // crash in between only repeats the ack on the redelivery.
+            history->add_unread(d.account, server_id, reply.server_time);
+            call(d, {{"type", "ack"}, {"server_id", server_id}, {"status", "kept"}});
             history->forget_pending(d.account, server_id);
             return;
         } else if (m.value("kind", "") == "notice") {
@@ -550,6 +568,25 @@ bool EdgeHub::acknowledge(const std::string& survivor_account, std::int64_t serv
         impl_->history->forget_pending(survivor_account, server_id);
     }
     return ok;
+}
+
+void EdgeHub::mark_shown(const std::string& survivor_account, std::int64_t from_ms) {
+    std::shared_ptr<EdgeDevice> d;
+    {
+        std::lock_guard lock(impl_->devices_mutex);
+        auto it = impl_->devices.find(survivor_account);
+        if (it == impl_->devices.end() || !it->second->link || it->second->link->closed()) return;
+        d = it->second;
+    }
+    std::lock_guard lock(d->mutex);
+    for (std::int64_t server_id : impl_->history->unread_since(survivor_account, from_ms)) {
+        Json answer =
+            impl_->call(*d, {{"type", "ack"}, {"server_id", server_id}, {"status", "read"}});
+        // Read now, or no longer kept at the gateway (expired, or read before a lost answer).
+        if (answer.value("type", "") == "ok" || answer.value("code", "") == "not_found") {
+            impl_->history->forget_unread(survivor_account, server_id);
+        }
+    }
 }
 
 void EdgeHub::resume() {

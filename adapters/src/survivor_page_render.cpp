@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "ariadne/adapters/edge.h"
 #include "ariadne/policies/time_zone.h"
 #include "survivor_page_impl.h"
@@ -177,6 +179,12 @@ std::string SurvivorPage::Impl::render(const PageSession& s) {
                      "</time></span><span dir=\"auto\">" + html_escape(e.text) + "</span></li>";
             }
             b += "</ol>";
+            // The replies in what she is shown are read now: their senders' receipts say so.
+            try {
+                hub.mark_shown(s.account, entries.front().at_ms);
+            } catch (const std::exception& e) {
+                spdlog::warn("survivor page: read receipts not sent: {}", e.what());
+            }
         }
         b += form + "<label for=\"text\">" + html_escape(text(l, "write_label")) +
              "</label><textarea id=\"text\" name=\"text\" maxlength=\"4000\" dir=\"auto\" "

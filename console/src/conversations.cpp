@@ -73,6 +73,7 @@ Json ConsoleService::thread(const std::string& account) {
         if (!m.refusal.empty()) j["refusal"] = m.refusal;
         if (!m.channel.empty()) j["channel"] = m.channel;
         if (m.from_gateway) j["from_gateway"] = true;
+        if (!m.delivered_by.empty()) j["delivered_by"] = m.delivered_by;
         msgs.push_back(j);
     }
     history_->mark_read(account);

@@ -36,6 +36,10 @@ const char* to_string(DeliveryState s) noexcept {
             return "committed";
         case DeliveryState::delivered:
             return "delivered";
+        case DeliveryState::waiting_on_page:
+            return "waiting_on_page";
+        case DeliveryState::read_on_page:
+            return "read_on_page";
         case DeliveryState::refused:
             return "refused";
         case DeliveryState::failed:
@@ -49,9 +53,10 @@ const char* to_string(DeliveryState s) noexcept {
 namespace {
 
 DeliveryState state_from(const std::string& s) {
-    for (auto st : {DeliveryState::received, DeliveryState::sending, DeliveryState::committed,
-                    DeliveryState::delivered, DeliveryState::refused, DeliveryState::failed,
-                    DeliveryState::not_delivered}) {
+    for (auto st :
+         {DeliveryState::received, DeliveryState::sending, DeliveryState::committed,
+          DeliveryState::delivered, DeliveryState::waiting_on_page, DeliveryState::read_on_page,
+          DeliveryState::refused, DeliveryState::failed, DeliveryState::not_delivered}) {
         if (s == to_string(st)) return st;
     }
     return DeliveryState::failed;
@@ -245,6 +250,7 @@ struct History::Impl {
         m.refusal = j.value("refusal", "");
         m.channel = j.value("channel", "");
         m.from_gateway = j.value("from_gateway", false);
+        m.delivered_by = j.value("delivered_by", "");
         return m;
     }
 
@@ -403,7 +409,7 @@ void History::set_not_sent(std::int64_t id, DeliveryState state, std::string_vie
     Impl::fail(e);
 }
 
-bool History::mark_delivered(std::int64_t server_id) try {
+bool History::mark_delivered(std::int64_t server_id, std::uint32_t from_device) try {
     std::lock_guard lock(impl_->mu);
     return impl_->transaction([&] {
         std::int64_t id = 0;
@@ -413,9 +419,38 @@ bool History::mark_delivered(std::int64_t server_id) try {
             if (!st.step()) return false;
             id = st.integer(0);
         }
-        return impl_->update(id, [](Json& j) {
+        return impl_->update(id, [&](Json& j) {
+            const std::string state = j.value("state", "");
+            if (state == "read_on_page") return;
+            // Her app's receipt says more than the edge's: keep "app" once known.
+            if (state == "delivered" && j.value("delivered_by", "") == "app") return;
             j["state"] = "delivered";
+            j["delivered_by"] = from_device == 1 ? "app" : "edge";
             j.erase("refusal");
+        });
+    });
+} catch (const sqlite::Error& e) {
+    Impl::fail(e);
+}
+
+bool History::mark_on_page(std::int64_t server_id, bool read) try {
+    std::lock_guard lock(impl_->mu);
+    return impl_->transaction([&] {
+        std::int64_t id = 0;
+        {
+            auto st = impl_->db->prepare("SELECT message_id FROM sent_ids WHERE server_id = ?");
+            st.bind(1, server_id);
+            if (!st.step()) return false;
+            id = st.integer(0);
+        }
+        return impl_->update(id, [&](Json& j) {
+            const std::string state = j.value("state", "");
+            if (read) {
+                j["state"] = "read_on_page";
+                j.erase("refusal");
+            } else if (state == "sending" || state == "committed") {
+                j["state"] = "waiting_on_page";
+            }
         });
     });
 } catch (const sqlite::Error& e) {
@@ -433,7 +468,8 @@ bool History::mark_not_delivered(std::int64_t server_id, std::string_view senten
             id = st.integer(0);
         }
         return impl_->update(id, [&](Json& j) {
-            if (j.value("state", "") == "delivered") return;
+            const std::string state = j.value("state", "");
+            if (state == "delivered" || state == "read_on_page") return;
             j["state"] = "not_delivered";
             j["refusal"] = std::string(sentence);
         });

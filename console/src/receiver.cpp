@@ -21,8 +21,12 @@ void ConsoleService::receive_one() {
     messenger_->receive(std::chrono::milliseconds(500), [this](const client::ReceivedMessage& m) {
         if (m.is_notice) return;  // gateway notices (check-ins, handovers) are for survivors
         if (m.is_receipt) {
-            if (m.failure.empty()) {
-                history_->mark_delivered(m.ref);
+            // Her edge device keeps a reply for her web page ("kept"), then says when the
+            // page showed it ("read"): neither means her phone has it.
+            if (m.receipt_status == "kept" || m.receipt_status == "read") {
+                history_->mark_on_page(m.ref, m.receipt_status == "read");
+            } else if (m.failure.empty()) {
+                history_->mark_delivered(m.ref, m.from_device);
             } else {
                 history_->mark_not_delivered(m.ref, explain_not_delivered(m.failure));
             }

@@ -108,6 +108,12 @@ Refusal explain_refusal(const std::string& code, const std::string& message, con
 }
 
 std::string checkin_sentence(const std::string& state, const std::string& reason) {
+    if (state == "waiting") {
+        return "until she can be reached: no channel of her plan reaches her yet (she has not "
+               "signed in to the app or the web page, or her number is not verified). The "
+               "first check-in goes out in the first window after that.";
+    }
+    if (state == "scheduled") return "The first check-in goes out in her next window.";
     if (state == "interrupted") {
         return "Not known if sent: the gateway stopped while sending it (it is never sent "
                "twice). Check on her if you expected an answer.";
@@ -194,6 +200,10 @@ Json conversation_view(const std::string& account, const Json& c) {
             {"checkin", text_field(c, "checkin")},
             {"checkin_note",
              checkin_sentence(text_field(c, "checkin"), text_field(c, "checkin_reason"))},
+            {"checkin_next",
+             c.is_object() && c.contains("checkin_next") && c["checkin_next"].is_number_integer()
+                 ? c["checkin_next"]
+                 : Json()},
             {"handover_note", text_field(c, "handover_note")},
             // Her language tag: the console offers the prepared replies written in it.
             {"language", text_field(c, "language")},

@@ -91,14 +91,19 @@ const stateText = {
   sending: 'sending…',
   committed: 'sent — stored at the gateway',
   delivered: 'delivered to her phone',
+  waiting_on_page: 'waiting on her page',
+  read_on_page: 'read on her page',
   refused: 'not sent',
   failed: 'not sent — connection problem',
   not_delivered: 'Not delivered (SMS)',
 };
 
-// A reply to her web page is taken into her page's history at once; the gateway knows no more
-// until she opens the page, so "delivered" there means waiting on her page, never her phone.
+// A reply to her web page waits there until she opens the page: the gateway's receipts say
+// "kept" (waiting_on_page), then "read" (read_on_page). Only her app's receipt means her
+// phone; a bare receipt from the gateway's edge is the SMS network's (or, kept before these
+// receipts existed, the page's) and never claims her phone on a web thread.
 function messageState(m) {
+  if (m.outbound && m.state === 'delivered' && m.delivered_by === 'app') return stateText.delivered;
   if (m.channel === 'web' && m.outbound && (m.state === 'committed' || m.state === 'delivered')) {
     return 'waiting on her page';
   }
@@ -252,7 +257,8 @@ function inboxCells(c) {
     el('td', { 'data-label': 'Last activity' }, when(c.last_activity_ms)),
     el('td', { 'data-label': 'Unread' }, c.unread ? el('span', { class: 'badge', 'aria-label': c.unread + ' unread' }, c.unread) : '0'),
     el('td', { 'data-label': 'Check-in' }, c.checkin || 'not set up',
-      ...(c.checkin_note ? [' ', el('span', { class: 'checkin-note', 'data-note': 'checkin' }, c.checkin_note)] : []))];
+      ...(c.checkin_note ? [' ', el('span', { class: 'checkin-note', 'data-note': 'checkin' },
+        c.checkin_note + (c.checkin === 'scheduled' && c.checkin_next ? ' (' + when(c.checkin_next) + ')' : ''))] : []))];
 }
 
 // Rows are keyed by account: a refresh that finds a row unchanged leaves it (and the keyboard
@@ -279,7 +285,7 @@ async function refreshInbox() {
       tr = el('tr', { 'data-account': c.account });
       tr.addEventListener('click', (e) => { if (!e.target.closest('a')) location.hash = '#/thread/' + c.account; });
     }
-    const key = JSON.stringify([c.initials, c.case_code, c.verified, c.unverified, c.status, c.channel, c.last_activity_ms, c.unread, c.checkin, c.checkin_note]);
+    const key = JSON.stringify([c.initials, c.case_code, c.verified, c.unverified, c.status, c.channel, c.last_activity_ms, c.unread, c.checkin, c.checkin_note, c.checkin_next]);
     if (renderIfChanged(tr, key, () => inboxCells(c)) && c.account === focusedAccount) refocus = true;
     if (tr !== before) {
       if (c.account === focusedAccount) refocus = true;
@@ -292,7 +298,7 @@ async function refreshInbox() {
 
 function messageNode(m) {
   const li = el('li', { 'data-id': m.id });
-  const key = JSON.stringify([m.state, m.refusal, m.channel, m.from_gateway, m.time_ms]);
+  const key = JSON.stringify([m.state, m.delivered_by, m.refusal, m.channel, m.from_gateway, m.time_ms]);
   li.className = (m.from_gateway ? 'gateway ' : (m.outbound ? 'out ' : 'in ')) + m.state;
   li.setAttribute('data-state', m.state);
   if (m.channel) li.setAttribute('data-channel', m.channel);

@@ -627,6 +627,22 @@ async function main() {
   // page" (taken into her page's history), never "delivered to her phone".
   const webSurvivor = JSON.parse(run([GATEWAY, 'admin', 'survivor-enrol', '--data-dir', gwDir, '--caseworker', cw.account, '--initials', 'W.P.', '--language', 'en', '--time-zone', zone, '--with-duress-code', '--recovery-m-kib', '8192', '--insecure-test-params']));
   run([GATEWAY, 'admin', 'consent-record', '--data-dir', gwDir, '--case', webSurvivor.case_code, '--channel', 'web', '--purpose', 'replies', '--by', cw.account]);
+  // A check-in plan on her web page before she ever opened it: its first check-in waits for
+  // her, and her row says so in a sentence instead of "not set up". (Stopped again, so the
+  // rest of this test sees no check-in.)
+  run([GATEWAY, 'admin', 'consent-record', '--data-dir', gwDir, '--case', webSurvivor.case_code, '--channel', 'web', '--purpose', 'check_ins', '--by', cw.account]);
+  const webPlan = JSON.parse(run([GATEWAY, 'admin', 'checkin-plan-set', '--data-dir', gwDir, '--case', webSurvivor.case_code, '--by', cw.account, '--every-days', '1', '--window', '00:00-23:59', '--channel', 'web']));
+  await page.goto(`http://127.0.0.1:${port}/#/`);
+  const webRow = page.locator(`#inbox-rows tr[data-account="${webSurvivor.account}"]`);
+  await waitFor(async () => ((await webRow.locator('td[data-label="Check-in"]').textContent()) || '').startsWith('waiting'),
+    'a plan waiting for her first sign-in shows "Check-in: waiting", not "not set up"', 20000);
+  const waitingCell = (await webRow.locator('td[data-label="Check-in"]').textContent()) || '';
+  check(waitingCell.startsWith('waiting until she can be reached: no channel of her plan reaches her yet') && !waitingCell.includes('unreachable') && !waitingCell.includes('not set up'),
+    `the waiting check-in says why in a sentence (${waitingCell})`);
+  if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'console-checkin-waiting.png') });
+  run([GATEWAY, 'admin', 'checkin-plan-status', '--data-dir', gwDir, '--plan', String(webPlan.plan_id), '--status', 'stopped', '--by', cw.account]);
+  await waitFor(async () => ((await webRow.locator('td[data-label="Check-in"]').textContent()) || '') === 'not set up',
+    'a stopped plan is "not set up" again', 20000);
   const herBrowser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic'] });
   const herPage = await (await herBrowser.newContext({ ignoreHTTPSErrors: true })).newPage();
   await herPage.goto(`https://127.0.0.1:${gw[1]}/notes`);
@@ -648,6 +664,21 @@ async function main() {
     ((await webReply.textContent()) || '').includes('waiting on her page'),
   'a reply to her web page says "waiting on her page"', 15000);
   check(!((await webReply.textContent()) || '').includes('her phone'), 'and never "delivered to her phone"');
+  await new Promise((r) => setTimeout(r, 1500));
+  check(((await webReply.textContent()) || '').includes('waiting on her page'), 'it still waits while she has not opened the page');
+  // She opens the page again: it shows her the reply, and the console says she read it.
+  const readBrowser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic'] });
+  const readPage = await (await readBrowser.newContext({ ignoreHTTPSErrors: true })).newPage();
+  await readPage.goto(`https://127.0.0.1:${gw[1]}/notes`);
+  await readPage.fill('#code', webSurvivor.recovery_code);
+  await Promise.all([readPage.waitForEvent('framenavigated'), readPage.click('button[value=login]')]);
+  await readPage.waitForLoadState('load');
+  check(((await readPage.locator('#thread').textContent()) || '').includes('Thank you, I read it.'), 'her page shows the reply');
+  await readBrowser.close();
+  await waitFor(async () => (await webReply.getAttribute('data-state')) === 'read_on_page' &&
+    ((await webReply.textContent()) || '').includes('read on her page'),
+  'once her page has shown it, the reply says "read on her page"', 15000);
+  check(!((await webReply.textContent()) || '').includes('her phone'), 'still never "her phone"');
   check(await page.locator('#messages li.in').first().getAttribute('data-channel') === 'web', 'her note carries its own channel (web)');
   // Verification by the agreed safe word: no safety number exists for her web page.
   check(await page.locator('#verified-toggle').isEnabled(), 'a web-page thread can be marked verified by safe word');
@@ -689,7 +720,10 @@ async function main() {
   const opens = new Date(Date.now() + 60000 + k * 3600000);
   const hhmm = `${String(opens.getUTCHours()).padStart(2, '0')}:${String(opens.getUTCMinutes()).padStart(2, '0')}`;
   run([GATEWAY, 'admin', 'checkin-plan-set', '--data-dir', gwDir, '--case', survivor.case_code, '--by', cw.account, '--every-days', '1', '--window', `${hhmm}-23:59`, '--channel', 'app']);
-  await waitFor(async () => ((await row.locator('[data-note="checkin"]').count()) > 0),
+  // Until its window opens, her row says when the first check-in goes out.
+  await waitFor(async () => ((await row.locator('td[data-label="Check-in"]').textContent()) || '').startsWith('scheduled The first check-in goes out in her next window. ('),
+    'a plan that can reach her shows its first check-in as scheduled, with the time', 20000);
+  await waitFor(async () => ((await row.locator('[data-note="checkin"]').textContent()) || '').startsWith('Not sent'),
     'her row gives a sentence for the check-in that was not sent', 150000);
   const checkinCell = await row.locator('td[data-label="Check-in"]').textContent();
   check(checkinCell.includes('Not sent: her case is closed.') && !checkinCell.includes('case_closed'),

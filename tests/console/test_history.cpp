@@ -93,6 +93,30 @@ TEST_F(HistoryTest, OutboundProgressesFromSendingToCommittedToDeliveredByReceipt
     EXPECT_EQ(h->conversation("a_1")[0].state, DeliveryState::delivered);
 }
 
+TEST_F(HistoryTest, AReplyToHerPageWaitsThenIsReadAndOnlyHerAppMeansHerPhone) {
+    auto h = History::open(path_, key());
+    auto id = h->add_outbound("a_1", 1000, "reply", "web");
+    h->set_committed(id, {41, 42});
+    EXPECT_TRUE(h->mark_on_page(42, false));
+    EXPECT_EQ(h->conversation("a_1")[0].state, DeliveryState::waiting_on_page);
+    // Her app (device 1) also took it: on her phone, whatever the page says.
+    EXPECT_TRUE(h->mark_delivered(41, 1));
+    EXPECT_EQ(h->conversation("a_1")[0].state, DeliveryState::delivered);
+    EXPECT_EQ(h->conversation("a_1")[0].delivered_by, "app");
+    EXPECT_TRUE(h->mark_on_page(42, true));
+    EXPECT_EQ(h->conversation("a_1")[0].state, DeliveryState::read_on_page);
+    // Nothing later takes "read" back.
+    h->mark_delivered(41, 1);
+    h->mark_not_delivered(42, "Not delivered.");
+    h->mark_on_page(42, false);
+    EXPECT_EQ(h->conversation("a_1")[0].state, DeliveryState::read_on_page);
+    // A plain receipt from her edge device (the SMS network) is recorded as such.
+    auto sms = h->add_outbound("a_1", 2000, "by sms", "sms");
+    h->set_committed(sms, {43});
+    h->mark_delivered(43, 2);
+    EXPECT_EQ(h->conversation("a_1")[1].delivered_by, "edge");
+}
+
 TEST_F(HistoryTest, RefusedReplyKeepsTheGatewaySentence) {
     auto h = History::open(path_, key());
     auto id = h->add_outbound("a_1", 1000, "reply");

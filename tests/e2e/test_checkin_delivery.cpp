@@ -130,6 +130,56 @@ TEST_F(CheckinDelivery, APlanSetBeforeSheSignsInWaitsForHerAndItsFirstCheckInArr
     EXPECT_EQ(occurrences("state = 'sent' AND channel = 'app'"), 1);
 }
 
+/// Her entry in `console`'s `contacts` answer (an empty object when she is not listed).
+Json contact_of(client::Messenger& console, const std::string& account) {
+    Json answer = console.connection().call({{"type", "contacts"}});
+    for (const auto& c : answer.value("contacts", Json::array())) {
+        if (c.value("account", "") == account) return c;
+    }
+    return Json::object();
+}
+
+TEST_F(CheckinDelivery, WhileTheFirstCheckInWaitsForHerHerCaseworkerIsToldWaitingAndWhy) {
+    start("200");
+    auto survivor = enrol_romanian();
+    auto console = register_console(*gateway_, cw_, dir("console"));
+    EXPECT_FALSE(contact_of(*console, survivor.account).contains("checkin"))
+        << "no plan: no check-in state";
+    set_plan(survivor, "00:00-23:59");  // no device of hers yet
+
+    std::this_thread::sleep_for(1000ms);  // several scheduler runs hold it
+    Json c = contact_of(*console, survivor.account);
+    EXPECT_EQ(c.value("checkin", ""), "waiting") << c.dump();
+    EXPECT_EQ(c.value("checkin_reason", ""), "unreachable") << c.dump();
+    EXPECT_FALSE(c.contains("checkin_next")) << c.dump();
+
+    // She signs in: the first check-in goes out, and the state is that slot's.
+    auto phone = recover_survivor(*gateway_, survivor, dir("phone"));
+    ASSERT_TRUE(next_notice(*phone, 10s)) << "no check-in notice arrived after she signed in";
+    c = contact_of(*console, survivor.account);
+    EXPECT_EQ(c.value("checkin", ""), "sent") << c.dump();
+    EXPECT_FALSE(c.contains("checkin_reason")) << c.dump();
+}
+
+TEST_F(CheckinDelivery, APlanThatCanReachHerButWhoseFirstWindowIsLaterIsScheduledWithItsTime) {
+    start("200");
+    auto survivor = enrol_romanian();
+    auto phone = recover_survivor(*gateway_, survivor, dir("phone"));
+    auto console = register_console(*gateway_, cw_, dir("console"));
+    // Her zone is at about noon: a night window opens many hours from now.
+    set_plan(survivor, "02:00-03:00");
+    std::this_thread::sleep_for(600ms);
+    Json c = contact_of(*console, survivor.account);
+    EXPECT_EQ(c.value("checkin", ""), "scheduled") << c.dump();
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    ASSERT_TRUE(c.contains("checkin_next") && c["checkin_next"].is_number_integer()) << c.dump();
+    EXPECT_GT(c["checkin_next"].get<std::int64_t>(), now_ms + 3600 * 1000) << c.dump();
+    EXPECT_LT(c["checkin_next"].get<std::int64_t>(), now_ms + 26 * 3600 * 1000) << c.dump();
+    EXPECT_EQ(occurrences("1"), 0);
+}
+
 TEST_F(CheckinDelivery, ANoticeQueuedWhileSheIsOfflineWaitsInHerMailboxWithoutText) {
     start("200");
     auto survivor = enrol_romanian();

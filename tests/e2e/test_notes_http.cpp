@@ -2,6 +2,7 @@
 // several 127.0.0.x addresses: a flood of sign-in guesses does not hold up the admin API
 // (each route class has its own workers), simultaneous guesses from one address are checked
 // only as often as the limit allows, and requests without a session never sign anyone out.
+// A reply to her page is reported kept, then read once the page shows it to her.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -14,6 +15,7 @@
 #include <map>
 
 #include "accounts.h"
+#include "ariadne/client/error.h"
 #include "harness.h"
 
 namespace ariadne::e2e {
@@ -304,6 +306,98 @@ TEST(NotesHttp, RequestsWithoutASessionNeverSignHerOutAndAFullPageRefusesNewSign
     second.post("a=logout");
     fourth.post(login_form(her.recovery_code));
     EXPECT_TRUE(fourth.signed_in()) << fourth.last_body;
+}
+
+/// The next receipt for `ref` that `console` receives within `timeout` (other deliveries
+/// are acknowledged and skipped).
+std::optional<client::ReceivedMessage> receipt_for(client::Messenger& console, std::int64_t ref,
+                                                   std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto m = console.receive(std::chrono::milliseconds(200));
+        if (m && m->is_receipt && m->ref == ref) return m;
+    }
+    return std::nullopt;
+}
+
+TEST(NotesHttp, AReplyToHerPageIsReportedKeptThenReadOnlyOnceThePageShowsItToHer) {
+    TempDir tmp;
+    Gateway gateway(tmp.path() / "data");
+    auto cw = gateway.add_caseworker("mara.k");
+    auto her = gateway.enrol_survivor(cw.account, false);
+    gateway.admin({"consent-record", "--case", her.case_code, "--channel", "web", "--purpose",
+                   "replies", "--by", cw.account});
+    gateway.start();
+
+    PageVisit she(gateway.port(), "127.0.0.1");
+    she.post(login_form(her.recovery_code));
+    ASSERT_TRUE(she.signed_in()) << she.last_body;
+    she.post("a=send&text=hello+from+the+page");
+    auto console = register_console(gateway, cw, tmp.path() / "console");
+    for (int i = 0; i < 50; ++i) {
+        auto m = console->receive(std::chrono::milliseconds(200));
+        if (m && !m->is_receipt && !m->is_notice) break;
+    }
+
+    auto sent = console->send_text(her.account, "Thank you, I read it.", true);
+    ASSERT_EQ(sent.server_ids.size(), 1u) << "her only device is the page's edge device";
+    ASSERT_EQ(sent.server_ids[0].first, 2u);
+    const std::int64_t ref = sent.server_ids[0].second;
+
+    // Taken into her page's history: "kept", never a plain "delivered" (her phone).
+    auto kept = receipt_for(*console, ref, std::chrono::seconds(10));
+    ASSERT_TRUE(kept) << "no receipt for the reply kept for her page\n" << gateway.log();
+    EXPECT_EQ(kept->from_device, 2u);
+    EXPECT_EQ(kept->receipt_status, "kept");
+    EXPECT_TRUE(kept->failure.empty());
+    EXPECT_EQ(count_rows(gateway.data_dir() / "ariadne.db", "mailbox", "kind = 3 AND body IS NULL"),
+              1);
+    // She has not looked at the page since: nothing more.
+    EXPECT_FALSE(receipt_for(*console, ref, std::chrono::milliseconds(1500)));
+
+    // She opens the page: it shows the reply, and its sender learns she has read it.
+    she.get();
+    ASSERT_NE(she.last_body.find("Thank you, I read it."), std::string::npos) << she.last_body;
+    auto read = receipt_for(*console, ref, std::chrono::seconds(10));
+    ASSERT_TRUE(read) << "no read receipt after the page showed the reply\n" << gateway.log();
+    EXPECT_EQ(read->from_device, 2u);
+    EXPECT_EQ(read->receipt_status, "read");
+    EXPECT_EQ(count_rows(gateway.data_dir() / "ariadne.db", "mailbox", "kind = 3"), 0);
+    // Shown again: no second read receipt.
+    she.get();
+    EXPECT_FALSE(receipt_for(*console, ref, std::chrono::milliseconds(1500)));
+}
+
+TEST(NotesHttp, OnlyTheGatewaysEdgeDeviceMayReportAReplyKeptOrRead) {
+    TempDir tmp;
+    Gateway gateway(tmp.path() / "data");
+    auto cw = gateway.add_caseworker("mara.k");
+    auto her = gateway.enrol_survivor(cw.account);
+    gateway.start();
+    auto phone = recover_survivor(gateway, her, tmp.path() / "phone");
+    auto console = register_console(gateway, cw, tmp.path() / "console");
+    auto sent = console->send_text(her.account, "Hello", true);
+    ASSERT_EQ(sent.server_ids.size(), 1u);
+    for (const char* status : {"kept", "read"}) {
+        try {
+            phone->connection().call(
+                {{"type", "ack"}, {"server_id", sent.server_ids[0].second}, {"status", status}});
+            ADD_FAILURE() << "her app's '" << status << "' ack was accepted";
+        } catch (const client::ServerError& e) {
+            EXPECT_EQ(e.server_code(), "forbidden") << status;
+        }
+    }
+    // Nothing was deleted: her app still receives it, and its receipt is a plain delivery.
+    bool got = false;
+    for (int i = 0; i < 50 && !got; ++i) {
+        auto m = phone->receive(std::chrono::milliseconds(200));
+        got = m && !m->is_receipt && !m->is_notice && m->plaintext == "Hello";
+    }
+    EXPECT_TRUE(got);
+    auto delivered = receipt_for(*console, sent.server_ids[0].second, std::chrono::seconds(10));
+    ASSERT_TRUE(delivered);
+    EXPECT_EQ(delivered->from_device, 1u);
+    EXPECT_TRUE(delivered->receipt_status.empty());
 }
 
 }  // namespace

@@ -217,6 +217,33 @@ TEST(FrameCodec, AFailedAckCarriesAReasonCodeAndAFailedReceiptSaysSo) {
     EXPECT_EQ(failed["message"]["ref"], 7);
 }
 
+TEST(FrameCodec, AnAckMaySayKeptOrReadAndTheirReceiptsSaySo) {
+    EXPECT_EQ(std::get<AckRequest>(
+                  request_of(R"({"v":1,"id":3,"type":"ack","server_id":4,"status":"kept"})").body)
+                  .status,
+              AckStatus::kept);
+    EXPECT_EQ(std::get<AckRequest>(
+                  request_of(R"({"v":1,"id":3,"type":"ack","server_id":4,"status":"read"})").body)
+                  .status,
+              AckStatus::read);
+    EXPECT_EQ(
+        error_of(R"({"v":1,"id":3,"type":"ack","server_id":4,"status":"read","reason":"x"})").code,
+        ErrorCode::invalid_frame);
+    Delivery d;
+    d.server_id = 9;
+    d.is_receipt = true;
+    d.from = "a_AAAAAAAAAAAAAAAAAAAAAA";
+    d.from_device = 2;
+    d.ref = 7;
+    d.server_time = 1;
+    d.receipt_status = AckStatus::kept;
+    json kept = json::parse(encode_deliver(d));
+    EXPECT_EQ(kept["message"]["status"], "kept");
+    EXPECT_FALSE(kept["message"].contains("reason"));
+    d.receipt_status = AckStatus::read;
+    EXPECT_EQ(json::parse(encode_deliver(d))["message"]["status"], "read");
+}
+
 TEST(FrameCodec, UnknownFieldNamesAreNotEchoedWhenUnprintable) {
     auto e = error_of(R"({"v":1,"id":3,"type":"ping","<script>alert(1)</script>":1})");
     EXPECT_EQ(e.code, ErrorCode::invalid_frame);

@@ -198,8 +198,8 @@ TEST_F(MigrationsTest, TheEdgeHistoryDatabaseGetsItsTables) {
     Connection c(dir_ / "history.db", {});
     migrate(c, edge_history_migrations());
     EXPECT_EQ(tables(c), (std::set<std::string>{"edge_history", "edge_pending", "edge_accounts",
-                                                "schema_migrations"}));
-    EXPECT_EQ(schema_version(c), 1);
+                                                "edge_unread", "schema_migrations"}));
+    EXPECT_EQ(schema_version(c), 2);
 }
 
 TEST_F(MigrationsTest, ADatabaseFromTheReleaseBeforeMigrationsIsAdoptedInPlace) {

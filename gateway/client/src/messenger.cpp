@@ -498,6 +498,9 @@ bool Messenger::receive(milliseconds timeout,
                 if (msg.is_receipt && m.value("status", "") == "failed") {
                     msg.failure = m.value("reason", "");
                     if (msg.failure.empty()) msg.failure = "unknown";
+                } else if (msg.is_receipt) {
+                    const std::string status = m.value("status", "");
+                    if (status == "kept" || status == "read") msg.receipt_status = status;
                 }
             }
         } catch (const Json::exception&) {

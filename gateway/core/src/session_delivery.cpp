@@ -131,11 +131,13 @@ void Session::handle_send(std::int64_t id, SendRequest r, std::uint64_t slot) {
 
 void Session::handle_ack(std::int64_t id, const AckRequest& r, std::uint64_t slot) {
     // Only a survivor's edge device (device >= 2, its key held by this gateway's adapters)
-    // can say a reply did not reach her: a failed receipt from anyone else would be a lie.
-    if (!r.failure.empty() && (account_.role != Role::survivor || device_ < 2)) {
+    // can say a reply did not reach her, or that it waits for or was read on her web page:
+    // such a receipt from anyone else would be a lie.
+    if (r.status != AckStatus::delivered && (account_.role != Role::survivor || device_ < 2)) {
         complete_locked(slot, error_frame(id, ErrorCode::forbidden,
                                           "Only the gateway's SMS/web adapter may report a "
-                                          "message as not delivered ('status': 'failed')."));
+                                          "message as not delivered, kept or read ('status': "
+                                          "'failed', 'kept' or 'read')."));
         return;
     }
     ++pending_writes_;
@@ -166,7 +168,7 @@ void Session::handle_ack(std::int64_t id, const AckRequest& r, std::uint64_t slo
             }
             if (outcome.receipt) self->gateway_.notify({outcome.receipt});
         },
-        r.failure);
+        r.failure, r.status);
 }
 
 // ---- delivery ----

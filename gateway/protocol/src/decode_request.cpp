@@ -154,14 +154,19 @@ RequestBody ack(Fields& f) {
     if (f.find("status") != nullptr) {
         const std::string status = f.text("status", 16);
         if (status == "failed") {
+            r.status = AckStatus::failed;
             r.failure = f.text("reason", kMaxFailureReason);
             if (!std::all_of(r.failure.begin(), r.failure.end(), [](char c) {
                     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
                 })) {
                 fail("field 'reason' must be a reason code of a-z, 0-9 and '_'");
             }
+        } else if (status == "kept") {
+            r.status = AckStatus::kept;
+        } else if (status == "read") {
+            r.status = AckStatus::read;
         } else if (status != "delivered") {
-            fail("field 'status' must be \"delivered\" or \"failed\"");
+            fail("field 'status' must be \"delivered\", \"failed\", \"kept\" or \"read\"");
         }
     }
     return r;

@@ -68,6 +68,10 @@ std::string encode_deliver_json(const Delivery& d) {
             if (!d.failure.empty()) {
                 message["status"] = "failed";
                 message["reason"] = d.failure;
+            } else if (d.receipt_status == AckStatus::kept) {
+                message["status"] = "kept";
+            } else if (d.receipt_status == AckStatus::read) {
+                message["status"] = "read";
             }
         } else {
             message["type"] = d.type;
@@ -105,7 +109,9 @@ std::string encode_send_ok(std::int64_t id,
 
 std::string encode_deliver(const Delivery& d) {
     // Rare kinds: notices, failed receipts, odd account ids.
-    if (d.is_notice || !d.failure.empty() || !plain_text(d.from)) return encode_deliver_json(d);
+    if (d.is_notice || !d.failure.empty() || d.receipt_status != AckStatus::delivered ||
+        !plain_text(d.from))
+        return encode_deliver_json(d);
     std::string out;
     out.reserve(160 + (d.is_receipt ? 0 : (d.body.size() + 2) / 3 * 4));
     out = "{\"message\":{";

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "ariadne/policies/error.h"
+#include "ariadne/services/checkin_reach.h"
 #include "ariadne/services/sms_numbers.h"
 #include "ariadne/storage/case_links.h"
 #include "ariadne/storage/checkin_history.h"
@@ -294,7 +295,19 @@ nlohmann::json ConsentPolicy::contact_details(const Account& viewer, const Accou
             out["unverified"] = true;
         }
         const storage::CheckinHistory checkins(policies_);
-        if (auto state = checkins.latest_state(c->case_code)) {
+        if (auto first = checkins.first_checkin_pending(c->case_code)) {
+            // A plan whose first check-in is still to come: held until one of its channels
+            // can reach her (checkin_reach.h), else due at its next window.
+            auto plan = policies_.find_checkin_plan(first->plan_id);
+            if (!plan || !she_can_be_reached(store_, policies_, c->case_code, plan->channels)) {
+                out["checkin"] = "waiting";
+                out["checkin_reason"] = "unreachable";
+            } else {
+                out["checkin"] = "scheduled";
+                if (first->next_due)
+                    out["checkin_next"] = policies::to_micros(*first->next_due) / 1000;
+            }
+        } else if (auto state = checkins.latest_state(c->case_code)) {
             out["checkin"] = *state;
             // Why that slot went as it did, so her caseworker is told in a sentence.
             auto reason = checkins.latest_reason(c->case_code);

@@ -26,6 +26,21 @@ std::optional<std::string> CheckinHistory::latest_reason(const policies::CaseCod
     return s.text(0);
 }
 
+std::optional<FirstCheckinPending> CheckinHistory::first_checkin_pending(
+    const policies::CaseCode& code) const {
+    auto db = db_.lock();
+    auto s = db->cached(
+        "SELECT p.plan_id, p.next_due_at FROM policies_checkin_plans p WHERE p.case_code = ? "
+        "AND p.status = 'active' AND NOT EXISTS (SELECT 1 FROM policies_checkin_occurrences o "
+        "WHERE o.plan_id = p.plan_id) ORDER BY p.plan_id DESC LIMIT 1");
+    s.bind(1, code.str());
+    if (!s.step()) return std::nullopt;
+    FirstCheckinPending out;
+    out.plan_id = s.integer(0);
+    if (!s.is_null(1)) out.next_due = policies::from_micros(s.integer(1));
+    return out;
+}
+
 std::int64_t CheckinHistory::purge_closed_before(policies::Instant cutoff) {
     auto db = db_.lock();
     Transaction tx(*db);

@@ -96,6 +96,35 @@ void EdgeHistory::forget_pending(const std::string& tag, std::int64_t server_id)
         .run();
 }
 
+void EdgeHistory::add_unread(const std::string& tag, std::int64_t server_id, std::int64_t at_ms) {
+    std::lock_guard lock(mutex_);
+    db_.cached(
+           "INSERT INTO edge_unread(tag, server_id, at_ms) VALUES (?1, ?2, ?3) "
+           "ON CONFLICT DO NOTHING")
+        .bind(1, tag)
+        .bind(2, server_id)
+        .bind(3, at_ms)
+        .run();
+}
+
+std::vector<std::int64_t> EdgeHistory::unread_since(const std::string& tag, std::int64_t from_ms) {
+    std::lock_guard lock(mutex_);
+    auto s = db_.cached(
+        "SELECT server_id FROM edge_unread WHERE tag = ?1 AND at_ms >= ?2 ORDER BY server_id");
+    s.bind(1, tag).bind(2, from_ms);
+    std::vector<std::int64_t> out;
+    while (s.step()) out.push_back(s.integer(0));
+    return out;
+}
+
+void EdgeHistory::forget_unread(const std::string& tag, std::int64_t server_id) {
+    std::lock_guard lock(mutex_);
+    db_.cached("DELETE FROM edge_unread WHERE tag = ?1 AND server_id = ?2")
+        .bind(1, tag)
+        .bind(2, server_id)
+        .run();
+}
+
 void EdgeHistory::remember_account(const std::string& tag,
                                    const std::vector<std::uint8_t>& sealed) {
     std::lock_guard lock(mutex_);

@@ -1,5 +1,6 @@
 #include "ariadne/storage/mailbox.h"
 
+#include <string_view>
 #include <tuple>
 
 #include "advisory_locks.h"
@@ -16,6 +17,13 @@ namespace {
 constexpr int kKindMessage = 0;
 constexpr int kKindReceipt = 1;
 constexpr int kKindNotice = 2;  // body holds "notice\nreference\nlanguage\ntemplate_id"
+// A reply her edge device kept for her web page (ack "kept"): never pushed again, body gone,
+// waiting only for the edge device's "read" ack, which queues the sender's second receipt.
+constexpr int kKindKept = 3;
+// A receipt's body: the failure reason code, or one of these for a page receipt (a reason
+// code never starts with '=').
+constexpr std::string_view kReceiptKept = "=kept";
+constexpr std::string_view kReceiptRead = "=read";
 
 bool notice_token_ok(const std::string& t, bool may_be_empty) {
     if (t.empty()) return may_be_empty;
@@ -82,7 +90,8 @@ Purged purge_before(Connection& db, std::int64_t cutoff_ms) {
 constexpr const char* kPendingSql =
     "SELECT m.server_id, m.kind, a.id, m.sender_device, m.type, m.body, m.ref, m.created_ms "
     "FROM mailbox m LEFT JOIN accounts a ON a.key = m.sender "
-    "WHERE m.account = ?1 AND m.device = ?2 AND m.server_id > ?3 ORDER BY m.server_id LIMIT ?4";
+    "WHERE m.account = ?1 AND m.device = ?2 AND m.server_id > ?3 AND m.kind <> 3 "
+    "ORDER BY m.server_id LIMIT ?4";
 
 }  // namespace
 
@@ -166,7 +175,16 @@ std::vector<MailboxEntryPtr> Mailbox::pending(AccountKey account, std::uint32_t 
                 read_notice(e->delivery.body, e->delivery);
                 e->delivery.body.clear();
             } else if (e->delivery.is_receipt) {
-                e->delivery.failure.assign(e->delivery.body.begin(), e->delivery.body.end());
+                const std::string_view body(reinterpret_cast<const char*>(e->delivery.body.data()),
+                                            e->delivery.body.size());
+                if (body == kReceiptKept) {
+                    e->delivery.receipt_status = gateway::AckStatus::kept;
+                } else if (body == kReceiptRead) {
+                    e->delivery.receipt_status = gateway::AckStatus::read;
+                } else if (!body.empty()) {
+                    e->delivery.receipt_status = gateway::AckStatus::failed;
+                    e->delivery.failure.assign(body);
+                }
                 e->delivery.body.clear();
             }
             e->delivery.ref = s.integer(6);
@@ -188,7 +206,7 @@ std::int64_t Mailbox::size() const {
 std::vector<std::pair<AccountKey, std::uint32_t>> Mailbox::devices_with_mail() const {
     return db_.read([&](Connection& db) {
         std::vector<std::pair<AccountKey, std::uint32_t>> out;
-        auto s = db.cached("SELECT DISTINCT account, device FROM mailbox");
+        auto s = db.cached("SELECT DISTINCT account, device FROM mailbox WHERE kind <> 3");
         while (s.step()) {
             out.emplace_back(s.integer(0), static_cast<std::uint32_t>(s.integer(1)));
         }
@@ -356,7 +374,9 @@ void Mailbox::store_notice(NewNotice notice, Completion<MailboxEntryPtr> done) {
 }
 
 void Mailbox::acknowledge(AccountKey account, std::uint32_t device, std::int64_t server_id,
-                          Completion<AckOutcome> done, std::string failure) {
+                          Completion<AckOutcome> done, std::string failure,
+                          gateway::AckStatus status) {
+    if (!failure.empty()) status = gateway::AckStatus::failed;
     auto job = std::make_shared<Database::Job>();
     auto outcome = std::make_shared<AckOutcome>();
     // The acknowledged message's sender and body size, for the queued-bytes quotas.
@@ -367,8 +387,8 @@ void Mailbox::acknowledge(AccountKey account, std::uint32_t device, std::int64_t
         *released = {0, 0};
         {
             auto s = db.cached(
-                "DELETE FROM mailbox WHERE server_id = ?1 AND account = ?2 AND device = ?3 "
-                "RETURNING kind, sender, sender_device, receipt, length(body)");
+                "SELECT kind, sender, sender_device, receipt, length(body) FROM mailbox "
+                "WHERE server_id = ?1 AND account = ?2 AND device = ?3");
             s.bind(1, server_id).bind(2, account).bind(3, std::int64_t{device});
             if (!s.step()) return;
             kind = s.integer(0);
@@ -379,8 +399,19 @@ void Mailbox::acknowledge(AccountKey account, std::uint32_t device, std::int64_t
                 *released = {sender, static_cast<std::uint64_t>(s.integer(4))};
             s.run();
         }
+        // A kept reply answers only "read"; "read" answers only a kept reply.
+        if ((status == gateway::AckStatus::read) != (kind == kKindKept)) {
+            *released = {0, 0};
+            return;
+        }
+        const bool keep =
+            status == gateway::AckStatus::kept && kind == kKindMessage && receipt != 0;
+        db.cached(keep ? "UPDATE mailbox SET kind = 3, body = NULL WHERE server_id = ?1"
+                       : "DELETE FROM mailbox WHERE server_id = ?1")
+            .bind(1, server_id)
+            .run();
         outcome->found = true;
-        if (kind != kKindMessage || receipt == 0) return;
+        if ((kind != kKindMessage && kind != kKindKept) || receipt == 0) return;
         std::string acker_id;
         {
             auto s = db.cached("SELECT id FROM accounts WHERE key = ?1");
@@ -389,16 +420,25 @@ void Mailbox::acknowledge(AccountKey account, std::uint32_t device, std::int64_t
             acker_id = s.text(0);
         }
         std::int64_t now = unix_ms();
-        // A receipt's body holds its failure reason code (no body: delivered).
+        // A receipt's body holds its failure reason code or page status (no body: delivered).
         auto s = db.cached(
             "INSERT INTO mailbox(account, device, kind, sender, sender_device, ref, created_ms, "
             "body) VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7) RETURNING server_id");
         s.bind(1, sender).bind(2, sender_device).bind(3, account).bind(4, std::int64_t{device});
         s.bind(5, server_id).bind(6, now);
-        if (failure.empty()) {
-            s.bind_null(7);
-        } else {
-            s.bind_blob(7, crypto::as_bytes(failure));
+        switch (status) {
+            case gateway::AckStatus::delivered:
+                s.bind_null(7);
+                break;
+            case gateway::AckStatus::failed:
+                s.bind_blob(7, crypto::as_bytes(failure));
+                break;
+            case gateway::AckStatus::kept:
+                s.bind_blob(7, crypto::as_bytes(kReceiptKept));
+                break;
+            case gateway::AckStatus::read:
+                s.bind_blob(7, crypto::as_bytes(kReceiptRead));
+                break;
         }
         const std::int64_t new_id = s.step() ? s.integer(0) : 0;
         s.run();
@@ -411,6 +451,7 @@ void Mailbox::acknowledge(AccountKey account, std::uint32_t device, std::int64_t
         e->delivery.from_device = device;
         e->delivery.ref = server_id;
         e->delivery.failure = failure;
+        e->delivery.receipt_status = status;
         e->delivery.server_time = now;
         outcome->receipt = std::move(e);
     };

@@ -9,6 +9,7 @@
 //
 //   inbound text  → encrypt once per device of her team → `send` → mailbox (ciphertext only)
 //   reply to edge → `deliver` → decrypt in memory → sealed history row + reply handler → `ack`
+//                   (`kept`: in her page's history; `read` later, when the page shows it)
 //
 // Plaintext is never written to the gateway database, its WAL, or a log. What the edge keeps
 // (her web-page history) is sealed with AES-256-GCM under the server key, bound to her account
@@ -147,6 +148,8 @@ class EdgeHub final : public gateway::Extension {
     /// Called on the hub's thread for each reply to an edge device, after it was added to her
     /// sealed history and before it is acknowledged (if it throws, the reply is acknowledged
     /// anyway — it is in her history — and the error is logged without content). A reply the
+    /// handler does not settle itself (acknowledge_later) is acknowledged as kept for her
+    /// page, and as read once the page shows it (mark_shown). A reply the
     /// edge cannot decrypt is not handed on: it is acknowledged as failed (reason
     /// `undecryptable`), so its sender never sees "delivered" for it.
     void on_reply(std::function<void(EdgeReply&)> handler);
@@ -159,6 +162,13 @@ class EdgeHub final : public gateway::Extension {
     /// acknowledged entry).
     bool acknowledge(const std::string& survivor_account, std::int64_t server_id,
                      std::string_view failure = {});
+
+    /// The survivor page showed her the history rows at or after `from_ms` (Unix ms): every
+    /// reply among them that was kept for her page is acknowledged as read, so its sender's
+    /// receipt says "read on her page". Does nothing when her edge device is not attached.
+    /// Throws AdapterError(storage) when the history database fails, (timeout) when the
+    /// gateway does not answer; what was acknowledged before stays so.
+    void mark_shown(const std::string& survivor_account, std::int64_t from_ms);
 
     /// Attaches every survivor account that had an edge device before (they are remembered,
     /// sealed, in `<data_dir>/edge/`), so that replies queued for her while the gateway was

@@ -26,14 +26,16 @@ namespace ariadne::console {
 
 /// Delivery state of a message, in the order it progresses.
 enum class DeliveryState {
-    received,       // inbound: decrypted and kept here
-    sending,        // outbound: handed to the gateway, no answer yet
-    committed,      // outbound: the gateway stored it durably (it acknowledged the send)
-    delivered,      // outbound: the survivor's device acknowledged it (delivery receipt)
-    refused,        // outbound: the gateway refused it; `refusal` says why
-    failed,         // outbound: the connection failed; it may not have been stored
-    not_delivered,  // outbound: stored, but the gateway reported it did not reach her
-                    // (a failed receipt, e.g. SMS); `refusal` says why and what to do
+    received,         // inbound: decrypted and kept here
+    sending,          // outbound: handed to the gateway, no answer yet
+    committed,        // outbound: the gateway stored it durably (it acknowledged the send)
+    delivered,        // outbound: the survivor's device acknowledged it (delivery receipt)
+    waiting_on_page,  // outbound: her edge device kept it for her web page; not seen yet
+    read_on_page,     // outbound: her web page showed it to her (a "read" receipt)
+    refused,          // outbound: the gateway refused it; `refusal` says why
+    failed,           // outbound: the connection failed; it may not have been stored
+    not_delivered,    // outbound: stored, but the gateway reported it did not reach her
+                      // (a failed receipt, e.g. SMS); `refusal` says why and what to do
 };
 const char* to_string(DeliveryState state) noexcept;
 
@@ -50,6 +52,10 @@ struct StoredMessage {
     std::string channel;
     /// Inbound only: written by the gateway's edge (a duress sign-in alert), not by her.
     bool from_gateway = false;
+    /// Outbound, delivered: which of her devices acknowledged it first: "app" (her app, on
+    /// her phone), "edge" (the gateway's SMS/web adapter: the network reported the SMS
+    /// delivered), or "" (kept before the console recorded it).
+    std::string delivered_by;
 };
 
 struct ConversationMarks {
@@ -88,9 +94,15 @@ class History {
     void set_committed(std::int64_t id, const std::vector<std::int64_t>& server_ids);
     /// The gateway refused (`refused`) or the send failed (`failed`), with a sentence.
     void set_not_sent(std::int64_t id, DeliveryState state, std::string_view sentence);
-    /// A delivery receipt for `server_id`: marks its message delivered. Returns false if no
-    /// message of ours carries that server id (e.g. already purged).
-    bool mark_delivered(std::int64_t server_id);
+    /// A delivery receipt for `server_id` from her device `from_device` (1 her app, 2 the
+    /// gateway's edge): marks its message delivered, unless her web page already showed it
+    /// (read_on_page stays). Returns false if no message of ours carries that server id
+    /// (e.g. already purged).
+    bool mark_delivered(std::int64_t server_id, std::uint32_t from_device = 1);
+    /// A receipt from her edge device about a reply to her web page: `read` false, kept for
+    /// the page (waiting_on_page, only while nothing better is known); true, her page showed
+    /// it (read_on_page). Returns false if no message of ours carries that server id.
+    bool mark_on_page(std::int64_t server_id, bool read);
     /// A failed receipt for `server_id`: marks its message not_delivered with `sentence`,
     /// unless another of her devices already acknowledged it (delivered stays delivered).
     /// Returns false if no message of ours carries that server id.

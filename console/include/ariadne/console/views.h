@@ -17,9 +17,10 @@ using Json = nlohmann::json;
 /// What the UI shows about the conversation with `account`, from the gateway's `contacts`
 /// entry for it (docs/protocol.md 4.5; null or {} when the gateway does not list her):
 /// {"account", "role", "case_code", "initials", "status", "unverified", "channel",
-/// "reply_channel", "checkin", "checkin_note", "handover_note", "language",
+/// "reply_channel", "checkin", "checkin_note", "checkin_next", "handover_note", "language",
 /// "never_confirm_client"}. `checkin_note` is checkin_sentence() of the gateway's `checkin`
-/// and `checkin_reason` ("" for a slot that went out). Each text is the gateway's own,
+/// and `checkin_reason` ("" for a slot that went out); `checkin_next` the gateway's Unix ms
+/// of a scheduled first check-in, or null. Each text is the gateway's own,
 /// unchanged ("" when absent or not a text); `channel` and `reply_channel` are the gateway's
 /// {"kind", "security", "label"} (only those of them that are texts), or null when the
 /// gateway gave none: the UI then shows it as unknown. `unverified` is true when the gateway
@@ -27,7 +28,9 @@ using Json = nlohmann::json;
 Json conversation_view(const std::string& account, const Json& gateway_contact);
 
 /// One plain sentence saying why a check-in slot was not sent (states denied, skipped,
-/// interrupted, send_failed), from its state and stored reason code; "" for any other state.
+/// interrupted, send_failed), or why a plan's first check-in waits (waiting) or when it goes
+/// out (scheduled), from its state and reason code; "" for any other state. The waiting one
+/// continues the state ("waiting until she can be reached: …").
 /// Never a bare code: an unknown reason still gets a sentence.
 std::string checkin_sentence(const std::string& state, const std::string& reason);
 

@@ -71,6 +71,9 @@ struct ReceivedMessage {
     /// Receipts only: empty when delivered; otherwise the reason code of a receipt with
     /// "status":"failed" (the message did NOT reach her, e.g. "sms_not_delivered").
     std::string failure;
+    /// Receipts from her edge device about a reply to her web page: "kept" (taken into her
+    /// page's history, not seen yet) or "read" (her page showed it to her); empty otherwise.
+    std::string receipt_status;
     /// A notice from the gateway itself (check-in reminder, handover): not end-to-end
     /// encrypted, no reply expected. `notice` is its kind ("checkin", "handover"),
     /// `reference` its reference, `language` her language, `plaintext` the gateway's text.

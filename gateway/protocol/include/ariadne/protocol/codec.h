@@ -111,10 +111,15 @@ struct SendRequest {
     bool receipt = false;
     std::vector<OutgoingMessage> messages;  // 1..64, distinct device ids
 };
+/// What an `ack` (and the receipt it queues) says about the entry: delivered to the device;
+/// or, from a survivor's edge device only, failed (did not reach her), kept for her web page
+/// (not seen yet), or read on her web page (docs/protocol.md 4.6).
+enum class AckStatus { delivered, failed, kept, read };
 struct AckRequest {
     std::int64_t server_id = 0;
-    /// Empty: delivered. Otherwise the reason code of a "status":"failed" ack (a survivor's
-    /// edge device saying the reply did not reach her on her plaintext channel).
+    AckStatus status = AckStatus::delivered;
+    /// The reason code of a "status":"failed" ack (a survivor's edge device saying the reply
+    /// did not reach her on her plaintext channel); empty otherwise.
     std::string failure;
 };
 struct AlertsRequest {};
@@ -173,11 +178,12 @@ struct Delivery {
     bool is_notice = false;
     std::string from;  // account id ("" for a notice with no sender, e.g. a check-in)
     std::uint32_t from_device = 0;
-    int type = 0;                  // messages only
-    Bytes body;                    // messages only
-    std::int64_t ref = 0;          // receipts only
-    std::string failure;           // receipts only: "" delivered, else the reason code
-    std::int64_t server_time = 0;  // Unix ms when the server stored it
+    int type = 0;          // messages only
+    Bytes body;            // messages only
+    std::int64_t ref = 0;  // receipts only
+    std::string failure;   // receipts only: "" delivered, else the reason code
+    AckStatus receipt_status = AckStatus::delivered;  // receipts only (failed: `failure` set)
+    std::int64_t server_time = 0;                     // Unix ms when the server stored it
     // Notices only.
     std::string notice;       // "checkin" | "handover"
     std::string reference;    // check-in: occurrence key "<plan>:<YYYY-MM-DD>"; handover: ""

@@ -1,7 +1,8 @@
 // EdgeHistory: what the gateway's edge devices keep, in its own database
 // `<data>/edge/history.db` (WAL, synchronous=FULL, secure_delete): each survivor's
 // conversation as the web page shows it (`edge_history`), replies decrypted but not yet
-// settled (`edge_pending`) and the accounts with an edge device (`edge_accounts`).
+// settled (`edge_pending`), replies kept for her page she has not been shown yet
+// (`edge_unread`) and the accounts with an edge device (`edge_accounts`).
 //
 // It stores opaque sealed blobs under keyed tags only: the edge hub seals every row with
 // the server key and derives the tag from her account id before calling it, so nothing
@@ -55,6 +56,14 @@ class EdgeHistory {
                                                      std::int64_t server_id);
     /// Forgets it (nothing if there is none).
     void forget_pending(const std::string& tag, std::int64_t server_id);
+
+    /// Notes reply `server_id` (its history row at `at_ms`) as kept for her page and not yet
+    /// shown to her; a second call changes nothing.
+    void add_unread(const std::string& tag, std::int64_t server_id, std::int64_t at_ms);
+    /// The unread replies of `tag` whose history row is at or after `from_ms`, oldest first.
+    std::vector<std::int64_t> unread_since(const std::string& tag, std::int64_t from_ms);
+    /// Forgets one (nothing if there is none).
+    void forget_unread(const std::string& tag, std::int64_t server_id);
 
     /// Remembers an account with an edge device (its sealed id); a known tag is kept as is.
     void remember_account(const std::string& tag, const std::vector<std::uint8_t>& sealed);

@@ -104,8 +104,14 @@ class Mailbox {
     /// Deletes one mailbox entry of this device; queues a receipt if the sender asked.
     /// `failure` non-empty: the entry did not reach her (an edge device's failed ack); the
     /// receipt carries that reason code instead of "delivered".
+    /// `status` kept (an edge device took a reply into her web page's history): a message
+    /// whose sender asked for a receipt is not deleted but kept, without its body, never
+    /// pushed again, until the same device acknowledges it `read` (or it expires); each of
+    /// the two acks queues a receipt with its status. `read` finds only a kept entry, and a
+    /// kept entry answers nothing else (found = false).
     void acknowledge(AccountKey account, std::uint32_t device, std::int64_t server_id,
-                     Completion<AckOutcome> done, std::string failure = {});
+                     Completion<AckOutcome> done, std::string failure = {},
+                     gateway::AckStatus status = gateway::AckStatus::delivered);
 
     /// Deletes undelivered entries stored before `cutoff_ms` (Unix ms); completion gets the
     /// number deleted (also added to metrics.messages_expired): 0 also when another node

@@ -185,8 +185,10 @@ class Store {
         mailbox_.store_notice(std::move(notice), std::move(done));
     }
     void acknowledge(AccountKey account, std::uint32_t device, std::int64_t server_id,
-                     Completion<AckOutcome> done, std::string failure = {}) {
-        mailbox_.acknowledge(account, device, server_id, std::move(done), std::move(failure));
+                     Completion<AckOutcome> done, std::string failure = {},
+                     gateway::AckStatus status = gateway::AckStatus::delivered) {
+        mailbox_.acknowledge(account, device, server_id, std::move(done), std::move(failure),
+                             status);
     }
     void purge_expired(std::int64_t cutoff_ms, Completion<std::int64_t> done) {
         mailbox_.purge_expired(cutoff_ms, std::move(done));
