@@ -24,6 +24,7 @@
 #include "ariadne/protocol/metrics.h"
 #include "ariadne/core/server_key.h"
 #include "ariadne/core/store.h"
+#include "ariadne/services/audit_checkpoints.h"
 #include "ariadne/storage/policy_store.h"
 
 namespace {
@@ -97,6 +98,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     so.synchronous_full = false;
     f.store = std::make_unique<gateway::Store>(so);
     f.policies = policies::PolicyStore::open(gateway::database_path(f.data).string());
+    // As the gateway does: its audit chain is keyed (account creation is audited).
+    gateway::key_audit_chain(*f.policies, *f.key, f.data, true);
     gateway::add_admin_api(f.routes, *f.store, *f.key, *f.policies);
     f.log_in();
     std::atexit([] {
