@@ -790,8 +790,10 @@ async function main() {
 
   // 16. An outage looks different from "Connected": the gateway stops.
   gatewayProc.kill('SIGTERM');
-  await waitFor(async () => (await page2.locator('#connection').getAttribute('data-state')) === 'unreachable',
-    'with the gateway stopped the console says it cannot reach it', 20000);
+  // The state and its sentence may be drawn by different refreshes: wait for both.
+  await waitFor(async () => (await page2.locator('#connection').getAttribute('data-state')) === 'unreachable' &&
+    ((await page2.locator('#connection').textContent()) || '').startsWith('Cannot reach the gateway'),
+  'with the gateway stopped the console says it cannot reach it', 30000);
   const outageLook = await page2.locator('#connection').evaluate((n) => getComputedStyle(n).backgroundColor);
   check(outageLook !== connectedLook && ((await page2.locator('#connection').textContent()) || '').startsWith('Cannot reach the gateway'),
     `"Cannot reach the gateway" is visibly different from "Connected" (${outageLook} vs ${connectedLook})`);
