@@ -187,8 +187,8 @@ std::string SurvivorPage::Impl::render(const PageSession& s) {
             }
         }
         b += form + "<label for=\"text\">" + html_escape(text(l, "write_label")) +
-             "</label><textarea id=\"text\" name=\"text\" maxlength=\"4000\" dir=\"auto\" "
-             "required>" +
+             "</label><textarea id=\"text\" name=\"text\" maxlength=\"4000\" dir=\"auto\" " +
+             (problem ? "aria-invalid=\"true\" aria-describedby=\"status\" " : "") + "required>" +
              html_escape(s.draft) +
              "</textarea><div class=\"row\"><button class=\"primary\" name=\"a\" "
              "value=\"send\">" +
