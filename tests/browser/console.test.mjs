@@ -160,6 +160,15 @@ async function auditModes(page, view, viewport = { width: 1100, height: 760 }) {
   }
 }
 
+// Presses Tab until the focus is on `selector` (at most 40 times); true when it got there.
+async function tabTo(page, selector) {
+  for (let i = 0; i < 40; i++) {
+    if (await page.evaluate((sel) => document.activeElement?.matches(sel), selector)) return true;
+    await page.keyboard.press('Tab');
+  }
+  return false;
+}
+
 // Contrast ratio of two CSS colours "rgb(r, g, b)" (WCAG 2.1 relative luminance).
 function contrast(a, b) {
   const lum = (c) => {
@@ -392,9 +401,14 @@ async function main() {
     'her English message is not marked Arabic');
   await axeCheck(page, 'thread with an Arabic message');
   await auditModes(page, 'her Arabic thread');
-  await page.evaluate(() => { document.getElementById('safety').open = true; });
+  await page.evaluate(() => { document.getElementById('safety').open = false; });  // opened by the click above
+  check(await tabTo(page, '#safety summary'), 'Tab reaches the safety number');
+  await page.keyboard.press('Enter');
+  check(await page.locator('#safety-number').isVisible(), 'Enter opens it');
   await auditModes(page, 'her Arabic thread, safety number open');
-  await page.evaluate(() => { document.getElementById('safety').open = false; });
+  await page.locator('#safety summary').focus();
+  await page.keyboard.press('Space');
+  check(await page.locator('#safety-number').isHidden(), 'Space closes it again');
   if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'console-thread.png'), fullPage: true });
 
   // 9. She writes her name and new number: her own words show in the thread only.
@@ -512,9 +526,14 @@ async function main() {
   await confirmButton.focus();  // where the walk found it
   await page.keyboard.press('Enter');
   await waitFor(async () => (await page.locator('#alerts button.clear').count()) === 0, 'the cleared alert disappears', 10000);
+  // This reply by keyboard only: Tab to the box, type, Tab to "Send reply", Space.
   await page.goto(`http://127.0.0.1:${port}/#/thread/${survivor.account}`);
-  await page.locator('#reply-text').fill('I am here whenever you want to write.');
-  await page.locator('#send').click();
+  await waitFor(async () => (await page.locator('#messages li.out').count()) >= 1, 'back in her thread');
+  check(await tabTo(page, '#reply-text'), 'Tab reaches the reply box');
+  await page.keyboard.type('I am here whenever you want to write.');
+  await page.keyboard.press('Tab');
+  check(await page.evaluate(() => document.activeElement?.id) === 'send', 'Tab moves on to "Send reply"');
+  await page.keyboard.press('Space');
   if (!await waitFor(async () => (await page.locator('#messages li.out[data-state="committed"], #messages li.out[data-state="delivered"]').count()) === 2,
     'after the clear, replies flow again', 20000)) {
     console.log(`     (her replies: ${(await page.locator('#messages li.out').evaluateAll((ls) => ls.map((l) => l.dataset.state))).join(', ')}; ${await page.locator('#reply-refusal').textContent()})`);
