@@ -327,10 +327,16 @@ try {
       await signInByKeyboard('1234');
       await audit(v, `wrong code (${where})`, check);
       // Another try at once is asked to wait (the delay after a failure).
-      for (let i = 0; i < 4 && !(await v.$('#code[aria-invalid]') && /wait|انتظري/i.test(await flash() || '')); i++) {
+      for (let i = 0; i < 4 && !/wait|انتظري/.test(await flash() || ''); i++) {
         await signInByKeyboard('1234');
       }
       check(/wait|انتظري/.test(await flash() || ''), `${where}: a second try at once is asked to wait`);
+      // Her code was not checked: the sentence describes the field without calling it wrong.
+      const unchecked = async (p) => p.evaluate(() => {
+        const c = document.getElementById('code');
+        return c.getAttribute('aria-describedby') === 'status' && !c.hasAttribute('aria-invalid');
+      });
+      check(await unchecked(v), `${where}: "please wait" does not mark her code wrong`);
       await audit(v, `"please wait" (${where})`, check);
       for (let i = 0; i < 20 && !(await v.$('#text')); i++) {
         await v.waitForTimeout(500);
@@ -383,8 +389,27 @@ try {
       await signInByKeyboard(info.duress, 'Enter', true);
       check(await v.isVisible('#empty'), `${where}: her duress code shows an empty page`);
       await audit(v, `empty page after the duress code (${where})`, check);
-      await signOutBySpace();  // a session per account is limited: leave none behind
+      await signOutBySpace();  // her sessions are limited (four at once): leave none behind
       await v.context().close();
+      // One sign-in more than her sessions allow is told the page is full.
+      const open = [];
+      let full = null;
+      for (let i = 0; i < 6 && !full; i++) {
+        const p = await newPage({ viewport: mode.viewport, deviceScaleFactor: mode.deviceScaleFactor,
+          locale: lang, extraHTTPHeaders: { 'Accept-Language': lang } });
+        await signIn(p, info.code);
+        if (await p.$('#text')) open.push(p); else full = p;
+      }
+      check(full && await full.isVisible('#status.problem') && await unchecked(full),
+            `${where}: a sign-in beyond her open sessions is told the page is full, her code not marked wrong`);
+      if (full) {
+        await audit(full, `"page full" (${where})`, check);
+        await full.context().close();
+      }
+      for (const p of open) {
+        await Promise.all([p.waitForEvent('framenavigated'), p.click('button[value=logout]')]);
+        await p.context().close();
+      }
     }
   }
 
@@ -398,6 +423,7 @@ try {
   check(!serverErr.includes(CANARY) && !serverErr.includes(info.code), 'the server log holds neither');
 } catch (e) {
   console.error(e);
+  if (server.exitCode !== null || server.signalCode !== null) console.error(`the server stopped (${server.exitCode ?? server.signalCode}):\n${serverErr.slice(-4000)}`);
   failures++;
 } finally {
   await browser.close();
