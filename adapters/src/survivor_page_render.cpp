@@ -30,6 +30,15 @@ constexpr const char* kCsp =
 /// Only "sent" and "draft_kept" are confirmations; every other flash is a problem to fix.
 bool is_confirmation(const std::string& flash) { return flash == "sent" || flash == "draft_kept"; }
 
+/// The field a problem is about, described by the status and marked invalid when what she
+/// typed is the problem (a wrong code, a note too long); when it is not (wait, the page is
+/// full, not sent) the status only describes it.
+std::string field_state(const std::string& flash) {
+    if (flash.empty() || is_confirmation(flash)) return "";
+    const bool her_input = flash == "failed" || flash == "too_long";
+    return std::string(her_input ? "aria-invalid=\"true\" " : "") + "aria-describedby=\"status\" ";
+}
+
 /// "2026-03-14 09:05" in `zone` (UTC if it cannot be loaded): digits read the same in every
 /// language the page speaks.
 std::string local_time(std::int64_t at_ms, const std::string& zone) {
@@ -158,7 +167,7 @@ std::string SurvivorPage::Impl::render(const PageSession& s) {
         b += form + "<label for=\"code\">" + html_escape(text(l, "code_label")) +
              "</label><input id=\"code\" name=\"code\" type=\"password\" "
              "autocomplete=\"off\" spellcheck=\"false\" autocapitalize=\"off\" " +
-             (problem ? "aria-invalid=\"true\" aria-describedby=\"status\" " : "") +
+             field_state(s.flash) +
              "required><button class=\"primary\" name=\"a\" value=\"login\">" +
              html_escape(text(l, "sign_in")) + "</button></form>";
     } else {
@@ -187,9 +196,8 @@ std::string SurvivorPage::Impl::render(const PageSession& s) {
             }
         }
         b += form + "<label for=\"text\">" + html_escape(text(l, "write_label")) +
-             "</label><textarea id=\"text\" name=\"text\" maxlength=\"4000\" dir=\"auto\" "
-             "required>" +
-             html_escape(s.draft) +
+             "</label><textarea id=\"text\" name=\"text\" maxlength=\"4000\" dir=\"auto\" " +
+             field_state(s.flash) + "required>" + html_escape(s.draft) +
              "</textarea><div class=\"row\"><button class=\"primary\" name=\"a\" "
              "value=\"send\">" +
              html_escape(text(l, "send")) + "</button></div></form>";

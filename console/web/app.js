@@ -296,9 +296,25 @@ async function refreshInbox() {
   if (refocus) rows.querySelector('tr[data-account="' + focusedAccount + '"] a')?.focus();
 }
 
-function messageNode(m) {
+// Whether `text` is written in the script of `language` ("Arab" for "ar"); false when the
+// browser cannot tell.
+function inScriptOf(language, text) {
+  try {
+    // Simplified and traditional Chinese are both written in the Han script.
+    const script = (new Intl.Locale(language).maximize().script || '').replace(/^Han[st]$/, 'Han');
+    return !!script && new RegExp('\\p{Script=' + script + '}', 'u').test(text);
+  } catch {
+    return false;
+  }
+}
+
+// Her words written in her record's language's script carry that language, so that a screen
+// reader reads them with its voice (the console's own words are English). Her words in
+// another script are left to the page's language: her record cannot say what they are.
+function messageNode(m, language) {
   const li = el('li', { 'data-id': m.id });
-  const key = JSON.stringify([m.state, m.delivered_by, m.refusal, m.channel, m.from_gateway, m.time_ms]);
+  const herWords = !m.outbound && !m.from_gateway && language && inScriptOf(language, m.text) ? { lang: language } : {};
+  const key = JSON.stringify([m.state, m.delivered_by, m.refusal, m.channel, m.from_gateway, m.time_ms, herWords.lang]);
   li.className = (m.from_gateway ? 'gateway ' : (m.outbound ? 'out ' : 'in ')) + m.state;
   li.setAttribute('data-state', m.state);
   if (m.channel) li.setAttribute('data-channel', m.channel);
@@ -311,7 +327,7 @@ function messageNode(m) {
     if (m.channel) meta += ' · ' + (channelNames[m.channel] || m.channel);
   }
   // dir="auto": her Arabic or Hebrew text reads right to left, punctuation at the right end.
-  li.append(el('span', { class: 'text', dir: 'auto' }, m.text), el('span', { class: 'meta' }, meta));
+  li.append(el('span', { class: 'text', dir: 'auto', ...herWords }, m.text), el('span', { class: 'meta' }, meta));
   if (m.refusal) li.append(el('span', { class: 'meta' }, m.refusal));
   return li;
 }
@@ -366,7 +382,7 @@ function renderThread(t) {
   for (const m of t.messages) {
     const old = existing.get(String(m.id));
     existing.delete(String(m.id));
-    const node = messageNode(m);
+    const node = messageNode(m, t.language);
     if (!old) { list.append(node); added = true; } else if (old.dataset.key !== node.dataset.key) old.replaceWith(node);
   }
   for (const gone of existing.values()) gone.remove();

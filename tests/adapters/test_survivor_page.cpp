@@ -5,8 +5,8 @@
 #include <atomic>
 
 #include <nlohmann/json.hpp>
-#include "ariadne/crypto/recovery.h"
 #include "ariadne/admin/admin.h"
+#include "ariadne/crypto/recovery.h"
 #include "ariadne/services/consent_policy.h"
 #include "ariadne/storage/policy_store.h"
 #include "stack.h"
@@ -371,7 +371,7 @@ TEST(SurvivorPage, HerThreadIsShownWithinRetentionEachMessageWithItsTime) {
     EXPECT_NE(r.body.find("id=\"empty\""), std::string::npos);
 }
 
-TEST(SurvivorPage, StatusIsAConfirmationOrAnAlertAndTheCodeFieldIsMarkedInvalid) {
+TEST(SurvivorPage, StatusIsAConfirmationOrAnAlertAndOnlyAWrongCodeIsMarkedInvalid) {
     Stack stack;
     auto console = stack.console();
     Browser wrong(*stack.page, "127.0.0.3");
@@ -380,6 +380,11 @@ TEST(SurvivorPage, StatusIsAConfirmationOrAnAlertAndTheCodeFieldIsMarkedInvalid)
               std::string::npos)
         << r.body;
     EXPECT_NE(r.body.find("aria-invalid=\"true\" aria-describedby=\"status\""), std::string::npos);
+    // At once again: she is asked to wait and her code is not checked, so not called wrong.
+    r = wrong.post("a=login&code=1234");
+    EXPECT_NE(r.body.find("Please wait a moment"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("aria-describedby=\"status\""), std::string::npos);
+    EXPECT_EQ(r.body.find("aria-invalid"), std::string::npos);
     Browser b(*stack.page);
     r = b.post(form_code(stack.code));
     EXPECT_EQ(r.body.find("aria-invalid"), std::string::npos);

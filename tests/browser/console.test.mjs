@@ -14,9 +14,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-
-// axe-core (devDependency): the WCAG 2.1 A/AA rules, run in each view of the console.
-const AXE_SOURCE = fs.readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+import { MODES, audit, axeViolations, emulate } from './a11y.mjs';
 
 const GATEWAY = process.env.ARIADNE_GATEWAY;
 const CONSOLE = process.env.ARIADNE_CONSOLE;
@@ -141,15 +139,34 @@ async function waitFor(fn, what, timeoutMs = 10000) {
   }
 }
 
-// Runs axe-core's WCAG 2.1 A/AA rules on the page as it is now; one check per view. The
-// source is evaluated through the DevTools protocol, which the page's CSP does not govern.
+// Runs axe-core's WCAG 2.1 A/AA rules on the page as it is now, at its own size.
 async function axeCheck(page, view) {
-  await page.evaluate(AXE_SOURCE + '\n;0');
-  const found = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
-    return r.violations.map((v) => `${v.id} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')})`);
-  });
+  const found = await axeViolations(page);
   check(found.length === 0, `axe-core finds no WCAG 2.1 A/AA violation in the ${view}${found.length ? ': ' + found.join('; ') : ''}`);
+}
+
+// The view as it is now, in each display mode (375 px and 200 % zoom, MODES in a11y.mjs):
+// axe-core, the keyboard walk and reflow. The page goes back to `viewport` afterwards. The
+// console's own words are English only (it has no translation); her words in her language
+// are checked where her Arabic message and Arabic prepared replies are on the page.
+async function auditModes(page, view, viewport = { width: 1100, height: 760 }) {
+  for (const mode of MODES) {
+    const restore = await emulate(page, mode);
+    try {
+      await audit(page, `${view} (${mode.name})`, check);
+    } finally {
+      await restore(viewport);
+    }
+  }
+}
+
+// Presses Tab until the focus is on `selector` (at most 40 times); true when it got there.
+async function tabTo(page, selector) {
+  for (let i = 0; i < 40; i++) {
+    if (await page.evaluate((sel) => document.activeElement?.matches(sel), selector)) return true;
+    await page.keyboard.press('Tab');
+  }
+  return false;
 }
 
 // Contrast ratio of two CSS colours "rgb(r, g, b)" (WCAG 2.1 relative luminance).
@@ -298,6 +315,7 @@ async function main() {
       const c = getComputedStyle(probe).color; probe.remove(); return c;
     }), 'the not-verified count is not styled as an error');
   await axeCheck(page, 'inbox');
+  await auditModes(page, 'inbox');
 
   // The 1.5-s refresh keeps the keyboard focus: a focused conversation still opens with Enter
   // after several refreshes, and the live regions say nothing while nothing is new.
@@ -343,6 +361,7 @@ async function main() {
   check(await page.locator('#messages li.in').first().getAttribute('data-channel') === 'app', 'her app message carries its own channel (app)');
   check(await page.locator('#verify-advice').evaluate((n) => !n.classList.contains('changed')), 'her thread says "not verified yet" as one calm line');
   await axeCheck(page, 'thread');
+  await auditModes(page, 'thread with a prepared reply in the reply box');
   await page.locator('#send').click();
   await waitFor(async () => (await page.locator('#messages li.out').count()) === 1 &&
     ['committed', 'delivered'].includes(await page.locator('#messages li.out').getAttribute('data-state')),
@@ -368,14 +387,28 @@ async function main() {
     'once verified, the count and her mark go');
   await row.locator('a').click();
   await waitFor(async () => (await page.locator('#messages li.out').count()) === 1, 'back in her thread');
-  // Right to left: her Arabic message reads right to left (dir="auto").
+  // Right to left: her record says she speaks Arabic; her Arabic message reads right to left
+  // (dir="auto") and is marked as Arabic for screen readers; her earlier English message is not.
+  run([GATEWAY, 'admin', 'survivor-update', '--data-dir', gwDir, '--case', survivor.case_code, '--language', 'ar']);
   const arabic = 'مرحبا، هل أنت هناك؟';
   surv('send', arabic);
   const arabicItem = page.locator('#messages li.in .text', { hasText: 'مرحبا' });
   await waitFor(async () => (await arabicItem.count()) === 1, 'her Arabic message arrives');
   check(await arabicItem.getAttribute('dir') === 'auto' && await arabicItem.evaluate((n) => getComputedStyle(n).direction) === 'rtl',
     'her Arabic message text is laid out right to left (dir="auto")');
+  await waitFor(async () => await arabicItem.getAttribute('lang') === 'ar', 'her Arabic message carries lang="ar" (her record\'s language)', 15000);
+  check(await page.locator('#messages li.in .text', { hasText: 'right place' }).getAttribute('lang') === null,
+    'her English message is not marked Arabic');
   await axeCheck(page, 'thread with an Arabic message');
+  await auditModes(page, 'her Arabic thread');
+  await page.evaluate(() => { document.getElementById('safety').open = false; });  // opened by the click above
+  check(await tabTo(page, '#safety summary'), 'Tab reaches the safety number');
+  await page.keyboard.press('Enter');
+  check(await page.locator('#safety-number').isVisible(), 'Enter opens it');
+  await auditModes(page, 'her Arabic thread, safety number open');
+  await page.locator('#safety summary').focus();
+  await page.keyboard.press('Space');
+  check(await page.locator('#safety-number').isHidden(), 'Space closes it again');
   if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'console-thread.png'), fullPage: true });
 
   // 9. She writes her name and new number: her own words show in the thread only.
@@ -403,6 +436,7 @@ async function main() {
   await waitFor(async () => await refusal.isVisible(), 'a refused reply shows a refusal box');
   const refusalText = await refusal.textContent();
   check(/^Not sent: .+\./.test(refusalText), `the refusal says why in a sentence: "${refusalText}"`);
+  await auditModes(page, 'a refused reply');
 
   // 10a. Handover: the colleague's survivor is handed over to us with a note; the note is
   // shown at the top of her thread.
@@ -435,6 +469,7 @@ async function main() {
   check(!(await page.locator('#canned-note').isVisible()), 'no fallback note when her language has replies');
   await page.locator('#canned button').nth(1).click();
   check((await page.locator('#reply-text').inputValue()) === 'خذي وقتك، لا داعي للعجلة.', 'an Arabic reply fills the reply box');
+  await auditModes(page, 'Arabic prepared replies, one in the reply box');
   check(await page.locator('#reply-text').getAttribute('dir') === 'auto', 'the reply box has dir=auto');
   await page.locator('#reply-text').fill('');
   run([GATEWAY, 'admin', 'survivor-update', '--data-dir', gwDir, '--case', notOurs.case_code, '--language', 'ro']);
@@ -479,6 +514,7 @@ async function main() {
     'under the duress lock a reply is refused with the reason', 10000);
   await page.goto(`http://127.0.0.1:${port}/#/`);
   if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'console-alerts.png') });
+  await auditModes(page, 'alerts with an urgent duress alert');
   // Keyboard only: focus the clear button, Enter, then confirm.
   await gwAlert.locator('button.clear').focus();
   await page.keyboard.press('Enter');
@@ -486,13 +522,22 @@ async function main() {
   await waitFor(async () => (await confirmButton.count()) === 1, 'clearing asks for an explicit confirmation');
   await waitFor(async () => page.evaluate(() => document.activeElement?.hasAttribute('data-confirm')), 'the confirmation button has the keyboard focus');
   if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'console-alert-confirm.png') });
+  await auditModes(page, 'the confirmation to clear an alert');
+  await confirmButton.focus();  // where the walk found it
   await page.keyboard.press('Enter');
   await waitFor(async () => (await page.locator('#alerts button.clear').count()) === 0, 'the cleared alert disappears', 10000);
+  // This reply by keyboard only: Tab to the box, type, Tab to "Send reply", Space.
   await page.goto(`http://127.0.0.1:${port}/#/thread/${survivor.account}`);
-  await page.locator('#reply-text').fill('I am here whenever you want to write.');
-  await page.locator('#send').click();
-  await waitFor(async () => (await page.locator('#messages li.out[data-state="committed"], #messages li.out[data-state="delivered"]').count()) === 2,
-    'after the clear, replies flow again', 10000);
+  await waitFor(async () => (await page.locator('#messages li.out').count()) >= 1, 'back in her thread');
+  check(await tabTo(page, '#reply-text'), 'Tab reaches the reply box');
+  await page.keyboard.type('I am here whenever you want to write.');
+  await page.keyboard.press('Tab');
+  check(await page.evaluate(() => document.activeElement?.id) === 'send', 'Tab moves on to "Send reply"');
+  await page.keyboard.press('Space');
+  if (!await waitFor(async () => (await page.locator('#messages li.out[data-state="committed"], #messages li.out[data-state="delivered"]').count()) === 2,
+    'after the clear, replies flow again', 20000)) {
+    console.log(`     (her replies: ${(await page.locator('#messages li.out').evaluateAll((ls) => ls.map((l) => l.dataset.state))).join(', ')}; ${await page.locator('#reply-refusal').textContent()})`);
+  }
 
   // 11. A duress word in her message (end-to-end: only the console can read it) is reported
   // to the gateway: its urgent alert appears at the top, clearable like any gateway alert,
@@ -545,6 +590,7 @@ async function main() {
   const newNumber = await page.locator('#identity-number').textContent();
   check(newNumber.replace(/\s/g, '').length === 60 && newNumber !== oldNumber, 'the new safety number differs from the old one');
   if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'console-identity.png') });
+  await auditModes(page, 'her safety number changed');
   await page.locator('#identity-verified').check();
   await page.locator('#identity-accept').click();
   await waitFor(async () => !(await page.locator('#identity').isVisible()) &&
@@ -615,6 +661,7 @@ async function main() {
   check(((await page.locator('#safety-number').textContent()) || '').startsWith('None yet: only her Ariadne app has a safety number'),
     'an SMS thread does not promise a safety number "after her first message"');
   if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'console-sms-unverified.png') });
+  await auditModes(page, 'an unverified SMS thread');
   await page.locator('#reply-text').fill('Who is this?');
   await page.evaluate(() => { document.getElementById('reply-refusal').textContent = ''; });
   await page.locator('#send').click();
@@ -689,6 +736,7 @@ async function main() {
   await waitFor(async () => (await page.locator('#safety-state').textContent()) === 'verified by safe word' && await page.locator('#verify-advice').isHidden(),
     'the safe-word mark is kept (the console\'s history) and the not-verified line goes');
   await axeCheck(page, 'web-page thread');
+  await auditModes(page, 'web-page thread');
   // Her duress code at the page: the team's alert is the gateway's, never "Her · received".
   const duressBrowser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic'] });
   const duressPage = await (await duressBrowser.newContext({ ignoreHTTPSErrors: true })).newPage();
@@ -728,6 +776,7 @@ async function main() {
   const checkinCell = await row.locator('td[data-label="Check-in"]').textContent();
   check(checkinCell.includes('Not sent: her case is closed.') && !checkinCell.includes('case_closed'),
     `the check-in cell says why in a sentence (${checkinCell})`);
+  await auditModes(page, 'inbox with check-in lines and case marks');
   await page.goto(`http://127.0.0.1:${port}/#/thread/${survivor.account}`);
 
   // 12. Readable at 200% zoom: nothing overflows sideways.
@@ -776,11 +825,14 @@ async function main() {
     await page2.locator('#passphrase').evaluate((n) => getComputedStyle(n).borderTopStyle === 'solid'), 'the sign-in page is styled, with a passphrase field');
   check(await page2.evaluate(() => document.activeElement?.id) === 'passphrase', 'the passphrase field has the focus');
   await axeCheck(page2, 'sign-in page');
+  await auditModes(page2, 'sign-in page ("You are signed out")');
+  await page2.locator('#passphrase').focus();  // where it was
   await page2.keyboard.type('not the passphrase');
   await page2.keyboard.press('Enter');
   await waitFor(async () => ((await page2.locator('#signin-error').textContent()) || '').startsWith('That passphrase does not open'),
     'a wrong passphrase is refused with a sentence', 15000);
   check(await page2.locator('#passphrase').getAttribute('aria-invalid') === 'true', 'and the field is marked invalid');
+  await auditModes(page2, 'sign-in page, wrong passphrase');
   await page2.locator('#passphrase').fill(CONSOLE_PASSPHRASE);
   await page2.keyboard.press('Enter');
   await waitFor(async () => new URL(page2.url()).pathname === '/' &&
@@ -798,6 +850,7 @@ async function main() {
   check(outageLook !== connectedLook && ((await page2.locator('#connection').textContent()) || '').startsWith('Cannot reach the gateway'),
     `"Cannot reach the gateway" is visibly different from "Connected" (${outageLook} vs ${connectedLook})`);
   if (SHOTS) await page2.screenshot({ path: path.join(SHOTS, 'console-outage.png') });
+  await auditModes(page2, 'inbox during an outage');
   await browser2.close();
   again.kill('SIGTERM');
 }

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(new URL('../../browser/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
+const { MODES, audit } = await import('../../browser/a11y.mjs');
 
 const SERVER = process.env.ARIADNE_NOTES_SERVER;
 const SHOTS = process.env.ARIADNE_SCREENSHOTS || '';
@@ -284,6 +285,134 @@ try {
   check(!(await phone.isVisible('.hint.keys')), 'the Shift hint is hidden on a phone without a keyboard');
   await phone.context().close();
 
+  // --- Every view, in English and in Arabic, at 375 px and at 200 % zoom (MODES in
+  // tests/browser/a11y.mjs): axe-core's WCAG 2.1 A/AA rules, a Tab and Shift+Tab walk over
+  // every control, and no sideways scrolling. She moves between the views by keyboard only:
+  // typing, Tab, Enter and Space.
+  for (const lang of ['en', 'ar']) {
+    const setLanguage = await newPage();
+    await setLanguage.goto(`${base}/test/language?${lang}`);
+    await setLanguage.context().close();
+    for (const mode of MODES) {
+      const where = `${lang}, ${mode.name}`;
+      const v = await newPage({ viewport: mode.viewport, deviceScaleFactor: mode.deviceScaleFactor,
+        locale: lang, extraHTTPHeaders: { 'Accept-Language': lang } });
+      const focusOn = async (id, back = false) => {
+        for (let i = 0; i < 30; i++) {
+          if (await v.evaluate(() => document.activeElement && document.activeElement.id) === id) return true;
+          await v.keyboard.press(back ? 'Shift+Tab' : 'Tab');
+        }
+        throw new Error(`${where}: Tab does not reach #${id}`);
+      };
+      const pressAndLoad = async (key) => {
+        await Promise.all([v.waitForEvent('framenavigated'), v.keyboard.press(key)]);
+        await v.waitForLoadState('load');
+      };
+      const flash = () => v.evaluate(() => document.getElementById('status') && document.getElementById('status').textContent);
+      // Enter in the code field, or Tab to the button and Enter or Space on it.
+      const signInByKeyboard = async (code, key = 'Enter', onButton = false) => {
+        await focusOn('code');
+        await v.keyboard.type(code);
+        if (onButton) await v.keyboard.press('Tab');
+        await pressAndLoad(key);
+      };
+      const signOutBySpace = async () => {
+        await v.evaluate(() => { if (document.activeElement) document.activeElement.blur(); });
+        for (let i = 0; i < 12 && await v.evaluate(() => document.activeElement.value) !== 'logout'; i++) await v.keyboard.press('Tab');
+        await pressAndLoad('Space');
+      };
+      await v.goto(url);
+      check(await v.evaluate(() => document.documentElement.lang) === lang, `${where}: the page is in ${lang}`);
+      await audit(v, `sign-in (${where})`, check);
+      await signInByKeyboard('1234');
+      await audit(v, `wrong code (${where})`, check);
+      // Another try at once is asked to wait (the delay after a failure).
+      for (let i = 0; i < 4 && !/wait|انتظري/.test(await flash() || ''); i++) {
+        await signInByKeyboard('1234');
+      }
+      check(/wait|انتظري/.test(await flash() || ''), `${where}: a second try at once is asked to wait`);
+      // Her code was not checked: the sentence describes the field without calling it wrong.
+      const unchecked = async (p) => p.evaluate(() => {
+        const c = document.getElementById('code');
+        return c.getAttribute('aria-describedby') === 'status' && !c.hasAttribute('aria-invalid');
+      });
+      check(await unchecked(v), `${where}: "please wait" does not mark her code wrong`);
+      await audit(v, `"please wait" (${where})`, check);
+      for (let i = 0; i < 20 && !(await v.$('#text')); i++) {
+        await v.waitForTimeout(500);
+        await signInByKeyboard(info.code, 'Space', true);
+      }
+      check(await v.evaluate(() => document.documentElement.dir) === (lang === 'ar' ? 'rtl' : 'ltr'), `${where}: signed in, in her language's direction`);
+      check((await v.$$('ol.thread li.me')).length >= 1 && (await v.$$('ol.thread li.them')).length >= 1,
+            `${where}: her thread holds her earlier notes and a reply`);
+      await audit(v, `her thread (${where})`, check);
+      await focusOn('text');
+      await v.keyboard.type(lang === 'ar' ? 'شكراً، قرأت الرد.' : 'Thank you, I read it.');
+      await v.keyboard.press('Tab');
+      await pressAndLoad('Space');
+      check(await v.isVisible('#status.ok'), `${where}: Space on Send sends the note`);
+      await audit(v, `"Sent." (${where})`, check);
+      // A note over the limit (longer than the box allows, as a pasted text can be).
+      await v.evaluate(() => { document.getElementById('text').value = 'x'.repeat(4001); });
+      await focusOn('text');
+      await v.keyboard.press('Tab');
+      await pressAndLoad('Enter');
+      check(await v.isVisible('#status.problem') && await v.getAttribute('#text', 'aria-invalid') === 'true' &&
+            await v.getAttribute('#text', 'aria-describedby') === 'status',
+            `${where}: a note over the limit is refused with a sentence that marks her note box`);
+      await audit(v, `"too long" (${where})`, check);
+      await focusOn('text');
+      await v.keyboard.press('Control+A');
+      await v.keyboard.type(lang === 'ar' ? 'مسودة لم تُرسل' : 'A draft not sent yet');
+      await v.waitForTimeout(700);  // the draft is saved as she types
+      await focusOn('exit', true);
+      await Promise.all([v.waitForURL(`${base}/notes/away`), v.keyboard.press('Enter')]);
+      await v.waitForLoadState('load');
+      await audit(v, `cover page after the quick exit (${where})`, check);
+      await v.goto(url);
+      await signInByKeyboard(info.code);
+      check(await v.inputValue('#text') !== '' && await v.isVisible('#status.ok'), `${where}: her unsent note is kept`);
+      await audit(v, `"note kept" (${where})`, check);
+      await focusOn('text');
+      await v.keyboard.press('Control+A');
+      await v.keyboard.press('Delete');
+      await signOutBySpace();
+      check(await v.isVisible('#code'), `${where}: Space on "Sign out" signs her out`);
+      await audit(v, `signed out (${where})`, check);
+      // The language menu by keyboard: the down arrow picks the next language (neither en nor
+      // ar is the last), Enter on Change.
+      await focusOn('lang');
+      await v.keyboard.press('ArrowDown');
+      await v.keyboard.press('Tab');
+      await pressAndLoad('Enter');
+      check(await v.evaluate(() => document.documentElement.lang) !== lang, `${where}: the language menu works by keyboard`);
+      await signInByKeyboard(info.duress, 'Enter', true);
+      check(await v.isVisible('#empty'), `${where}: her duress code shows an empty page`);
+      await audit(v, `empty page after the duress code (${where})`, check);
+      await signOutBySpace();  // her sessions are limited (four at once): leave none behind
+      await v.context().close();
+      // One sign-in more than her sessions allow is told the page is full.
+      const open = [];
+      let full = null;
+      for (let i = 0; i < 6 && !full; i++) {
+        const p = await newPage({ viewport: mode.viewport, deviceScaleFactor: mode.deviceScaleFactor,
+          locale: lang, extraHTTPHeaders: { 'Accept-Language': lang } });
+        await signIn(p, info.code);
+        if (await p.$('#text')) open.push(p); else full = p;
+      }
+      check(full && await full.isVisible('#status.problem') && await unchecked(full),
+            `${where}: a sign-in beyond her open sessions is told the page is full, her code not marked wrong`);
+      if (full) {
+        await audit(full, `"page full" (${where})`, check);
+        await full.context().close();
+      }
+      for (const p of open) {
+        await Promise.all([p.waitForEvent('framenavigated'), p.click('button[value=logout]')]);
+        await p.context().close();
+      }
+    }
+  }
+
   // --- Canary scan of the gateway's data directory (database, WAL, edge stores, history).
   let disk = '';
   const walk = (d) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) { const p = path.join(d, e.name); if (e.isDirectory()) walk(p); else disk += fs.readFileSync(p, 'latin1'); } };
@@ -294,6 +423,7 @@ try {
   check(!serverErr.includes(CANARY) && !serverErr.includes(info.code), 'the server log holds neither');
 } catch (e) {
   console.error(e);
+  if (server.exitCode !== null || server.signalCode !== null) console.error(`the server stopped (${server.exitCode ?? server.signalCode}):\n${serverErr.slice(-4000)}`);
   failures++;
 } finally {
   await browser.close();
