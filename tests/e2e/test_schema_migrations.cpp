@@ -55,6 +55,9 @@ TEST_F(SchemaMigrations, ServeRecordsEveryMigrationOfBothDatabases) {
     EXPECT_EQ(count_rows(data() / "ariadne.db", "schema_migrations",
                          "version = 3 AND name = '0003_login_failures.sql'"),
               1);
+    EXPECT_EQ(count_rows(data() / "ariadne.db", "schema_migrations",
+                         "version = 4 AND name = '0004_edge_shared.sql'"),
+              1);
     EXPECT_EQ(count_rows(data() / "edge" / "history.db", "schema_migrations", "version = 1"), 1);
     // A restart applies nothing again.
     gateway_->start();
