@@ -264,6 +264,15 @@ struct EdgeHub::Impl {
         queue_cv.notify_all();
         if (poller.joinable()) poller.join();
         thread.join();
+        if (shared()) {
+            // Stopping: another node (or this one restarted) takes her replies at once.
+            try {
+                history->rows().renew_receivers(options.node_id, 0);
+            } catch (const storage::Error& e) {
+                spdlog::warn("edge receivers not released (they lapse by themselves): {}",
+                             e.what());
+            }
+        }
         std::lock_guard lock(devices_mutex);
         for (auto& [_, d] : devices) {
             if (d->session) d->session->on_closed();

@@ -62,7 +62,7 @@ TEST_F(SchemaMigrations, ServeRecordsEveryMigrationOfBothDatabases) {
     // A restart applies nothing again.
     gateway_->start();
     EXPECT_EQ(gateway_->stop(), 0);
-    EXPECT_EQ(count_rows(data() / "ariadne.db", "schema_migrations"), 3);
+    EXPECT_EQ(count_rows(data() / "ariadne.db", "schema_migrations"), 4);
 }
 
 TEST_F(SchemaMigrations, ServeAndAdminRefuseADatabaseFromANewerRelease) {

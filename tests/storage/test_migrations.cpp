@@ -299,7 +299,7 @@ TEST_F(MigrationsTest, ADatabaseNewerThanTheBinaryIsRefusedWithBothVersions) {
     Connection c(db(), {});
     migrate(c, main_migrations());
     c.exec(
-        "INSERT INTO schema_migrations VALUES (4, '0004_x.sql', 'aa', '2030-01-01T00:00:00Z');"
+        "INSERT INTO schema_migrations VALUES (5, '0005_x.sql', 'aa', '2030-01-01T00:00:00Z');"
         "INSERT INTO schema_migrations VALUES (6, '0006_y.sql', 'bb', '2031-01-01T00:00:00Z')");
     std::string before = snapshot(c);
     std::string message = error_of(c, main_migrations());
