@@ -74,6 +74,9 @@ class HistoryDb {
           rows_(stored("the edge history database could not be opened",
                        [&] { return std::make_unique<storage::EdgeHistory>(path); })) {}
 
+    bool shared() const noexcept { return rows_->shared(); }
+    storage::EdgeHistory& rows() noexcept { return *rows_; }
+
     std::string tag(const std::string& account) const {
         return crypto::hex_encode(
             crypto::hkdf_sha256(tag_key_.view(), {}, crypto::as_bytes(account), 16).view());
@@ -136,9 +139,12 @@ class HistoryDb {
                [&] { rows_->remember_account(tag(account), sealed); });
     }
 
-    std::vector<std::string> accounts() {
-        auto rows =
-            stored("the edge account list could not be read", [&] { return rows_->accounts(); });
+    /// Every remembered account; on a shared database only those no live node receives for
+    /// at `now_ms`.
+    std::vector<std::string> accounts(std::int64_t now_ms) {
+        auto rows = stored("the edge account list could not be read", [&] {
+            return shared() ? rows_->accounts_without_receiver(now_ms) : rows_->accounts();
+        });
         std::vector<std::string> out;
         for (const auto& sealed : rows) {
             try {
@@ -187,12 +193,26 @@ class HistoryDb {
 /// One survivor's edge device: its Party, its in-process session and link.
 struct EdgeDevice {
     std::string account;
+    std::string tag;
+    gateway::AccountKey key = 0;
+    // Shared database only: the version of the stored image the working copy (a file of this
+    // object's own) holds; -1 when unknown (reload before use).
+    std::int64_t version = -1;
+    std::filesystem::path working_copy;
     std::unique_ptr<crypto::Party> party;
     std::shared_ptr<LocalLink> link;
     std::shared_ptr<gateway::Session> session;
     // Serialises requests of this device (send vs. ack vs. top-up). Recursive: a reply
     // handler (holding it) may settle its own reply through EdgeHub::acknowledge.
     std::recursive_mutex mutex;
+
+    EdgeDevice() = default;
+    EdgeDevice(const EdgeDevice&) = delete;
+    EdgeDevice& operator=(const EdgeDevice&) = delete;
+    ~EdgeDevice() {
+        party.reset();
+        if (!working_copy.empty()) storage::EdgeFiles::remove_working_copy(working_copy);
+    }
 };
 
 struct EdgeHub::Impl {
@@ -213,6 +233,9 @@ struct EdgeHub::Impl {
     bool stopping = false;
     std::function<void(EdgeReply&)> reply_handler;
     std::thread thread;
+    // Shared database only: renews this node's receiverships and takes over lapsed ones.
+    std::thread poller;
+    std::atomic<std::uint64_t> working_copies{0};
 
     Impl(gateway::Gateway& g, EdgeOptions o)
         : gateway(g),
@@ -221,9 +244,16 @@ struct EdgeHub::Impl {
           raw_key(read_server_key(options.data_dir)),
           files(options.data_dir) {
         stored("the edge directory could not be created", [&] { files.create_directory(); });
-        history = std::make_unique<HistoryDb>(files.history(), server_key,
-                                              derive(raw_key, "ariadne/v1/edge-history-tag", 32));
+        const bool shared = !options.shared_database.empty();
+        if (shared) {
+            stored("the edge working directory could not be created",
+                   [&] { files.reset_working_directory(); });
+        }
+        history = std::make_unique<HistoryDb>(
+            shared ? std::filesystem::path(options.shared_database) : files.history(), server_key,
+            derive(raw_key, "ariadne/v1/edge-history-tag", 32));
         thread = std::thread([this] { run(); });
+        if (shared) poller = std::thread([this] { poll(); });
     }
 
     ~Impl() {
@@ -232,7 +262,17 @@ struct EdgeHub::Impl {
             stopping = true;
         }
         queue_cv.notify_all();
+        if (poller.joinable()) poller.join();
         thread.join();
+        if (shared()) {
+            // Stopping: another node (or this one restarted) takes her replies at once.
+            try {
+                history->rows().renew_receivers(options.node_id, 0);
+            } catch (const storage::Error& e) {
+                spdlog::warn("edge receivers not released (they lapse by themselves): {}",
+                             e.what());
+            }
+        }
         std::lock_guard lock(devices_mutex);
         for (auto& [_, d] : devices) {
             if (d->session) d->session->on_closed();
@@ -277,11 +317,98 @@ struct EdgeHub::Impl {
         top_up(*d);
     }
 
+    bool shared() const noexcept { return history->shared(); }
+
+    std::int64_t lease_ms() const {
+        return 3 * std::max<std::int64_t>(options.cluster_poll.count(), 50);
+    }
+
+    /// Shared database: makes the working copy of `d` the stored image, under the device's
+    /// lock (inside with_device). Creates the device's store when none is stored yet.
+    void sync_locked(EdgeDevice& d) {
+        const std::int64_t stored_version = d.version >= 0 && d.party
+                                                ? history->rows().store_version(d.tag)
+                                                : -2;  // unknown copy: always reload
+        if (stored_version == d.version) return;
+        d.party.reset();
+        if (!d.working_copy.empty()) storage::EdgeFiles::remove_working_copy(d.working_copy);
+        d.working_copy = files.working_copy(d.tag, ++working_copies);
+        d.version = -1;
+        crypto::StoreKey key = crypto::StoreKey::from_bytes(
+            derive(raw_key, "ariadne/v1/edge-store|" + d.account, 32).view());
+        if (auto image = history->rows().load_store(d.tag)) {
+            storage::EdgeFiles::write_working_copy(d.working_copy, image->image);
+            d.party = crypto::Party::open(d.working_copy, key);
+            d.version = image->version;
+            return;
+        }
+        // None stored: a new edge device, registered under the lock so that two nodes
+        // attaching her at once never both create one.
+        d.party = crypto::Party::open(d.working_copy, key);
+        bind(d);
+        d.version = 0;
+    }
+
+    void bind(EdgeDevice& d) {
+        std::promise<gateway::CommitStatus> bound;
+        gateway.store().bind_edge_device(
+            d.key, kEdgeDeviceId, d.party->identity_key(), d.party->registration_id(),
+            [&bound](gateway::CommitStatus status, bool) { bound.set_value(status); });
+        auto status = bound.get_future().get();
+        if (status != gateway::CommitStatus::committed) {
+            throw AdapterError(
+                status == gateway::CommitStatus::rejected ? Code::gateway_refused : Code::storage,
+                "the edge device could not be registered with the gateway");
+        }
+    }
+
+    /// Runs `work` on the store of `d`; `work` returns whether it may have changed it. On a
+    /// shared database: under the device's lock, on a working copy brought up to the stored
+    /// image first, whose new image is stored (from the version loaded, one more) in the same
+    /// transaction as what `work` wrote to the history; nothing `work` produced may leave the
+    /// node before this returns. Any failure discards the working copy (reloaded at the next
+    /// use) and throws AdapterError(storage), or what `work` threw.
+    void on_store(EdgeDevice& d, const std::function<bool()>& work) {
+        if (!shared()) {
+            work();
+            return;
+        }
+        try {
+            std::int64_t saved = -1;
+            history->rows().with_device(d.tag, [&] {
+                sync_locked(d);
+                saved = d.version;
+                if (!work() && d.version > 0) return;
+                Bytes image = d.party->store().image();
+                history->rows().save_store(d.tag, d.version, image);
+                saved = d.version + 1;
+            });
+            d.version = saved;
+        } catch (const storage::Error& e) {
+            d.version = -1;
+            throw AdapterError(Code::storage,
+                               std::string("the edge store could not be saved (") + e.what() + ")");
+        } catch (const crypto::Error& e) {
+            d.version = -1;
+            if (e.code() != crypto::ErrorCode::storage) throw;
+            throw AdapterError(Code::storage,
+                               std::string("the edge store could not be used (") + e.what() + ")");
+        } catch (...) {
+            d.version = -1;
+            throw;
+        }
+    }
+
     void top_up(EdgeDevice& d) {
         Json count = ok_or_throw(call(d, {{"type", "keys_count"}}), "key count");
         if (count.value("pre_key_count", 0u) >= options.pre_key_batch / 2) return;
-        crypto::UploadSet set =
-            d.party->upload_set(static_cast<std::int32_t>(kEdgeDeviceId), options.pre_key_batch);
+        crypto::UploadSet set;
+        // Stored before the upload: pre-keys the gateway hands out must exist in every copy.
+        on_store(d, [&] {
+            set = d.party->upload_set(static_cast<std::int32_t>(kEdgeDeviceId),
+                                      options.pre_key_batch);
+            return true;
+        });
         Json pre_keys = Json::array();
         for (const auto& k : set.pre_keys) {
             pre_keys.push_back({{"id", k.id}, {"public_key", crypto::base64_encode(k.public_key)}});
@@ -300,13 +427,19 @@ struct EdgeHub::Impl {
             "key upload");
     }
 
-    std::shared_ptr<EdgeDevice> attach(const std::string& account) {
-        {
-            std::lock_guard lock(devices_mutex);
-            auto it = devices.find(account);
-            if (it != devices.end() && it->second->link && !it->second->link->closed()) {
-                return it->second;
-            }
+    std::shared_ptr<EdgeDevice> attached(const std::string& account) {
+        std::lock_guard lock(devices_mutex);
+        auto it = devices.find(account);
+        if (it == devices.end() || !it->second->link || it->second->link->closed()) {
+            return nullptr;
+        }
+        return it->second;
+    }
+
+    /// `fresh`: a new session even if one is open (it then receives every entry again).
+    std::shared_ptr<EdgeDevice> attach(const std::string& account, bool fresh = false) {
+        if (!fresh) {
+            if (auto d = attached(account)) return d;
         }
         std::optional<gateway::Account> acc = gateway.store().find_account(account);
         if (!acc || acc->role != gateway::Role::survivor) {
@@ -314,33 +447,72 @@ struct EdgeHub::Impl {
         }
         std::lock_guard lock(devices_mutex);
         auto& slot = devices[account];
-        if (slot && slot->link && !slot->link->closed()) return slot;
+        if (!fresh && slot && slot->link && !slot->link->closed()) return slot;
         auto d = std::make_shared<EdgeDevice>();
         d->account = account;
-        if (slot) {
+        d->tag = history->tag(account);
+        d->key = acc->key;
+        if (shared()) {
+            // A copy of its own, loaded under the device's lock: the one replaced may still be
+            // finishing a reply on the hub's thread.
+            if (slot && slot->session) slot->session->on_closed();
+            if (slot && slot->link) slot->link->close(1000, "replaced");
+            on_store(*d, [] { return false; });
+        } else if (slot) {
             d->party = std::move(slot->party);
             if (slot->session) slot->session->on_closed();
         } else {
-            const std::string tag = history->tag(account);
             crypto::StoreKey key = crypto::StoreKey::from_bytes(
                 derive(raw_key, "ariadne/v1/edge-store|" + account, 32).view());
-            d->party = crypto::Party::open(files.identity_store(tag), key);
-            std::promise<gateway::CommitStatus> bound;
-            gateway.store().bind_edge_device(
-                acc->key, kEdgeDeviceId, d->party->identity_key(), d->party->registration_id(),
-                [&bound](gateway::CommitStatus status, bool) { bound.set_value(status); });
-            auto status = bound.get_future().get();
-            if (status != gateway::CommitStatus::committed) {
-                throw AdapterError(status == gateway::CommitStatus::rejected ? Code::gateway_refused
-                                                                             : Code::storage,
-                                   "the edge device could not be registered with the gateway");
-            }
+            d->party = crypto::Party::open(files.identity_store(d->tag), key);
+            bind(*d);
+        }
+        if (shared()) {
+            // Every node serving her has a session of her edge device; one of them takes her
+            // replies: this one, unless another live node does (renewed at each poll). Claimed
+            // before the session opens, so the backlog it is pushed is not skipped.
+            const std::int64_t now = gateway.now_ms();
+            stored("the edge receiver could not be recorded", [&] {
+                history->rows().claim_receiver(d->tag, d->key, options.node_id, now,
+                                               now + lease_ms());
+            });
         }
         open_session(d);
         slot = d;
         history->remember_account(account);
         spdlog::info("edge device attached for account {}", account);
         return d;
+    }
+
+    /// Shared database: each poll renews what this node receives, and attaches the edge
+    /// devices with mail waiting whose receiver lapsed (its node died).
+    void poll() {
+        for (;;) {
+            {
+                std::unique_lock lock(queue_mutex);
+                if (queue_cv.wait_for(lock, options.cluster_poll, [&] { return stopping; })) {
+                    return;
+                }
+            }
+            std::vector<std::string> lapsed;
+            try {
+                const std::int64_t now = gateway.now_ms();
+                history->rows().renew_receivers(options.node_id, now + lease_ms());
+                lapsed = history->rows().lapsed_with_mail(now, kEdgeDeviceId);
+            } catch (const storage::Error& e) {
+                spdlog::warn("edge receivers could not be renewed: {}", e.what());
+                continue;
+            }
+            for (const auto& account : lapsed) {
+                try {
+                    // A session of its own here skipped her replies so far: a new one gets
+                    // them all again.
+                    attach(account, true);
+                } catch (const std::exception& e) {
+                    spdlog::warn("edge device of account {} not taken over: {}", account, e.what());
+                }
+            }
+        }
     }
 
     void ensure_sessions(EdgeDevice& d, const std::string& to,
@@ -361,30 +533,55 @@ struct EdgeHub::Impl {
         }
     }
 
-    void send_to(EdgeDevice& d, const std::string& to, std::vector<std::uint32_t> devices,
-                 std::string_view text) {
-        for (int attempt = 0;; ++attempt) {
-            ensure_sessions(d, to, devices, false);
-            Json messages = Json::array();
-            for (auto dev : devices) {
-                crypto::Ciphertext c =
-                    d.party->encrypt({to, static_cast<std::int32_t>(dev)}, crypto::as_bytes(text));
-                messages.push_back({{"device_id", dev},
-                                    {"type", c.type},
-                                    {"body", crypto::base64_encode(c.bytes)}});
+    /// One caseworker of her team and the devices her text is encrypted for.
+    struct Recipient {
+        std::string account;
+        std::vector<std::uint32_t> devices;
+        std::vector<std::uint32_t> restart;  // devices whose session starts again (stale)
+        Json messages;
+    };
+
+    void send_to(EdgeDevice& d, std::vector<Recipient> recipients, std::string_view text) {
+        for (int attempt = 0; !recipients.empty(); ++attempt) {
+            // Every ciphertext of this round is committed with the store before any leaves.
+            on_store(d, [&] {
+                for (auto& r : recipients) {
+                    for (auto dev : r.restart) {
+                        d.party->store().delete_session(
+                            {r.account, static_cast<std::int32_t>(dev)});
+                    }
+                    ensure_sessions(d, r.account, r.devices, false);
+                    r.messages = Json::array();
+                    for (auto dev : r.devices) {
+                        crypto::Ciphertext c = d.party->encrypt(
+                            {r.account, static_cast<std::int32_t>(dev)}, crypto::as_bytes(text));
+                        r.messages.push_back({{"device_id", dev},
+                                              {"type", c.type},
+                                              {"body", crypto::base64_encode(c.bytes)}});
+                    }
+                }
+                return true;
+            });
+            std::vector<Recipient> again;
+            for (auto& r : recipients) {
+                Json answer =
+                    call(d, {{"type", "send"}, {"to", r.account}, {"messages", r.messages}});
+                if (answer.value("type", "") == "ok") continue;
+                if (answer.value("code", "") != "stale_devices" || attempt >= 3) {
+                    ok_or_throw(std::move(answer), "message");
+                }
+                r.restart.clear();
+                for (auto extra : answer.value("extra", std::vector<std::uint32_t>{})) {
+                    r.devices.erase(std::remove(r.devices.begin(), r.devices.end(), extra),
+                                    r.devices.end());
+                }
+                for (auto missing : answer.value("missing", std::vector<std::uint32_t>{})) {
+                    r.devices.push_back(missing);
+                    r.restart.push_back(missing);
+                }
+                again.push_back(std::move(r));
             }
-            Json r = call(d, {{"type", "send"}, {"to", to}, {"messages", std::move(messages)}});
-            if (r.value("type", "") == "ok") return;
-            if (r.value("code", "") != "stale_devices" || attempt >= 3) {
-                ok_or_throw(std::move(r), "message");
-            }
-            for (auto extra : r.value("extra", std::vector<std::uint32_t>{})) {
-                devices.erase(std::remove(devices.begin(), devices.end(), extra), devices.end());
-            }
-            for (auto missing : r.value("missing", std::vector<std::uint32_t>{})) {
-                devices.push_back(missing);
-                d.party->store().delete_session({to, static_cast<std::int32_t>(missing)});
-            }
+            recipients = std::move(again);
         }
     }
 
@@ -396,18 +593,18 @@ struct EdgeHub::Impl {
         auto d = attach(account);
         std::lock_guard lock(d->mutex);
         Json contacts = ok_or_throw(call(*d, {{"type", "contacts"}}), "contact list");
-        bool any = false;
+        std::vector<Recipient> recipients;
         for (const Json& c : contacts.at("contacts")) {
             if (c.value("role", "") != "caseworker") continue;
             auto devs = c.at("devices").get<std::vector<std::uint32_t>>();
             if (devs.empty()) continue;
-            send_to(*d, c.at("account").get<std::string>(), std::move(devs), text);
-            any = true;
+            recipients.push_back({c.at("account").get<std::string>(), std::move(devs), {}, {}});
         }
-        if (!any) {
+        if (recipients.empty()) {
             throw AdapterError(Code::gateway_refused,
                                "no caseworker device of her team can receive messages yet");
         }
+        send_to(*d, std::move(recipients), text);
     }
 
     void run() {
@@ -440,6 +637,8 @@ struct EdgeHub::Impl {
         const Json& m = push.at("message");
         const auto server_id = m.at("server_id").get<std::int64_t>();
         std::lock_guard lock(d.mutex);
+        // Replaced by a newer session of this node, which has it delivered again.
+        if (shared() && (!d.link || d.link->closed())) return;
         if (m.value("kind", "") == "message") {
             EdgeReply reply;
             reply.survivor_account = d.account;
@@ -450,12 +649,24 @@ struct EdgeHub::Impl {
             const int type = m.at("type").get<int>();
             Bytes body = crypto::base64_decode(m.at("body").get<std::string>());
             bool decrypted = false;
-            if (auto text = history->pending(d.account, server_id)) {
-                // Decrypted before a restart and not settled then: its message key is used
-                // up, so the sealed copy taken at decryption is what is handed on again.
-                reply.text = std::move(*text);
-                decrypted = true;
-            } else {
+            bool replay = false;
+            bool elsewhere = false;
+            // On a shared database under the device's lock, so that the sealed copy another
+            // node took of this reply is found rather than the reply decrypted twice.
+            on_store(d, [&] {
+                if (shared() && !history->rows().is_receiver(d.tag, options.node_id)) {
+                    // Another node takes her replies: left to it, unacknowledged.
+                    elsewhere = true;
+                    return false;
+                }
+                if (auto text = history->pending(d.account, server_id)) {
+                    // Decrypted before a restart (or by another node) and not settled then:
+                    // its message key is used up, so the sealed copy taken at decryption is
+                    // what is handed on again.
+                    reply.text = std::move(*text);
+                    decrypted = true;
+                    return false;
+                }
                 try {
                     d.party->decrypt(
                         {reply.from_account, from_device}, type, body, [&](ByteView plain) {
@@ -465,10 +676,17 @@ struct EdgeHub::Impl {
                         });
                     decrypted = true;
                 } catch (const crypto::Error& e) {
+                    if (e.code() == crypto::ErrorCode::storage) throw;
+                    replay = std::string_view(e.what()).find("(replay)") != std::string::npos;
                     spdlog::warn("edge device of account {} could not decrypt message {}: {}",
                                  d.account, server_id, e.what());
                 }
-            }
+                return true;
+            });
+            if (elsewhere) return;
+            // Shared: a replay means another node decrypted it and recorded it with its
+            // store (same transaction); that node settles it, never "undecryptable".
+            if (!decrypted && replay && shared()) return;
             std::function<void(EdgeReply&)> handler;
             {
                 std::lock_guard qlock(queue_mutex);
@@ -546,15 +764,17 @@ void EdgeHub::notify_team(const std::string& survivor_account, std::string_view 
 
 bool EdgeHub::acknowledge(const std::string& survivor_account, std::int64_t server_id,
                           std::string_view failure) {
-    std::shared_ptr<EdgeDevice> d;
-    {
-        std::lock_guard lock(impl_->devices_mutex);
-        auto it = impl_->devices.find(survivor_account);
-        if (it == impl_->devices.end() || !it->second->link || it->second->link->closed()) {
-            return false;
+    std::shared_ptr<EdgeDevice> d = impl_->attached(survivor_account);
+    // Shared: a delivery report may reach any node; it settles through its own session.
+    if (!d && impl_->shared()) {
+        try {
+            d = impl_->attach(survivor_account);
+        } catch (const AdapterError& e) {
+            spdlog::warn("edge device of account {} not attached to settle a reply: {}",
+                         survivor_account, e.what());
         }
-        d = it->second;
     }
+    if (!d) return false;
     std::lock_guard lock(d->mutex);
     Json ack = {{"type", "ack"}, {"server_id", server_id}};
     if (!failure.empty()) {
@@ -571,13 +791,10 @@ bool EdgeHub::acknowledge(const std::string& survivor_account, std::int64_t serv
 }
 
 void EdgeHub::mark_shown(const std::string& survivor_account, std::int64_t from_ms) {
-    std::shared_ptr<EdgeDevice> d;
-    {
-        std::lock_guard lock(impl_->devices_mutex);
-        auto it = impl_->devices.find(survivor_account);
-        if (it == impl_->devices.end() || !it->second->link || it->second->link->closed()) return;
-        d = it->second;
-    }
+    std::shared_ptr<EdgeDevice> d = impl_->attached(survivor_account);
+    // Shared: the node showing her page settles her unread replies, wherever they came in.
+    if (!d && impl_->shared()) d = impl_->attach(survivor_account);
+    if (!d) return;
     std::lock_guard lock(d->mutex);
     for (std::int64_t server_id : impl_->history->unread_since(survivor_account, from_ms)) {
         Json answer =
@@ -590,7 +807,7 @@ void EdgeHub::mark_shown(const std::string& survivor_account, std::int64_t from_
 }
 
 void EdgeHub::resume() {
-    for (const std::string& account : impl_->history->accounts()) {
+    for (const std::string& account : impl_->history->accounts(impl_->gateway.now_ms())) {
         try {
             impl_->attach(account);
         } catch (const std::exception& e) {

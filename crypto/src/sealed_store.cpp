@@ -296,6 +296,10 @@ std::optional<Argon2Params> SealedStore::argon2_params() const try {
     detail::throw_storage(e);
 }
 
+Bytes SealedStore::image() try { return db_->serialize(); } catch (const sqlite::Error& e) {
+    detail::throw_storage(e);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Transactions
 

@@ -293,6 +293,16 @@ int Connection::changes() const noexcept {
     return pg_ != nullptr ? pg_->changes : sqlite3_changes(db_);
 }
 
+std::vector<std::uint8_t> Connection::serialize() {
+    if (pg_ != nullptr) fail(SQLITE_MISUSE, "serialize a database: not a SQLite connection");
+    sqlite3_int64 size = 0;
+    unsigned char* image = sqlite3_serialize(db_, "main", &size, 0);
+    if (image == nullptr) fail(SQLITE_NOMEM, "serialize the database");
+    std::vector<std::uint8_t> out(image, image + size);
+    sqlite3_free(image);
+    return out;
+}
+
 bool Connection::in_transaction() const noexcept {
     return pg_ != nullptr ? pg::in_transaction(*pg_) : sqlite3_get_autocommit(db_) == 0;
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 #include <random>
 #include <thread>
 
@@ -55,6 +56,26 @@ TEST_F(SessionTest, InitiatorSendsPreKeyMessagesUntilTheFirstReply) {
     Ciphertext third = alice->encrypt(kBob, as_bytes("third"));
     EXPECT_EQ(third.type, kSignalMessage);
     EXPECT_EQ(bob_reads(third), "third");
+}
+
+TEST_F(SessionTest, AStoreImageWrittenElsewhereOpensAsTheSameDeviceAndItsSessionGoesOn) {
+    EXPECT_EQ(bob_reads(alice_opens("first")), "first");
+    const Bytes image = alice->store().image();
+    // Written as another file (another node's working copy): the same identity and session.
+    {
+        std::ofstream out(dir / "copy.db", std::ios::binary);
+        out.write(reinterpret_cast<const char*>(image.data()),
+                  static_cast<std::streamsize>(image.size()));
+    }
+    auto copy = Party::open(dir / "copy.db", alice_key);
+    EXPECT_EQ(copy->identity_key(), alice->identity_key());
+    EXPECT_EQ(bob_reads(copy->encrypt(kBob, as_bytes("second, from the copy"))),
+              "second, from the copy");
+    Ciphertext reply = bob->encrypt(kAlice, as_bytes("reply"));
+    EXPECT_EQ(to_string(copy->decrypt(kBob, reply.type, reply.bytes)), "reply");
+    // What was sealed stays sealed in the image.
+    const std::string bytes(image.begin(), image.end());
+    EXPECT_EQ(bytes.find("bob-console-0042"), std::string::npos);
 }
 
 TEST_F(SessionTest, EitherSideCanInitiate) {

@@ -489,8 +489,13 @@ void Gateway::assign(const std::string& survivor_account,
 
 long count_rows(const fs::path& path, const std::string& table, const std::string& where) {
     std::string sql = "SELECT count(*) FROM " + table + (where.empty() ? "" : " WHERE " + where);
-    if (path.filename() == "ariadne.db") {
-        if (auto uri = postgresql_uri(path.parent_path())) {
+    // On PostgreSQL the edge history's tables are in the deployment's database too.
+    const bool edge_history =
+        path.filename() == "history.db" && path.parent_path().filename() == "edge";
+    if (path.filename() == "ariadne.db" || edge_history) {
+        const fs::path data_dir =
+            edge_history ? path.parent_path().parent_path() : path.parent_path();
+        if (auto uri = postgresql_uri(data_dir)) {
             // The tests' conditions are SQLite's: the two that differ are said in PostgreSQL.
             std::string condition = where == "1" ? "true" : where;
             static const std::regex cast(R"(CAST\(body AS TEXT\))");

@@ -140,7 +140,8 @@ class Gateway {
     std::string fingerprint_;
 };
 
-/// Counts rows of `table` in the SQLite database at `path` (read-only open).
+/// Counts rows of `table` in the SQLite database at `path` (read-only open). In the PostgreSQL
+/// run, `<data>/ariadne.db` and `<data>/edge/history.db` name the data directory's database.
 long count_rows(const std::filesystem::path& path, const std::string& table,
                 const std::string& where = "");
 

@@ -2,7 +2,8 @@
 // connections in one process: what each node does alone must still hold when the other does
 // the same at the same moment. One audit chain, appended by both, in order and without a gap;
 // each due check-in slot sent by exactly one node and each missed one alerted once; the
-// retention purges run side by side without an error and leave nothing expired.
+// retention purges run side by side without an error and leave nothing expired; an edge
+// device's store image is changed by one node at a time, each from the version it loaded.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +21,7 @@
 #include "ariadne/crypto/bytes.h"
 #include "ariadne/policies/checkin.h"
 #include "ariadne/storage/checkin_history.h"
+#include "ariadne/storage/edge_history.h"
 #include "ariadne/storage/policy_store.h"
 #include "ariadne/storage/sqlite.h"
 #include "ariadne/storage/store.h"
@@ -281,4 +284,52 @@ TEST_F(TwoNodes, RetentionPurgesRunSideBySideWithoutAnErrorAndLeaveNothingExpire
     EXPECT_EQ(ra.second + rb.second, 600);
     EXPECT_EQ(store_a->mailbox_size(), 0);
     EXPECT_EQ(store_b->mailbox_size(), 0);
+}
+
+TEST_F(TwoNodes, AnEdgeStoreImageIsChangedByOneNodeAtATimeEachFromTheVersionItLoaded) {
+    {
+        // The tables come with the main database's migrations.
+        storage::StoreOptions options;
+        options.path = uri();
+        storage::Store migrated(options);
+    }
+    const std::string tag(32, 'c');
+    storage::EdgeHistory a{std::filesystem::path(uri())}, b{std::filesystem::path(uri())};
+    ASSERT_TRUE(a.shared());
+    // Both nodes bump a counter held in the image, 40 times each, at the same time: under the
+    // device's lock every step sees the other's last one, so none is lost.
+    auto bump = [&](storage::EdgeHistory& node) {
+        for (int i = 0; i < 40; ++i) {
+            node.with_device(tag, [&] {
+                auto stored = node.load_store(tag);
+                const std::int64_t version = stored ? stored->version : 0;
+                std::uint8_t n = stored ? stored->image.at(0) : 0;
+                node.save_store(tag, version, {static_cast<std::uint8_t>(n + 1)});
+            });
+        }
+    };
+    auto on_a = std::async(std::launch::async, [&] { bump(a); });
+    auto on_b = std::async(std::launch::async, [&] { bump(b); });
+    on_a.get();
+    on_b.get();
+    std::optional<storage::EdgeStoreImage> last;
+    a.with_device(tag, [&] { last = a.load_store(tag); });
+    ASSERT_TRUE(last);
+    EXPECT_EQ(last->version, 80);
+    EXPECT_EQ(last->image, std::vector<std::uint8_t>{80});
+
+    // A step from a version another node has moved on from is refused and leaves nothing.
+    EXPECT_THROW(b.with_device(tag, [&] { b.save_store(tag, 79, {0}); }), storage::Error);
+    EXPECT_THROW(b.with_device(tag, [&] { b.save_store(tag, 0, {0}); }), storage::Error);
+    b.with_device(tag, [&] { last = b.load_store(tag); });
+    EXPECT_EQ(last->version, 80);
+    EXPECT_EQ(last->image, std::vector<std::uint8_t>{80});
+
+    // One receiver at a time: a live one keeps it; a lapsed one gives it up.
+    EXPECT_TRUE(a.claim_receiver(tag, 7, "node-a", 1000, 2000));
+    EXPECT_FALSE(b.claim_receiver(tag, 7, "node-b", 1500, 2500));
+    EXPECT_TRUE(b.is_receiver(tag, "node-a"));
+    EXPECT_TRUE(b.claim_receiver(tag, 7, "node-b", 2001, 3000));
+    EXPECT_FALSE(a.is_receiver(tag, "node-a"));
+    EXPECT_TRUE(a.is_receiver(tag, "node-b"));
 }

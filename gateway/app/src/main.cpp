@@ -205,6 +205,13 @@ int serve(const std::vector<std::string>& args) {
     // Survivors without the app: her edge device (in process) and the web page at /notes.
     ariadne::adapters::EdgeOptions edge_options;
     edge_options.data_dir = c.data_dir;
+    if (cluster) {
+        // Any node serves her page and Kannel's callbacks: her edge device's store and
+        // history are in the shared database.
+        edge_options.shared_database = database.native();
+        edge_options.node_id = cluster->node_id();
+        edge_options.cluster_poll = std::chrono::milliseconds(c.cluster_poll_ms);
+    }
     // Texts from the page and SMS are in clear here, once: her duress words lock and alert.
     edge_options.inbound_text = [&policies](const std::string& account,
                                             ariadne::adapters::EdgeChannel channel,

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ariadne/core/devices.h"
 #include "ariadne/crypto/password.h"
 
 namespace ariadne::gateway {
@@ -129,7 +130,9 @@ void Gateway::join_cluster(ClusterBus& bus, std::string node_id) {
 }
 
 void Gateway::announce_login(DeviceKey device) {
-    if (cluster_ == nullptr) return;
+    // Her edge device runs inside every node that serves her, each with its own session; the
+    // edge hubs decide in the database which one takes its replies (adapters/edge.h).
+    if (cluster_ == nullptr || device.second == kEdgeDevice) return;
     cluster_->publish("d|" + node_id_ + "|" + std::to_string(device.first) + "." +
                       std::to_string(device.second));
 }

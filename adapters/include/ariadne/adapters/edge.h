@@ -23,6 +23,8 @@
 //
 // Thread-safety: all public methods are thread-safe. Replies are decrypted and handed to the
 // reply handler on the hub's own thread, one at a time, and acknowledged when it returns.
+// With a shared database (EdgeOptions::shared_database) the uses of one device's store are
+// also serialised across nodes, and a node's uses of the database run one at a time.
 #pragma once
 
 #include <chrono>
@@ -108,6 +110,16 @@ struct EdgeOptions {
     /// thread is labelled with the channel her last message came in on. Must not throw;
     /// empty: nothing.
     std::function<void(const std::string& survivor_account, EdgeChannel channel)> inbound_channel;
+    /// Several nodes on one PostgreSQL database: its URI. The edge devices' stores and history
+    /// then live in that database, shared by every node (docs/scale-out.md): each use of a
+    /// device's store holds its advisory lock and stores the new image before anything it
+    /// produced leaves the node. Empty: the files under `<data_dir>/edge/`.
+    std::string shared_database;
+    /// With shared_database: this node's id (unique among live nodes) and how often it renews
+    /// the edge devices it receives for and takes over those whose node stopped renewing (a
+    /// receivership lasts three polls).
+    std::string node_id;
+    std::chrono::milliseconds cluster_poll{1000};
 };
 
 class EdgeHub final : public gateway::Extension {
@@ -158,21 +170,23 @@ class EdgeHub final : public gateway::Extension {
     /// if one was asked for). `failure` non-empty: the reply did NOT reach her; the entry is
     /// removed all the same and the sender's receipt says "failed" with this reason code
     /// (docs/protocol.md 4.6). May be called from inside the reply handler. Returns false if
-    /// her edge device is not attached or the gateway refused (unknown or already
-    /// acknowledged entry).
+    /// her edge device is not attached (with shared_database: cannot be attached) or the
+    /// gateway refused (unknown or already acknowledged entry).
     bool acknowledge(const std::string& survivor_account, std::int64_t server_id,
                      std::string_view failure = {});
 
     /// The survivor page showed her the history rows at or after `from_ms` (Unix ms): every
     /// reply among them that was kept for her page is acknowledged as read, so its sender's
-    /// receipt says "read on her page". Does nothing when her edge device is not attached.
+    /// receipt says "read on her page". Does nothing when her edge device is not attached
+    /// (with shared_database it attaches it, and throws like attach()).
     /// Throws AdapterError(storage) when the history database fails, (timeout) when the
     /// gateway does not answer; what was acknowledged before stays so.
     void mark_shown(const std::string& survivor_account, std::int64_t from_ms);
 
     /// Attaches every survivor account that had an edge device before (they are remembered,
-    /// sealed, in `<data_dir>/edge/`), so that replies queued for her while the gateway was
-    /// down, or left unsettled by a restart, are delivered again and settled. Call once the
+    /// sealed, in `<data_dir>/edge/`, or in the shared database), so that replies queued for
+    /// her while the gateway was down, or left unsettled by a restart, are delivered again
+    /// and settled; with shared_database only those no live node receives for. Call once the
     /// reply handler is installed. Blocks (~100 ms per account); failures are logged.
     void resume();
 

@@ -81,6 +81,10 @@ class SealedStore {
     const std::filesystem::path& path() const noexcept { return path_; }
     /// Argon2id parameters recorded in the store; nullopt for a raw-key store.
     std::optional<Argon2Params> argon2_params() const;
+    /// The committed store as the bytes of its file, to be kept elsewhere (a gateway shares
+    /// its edge devices' stores between nodes); written to a file, it opens as this store.
+    /// Every secret in it stays sealed. Throws Error(storage) if SQLite cannot copy it.
+    Bytes image();
 
     // -- local identity ---------------------------------------------------------------------
     std::optional<LocalIdentity> local_identity();

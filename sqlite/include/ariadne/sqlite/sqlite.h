@@ -198,6 +198,9 @@ class Connection {
     /// Rows changed by the last INSERT, UPDATE or DELETE on this connection.
     int changes() const noexcept;
     bool in_transaction() const noexcept;
+    /// SQLite only: the whole database as the bytes of a database file (sqlite3_serialize;
+    /// committed content, the WAL included). Throws Error on PostgreSQL or out of memory.
+    std::vector<std::uint8_t> serialize();
     const std::filesystem::path& path() const noexcept { return path_; }
     /// The handle, for SQLite APIs this layer does not wrap (online backup); null on
     /// PostgreSQL.
