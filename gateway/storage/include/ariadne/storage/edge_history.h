@@ -1,6 +1,6 @@
 // EdgeHistory: what the gateway's edge devices keep. On SQLite, in its own database
 // `<data>/edge/history.db` (WAL, synchronous=FULL, secure_delete); on PostgreSQL, in the
-// deployment's database (main migration 4), shared by every node. Each survivor's
+// deployment's database (main migration 5), shared by every node. Each survivor's
 // conversation as the web page shows it (`edge_history`), replies decrypted but not yet
 // settled (`edge_pending`), replies kept for her page she has not been shown yet
 // (`edge_unread`) and the accounts with an edge device (`edge_accounts`). Shared only: each

@@ -1,3 +1,3 @@
 -- Intentionally empty on SQLite: one gateway per SQLite database, so its edge devices keep
 -- their stores and history in their own files under <data>/edge/ (storage/edge_files.h).
--- On PostgreSQL, migration 4 moves them into the shared database (main_postgresql/).
+-- On PostgreSQL, migration 5 moves them into the shared database (main_postgresql/).
