@@ -52,6 +52,8 @@ const std::set<std::string> kMainTables = {
     "gateway_alerts",
     "gateway_sms_outbox",
     "gateway_login_failures",
+    "gateway_callback_tasks",
+    "gateway_callback_attempts",
 };
 
 // policies_survivors as databases created before a pause could have an end declared it.
@@ -154,8 +156,8 @@ TEST_F(MigrationsTest, AFreshDatabaseGetsEveryTableAndOneRecordedMigration) {
     auto created = tables(c);
     for (const auto& t : kMainTables) EXPECT_TRUE(created.count(t)) << t;
     EXPECT_EQ(created.size(), kMainTables.size() + 1);  // + schema_migrations
-    EXPECT_EQ(schema_version(c), 4);
-    EXPECT_EQ(latest_schema_version(main_migrations()), 4);
+    EXPECT_EQ(schema_version(c), 5);
+    EXPECT_EQ(latest_schema_version(main_migrations()), 5);
 
     auto row = c.prepare(
         "SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version");
@@ -172,10 +174,13 @@ TEST_F(MigrationsTest, AFreshDatabaseGetsEveryTableAndOneRecordedMigration) {
     ASSERT_TRUE(row.step());
     EXPECT_EQ(row.integer(0), 3);
     EXPECT_EQ(row.text(1), "0003_login_failures.sql");
-    // Empty on SQLite: the edge keeps its own files (on PostgreSQL its tables move here).
     ASSERT_TRUE(row.step());
     EXPECT_EQ(row.integer(0), 4);
-    EXPECT_EQ(row.text(1), "0004_edge_shared.sql");
+    EXPECT_EQ(row.text(1), "0004_callback_tasks.sql");
+    // Empty on SQLite: the edge keeps its own files (on PostgreSQL its tables move here).
+    ASSERT_TRUE(row.step());
+    EXPECT_EQ(row.integer(0), 5);
+    EXPECT_EQ(row.text(1), "0005_edge_shared.sql");
     EXPECT_FALSE(row.step());
 
     // The append-only guards come with the tables.
@@ -211,7 +216,7 @@ TEST_F(MigrationsTest, ADatabaseFromTheReleaseBeforeMigrationsIsAdoptedInPlace) 
     Connection c(db(), {});
     EXPECT_EQ(schema_version(c), 0);
     migrate(c, main_migrations());
-    EXPECT_EQ(schema_version(c), 4);
+    EXPECT_EQ(schema_version(c), 5);
 
     // Same shape as a database created fresh, legacy column included.
     Connection fresh(dir_ / "fresh.db", {});
@@ -241,7 +246,7 @@ TEST_F(MigrationsTest, CannedRepliesOfAVersionOneDatabaseKeepTheirOrderAndBecome
     }
     Connection c(db(), {});
     migrate(c, main_migrations());
-    EXPECT_EQ(schema_version(c), 4);
+    EXPECT_EQ(schema_version(c), 5);
     auto q = c.prepare(
         "SELECT position, label, text, language FROM gateway_canned_replies ORDER BY position");
     ASSERT_TRUE(q.step());
@@ -299,8 +304,8 @@ TEST_F(MigrationsTest, ADatabaseNewerThanTheBinaryIsRefusedWithBothVersions) {
     Connection c(db(), {});
     migrate(c, main_migrations());
     c.exec(
-        "INSERT INTO schema_migrations VALUES (5, '0005_x.sql', 'aa', '2030-01-01T00:00:00Z');"
-        "INSERT INTO schema_migrations VALUES (6, '0006_y.sql', 'bb', '2031-01-01T00:00:00Z')");
+        "INSERT INTO schema_migrations VALUES (6, '0006_x.sql', 'aa', '2030-01-01T00:00:00Z');"
+        "INSERT INTO schema_migrations VALUES (7, '0007_y.sql', 'bb', '2031-01-01T00:00:00Z')");
     std::string before = snapshot(c);
     std::string message = error_of(c, main_migrations());
     EXPECT_NE(message.find("This database is at schema version 6; this ariadne knows versions "
