@@ -52,6 +52,8 @@ const std::set<std::string> kMainTables = {
     "gateway_alerts",
     "gateway_sms_outbox",
     "gateway_login_failures",
+    "gateway_callback_tasks",
+    "gateway_callback_attempts",
 };
 
 // policies_survivors as databases created before a pause could have an end declared it.

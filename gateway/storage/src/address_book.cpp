@@ -27,7 +27,9 @@ void AddressBook::link_number(const SealedAddress& number, const policies::CaseC
 
 void AddressBook::keep_address(const SealedAddress& address) {
     auto db = db_.lock();
-    db->cached("INSERT INTO gateway_sealed_addresses(address_ref, sealed) VALUES(?, ?) ON CONFLICT DO NOTHING")
+    db->cached(
+          "INSERT INTO gateway_sealed_addresses(address_ref, sealed) VALUES(?, ?) ON CONFLICT DO "
+          "NOTHING")
         .bind(1, address.address_ref)
         .bind_blob(2, address.sealed)
         .run();
@@ -50,6 +52,14 @@ std::optional<SealedAddress> AddressBook::verified_number(const policies::CaseCo
     s.bind(1, code.str());
     if (!s.step()) return std::nullopt;
     return SealedAddress{s.text(0), s.blob(1)};
+}
+
+std::optional<SealedAddress> AddressBook::sealed_address(const std::string& address_ref) const {
+    auto db = db_.lock();
+    auto s = db->cached("SELECT sealed FROM gateway_sealed_addresses WHERE address_ref = ?1");
+    s.bind(1, address_ref);
+    if (!s.step()) return std::nullopt;
+    return SealedAddress{address_ref, s.blob(0)};
 }
 
 std::optional<bool> AddressBook::thread_verified(const policies::CaseCode& code) const {

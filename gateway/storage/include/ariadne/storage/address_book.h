@@ -47,6 +47,8 @@ class AddressBook {
     std::optional<SmsLink> find_link(const std::string& address_ref) const;
     /// A verified number of case `code`, sealed, or nullopt when it has none.
     std::optional<SealedAddress> verified_number(const policies::CaseCode& code) const;
+    /// The sealed address stored under `address_ref` (a consent's address), or nullopt.
+    std::optional<SealedAddress> sealed_address(const std::string& address_ref) const;
     /// nullopt when no number is linked to `code`; else whether one of them is verified.
     std::optional<bool> thread_verified(const policies::CaseCode& code) const;
 
