@@ -540,6 +540,49 @@ void EdgeHub::submit_inbound(const std::string& survivor_account, EdgeChannel ch
     }
 }
 
+CallbackAccepted EdgeHub::request_callback(const std::string& survivor_account, EdgeChannel channel,
+                                           const std::vector<CallbackWindow>& windows) {
+    Json list = Json::array();
+    for (const auto& w : windows) list.push_back({{"from", w.from_ms}, {"to", w.to_ms}});
+    auto d = impl_->attach(survivor_account);
+    Json answer;
+    {
+        std::lock_guard lock(d->mutex);
+        answer = impl_->call(*d, {{"type", "callback_request"},
+                                  {"windows", std::move(list)},
+                                  {"channel", to_string(channel)}});
+    }
+    const std::string code = answer.value("code", "");
+    if (answer.value("type", "") != "ok") {
+        if (code == "callback_refused") {
+            throw AdapterError(AdapterError::Code::refused,
+                               "the gateway refused the call-back request",
+                               answer.value("reason", "unavailable"));
+        }
+        if (code == "invalid_frame") {
+            throw AdapterError(
+                AdapterError::Code::invalid_input,
+                "the call-back windows were not accepted: " + answer.value("message", ""));
+        }
+        if (code == "storage_unavailable") {
+            throw AdapterError(AdapterError::Code::storage,
+                               "the gateway could not store the call-back request");
+        }
+        throw AdapterError(AdapterError::Code::gateway_refused,
+                           "the gateway refused the call-back request (" + code + ")");
+    }
+    const Json& cb = answer.at("callback");
+    CallbackAccepted out;
+    out.task_id = cb.at("task_id").get<std::int64_t>();
+    out.window = {cb.at("window").at("from").get<std::int64_t>(),
+                  cb.at("window").at("to").get<std::int64_t>()};
+    if (cb.contains("next_allowed_from")) {
+        out.next_allowed_from = cb.at("next_allowed_from").get<std::int64_t>();
+    }
+    out.replaced = cb.value("replaced", false);
+    return out;
+}
+
 void EdgeHub::notify_team(const std::string& survivor_account, std::string_view text) {
     impl_->send_to_team(survivor_account, text);
 }

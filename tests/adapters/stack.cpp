@@ -7,13 +7,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ariadne/crypto/store.h"
-#include "ariadne/crypto/totp.h"
 #include "ariadne/admin/admin.h"
-#include "ariadne/services/consent_policy.h"
-#include "ariadne/protocol/metrics.h"
 #include "ariadne/core/server_key.h"
 #include "ariadne/core/store.h"
+#include "ariadne/crypto/store.h"
+#include "ariadne/crypto/totp.h"
+#include "ariadne/protocol/metrics.h"
+#include "ariadne/services/audit_checkpoints.h"
+#include "ariadne/services/consent_policy.h"
 
 namespace ariadne::adapters::test {
 
@@ -78,6 +79,10 @@ Stack::Stack(SurvivorPageOptions page_options) {
     gateway::GatewayOptions go;
     params = gateway::load_or_create_recovery_params(*store, 8192, true);
     go.recovery_params = params;
+    gateway::key_audit_chain(*links, *server_key, data);  // as `ariadne serve` does
+    alert_board = std::make_unique<gateway::AlertBoard>(*links);
+    callback_board = std::make_unique<gateway::CallbackBoard>(*links, *server_key, *alert_board);
+    go.callbacks = callback_board.get();
     gateway = std::make_unique<gateway::Gateway>(*store, *server_key, *metrics, go);
 
     EdgeOptions eo;
@@ -93,6 +98,8 @@ Stack::~Stack() {
     hub.reset();
     gateway.reset();
     store.reset();
+    callback_board.reset();
+    alert_board.reset();
     links.reset();
     std::error_code ec;
     if (!keep_files) std::filesystem::remove_all(root_, ec);

@@ -12,6 +12,8 @@
 #include "ariadne/adapters/survivor_page.h"
 #include "ariadne/core/gateway.h"
 #include "ariadne/core/http_routes.h"
+#include "ariadne/services/alerts.h"
+#include "ariadne/services/callbacks.h"
 #include "ariadne/storage/policy_store.h"
 #include "local_console.h"
 
@@ -52,6 +54,9 @@ class Stack {
     std::shared_ptr<gateway::HttpRoutes> routes;
     crypto::RecoveryParams params;
     std::unique_ptr<policies::PolicyStore> links;  // case links, for duress_target
+    // Call-back requests are decided and stored as `ariadne serve` does (on `links`).
+    std::unique_ptr<gateway::AlertBoard> alert_board;
+    std::unique_ptr<gateway::CallbackBoard> callback_board;
 
   private:
     std::filesystem::path root_;

@@ -91,6 +91,43 @@ TEST(EdgeHub, SurvivorTextReachesTheConsoleEdgeEncryptedAndTheReplyComesBackDecr
     }
 }
 
+TEST(EdgeHub, ACallBackRequestFromThePageOrSmsIsTheAppsFrameWithItsChannel) {
+    Stack stack;
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    const std::vector<CallbackWindow> windows = {{now + 3600000, now + 2 * 3600000}};
+    try {
+        stack.hub->request_callback(stack.survivor, EdgeChannel::sms, windows);
+        ADD_FAILURE() << "a call-back without her consent was accepted";
+    } catch (const AdapterError& e) {
+        EXPECT_EQ(e.code(), AdapterError::Code::refused);
+        EXPECT_EQ(e.reason(), "no_consent");
+    }
+    stack.admin({"consent-record", "--case", stack.case_code, "--channel", "voice_callback",
+                 "--purpose", "replies", "--by", stack.caseworker, "--address-stdin"},
+                "+44 7700 900123\n");
+    auto accepted = stack.hub->request_callback(stack.survivor, EdgeChannel::sms, windows);
+    EXPECT_GT(accepted.task_id, 0);
+    EXPECT_EQ(accepted.window.from_ms, windows[0].from_ms);
+    EXPECT_FALSE(accepted.replaced);
+    auto tasks = stack.callback_board->open_tasks_for(stack.caseworker);
+    ASSERT_EQ(tasks.size(), 1u);
+    EXPECT_EQ(tasks[0]["channel"], "sms");
+    EXPECT_EQ(tasks[0]["task_id"], accepted.task_id);
+    auto again = stack.hub->request_callback(stack.survivor, EdgeChannel::web, windows);
+    EXPECT_TRUE(again.replaced);
+    EXPECT_EQ(stack.callback_board->open_tasks_for(stack.caseworker)[0]["channel"], "web");
+    try {
+        stack.hub->request_callback(stack.survivor, EdgeChannel::web,
+                                    {{now - 3 * 3600000, now - 3600000}});
+        ADD_FAILURE() << "a window in the past was accepted";
+    } catch (const AdapterError& e) {
+        EXPECT_EQ(e.code(), AdapterError::Code::invalid_input);
+    }
+    EXPECT_EQ(read_all_files(stack.data).find("7700900123"), std::string::npos);
+}
+
 TEST(EdgeHub, RefusesToAttachAnEdgeDeviceToACaseworkerAccount) {
     Stack stack;
     try {

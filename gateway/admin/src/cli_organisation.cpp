@@ -68,8 +68,10 @@ int consent(const Args& args, std::istream& in, std::ostream& out, policies::Con
                              "256 bytes.");
         }
         ServerKey key = ServerKey::load_or_create(data_dir);
-        if (r.channel.kind == policies::ChannelKind::sms) {
-            // One normal form, so Kannel's sender number finds the same reference.
+        if (r.channel.kind == policies::ChannelKind::sms ||
+            r.channel.kind == policies::ChannelKind::voice_callback) {
+            // One normal form, so Kannel's sender number finds the same reference (and a
+            // caseworker dials exactly what was checked to be a number).
             auto normal = normalize_phone_number(address);
             crypto::wipe(address.data(), address.size());
             if (!normal) {

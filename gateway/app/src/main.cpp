@@ -125,6 +125,7 @@ int serve(const std::vector<std::string>& args) {
     PolicyService policies(store, server_key, database.string(), c.data_dir,
                            std::chrono::milliseconds(c.checkin_interval_ms));
     gateway_options.render_notice = policies.notice_renderer();
+    gateway_options.callbacks = &policies.callbacks();
     // Consoles follow the organisation's retention and canned replies (`settings`).
     gateway_options.console_settings = [&policies, &server_key] {
         auto settings = console_settings(policies.store());
@@ -166,6 +167,10 @@ int serve(const std::vector<std::string>& args) {
                               const std::vector<std::string>& recipients) {
             gateway.push_alert([&policies, alert] { return policies.alerts().describe(alert); },
                                !alert.case_code, recipients);
+        });
+    policies.callbacks().set_listener(
+        [&gateway](const nlohmann::json& task, const std::vector<std::string>& recipients) {
+            gateway.push_callback([task] { return task; }, recipients);
         });
     // Check-ins on app/web and handover notices go to her mailbox as `notice` entries.
     policies.attach(gateway);

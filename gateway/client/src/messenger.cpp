@@ -414,6 +414,16 @@ std::vector<Contact> Messenger::contacts() {
     return out;
 }
 
+Json Messenger::request_callback(
+    const std::vector<std::pair<std::int64_t, std::int64_t>>& windows) {
+    Json list = Json::array();
+    for (const auto& [from, to] : windows) list.push_back({{"from", from}, {"to", to}});
+    std::lock_guard lock(impl_->op_mu);
+    auto c = impl_->ensure_connected();
+    Json r = impl_->call(c, {{"type", "callback_request"}, {"windows", std::move(list)}});
+    return r.at("callback");
+}
+
 SendReceipt Messenger::send_text(const std::string& account, std::string_view plaintext,
                                  bool want_receipt) {
     std::lock_guard lock(impl_->op_mu);

@@ -4,6 +4,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -38,6 +39,10 @@ Commands:
                           Print received messages, one per line, and acknowledge each once
                           printed. Waits up to SECONDS (default 2) for more after the last.
   contacts                List the accounts of her team.
+  call-me --from HH:MM --to HH:MM [--day today|tomorrow|YYYY-MM-DD]
+                          Ask her team to phone her between the two times (this machine's
+                          time zone; 30 minutes to 12 hours, today by default). Prints the
+                          answer in one sentence. A new request replaces an earlier one.
   safety-number           Print the safety number she shares with each caseworker of her
                           team she has a conversation with, one line per caseworker:
                           ACCOUNT  DIGITS (12 groups of 5). She compares it with the one her
@@ -171,8 +176,89 @@ ariadne::crypto::StoreKey store_key(const Args& a, bool create) {
     return ariadne::crypto::StoreKey::from_key_file(key_file);
 }
 
+/// "HH:MM" as minutes since midnight, or -1.
+int parse_hhmm(const std::string& s) {
+    if (s.size() != 5 || s[2] != ':') return -1;
+    for (int i : {0, 1, 3, 4}) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+    }
+    const int h = (s[0] - '0') * 10 + (s[1] - '0');
+    const int m = (s[3] - '0') * 10 + (s[4] - '0');
+    return h < 24 && m < 60 ? h * 60 + m : -1;
+}
+
+/// Unix ms of `minute` past local midnight on the day `day` names (this machine's zone).
+std::int64_t local_ms(const std::string& day, int minute) {
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    localtime_r(&now, &tm);
+    if (day == "tomorrow") {
+        tm.tm_mday += 1;
+    } else if (day != "today") {
+        int y = 0, mo = 0, d = 0;
+        char extra = 0;
+        if (day.size() != 10 ||
+            std::sscanf(day.c_str(), "%4d-%2d-%2d%c", &y, &mo, &d, &extra) != 3 || mo < 1 ||
+            mo > 12 || d < 1 || d > 31) {
+            usage_error("--day must be today, tomorrow or a date YYYY-MM-DD");
+        }
+        tm.tm_year = y - 1900;
+        tm.tm_mon = mo - 1;
+        tm.tm_mday = d;
+    }
+    tm.tm_hour = minute / 60;
+    tm.tm_min = minute % 60;
+    tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    return static_cast<std::int64_t>(std::mktime(&tm)) * 1000;
+}
+
+std::string local_time(std::int64_t unix_ms) {
+    std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%H:%M on %Y-%m-%d", &tm);
+    return buf;
+}
+
+int call_me(const Args& a) {
+    std::string from, to, day = "today";
+    for (std::size_t i = 1; i < a.command.size(); ++i) {
+        const std::string& opt = a.command[i];
+        if (i + 1 >= a.command.size()) usage_error("call-me: " + opt + " needs a value");
+        const std::string& v = a.command[++i];
+        if (opt == "--from") {
+            from = v;
+        } else if (opt == "--to") {
+            to = v;
+        } else if (opt == "--day") {
+            day = v;
+        } else {
+            usage_error("call-me: unknown option " + opt);
+        }
+    }
+    const int start = parse_hhmm(from), end = parse_hhmm(to);
+    if (start < 0 || end < 0) usage_error("call-me needs --from HH:MM and --to HH:MM");
+    if (end <= start) usage_error("call-me: --to must be later than --from on the same day");
+    auto m = Messenger::open(messenger_options(a), store_key(a, false));
+    Json cb = m->request_callback({{local_ms(day, start), local_ms(day, end)}});
+    const auto& w = cb.at("window");
+    std::cout << (cb.value("replaced", false) ? "Your earlier request was replaced: your team"
+                                              : "Your team")
+              << " will call you between " << local_time(w.at("from").get<std::int64_t>())
+              << " and " << local_time(w.at("to").get<std::int64_t>());
+    if (cb.contains("next_allowed_from")) {
+        std::cout << ", not before " << local_time(cb.at("next_allowed_from").get<std::int64_t>())
+                  << " (your quiet hours)";
+    }
+    std::cout << ".\n";
+    return 0;
+}
+
 int run(const Args& a) {
     const std::string& cmd = a.command[0];
+    if (cmd == "call-me") return call_me(a);
     if (cmd == "recover") {
         if (a.command.size() != 1) usage_error("recover takes no arguments");
         std::string code = read_secret_line();

@@ -229,25 +229,35 @@ void Gateway::on_cluster_message(std::string_view payload) {
 
 void Gateway::push_alert(std::function<nlohmann::json()> describe, bool to_everyone,
                          std::vector<std::string> recipients) {
-    workers_.post(
-        [this, describe = std::move(describe), to_everyone, recipients = std::move(recipients)] {
-            std::string frame;
-            try {
-                frame = nlohmann::json({{"v", 1}, {"type", "alert"}, {"alert", describe()}}).dump();
-            } catch (const std::exception&) {
-                return;  // the alert is stored; the console's `alerts` request still shows it
-            }
-            push_alert_frame(frame, to_everyone, recipients);
-            if (cluster_ != nullptr) {
-                std::string ids;
-                for (const auto& r : recipients) ids += (ids.empty() ? "" : ",") + r;
-                std::string payload =
-                    "a|" + node_id_ + "|" + (to_everyone ? "1" : "0") + "|" + ids + "|" + frame;
-                // Too long for one notification: the other nodes' consoles see it at their
-                // next `alerts` request instead of as a push.
-                if (payload.size() <= 7900) cluster_->publish(std::move(payload));
-            }
-        });
+    push_to_caseworkers("alert", std::move(describe), to_everyone, std::move(recipients));
+}
+
+void Gateway::push_callback(std::function<nlohmann::json()> describe,
+                            std::vector<std::string> recipients) {
+    push_to_caseworkers("callback", std::move(describe), false, std::move(recipients));
+}
+
+void Gateway::push_to_caseworkers(const char* type, std::function<nlohmann::json()> describe,
+                                  bool to_everyone, std::vector<std::string> recipients) {
+    workers_.post([this, type, describe = std::move(describe), to_everyone,
+                   recipients = std::move(recipients)] {
+        std::string frame;
+        try {
+            frame = nlohmann::json({{"v", 1}, {"type", type}, {type, describe()}}).dump();
+        } catch (const std::exception&) {
+            return;  // it is stored; the console's `alerts`/`callbacks` still lists it
+        }
+        push_alert_frame(frame, to_everyone, recipients);
+        if (cluster_ != nullptr) {
+            std::string ids;
+            for (const auto& r : recipients) ids += (ids.empty() ? "" : ",") + r;
+            std::string payload =
+                "a|" + node_id_ + "|" + (to_everyone ? "1" : "0") + "|" + ids + "|" + frame;
+            // Too long for one notification: the other nodes' consoles see it at their
+            // next `alerts` request instead of as a push.
+            if (payload.size() <= 7900) cluster_->publish(std::move(payload));
+        }
+    });
 }
 
 void Gateway::push_alert_frame(const std::string& frame, bool to_everyone,

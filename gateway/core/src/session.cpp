@@ -1,6 +1,7 @@
 // A Session's frame and slot lifecycle: decoding each frame, queueing requests, dispatching
 // them to their handlers, and sending the answers in request order. The handlers live in
-// session_auth.cpp, session_keys.cpp, session_console.cpp and session_delivery.cpp.
+// session_auth.cpp, session_keys.cpp, session_console.cpp, session_callbacks.cpp and
+// session_delivery.cpp.
 #include <nlohmann/json.hpp>
 
 #include "ariadne/core/gateway.h"
@@ -191,6 +192,14 @@ void Session::dispatch_locked(Request& request, std::uint64_t slot) {
         handle_keys_fetch(id, *r, slot);
     } else if (auto* r = std::get_if<DuressReportRequest>(&body)) {
         handle_duress_report(id, std::move(*r), slot);
+    } else if (auto* r = std::get_if<CallbackRequest>(&body)) {
+        handle_callback_request(id, std::move(*r), slot);
+    } else if (std::holds_alternative<CallbacksRequest>(body)) {
+        handle_callbacks(id, slot);
+    } else if (auto* r = std::get_if<CallbackRevealRequest>(&body)) {
+        handle_callback_reveal(id, std::move(*r), slot);
+    } else if (auto* r = std::get_if<CallbackOutcomeRequest>(&body)) {
+        handle_callback_outcome(id, std::move(*r), slot);
     } else {
         busy_ = false;
         complete_locked(slot, error_frame(id, ErrorCode::internal, "Unhandled operation."));

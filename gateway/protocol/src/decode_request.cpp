@@ -184,6 +184,67 @@ RequestBody duress_report(Fields& f) {
     return r;
 }
 
+std::vector<CallbackWindow> callback_windows(Fields& f) {
+    const json& list = f.array("windows", kMaxCallbackWindows);
+    if (list.empty()) fail("field 'windows' must have at least one entry");
+    std::vector<CallbackWindow> windows;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        std::string path = "windows[" + std::to_string(i) + "]";
+        Fields w = element_object(list[i], path);
+        CallbackWindow window;
+        window.from_ms = w.integer("from", 0, kMaxRequestId);
+        window.to_ms = w.integer("to", 0, kMaxRequestId);
+        w.refuse_unknown();
+        const std::int64_t length = window.to_ms - window.from_ms;
+        if (length < kMinCallbackWindowMs || length > kMaxCallbackWindowMs) {
+            fail("field '" + path +
+                 ".to' must be 30 minutes to 12 hours after its 'from' (a window to talk in)");
+        }
+        windows.push_back(window);
+    }
+    std::sort(windows.begin(), windows.end(), [](const CallbackWindow& a, const CallbackWindow& b) {
+        return a.from_ms < b.from_ms;
+    });
+    return windows;
+}
+
+RequestBody callback_request(Fields& f) {
+    CallbackRequest r;
+    r.windows = callback_windows(f);
+    if (f.find("channel") != nullptr) {
+        r.channel = f.text("channel", 8);
+        if (r.channel != "app" && r.channel != "web" && r.channel != "sms") {
+            fail("field 'channel' must be \"app\", \"web\" or \"sms\"");
+        }
+    }
+    return r;
+}
+
+RequestBody callback_reveal(Fields& f) {
+    CallbackRevealRequest r;
+    r.task_id = f.integer("task_id", 1, kMaxRequestId);
+    r.reason = f.text("reason", 20);
+    if (r.reason != "her_request" && r.reason != "checkin" && r.reason != "welfare_concern") {
+        fail("field 'reason' must be \"her_request\", \"checkin\" or \"welfare_concern\"");
+    }
+    return r;
+}
+
+RequestBody callback_outcome(Fields& f) {
+    CallbackOutcomeRequest r;
+    r.task_id = f.integer("task_id", 1, kMaxRequestId);
+    r.outcome = f.text("outcome", 16);
+    if (r.outcome != "done" && r.outcome != "not_reached" && r.outcome != "rescheduled") {
+        fail("field 'outcome' must be \"done\", \"not_reached\" or \"rescheduled\"");
+    }
+    if (r.outcome == "rescheduled") {
+        r.windows = callback_windows(f);
+    } else if (f.find("windows") != nullptr) {
+        fail("field 'windows' is given only with the outcome \"rescheduled\"");
+    }
+    return r;
+}
+
 template <typename Body>
 RequestBody empty(Fields&) {
     return Body{};
@@ -211,6 +272,10 @@ constexpr BodyDecoder kBodyDecoders[] = {
     {"settings", empty<SettingsRequest>},
     {"alert_clear", alert_clear},
     {"duress_report", duress_report},
+    {"callback_request", callback_request},
+    {"callbacks", empty<CallbacksRequest>},
+    {"callback_reveal", callback_reveal},
+    {"callback_outcome", callback_outcome},
 };
 
 RequestBody decode_body(std::string_view type, Fields& f) {

@@ -36,6 +36,8 @@ const char* to_string(ErrorCode code) noexcept {
             return "internal";
         case ErrorCode::policy_denied:
             return "policy_denied";
+        case ErrorCode::callback_refused:
+            return "callback_refused";
         case ErrorCode::account_disabled:
             return "account_disabled";
         case ErrorCode::quota_exceeded:

@@ -71,14 +71,17 @@ const char* to_string(AlertKind k) noexcept {
             return "checkin_undeliverable";
         case AlertKind::device_revoked:
             return "device_revoked";
+        case AlertKind::callback_not_reached:
+            return "callback_not_reached";
     }
     return "duress";
 }
 
 std::optional<AlertKind> parse_alert_kind(std::string_view s) noexcept {
-    for (auto k : {AlertKind::duress, AlertKind::missed_checkin, AlertKind::identity_changed,
-                   AlertKind::new_device, AlertKind::unverified_channel,
-                   AlertKind::checkin_undeliverable, AlertKind::device_revoked}) {
+    for (auto k :
+         {AlertKind::duress, AlertKind::missed_checkin, AlertKind::identity_changed,
+          AlertKind::new_device, AlertKind::unverified_channel, AlertKind::checkin_undeliverable,
+          AlertKind::device_revoked, AlertKind::callback_not_reached}) {
         if (s == to_string(k)) return k;
     }
     return std::nullopt;

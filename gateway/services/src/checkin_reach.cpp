@@ -25,7 +25,8 @@ std::string no_sender_reason(policies::ChannelKind kind) {
         case ChannelKind::email:
             return "Ariadne cannot send e-mail";
         case ChannelKind::voice_callback:
-            return "Ariadne cannot place calls (a call-back is a request to a caseworker)";
+            return "no 'ariadne serve' has started on this data directory yet (a check-in by "
+                   "call-back is a task for her caseworkers)";
         case ChannelKind::messenger:
             return "Ariadne cannot send through a messenger";
         case ChannelKind::social_media:
@@ -58,6 +59,23 @@ bool channel_sender_recorded(policies::PolicyStore& store, policies::ChannelKind
 
 namespace {
 
+// A number to call: the address of her latest voice_callback consent, or a verified SMS
+// number (the same look-up as CallbackBoard's, without unsealing anything).
+bool her_number_on_file(policies::PolicyStore& policies, const policies::CaseCode& code) {
+    if (sms_thread_verified(policies, code).value_or(false)) return true;
+    auto history = policies.consent_history(code);
+    for (auto purpose : {policies::Purpose::check_ins, policies::Purpose::replies}) {
+        const auto* consent = policies::latest_consent(
+            history, code, policies::ChannelRef{policies::ChannelKind::voice_callback, {}}, purpose,
+            policies::now_utc());
+        if (consent && consent->action == policies::ConsentAction::given &&
+            !consent->address_ref.empty()) {
+            return true;
+        }
+    }
+    return false;
+}
+
 // Whether she has what `kind` needs to reach her (a device, a verified number); when not,
 // `why` says what is missing. A kind with no condition of hers counts as reaching her.
 bool her_side_reached(const Store& store, policies::PolicyStore& policies,
@@ -79,6 +97,13 @@ bool her_side_reached(const Store& store, policies::PolicyStore& policies,
         why =
             "no verified number of hers is on file (record her sms consent with "
             "--address-stdin)";
+        return false;
+    }
+    if (kind == ChannelKind::voice_callback) {
+        if (her_number_on_file(policies, code)) return true;
+        why =
+            "no number of hers is on file for calls (record her voice_callback consent with "
+            "--address-stdin, or verify her SMS number)";
         return false;
     }
     return true;  // a sender some adapter registered, with no known condition
@@ -126,7 +151,7 @@ void require_reachable(const std::vector<ChannelReach>& reach) {
             throw policies::Error(policies::ErrorCode::refused, field,
                                   field + ": check-ins cannot be sent on " +
                                       reach[i].channel.str() + ": " + reach[i].why +
-                                      "; choose app, web or sms");
+                                      "; choose app, web, sms or voice_callback");
         }
     }
     // Every channel has a sender: a plan none of whose channels reaches her yet (she has not

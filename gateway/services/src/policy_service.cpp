@@ -205,7 +205,8 @@ std::string NoticeRenderer::render(const Delivery& notice) const {
 }
 
 PolicyService::PolicyService(const Store& store, const ServerKey& key, const std::string& database,
-                             const std::filesystem::path& data_dir, std::chrono::milliseconds tick, const policies::Clock* clock)
+                             const std::filesystem::path& data_dir, std::chrono::milliseconds tick,
+                             const policies::Clock* clock)
     : key_(key),
       store_(policies::PolicyStore::open(database)),
       clock_(clock ? *clock : system_clock_),
@@ -218,6 +219,7 @@ PolicyService::PolicyService(const Store& store, const ServerKey& key, const std
     // The scheduler alerts only where she chose so (missed check-ins) or on duress; the board
     // keeps the alert until a caseworker clears it and pushes it to her online devices.
     alerts_ = std::make_unique<AlertBoard>(*store_);
+    callbacks_ = std::make_unique<CallbackBoard>(*store_, key_, *alerts_);
     callbacks.alert = [this](const policies::Alert& alert) {
         // That it happened, never for whom: the alert board and the audit trail hold that.
         spdlog::warn("alert {} raised{}", policies::to_string(alert.kind),
@@ -379,6 +381,13 @@ void PolicyService::attach(Gateway& gateway) {
     };
     set_channel_sender(policies::ChannelKind::app, mailbox_sender(kAppDevice));
     set_channel_sender(policies::ChannelKind::web, mailbox_sender(kEdgeDevice));
+    // A check-in by call-back is a task for her caseworkers, not a message.
+    set_channel_sender(policies::ChannelKind::voice_callback,
+                       [this](const policies::CheckinSend& send) {
+                           return callbacks_->open_for_checkin(send, clock_.now())
+                                      ? policies::SendOutcome::sent
+                                      : policies::SendOutcome::not_sent;
+                       });
 }
 
 NoticeOutcome PolicyService::notify_handover(const std::string& survivor_account,

@@ -58,4 +58,13 @@ std::int64_t CheckinHistory::purge_closed_before(policies::Instant cutoff) {
     return purged;
 }
 
+bool CheckinHistory::alerts_caseworkers(const policies::CaseCode& code) const {
+    auto db = db_.lock();
+    auto s = db->cached(
+        "SELECT 1 FROM policies_checkin_plans WHERE case_code = ? AND alert_target = "
+        "'caseworker' AND status <> 'stopped' LIMIT 1");
+    s.bind(1, code.str());
+    return s.step();
+}
+
 }  // namespace ariadne::storage

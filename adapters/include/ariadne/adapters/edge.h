@@ -56,13 +56,40 @@ const char* to_string(EdgeChannel channel) noexcept;
 /// numbers or codes.
 class AdapterError : public std::runtime_error {
   public:
-    enum class Code { not_survivor, gateway_refused, timeout, storage, invalid_input, internal };
-    AdapterError(Code code, const std::string& message)
-        : std::runtime_error(message), code_(code) {}
+    /// `refused`: the consent policy refused a call-back request; reason() holds its code.
+    enum class Code {
+        not_survivor,
+        gateway_refused,
+        timeout,
+        storage,
+        invalid_input,
+        internal,
+        refused
+    };
+    AdapterError(Code code, const std::string& message, std::string reason = {})
+        : std::runtime_error(message), code_(code), reason_(std::move(reason)) {}
     Code code() const noexcept { return code_; }
+    /// The gateway's reason code for `refused` (docs/protocol.md 4.9: no_consent,
+    /// consent_withdrawn, address_mismatch, no_number or unavailable); "" otherwise.
+    const std::string& reason() const noexcept { return reason_; }
 
   private:
     Code code_;
+    std::string reason_;
+};
+
+/// When she can talk, Unix ms: [from_ms, to_ms).
+struct CallbackWindow {
+    std::int64_t from_ms = 0;
+    std::int64_t to_ms = 0;
+};
+
+/// The gateway's answer to her call-back request (docs/protocol.md 4.9).
+struct CallbackAccepted {
+    std::int64_t task_id = 0;
+    CallbackWindow window;                          // the first window she gave
+    std::optional<std::int64_t> next_allowed_from;  // set when it starts in her quiet hours
+    bool replaced = false;                          // her open task's windows were replaced
 };
 
 /// One line of a survivor's conversation as the edge saw it.
@@ -143,6 +170,14 @@ class EdgeHub final : public gateway::Extension {
     /// Sends `text` as from her edge device to her team without recording it in her
     /// history (used for the silent duress alert). Throws like submit_inbound.
     void notify_team(const std::string& survivor_account, std::string_view text);
+
+    /// Asks the gateway, as her edge device, to have a caseworker call her in `windows`
+    /// (1–3, each 30 min–12 h, not over, starting within 7 days): the `callback_request` frame
+    /// with `channel` (web or sms), decided and audited like her app's. Attaches first if
+    /// needed. Throws AdapterError(refused) with the reason code when the gateway refuses,
+    /// (invalid_input) for windows the gateway does not take, and like attach() otherwise.
+    CallbackAccepted request_callback(const std::string& survivor_account, EdgeChannel channel,
+                                      const std::vector<CallbackWindow>& windows);
 
     /// Installs the one reply handler (empty: none; replaces the previous one).
     /// Called on the hub's thread for each reply to an edge device, after it was added to her

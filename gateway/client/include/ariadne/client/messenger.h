@@ -132,6 +132,12 @@ class Messenger {
     std::vector<std::uint8_t> identity_key() const;
 
     /// Accounts this device may message.
+    /// Asks her team to call her (a survivor account; docs/protocol.md 4.9) in `windows`,
+    /// each {from, to} in Unix ms. Returns the answer's `callback` object (task_id, state,
+    /// window, next_allowed_from when it starts in her quiet hours, replaced). Throws
+    /// ServerError like every request: `callback_refused` (its frame carries `reason`),
+    /// `invalid_frame` naming the field.
+    Json request_callback(const std::vector<std::pair<std::int64_t, std::int64_t>>& windows);
     std::vector<Contact> contacts();
 
     /// Encrypts `plaintext` for every device of `account` and sends it; returns once the

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "ariadne/core/alert_desk.h"
+#include "ariadne/core/callback_desk.h"
 #include "ariadne/core/cluster.h"
 #include "ariadne/core/login_budget.h"
 #include "ariadne/core/login_ledger.h"
@@ -78,6 +79,10 @@ struct GatewayOptions {
     /// out of order across nodes, so a session delivers by "not yet pushed on this
     /// connection" instead of by cursor, and re-reads its backlog from the start.
     bool clustered = false;
+    /// Call-back tasks (callback_desk.h); null: every call-back request is refused
+    /// (`callback_refused`, reason `unavailable`) and `callbacks` lists none. Must outlive
+    /// the gateway.
+    CallbackDesk* callbacks = nullptr;
 };
 
 class Gateway {
@@ -128,6 +133,11 @@ class Gateway {
     void push_alert(std::function<nlohmann::json()> describe, bool to_everyone,
                     std::vector<std::string> recipients);
 
+    /// Pushes a `callback` frame (docs/protocol.md 4.9) with the task `describe` gives to the
+    /// online devices of the caseworker accounts in `recipients`, like push_alert.
+    void push_callback(std::function<nlohmann::json()> describe,
+                       std::vector<std::string> recipients);
+
     /// Several nodes (options.clustered): from now on committed mail, logins and alerts are
     /// published on `bus` under `node_id` (letters and digits), and what other nodes publish
     /// is read by on_cluster_message. `bus` must outlive the gateway. Call before serving.
@@ -157,6 +167,9 @@ class Gateway {
     std::vector<std::shared_ptr<Session>> sessions_of(DeviceKey device);
     void push_alert_frame(const std::string& frame, bool to_everyone,
                           const std::vector<std::string>& recipients);
+    /// push_alert and push_callback: a `type` frame holding `describe()` under `type`.
+    void push_to_caseworkers(const char* type, std::function<nlohmann::json()> describe,
+                             bool to_everyone, std::vector<std::string> recipients);
     /// Called by a session once it logged in: other nodes close the device's older connection.
     void announce_login(DeviceKey device);
 

@@ -141,6 +141,13 @@ class Session : public std::enable_shared_from_this<Session> {
     void push_alert(const std::string& frame, bool to_everyone,
                     const std::vector<std::string>& recipients);
 
+    // Call-back requests (session_callbacks.cpp): each runs on a worker (it decides and
+    // commits) and later requests wait for it.
+    void handle_callback_request(std::int64_t id, CallbackRequest r, std::uint64_t slot);
+    void handle_callbacks(std::int64_t id, std::uint64_t slot);
+    void handle_callback_reveal(std::int64_t id, CallbackRevealRequest r, std::uint64_t slot);
+    void handle_callback_outcome(std::int64_t id, CallbackOutcomeRequest r, std::uint64_t slot);
+
     // Delivery (session_delivery.cpp).
     void handle_send(std::int64_t id, SendRequest r, std::uint64_t slot);
     void handle_ack(std::int64_t id, const AckRequest& r, std::uint64_t slot);

@@ -133,11 +133,39 @@ struct DuressReportRequest {
     std::string survivor;  // account id
 };
 
+/// When she can talk, Unix ms. The codec checks what does not depend on the time: each
+/// window lasts kMinCallbackWindowMs to kMaxCallbackWindowMs; the session checks the rest.
+struct CallbackWindow {
+    std::int64_t from_ms = 0;
+    std::int64_t to_ms = 0;
+};
+inline constexpr std::size_t kMaxCallbackWindows = 3;
+inline constexpr std::int64_t kMinCallbackWindowMs = 30 * 60 * 1000;
+inline constexpr std::int64_t kMaxCallbackWindowMs = 12 * 60 * 60 * 1000;
+/// She asks to be called (`callback_request`, docs/protocol.md 4.9).
+struct CallbackRequest {
+    std::vector<CallbackWindow> windows;  // 1..3, sorted by from_ms
+    std::string channel;                  // "app" | "web" | "sms"; "" when absent
+};
+struct CallbacksRequest {};
+/// `callback_reveal`: reason is "her_request", "checkin" or "welfare_concern".
+struct CallbackRevealRequest {
+    std::int64_t task_id = 0;
+    std::string reason;
+};
+/// `callback_outcome`: outcome is "done", "not_reached" or "rescheduled" (with windows).
+struct CallbackOutcomeRequest {
+    std::int64_t task_id = 0;
+    std::string outcome;
+    std::vector<CallbackWindow> windows;  // rescheduled only
+};
+
 using RequestBody =
     std::variant<PingRequest, RecoveryParamsRequest, ChallengeRequest, RegisterDeviceRequest,
                  AuthDeviceRequest, AuthSurvivorRequest, KeysUploadRequest, KeysCountRequest,
                  KeysFetchRequest, ContactsRequest, SendRequest, AckRequest, AlertsRequest,
-                 AlertClearRequest, SettingsRequest, DuressReportRequest>;
+                 AlertClearRequest, SettingsRequest, DuressReportRequest, CallbackRequest,
+                 CallbacksRequest, CallbackRevealRequest, CallbackOutcomeRequest>;
 
 struct Request {
     std::int64_t id = 0;

@@ -33,6 +33,7 @@ enum class ErrorCode {
     policy_denied,     // the consent policy refused this message (carries reason + message)
     account_disabled,  // an administrator disabled this caseworker account
     quota_exceeded,    // undelivered bytes for the recipient or from the sender at their limit
+    callback_refused,  // a call-back request or reveal refused by policy (carries reason)
 };
 
 /// The wire name of a code ("invalid_frame", ...).

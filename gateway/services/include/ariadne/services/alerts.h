@@ -39,9 +39,10 @@ enum class AlertKind {
     unverified_channel,     // a message arrived on a channel/address not verified as hers
     checkin_undeliverable,  // a check-in slot could go out on none of her plan's channels
     device_revoked,         // an administrator revoked a console device of one of her caseworkers
+    callback_not_reached,   // two call attempts of one call-back task did not reach her
 };
 /// "duress", "missed_checkin", "identity_changed", "new_device", "unverified_channel",
-/// "checkin_undeliverable", "device_revoked".
+/// "checkin_undeliverable", "device_revoked", "callback_not_reached".
 const char* to_string(AlertKind) noexcept;
 std::optional<AlertKind> parse_alert_kind(std::string_view) noexcept;
 /// Duress is urgent; every other kind is not.

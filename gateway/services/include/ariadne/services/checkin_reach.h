@@ -6,11 +6,13 @@
 //   * which channel kinds have a sender: `ariadne serve` records each sender it registers
 //     (PolicyService::set_channel_sender) in `gateway_channel_senders`, and forgets them all
 //     when it starts. `app` and `web` are registered by every server, `sms` only with
-//     `--sms-config`; no version of Ariadne has a sender for email, voice_callback or a
-//     messenger. The table says what the last server to start on this data directory had.
+//     `--sms-config`; `voice_callback` by every server (a check-in on it opens a call-back
+//     task for her caseworkers, callbacks.h); no version of Ariadne has a sender for email or
+//     a messenger. The table says what the last server to start on this data directory had.
 //   * whether she can be reached on a kind that has a sender: `app` needs her device 1 (she
 //     logged in with the app), `web` her edge device 2 (she opened the survivor page), `sms`
-//     a verified number linked to her case (gateway_sms_links).
+//     a verified number linked to her case (gateway_sms_links), `voice_callback` a number
+//     to call (her voice_callback consent's address, or a verified SMS number).
 //
 // Thread-safe (every function uses the PolicyStore's connection under its lock); each throws
 // policies::Error{storage} when SQLite fails.

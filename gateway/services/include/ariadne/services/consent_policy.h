@@ -39,6 +39,7 @@
 #include "ariadne/core/store.h"
 #include "ariadne/policies/checkin.h"
 #include "ariadne/services/alerts.h"
+#include "ariadne/services/callbacks.h"
 #include "ariadne/storage/case_links.h"
 #include "ariadne/storage/policy_store.h"
 
@@ -261,6 +262,9 @@ class PolicyService {
     /// The organisation's alerts; raise() here to alert her caseworkers (e.g. the SMS
     /// adapter's unverified_channel). Set its listener before the server starts.
     AlertBoard& alerts() { return *alerts_; }
+    /// Call-back tasks (callbacks.h), for GatewayOptions::callbacks. Set its listener before
+    /// the server starts.
+    CallbackBoard& callbacks() { return *callbacks_; }
     /// A duress signal for her case from elsewhere (her duress code on the survivor page):
     /// duress lock + urgent alert, as her duress login in the app does. Never throws.
     void raise_duress(const policies::CaseCode& code);
@@ -283,8 +287,8 @@ class PolicyService {
     /// means "unknown" (the slot is recorded send_failed, never re-sent). Thread-safe.
     void set_channel_sender(policies::ChannelKind kind, ChannelSender sender);
     /// Delivers check-ins on `app` and `web` and handover notices through `gateway`'s
-    /// mailbox. `gateway` must outlive the service (or stop() must run first). Call once,
-    /// before start().
+    /// mailbox, and opens a call-back task for a check-in due on `voice_callback`. `gateway` must
+    /// outlive the service (or stop() must run first). Call once, before start().
     void attach(Gateway& gateway);
 
     /// Queues a `handover` notice to the survivor account `survivor_account` naming
@@ -334,6 +338,7 @@ class PolicyService {
     policies::SendOutcome dispatch(const policies::CheckinSend& send);
     std::unique_ptr<policies::PolicyStore> store_;
     std::unique_ptr<AlertBoard> alerts_;
+    std::unique_ptr<CallbackBoard> callbacks_;
     policies::SystemClock system_clock_;
     const policies::Clock& clock_;
     std::shared_ptr<NoticeRenderer> renderer_;

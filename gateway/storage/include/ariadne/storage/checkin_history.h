@@ -39,6 +39,9 @@ class CheckinHistory {
     /// The newest active plan of case `code` that has no recorded slot, or nullopt when she
     /// has none (no plan, paused or stopped plans only, or every plan has had a slot).
     std::optional<FirstCheckinPending> first_checkin_pending(const policies::CaseCode& code) const;
+    /// Whether she chose to have her caseworkers alerted about missed check-ins: one of her
+    /// plans that is not stopped has alert target `caseworker`.
+    bool alerts_caseworkers(const policies::CaseCode& code) const;
     /// Deletes the slots whose window ended before `cutoff`, except open ones (claimed, or
     /// sent and waiting for her answer). Returns how many were deleted: 0 also when another
     /// node sharing the database (PostgreSQL) is purging at this moment (it skips the round).
