@@ -237,7 +237,6 @@ async function main() {
   await page.locator('#reveal-show').click();
   await waitFor(async () => (await page.locator('#reveal-number').textContent()) === NUMBER, 'the assigned caseworker sees her number to dial');
   check(await page.evaluate(() => document.activeElement?.id) === 'reveal-number', 'the focus moves to the number');
-  if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'console-callback-reveal.png') });
   await page.locator('#reveal-close').click();
   check(!(await page.locator('#reveal').evaluate((d) => d.open)), 'the dialog closes');
   check(!(await page.content()).includes(DIGITS), 'after closing, the number is nowhere in the page (DOM)');
