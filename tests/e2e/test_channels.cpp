@@ -198,7 +198,6 @@ TEST_F(Channels, APlanIsRefusedOnChannelsThatCannotSendAndWaitsWhenNoChannelReac
     consent("sms", "check_ins");
     const std::vector<std::pair<std::string, std::string>> no_sender = {
         {"email", "cannot send e-mail"},
-        {"voice_callback", "cannot place calls"},
         {"messenger:whatsapp", "cannot send through a messenger"},
         {"sms", "no SMS gateway is configured"}};
     for (const auto& [channel, why] : no_sender) {

@@ -55,11 +55,14 @@ TEST_F(SchemaMigrations, ServeRecordsEveryMigrationOfBothDatabases) {
     EXPECT_EQ(count_rows(data() / "ariadne.db", "schema_migrations",
                          "version = 3 AND name = '0003_login_failures.sql'"),
               1);
+    EXPECT_EQ(count_rows(data() / "ariadne.db", "schema_migrations",
+                         "version = 4 AND name = '0004_callback_tasks.sql'"),
+              1);
     EXPECT_EQ(count_rows(data() / "edge" / "history.db", "schema_migrations", "version = 1"), 1);
     // A restart applies nothing again.
     gateway_->start();
     EXPECT_EQ(gateway_->stop(), 0);
-    EXPECT_EQ(count_rows(data() / "ariadne.db", "schema_migrations"), 3);
+    EXPECT_EQ(count_rows(data() / "ariadne.db", "schema_migrations"), 4);
 }
 
 TEST_F(SchemaMigrations, ServeAndAdminRefuseADatabaseFromANewerRelease) {

@@ -92,6 +92,10 @@ TEST(FrameCodec, EveryOperationTypeDecodesToItsOwnRequest) {
         {R"({"v":1,"id":1,"type":"alert_clear","alert_id":5})", 13},
         {R"({"v":1,"id":1,"type":"settings"})", 14},
         {R"({"v":1,"id":1,"type":"duress_report","survivor":)" + id + "}", 15},
+        {R"({"v":1,"id":1,"type":"callback_request","windows":[{"from":0,"to":3600000}]})", 16},
+        {R"({"v":1,"id":1,"type":"callbacks"})", 17},
+        {R"({"v":1,"id":1,"type":"callback_reveal","task_id":3,"reason":"checkin"})", 18},
+        {R"({"v":1,"id":1,"type":"callback_outcome","task_id":3,"outcome":"done"})", 19},
     };
     ASSERT_EQ(frames.size(), std::variant_size_v<RequestBody>);
     for (const auto& [frame, index] : frames) {

@@ -156,8 +156,8 @@ TEST_F(MigrationsTest, AFreshDatabaseGetsEveryTableAndOneRecordedMigration) {
     auto created = tables(c);
     for (const auto& t : kMainTables) EXPECT_TRUE(created.count(t)) << t;
     EXPECT_EQ(created.size(), kMainTables.size() + 1);  // + schema_migrations
-    EXPECT_EQ(schema_version(c), 3);
-    EXPECT_EQ(latest_schema_version(main_migrations()), 3);
+    EXPECT_EQ(schema_version(c), 4);
+    EXPECT_EQ(latest_schema_version(main_migrations()), 4);
 
     auto row = c.prepare(
         "SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version");
@@ -174,6 +174,9 @@ TEST_F(MigrationsTest, AFreshDatabaseGetsEveryTableAndOneRecordedMigration) {
     ASSERT_TRUE(row.step());
     EXPECT_EQ(row.integer(0), 3);
     EXPECT_EQ(row.text(1), "0003_login_failures.sql");
+    ASSERT_TRUE(row.step());
+    EXPECT_EQ(row.integer(0), 4);
+    EXPECT_EQ(row.text(1), "0004_callback_tasks.sql");
     EXPECT_FALSE(row.step());
 
     // The append-only guards come with the tables.
@@ -209,7 +212,7 @@ TEST_F(MigrationsTest, ADatabaseFromTheReleaseBeforeMigrationsIsAdoptedInPlace) 
     Connection c(db(), {});
     EXPECT_EQ(schema_version(c), 0);
     migrate(c, main_migrations());
-    EXPECT_EQ(schema_version(c), 3);
+    EXPECT_EQ(schema_version(c), 4);
 
     // Same shape as a database created fresh, legacy column included.
     Connection fresh(dir_ / "fresh.db", {});
@@ -239,7 +242,7 @@ TEST_F(MigrationsTest, CannedRepliesOfAVersionOneDatabaseKeepTheirOrderAndBecome
     }
     Connection c(db(), {});
     migrate(c, main_migrations());
-    EXPECT_EQ(schema_version(c), 3);
+    EXPECT_EQ(schema_version(c), 4);
     auto q = c.prepare(
         "SELECT position, label, text, language FROM gateway_canned_replies ORDER BY position");
     ASSERT_TRUE(q.step());
@@ -297,7 +300,7 @@ TEST_F(MigrationsTest, ADatabaseNewerThanTheBinaryIsRefusedWithBothVersions) {
     Connection c(db(), {});
     migrate(c, main_migrations());
     c.exec(
-        "INSERT INTO schema_migrations VALUES (4, '0004_x.sql', 'aa', '2030-01-01T00:00:00Z');"
+        "INSERT INTO schema_migrations VALUES (5, '0005_x.sql', 'aa', '2030-01-01T00:00:00Z');"
         "INSERT INTO schema_migrations VALUES (6, '0006_y.sql', 'bb', '2031-01-01T00:00:00Z')");
     std::string before = snapshot(c);
     std::string message = error_of(c, main_migrations());
