@@ -201,10 +201,13 @@ HttpResponse SurvivorPage::Impl::ask_for_call(const std::string& token, const st
         // neutral refusal a locked request gets from her app.
         flash = "call_refused";
         try {
+            // Worded as the edge's duress alert, so consoles show it as the gateway's line.
             hub.notify_team(account,
-                            "She asked to be called after a duress sign-in (from " +
+                            "ALERT: her duress code was just used on the web page, and she then "
+                            "asked to be called (from " +
                                 detail::local_clock(chosen.front().from_ms, time_zone) +
-                                ", her time). Check on her safety by the means agreed with her.");
+                                ", her time). Check on her safety by the means agreed with her; "
+                                "call only if that is safe.");
         } catch (const std::exception& e) {
             spdlog::warn("survivor page: a call request after a duress sign-in was not sent: {}",
                          e.what());

@@ -130,7 +130,7 @@ async function main() {
   // and no default quiet hours interfere.
   const k = 11 - new Date().getUTCHours();
   const zone = k === 0 ? 'Etc/GMT' : (k > 0 ? `Etc/GMT-${k}` : `Etc/GMT+${-k}`);
-  const her = JSON.parse(run([GATEWAY, 'admin', 'survivor-enrol', '--data-dir', gwDir, '--caseworker', cw.account, '--initials', 'C.B.', '--language', 'en', '--time-zone', zone, '--recovery-m-kib', '8192', '--insecure-test-params']));
+  const her = JSON.parse(run([GATEWAY, 'admin', 'survivor-enrol', '--data-dir', gwDir, '--caseworker', cw.account, '--initials', 'C.B.', '--language', 'en', '--time-zone', zone, '--with-duress-code', '--recovery-m-kib', '8192', '--insecure-test-params']));
   // Her consent to be called, with the number to call her on (sealed at the gateway).
   run([GATEWAY, 'admin', 'consent-record', '--data-dir', gwDir, '--case', her.case_code, '--channel', 'voice_callback', '--purpose', 'replies', '--by', cw.account, '--address-stdin'], NUMBER + '\n');
   const { child: gatewayProc, match: gw } = await startProcess(
@@ -303,6 +303,24 @@ async function main() {
     `with her consent withdrawn, the page says neutrally that a call cannot be arranged ("${refusal}")`);
   check(!/consent|withdr|duress/i.test(refusal), 'and does not say why');
   await axeCheck(herPage, 'survivor page after a refused call request');
+
+  // 6b. Signed in with her duress code, she asks to be called: the same neutral refusal, and
+  // her team gets the gateway's line (not shown as written by her).
+  run([GATEWAY, 'admin', 'consent-record', '--data-dir', gwDir, '--case', her.case_code, '--channel', 'voice_callback', '--purpose', 'replies', '--by', cw.account, '--address-stdin'], NUMBER + '\n');
+  const duressPage = await (await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 375, height: 740 } })).newPage();
+  await duressPage.goto(`https://127.0.0.1:${gw[1]}/notes`);
+  await duressPage.fill('#code', her.duress_code);
+  await Promise.all([duressPage.waitForEvent('framenavigated'), duressPage.click('button[value=login]')]);
+  await duressPage.waitForLoadState('load');
+  await duressPage.locator('input[name=w0]').check();
+  await Promise.all([duressPage.waitForEvent('framenavigated'), duressPage.click('button[value=call]')]);
+  await duressPage.waitForLoadState('load');
+  check(((await duressPage.locator('#status').textContent()) || '') === 'A call cannot be arranged at the moment. You can still write a note here.',
+    'after a duress sign-in, asking for a call gets the same neutral refusal');
+  await page.goto(`http://127.0.0.1:${mine.port}/#/thread/${her.account}`);
+  await waitFor(async () => ((await page.locator('#messages li.gateway').allTextContents()).join(' ')).includes('she then asked to be called'),
+    "her team sees the gateway's line that she asked to be called after a duress sign-in", 20000);
+  check(await task.isHidden(), 'and no call-back task is opened');
   await browser.close();
 
   // 7. The number is in no console's files or output, nor in the gateway's in clear.
