@@ -71,6 +71,12 @@ class MinuteLimiter {
 
 }  // namespace detail
 
+/// The catalogue language whose call keyword (catalogue.json `call_keywords`) `text` is,
+/// ignoring ASCII case and surrounding spaces and punctuation; nullopt for any other text.
+std::optional<std::string> call_keyword_language(std::string_view text);
+/// The catalogue's text `key` in `language` (English when missing).
+std::string call_text(const std::string& language, const std::string& key);
+
 struct SmsGateway::Impl {
     gateway::Store& store;
     policies::PolicyStore& policies;
@@ -110,6 +116,11 @@ struct SmsGateway::Impl {
     /// edge-encrypted alert message to her team + on_duress: duress alert and outbound lock)
     /// and returns true. The code is only derived in memory and wiped.
     bool duress_code(const std::string& body, const std::string& number_ref);
+    /// Her call keyword from her verified number: a call-back request through her edge
+    /// (channel sms) for the next windows today or tomorrow in her time zone, answered by
+    /// one neutral SMS in the keyword's language when sms replies to her are allowed now.
+    /// Returns the HTTP status for Kannel: 202, or 503 when it could not be asked now.
+    int ask_for_call(const std::string& account, const std::string& language);
 
     // ---- sms_delivery_reports.cpp ----
     gateway::HttpResponse dlr(const gateway::HttpRequest& r);

@@ -8,6 +8,10 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -23,7 +27,9 @@
 #include "ariadne/services/enrolment.h"
 #include "ariadne/services/sms_numbers.h"
 #include "ariadne/storage/policy_store.h"
+#include "call_windows.h"
 #include "sms_gateway_impl.h"
+#include "web_assets.h"
 
 namespace ariadne::adapters {
 
@@ -97,7 +103,59 @@ bool looks_like_code(const std::string& text) {
     }
 }
 
+/// The survivor page's catalogue (adapters/web/catalogue.json): the call keywords and the
+/// SMS answers to them live there with her page's texts, one object per language.
+const nlohmann::json& catalogue() {
+    static const nlohmann::json c = [] {
+        nlohmann::json j = nlohmann::json::parse(detail::find_asset("/catalogue.json")->body);
+        j.erase("_comment");
+        return j;
+    }();
+    return c;
+}
+
+/// Upper case for ASCII letters only (the Greek keywords are listed in their usual forms).
+std::string upper_ascii(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    return s;
+}
+
 }  // namespace
+
+std::optional<std::string> call_keyword_language(std::string_view text) {
+    if (text.size() > 60) return std::nullopt;
+    // Spaces and the punctuation people add ("Call!", "¿LLAMAR?", "اتصل؟") around it.
+    static constexpr std::string_view kTrim[] = {" ", "\t", "\r",     "\n",     ".",
+                                                 "!", "?",  "\u00bf", "\u00a1", "\u061f"};
+    bool trimmed = true;
+    while (trimmed && !text.empty()) {
+        trimmed = false;
+        for (std::string_view t : kTrim) {
+            if (text.size() >= t.size() && text.substr(0, t.size()) == t) {
+                text.remove_prefix(t.size());
+                trimmed = true;
+            }
+            if (text.size() >= t.size() && text.substr(text.size() - t.size()) == t) {
+                text.remove_suffix(t.size());
+                trimmed = true;
+            }
+        }
+    }
+    const std::string wanted = upper_ascii(std::string(text));
+    for (auto it = catalogue().begin(); it != catalogue().end(); ++it) {
+        for (const auto& k : it->value("call_keywords", nlohmann::json::array())) {
+            if (k.is_string() && upper_ascii(k.get<std::string>()) == wanted) return it.key();
+        }
+    }
+    return std::nullopt;
+}
+
+std::string call_text(const std::string& language, const std::string& key) {
+    auto l = catalogue().find(language);
+    if (l != catalogue().end() && l->contains(key)) return l->at(key).get<std::string>();
+    return catalogue().at("en").at(key).get<std::string>();
+}
 
 std::string SmsGateway::Impl::create_unverified_thread(const std::string& number) {
     // The one enrolment use case (as `survivor-enrol`). Whoever writes from an unknown
@@ -177,6 +235,7 @@ HttpResponse SmsGateway::Impl::inbound(const HttpRequest& r) {
         body = kCodeNotForwarded;
     }
     std::string account;
+    bool verified_sender = false;
     try {
         std::lock_guard lock(unverified_mutex);
         auto link = gateway::find_sms_link(policies, ref);
@@ -184,12 +243,18 @@ HttpResponse SmsGateway::Impl::inbound(const HttpRequest& r) {
             auto a = gateway::find_case_account(policies, link->case_code);
             if (!a) return fail(503, "The case of this number has no account.\n");
             account = *a;
+            verified_sender = link->verified;
         } else {
             account = create_unverified_thread(*number);
         }
     } catch (const std::exception& e) {
         spdlog::error("sms: inbound message not stored: {}", e.what());
         return fail(503, "The message could not be stored: retry later.\n");
+    }
+    // Her call keyword, alone, from her verified number: a call-back request instead of a
+    // message (an unknown or unverified sender's keyword is an ordinary message).
+    if (auto language = call_keyword_language(body); language && verified_sender) {
+        return fail(ask_for_call(account, *language), "");
     }
     try {
         hub.submit_inbound(account, EdgeChannel::sms, body);
@@ -200,6 +265,59 @@ HttpResponse SmsGateway::Impl::inbound(const HttpRequest& r) {
     // Empty body: Kannel must never turn an answer into an SMS to her (max-messages = 0
     // in the sms-service too).
     return fail(202, "");
+}
+
+int SmsGateway::Impl::ask_for_call(const std::string& account, const std::string& language) {
+    auto c = gateway::find_survivor_case(policies, account);
+    auto record = gateway::find_survivor_record(policies, account);
+    if (!c || !record) return 503;
+    // The next windows still open today or tomorrow in her time zone; the gateway moves the
+    // call out of her quiet hours itself.
+    std::vector<CallbackWindow> windows;
+    for (const auto& w : detail::call_windows(now_ms(), record->time_zone)) {
+        if (windows.size() == 3) break;
+        windows.push_back({w.from_ms, w.to_ms});
+    }
+    std::string answer;
+    try {
+        CallbackAccepted a = hub.request_callback(account, EdgeChannel::sms, windows);
+        const std::int64_t from = a.next_allowed_from.value_or(a.window.from_ms);
+        answer = call_text(language, "call_sms_asked") + " " +
+                 detail::local_clock(from, record->time_zone);
+        spdlog::info("sms: call-back requested for case {}", c->case_code.str());
+    } catch (const AdapterError& e) {
+        if (e.code() == AdapterError::Code::invalid_input) {
+            spdlog::error("sms: call-back request for case {} not valid: {}", c->case_code.str(),
+                          e.what());
+            return 202;  // asking again would not change it
+        }
+        if (e.code() != AdapterError::Code::refused) {
+            spdlog::error("sms: call-back request for case {} not taken: {}", c->case_code.str(),
+                          e.what());
+            return 503;  // Kannel posts it again
+        }
+        spdlog::warn("sms: call-back request for case {} refused ({})", c->case_code.str(),
+                     e.reason());
+        answer = call_text(language, "call_sms_refused");
+    }
+    // The answer is a message to her phone like a reply: decided (and audited) for sms,
+    // purpose replies, so a duress lock, her quiet hours or a withdrawal send nothing.
+    auto number = gateway::verified_sms_number(policies, key, c->case_code);
+    if (!number) return 202;
+    auto d = policies.decide_and_record(
+        c->case_code, policies::ChannelRef::make(policies::ChannelKind::sms), number->address_ref,
+        policies::Purpose::replies, policies::now_utc(), std::string("sms-gateway"));
+    if (d.allowed) {
+        if (send_parts(number->number, answer, 0, account) == 0) {
+            spdlog::warn("sms: the answer to a call-back request for case {} was not sent",
+                         c->case_code.str());
+        }
+    } else {
+        spdlog::warn("sms: no answer to a call-back request for case {}: {}", c->case_code.str(),
+                     policies::to_string(d.reason));
+    }
+    crypto::wipe(number->number.data(), number->number.size());
+    return 202;
 }
 
 bool SmsGateway::Impl::duress_code(const std::string& body, const std::string& number_ref) {

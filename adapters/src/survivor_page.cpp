@@ -5,6 +5,7 @@
 
 #include "ariadne/adapters/edge.h"
 #include "ariadne/crypto/bytes.h"
+#include "call_windows.h"
 #include "survivor_page_impl.h"
 #include "unix_clock.h"
 #include "web_assets.h"
@@ -64,6 +65,7 @@ HttpResponse SurvivorPage::Impl::get_page(const HttpRequest& r) {
         if (PageSession* s = signed_in_locked(cookie, now_ms())) {
             view = *s;
             s->flash.clear();
+            s->flash_detail.clear();
         }
     }
     std::string set_cookie;
@@ -95,6 +97,7 @@ HttpResponse SurvivorPage::Impl::post(const HttpRequest& r) {
     std::string action = form.count("a") ? form["a"] : "";
     std::string account;
     bool duress = false;
+    std::string time_zone;
     {
         std::lock_guard lock(mutex);
         auto it = sessions.find(token);
@@ -108,6 +111,7 @@ HttpResponse SurvivorPage::Impl::post(const HttpRequest& r) {
             it->second.last_ms = now_ms();
             account = it->second.account;
             duress = it->second.duress;
+            time_zone = it->second.time_zone;
             if (action == "lang") {
                 if (catalogue.contains(form["lang"])) it->second.lang = form["lang"];
                 return redirect("");
@@ -141,6 +145,7 @@ HttpResponse SurvivorPage::Impl::post(const HttpRequest& r) {
         if (action == "login") return login(r, std::move(*visitor), form);
         return redirect("");
     }
+    if (action == "call") return ask_for_call(token, account, duress, time_zone, form);
     if (action == "send") {
         std::string text = form["text"];
         const char* flash = "sent";
@@ -165,10 +170,71 @@ HttpResponse SurvivorPage::Impl::post(const HttpRequest& r) {
         auto it = sessions.find(token);
         if (it != sessions.end()) {
             it->second.flash = flash;
+            it->second.flash_detail.clear();
             // A note that did not go stays in her box for another try.
             it->second.draft = std::string_view(flash) == "sent" || duress ? "" : text;
         }
         crypto::wipe(text.data(), text.size());
+    }
+    return redirect("");
+}
+
+HttpResponse SurvivorPage::Impl::ask_for_call(const std::string& token, const std::string& account,
+                                              bool duress, const std::string& time_zone,
+                                              const std::map<std::string, std::string>& form) {
+    // Only the windows offered now count: a key from an old page that is over is ignored.
+    std::vector<CallbackWindow> chosen;
+    std::string when;  // digits shown after the answer: the window, or the earliest time
+    for (const auto& w : detail::call_windows(now_ms(), time_zone)) {
+        bool picked = false;
+        for (const auto& [name, value] : form) {
+            if (name.size() == 2 && name[0] == 'w' && value == w.key) picked = true;
+        }
+        if (!picked || chosen.size() == 3) continue;
+        chosen.push_back({w.from_ms, w.to_ms});
+    }
+    std::string flash = "call_asked";
+    if (chosen.empty()) {
+        flash = "call_choose";
+    } else if (duress) {
+        // Her duress lock refuses a call; her team learns she asked, the page shows the same
+        // neutral refusal a locked request gets from her app.
+        flash = "call_refused";
+        try {
+            // Worded as the edge's duress alert, so consoles show it as the gateway's line.
+            hub.notify_team(account,
+                            "ALERT: her duress code was just used on the web page, and she then "
+                            "asked to be called (from " +
+                                detail::local_clock(chosen.front().from_ms, time_zone) +
+                                ", her time). Check on her safety by the means agreed with her; "
+                                "call only if that is safe.");
+        } catch (const std::exception& e) {
+            spdlog::warn("survivor page: a call request after a duress sign-in was not sent: {}",
+                         e.what());
+        }
+    } else {
+        try {
+            CallbackAccepted answer = hub.request_callback(account, EdgeChannel::web, chosen);
+            if (answer.next_allowed_from) {
+                flash = "call_later";
+                when = detail::local_clock(*answer.next_allowed_from, time_zone);
+            } else {
+                when = detail::local_clock(answer.window.from_ms, time_zone) + "\u2013" +
+                       detail::local_clock(answer.window.to_ms, time_zone).substr(11);
+            }
+        } catch (const AdapterError& e) {
+            // A refusal's reason is for her caseworkers (the gateway tells them); she reads
+            // one neutral sentence whatever it was.
+            flash = e.code() == AdapterError::Code::refused ? "call_refused" : "call_not_sent";
+            spdlog::warn("survivor page: call-back request of account {} not taken: {} {}", account,
+                         e.what(), e.reason());
+        }
+    }
+    std::lock_guard lock(mutex);
+    auto it = sessions.find(token);
+    if (it != sessions.end()) {
+        it->second.flash = flash;
+        it->second.flash_detail = when;
     }
     return redirect("");
 }

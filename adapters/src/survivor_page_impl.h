@@ -36,9 +36,10 @@ struct PageSession {
     std::string csrf;
     std::string account;
     bool duress = false;
-    std::string time_zone;  // hers, for timestamps (empty: UTC)
-    std::string flash;      // catalogue key shown once
-    std::string draft;      // the text in her box, not sent yet (memory only)
+    std::string time_zone;     // hers, for timestamps (empty: UTC)
+    std::string flash;         // catalogue key shown once
+    std::string flash_detail;  // digits shown after it (a call's time), or ""
+    std::string draft;         // the text in her box, not sent yet (memory only)
     std::int64_t last_ms = 0;
 };
 
@@ -85,8 +86,13 @@ struct SurvivorPage::Impl {
     gateway::HttpResponse handle(const gateway::HttpRequest& r);
     /// GET of the page: her session's view, or a visitor's sign-in form.
     gateway::HttpResponse get_page(const gateway::HttpRequest& r);
-    /// POST of one of the page's forms (a = lang, draft, logout, login, send).
+    /// POST of one of the page's forms (a = lang, draft, logout, login, send, call).
     gateway::HttpResponse post(const gateway::HttpRequest& r);
+    /// Her "Please call me" form: the windows she ticked among those offered now, asked of
+    /// her edge (channel web); the answer is her session's next flash.
+    gateway::HttpResponse ask_for_call(const std::string& token, const std::string& account,
+                                       bool duress, const std::string& time_zone,
+                                       const std::map<std::string, std::string>& form);
     /// The quick exit: ends her session (keeping an unsent note), answers the cover page.
     gateway::HttpResponse away(const gateway::HttpRequest& r);
     /// 303 to options.path, setting `cookie` when not empty.
@@ -137,6 +143,9 @@ struct SurvivorPage::Impl {
     std::string head(const std::string& lang, const std::string& title) const;
     /// The whole page for `s` (a visitor's when s.account is empty).
     std::string render(const PageSession& s);
+    /// Her "Please call me" section: the windows offered now (call_windows.h) as
+    /// checkboxes in her language, inside the page's `form` opening tag.
+    std::string call_form(const PageSession& s, const std::string& form) const;
     /// The cover page after the quick exit: an ordinary small weather page (today, the next
     /// days, an update time) that changes with the date, in the page's language.
     std::string cover(const std::string& lang) const;

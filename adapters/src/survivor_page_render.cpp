@@ -10,6 +10,7 @@
 
 #include "ariadne/adapters/edge.h"
 #include "ariadne/policies/time_zone.h"
+#include "call_windows.h"
 #include "survivor_page_impl.h"
 #include "web_form.h"
 
@@ -27,8 +28,11 @@ constexpr const char* kCsp =
     "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// Only "sent" and "draft_kept" are confirmations; every other flash is a problem to fix.
-bool is_confirmation(const std::string& flash) { return flash == "sent" || flash == "draft_kept"; }
+/// Only these flashes are confirmations; every other one is a problem to fix.
+bool is_confirmation(const std::string& flash) {
+    return flash == "sent" || flash == "draft_kept" || flash == "call_asked" ||
+           flash == "call_later";
+}
 
 /// The field a problem is about, described by the status and marked invalid when what she
 /// typed is the problem (a wrong code, a note too long); when it is not (wait, the page is
@@ -157,7 +161,11 @@ std::string SurvivorPage::Impl::render(const PageSession& s) {
     if (!s.flash.empty()) {
         b += std::string("<p id=\"status\" tabindex=\"-1\" class=\"flash ") +
              (problem ? "problem\" role=\"alert\">" : "ok\" role=\"status\">") +
-             html_escape(text(l, s.flash)) + "</p>";
+             html_escape(text(l, s.flash)) +
+             (s.flash_detail.empty()
+                  ? std::string()
+                  : " <bdi dir=\"ltr\">" + html_escape(s.flash_detail) + "</bdi>") +
+             "</p>";
     }
     const std::string form = "<form method=\"post\" action=\"" + options.path +
                              "\" autocomplete=\"off\"><input type=\"hidden\" name=\"t\" "
@@ -201,6 +209,7 @@ std::string SurvivorPage::Impl::render(const PageSession& s) {
              "</textarea><div class=\"row\"><button class=\"primary\" name=\"a\" "
              "value=\"send\">" +
              html_escape(text(l, "send")) + "</button></div></form>";
+        b += call_form(s, form);
         b += form + "<button name=\"a\" value=\"logout\">" + html_escape(text(l, "sign_out")) +
              "</button></form>";
     }
@@ -214,6 +223,29 @@ std::string SurvivorPage::Impl::render(const PageSession& s) {
     }
     b += "</select></div><button name=\"a\" value=\"lang\">" + html_escape(text(l, "change")) +
          "</button></div></form></main></body></html>\n";
+    return b;
+}
+
+std::string SurvivorPage::Impl::call_form(const PageSession& s, const std::string& form) const {
+    const std::string& l = s.lang;
+    std::string b = "<section aria-labelledby=\"call-title\"><h2 id=\"call-title\">" +
+                    html_escape(text(l, "call_title")) +
+                    "</h2><p class=\"hint\" id=\"call-hint\">" + html_escape(text(l, "call_hint")) +
+                    "</p>" + form +
+                    "<fieldset class=\"call\" aria-describedby=\"call-hint\"><legend>" +
+                    html_escape(text(l, "call_when")) + "</legend>";
+    int i = 0;
+    for (const auto& w : detail::call_windows(now_ms(), s.time_zone)) {
+        const std::string id = "w" + std::to_string(i++);
+        b += "<div class=\"choice\"><input type=\"checkbox\" id=\"" + id + "\" name=\"" + id +
+             "\" value=\"" + html_escape(w.key) + "\"><label for=\"" + id + "\">" +
+             html_escape(text(l, w.tomorrow ? "call_tomorrow" : "call_today")) +
+             html_escape(text(l, "call_sep")) +
+             html_escape(text(l, std::string("call_") + w.part)) + " <bdi dir=\"ltr\">" + w.hours +
+             "</bdi></label></div>";
+    }
+    b += "</fieldset><button class=\"primary\" name=\"a\" value=\"call\">" +
+         html_escape(text(l, "call_button")) + "</button></form></section>";
     return b;
 }
 

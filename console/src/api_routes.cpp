@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -27,6 +28,29 @@ bool valid_account(const std::string& a) {
     if (a.size() < 3 || a.size() > 64 || a.rfind("a_", 0) != 0) return false;
     return std::all_of(a.begin() + 2, a.end(),
                        [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_'; });
+}
+
+/// A task id from the path: 1 to 15 digits, at least 1.
+std::optional<std::int64_t> task_id(const std::string& text) {
+    if (text.empty() || text.size() > 15 ||
+        text.find_first_not_of("0123456789") != std::string::npos) {
+        return std::nullopt;
+    }
+    std::int64_t id = std::stoll(text);
+    if (id < 1) return std::nullopt;
+    return id;
+}
+
+/// 1 to 3 windows {"from","to"} of Unix ms, each ending after it starts (the gateway
+/// checks the rest: lengths, how far ahead).
+bool valid_windows(const Json& windows) {
+    if (!windows.is_array() || windows.empty() || windows.size() > 3) return false;
+    return std::all_of(windows.begin(), windows.end(), [](const Json& w) {
+        return w.is_object() && w.size() == 2 && w.contains("from") && w.contains("to") &&
+               w["from"].is_number_integer() && w["to"].is_number_integer() &&
+               w["from"].get<std::int64_t>() > 0 &&
+               w["to"].get<std::int64_t>() > w["from"].get<std::int64_t>();
+    });
 }
 
 }  // namespace
@@ -58,6 +82,43 @@ HttpResponse ConsoleService::handle(const HttpRequest& request) {
             if (what == "alerts") return json_response(alerts());
             if (what == "canned") return json_response(canned());
             if (what == "status") return json_response(status());
+            if (what == "callbacks") return json_response(callbacks());
+        }
+        if (what == "callbacks" && request.method == "POST" && parts.size() == 3) {
+            auto id = task_id(parts[1]);
+            if (!id) return error_response(400, "That is not a call-back task id.");
+            Json body = Json::parse(request.body.empty() ? "{}" : request.body, nullptr, false);
+            if (!body.is_object()) return error_response(400, "The request is not valid JSON.");
+            if (parts[2] == "reveal") {
+                const std::string reason = body.value("reason", Json()).is_string()
+                                               ? body["reason"].get<std::string>()
+                                               : std::string();
+                if (reason != "her_request" && reason != "checkin" && reason != "welfare_concern") {
+                    return error_response(400,
+                                          "Showing her number needs a 'reason': 'her_request', "
+                                          "'checkin' or 'welfare_concern'.");
+                }
+                return json_response(reveal_callback_number(*id, reason));
+            }
+            if (parts[2] == "outcome") {
+                const std::string outcome = body.value("outcome", Json()).is_string()
+                                                ? body["outcome"].get<std::string>()
+                                                : std::string();
+                if (outcome != "done" && outcome != "not_reached" && outcome != "rescheduled") {
+                    return error_response(400,
+                                          "'outcome' is 'done', 'not_reached' or 'rescheduled'.");
+                }
+                Json windows = body.value("windows", Json());
+                if (outcome == "rescheduled" && !valid_windows(windows)) {
+                    return error_response(400,
+                                          "Rescheduling needs 'windows': 1 to 3 of {\"from\", "
+                                          "\"to\"} in Unix ms, each ending after it starts.");
+                }
+                if (outcome != "rescheduled" && body.contains("windows")) {
+                    return error_response(400, "'windows' go only with 'rescheduled'.");
+                }
+                return json_response(record_callback_outcome(*id, outcome, windows));
+            }
         }
         if (what == "alerts" && request.method == "POST" && parts.size() == 3 &&
             parts[2] == "clear") {

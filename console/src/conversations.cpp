@@ -50,6 +50,13 @@ Json ConsoleService::inbox() {
             }
         }
         row["verified"] = !history_->marks(a).verified_number.empty();
+        // The inbox marks a thread with an open call-back task; the task itself (never a
+        // number) is in her thread.
+        Json task = callback_of(a);
+        row["callback"] = task.is_object() ? Json{{"task_id", task["task_id"]},
+                                                  {"state", task.value("state", "open")},
+                                                  {"windows", task.value("windows", Json::array())}}
+                                           : Json(nullptr);
         rows.push_back(row);
     }
     // Newest first; equal times by account, so the order never changes between reloads.
@@ -81,6 +88,7 @@ Json ConsoleService::thread(const std::string& account) {
     std::string verified = history_->marks(account).verified_number;
     Json out = contact_json(account);
     out["messages"] = msgs;
+    out["callback"] = callback_of(account);
     out["safety_number"] = number;
     const bool by_safe_word = verified == kSafeWordMark;
     out["verified"] =

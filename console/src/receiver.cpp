@@ -89,10 +89,18 @@ void ConsoleService::refresh_contacts() {
     } catch (const client::ServerError&) {
         known = false;  // an older gateway: fall back to the flags in `contacts`
     }
+    Json open_callbacks = Json::array();
+    try {
+        Json c = messenger_->connection().call({{"type", "callbacks"}});
+        if (c.contains("callbacks") && c["callbacks"].is_array()) open_callbacks = c["callbacks"];
+    } catch (const client::ServerError&) {
+        // an older gateway has no call-back tasks
+    }
     std::lock_guard lock(mu_);
     contacts_ = answer.value("contacts", Json::array());
     gateway_alerts_ = std::move(open_alerts);
     gateway_alerts_known_ = known;
+    callbacks_ = std::move(open_callbacks);
 }
 
 bool ConsoleService::holds_duress_word(const std::string& text) {

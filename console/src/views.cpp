@@ -72,6 +72,10 @@ std::string gateway_alert_sentence(const std::string& kind) {
                "wrote with the agreed safe word before sharing anything; until then, never "
                "confirm that anyone is or was a client.";
     }
+    if (kind == "callback_not_reached") {
+        return "She asked to be called and was not reached twice (she asked to be looked after "
+               "when she misses contact). Check on her by another agreed means.";
+    }
     return "The gateway raised an alert for this case. Check on her before sharing anything.";
 }
 

@@ -146,6 +146,7 @@ function showConnection(state, text) {
 async function refreshStatus() {
   try {
     const s = await api('/api/status');
+    ownAccount = s.account || '';
     if (s.connection_problem) showConnection('unreachable', 'Cannot reach the gateway. The console keeps trying; messages wait safely at the gateway until then.');
     else showConnection('connected', 'Connected to the gateway');
   } catch (e) {
@@ -165,6 +166,7 @@ const alertTitles = {
   checkin_undeliverable: 'Check-in could not be sent',
   device_revoked: 'A team device was revoked',
   undecryptable: 'A message could not be read',
+  callback_not_reached: 'Call-back: not reached',
 };
 
 async function clearAlert(id) {
@@ -250,6 +252,7 @@ function inboxCells(c) {
   if (!c.verified) notes.push(' ', el('span', { class: 'label calm', 'data-note': 'not-verified' }, 'not verified yet'));
   if (c.unverified) notes.push(' ', el('span', { class: 'label', 'data-note': 'unverified' }, 'unverified number'));
   if (c.status && c.status !== 'active') notes.push(' ', el('span', { class: 'label', 'data-note': 'status' }, 'case ' + c.status));
+  if (c.callback) notes.push(' ', el('span', { class: 'label callback-mark', 'data-note': 'callback' }, 'call back'));
   // data-label names each cell where the table's header row is hidden (narrow screens).
   return [
     el('td', { 'data-label': 'Who' }, el('a', { href: '#/thread/' + c.account }, whoNode(c)), ...notes),
@@ -285,7 +288,7 @@ async function refreshInbox() {
       tr = el('tr', { 'data-account': c.account });
       tr.addEventListener('click', (e) => { if (!e.target.closest('a')) location.hash = '#/thread/' + c.account; });
     }
-    const key = JSON.stringify([c.initials, c.case_code, c.verified, c.unverified, c.status, c.channel, c.last_activity_ms, c.unread, c.checkin, c.checkin_note, c.checkin_next]);
+    const key = JSON.stringify([c.initials, c.case_code, c.verified, c.unverified, c.status, c.channel, c.last_activity_ms, c.unread, c.checkin, c.checkin_note, c.checkin_next, c.callback]);
     if (renderIfChanged(tr, key, () => inboxCells(c)) && c.account === focusedAccount) refocus = true;
     if (tr !== before) {
       if (c.account === focusedAccount) refocus = true;
@@ -344,6 +347,7 @@ function renderThread(t) {
   $('thread-status').hidden = !statusText(t);
   setText($('thread-status'), statusText(t));
   $('never-confirm').hidden = t.never_confirm_client !== true;
+  renderCallback(t.callback);
   $('handover').hidden = !t.handover_note;
   setText($('handover-text'), t.handover_note || '');
   const throughGateway = !t.safety_number && !!t.channel && ['sms', 'web'].includes(t.channel.kind);
@@ -518,6 +522,145 @@ async function acceptNewIdentity() {
   refreshAlerts();
 }
 
+// ---- Call-back tasks (she asked to be called, or her check-in plan calls for a call) ----
+
+let callbackTask = null;  // the open task shown in her thread
+
+// Parts of an instant in `zone` (the caseworker's own when undefined; her zone if the
+// browser knows it, else the caseworker's).
+function zoned(ms, options, zone) {
+  try { return new Intl.DateTimeFormat([], { ...options, timeZone: zone }).format(new Date(ms)); } catch (e) {
+    return new Intl.DateTimeFormat([], options).format(new Date(ms));
+  }
+}
+const dayParts = { weekday: 'short', day: 'numeric', month: 'short' };
+const timeParts = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+
+// "Tue 8 Dec, 14:00–17:00" in `zone`.
+function windowText(w, zone) {
+  return zoned(w.from, dayParts, zone) + ', ' + zoned(w.from, timeParts, zone) + '–' + zoned(w.to, timeParts, zone);
+}
+
+// "Tue 8 Dec, 14:00" in `zone`.
+function instantText(ms, zone) {
+  return zoned(ms, dayParts, zone) + ', ' + zoned(ms, timeParts, zone);
+}
+
+const callbackChannels = { app: 'her app', web: 'her web page', sms: 'SMS', checkin: 'her check-in plan' };
+
+function renderCallback(task) {
+  const box = $('callback');
+  callbackTask = task && task.task_id ? task : null;
+  box.hidden = !callbackTask;
+  if (!callbackTask) { box.dataset.key = ''; return; }
+  const key = JSON.stringify(task);
+  if (box.dataset.key === key) return;
+  box.dataset.key = key;
+  box.setAttribute('data-task', task.task_id);
+  const windows = Array.isArray(task.windows) ? task.windows : [];
+  setText($('callback-title'), task.source === 'checkin' ? 'Check-in by phone call' : 'She asked to be called');
+  setText($('callback-when'), 'When (your time): ' + (windows.map((w) => windowText(w)).join(' or ') || 'any time'));
+  setText($('callback-hers'), task.time_zone
+    ? 'Her time (' + task.time_zone + '): ' + windows.map((w) => windowText(w, task.time_zone)).join(' or ')
+    : 'Her time zone is not recorded.');
+  const quiet = $('callback-quiet');
+  quiet.hidden = !task.next_allowed_from;
+  setText(quiet, task.next_allowed_from
+    ? 'Her quiet hours: call no earlier than ' + instantText(task.next_allowed_from) +
+      (task.time_zone ? ' your time (' + instantText(task.next_allowed_from, task.time_zone) + ' her time)' : '') + '.'
+    : '');
+  const via = task.source === 'checkin' ? 'checkin' : task.channel;
+  setText($('callback-from'), 'From ' + (callbackChannels[via] || via || 'unknown') +
+    (task.requested_at ? ' · asked ' + when(task.requested_at) : '') +
+    (task.state && task.state !== 'open' ? ' · ' + task.state.replace('_', ' ') : ''));
+  const attempts = Array.isArray(task.attempts) ? task.attempts : [];
+  $('callback-attempts').replaceChildren(...attempts.map((a) => el('li', {},
+    (a.outcome === 'not_reached' ? 'Not reached' : String(a.outcome).replace('_', ' ')) + ' · ' + when(a.at) +
+    (a.by ? ' · ' + (a.by === ownAccount ? 'by you' : 'by a colleague') : ''))));
+  $('callback-attempts').hidden = attempts.length === 0;
+}
+
+let ownAccount = '';
+
+function callbackError(text) {
+  const box = $('callback-error');
+  box.hidden = !text;
+  setText(box, text || '');
+}
+
+async function callbackOutcome(outcome, windows) {
+  if (!callbackTask) return;
+  callbackError('');
+  try {
+    const body = { outcome };
+    if (windows) body.windows = windows;
+    await api('/api/callbacks/' + callbackTask.task_id + '/outcome', body);
+    announce(outcome === 'done' ? 'Call-back recorded as done.'
+      : (outcome === 'not_reached' ? 'Recorded: she was not reached.' : 'Call-back rescheduled.'));
+    $('callback-new').hidden = true;
+    $('callback-reschedule').setAttribute('aria-expanded', 'false');
+  } catch (e) {
+    if (!e.signedOut) callbackError(e.message);
+  }
+  refreshThread();
+}
+
+function rescheduleSubmit(event) {
+  event.preventDefault();
+  const day = $('callback-day').value;
+  const from = new Date(day + 'T' + $('callback-start').value).getTime();
+  const to = new Date(day + 'T' + $('callback-end').value).getTime();
+  if (!(from > 0) || !(to > from)) {
+    callbackError('The new time needs a day, a start and an end after the start.');
+    return;
+  }
+  callbackOutcome('rescheduled', [{ from, to }]);
+}
+
+// Her number is shown only inside the open dialog: it is put there when the caseworker
+// asks, with a reason, and removed from the page when the dialog closes by any means
+// (the button, Escape, leaving her thread). Nothing else in the page ever holds it.
+function forgetNumber() {
+  $('reveal-number').textContent = '';
+  $('reveal-shown').hidden = true;
+  $('reveal-ask').hidden = false;
+  $('reveal-error').hidden = true;
+}
+
+function openReveal() {
+  if (!callbackTask) return;
+  forgetNumber();
+  const reason = callbackTask.source === 'checkin' ? 'checkin' : 'her_request';
+  for (const r of document.querySelectorAll('input[name="reveal-reason"]')) r.checked = r.value === reason;
+  $('reveal').showModal();
+}
+
+function closeReveal() {
+  const dialog = $('reveal');
+  if (dialog.open) dialog.close();
+  forgetNumber();
+}
+
+async function revealNumber(event) {
+  event.preventDefault();
+  if (!callbackTask) return;
+  const reason = document.querySelector('input[name="reveal-reason"]:checked')?.value || '';
+  const error = $('reveal-error');
+  error.hidden = true;
+  try {
+    const r = await api('/api/callbacks/' + callbackTask.task_id + '/reveal', { reason });
+    if (!$('reveal').open) return;  // closed while asking: never shown
+    $('reveal-number').textContent = r.number;
+    $('reveal-ask').hidden = true;
+    $('reveal-shown').hidden = false;
+    $('reveal-number').focus();
+  } catch (e) {
+    if (e.signedOut) return;
+    error.textContent = e.message;
+    error.hidden = false;
+  }
+}
+
 function route() {
   const m = location.hash.match(/^#\/thread\/(a_[A-Za-z0-9_-]{1,62})$/);
   const next = m ? m[1] : null;
@@ -528,6 +671,7 @@ function route() {
     delete $('thread-title').dataset.key;
   }
   currentAccount = next;
+  closeReveal();
   $('inbox-view').hidden = !!currentAccount;
   $('thread-view').hidden = !currentAccount;
   if (currentAccount) {
@@ -554,6 +698,21 @@ document.addEventListener('DOMContentLoaded', () => {
   $('reply-text').addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) $('reply-form').requestSubmit();
   });
+  $('callback-reveal').addEventListener('click', openReveal);
+  $('callback-done').addEventListener('click', () => callbackOutcome('done'));
+  $('callback-not-reached').addEventListener('click', () => callbackOutcome('not_reached'));
+  $('callback-reschedule').addEventListener('click', () => {
+    const form = $('callback-new');
+    form.hidden = !form.hidden;
+    $('callback-reschedule').setAttribute('aria-expanded', String(!form.hidden));
+    if (!form.hidden) $('callback-day').focus();
+  });
+  $('callback-new').addEventListener('submit', rescheduleSubmit);
+  $('reveal-ask').addEventListener('submit', revealNumber);
+  $('reveal-cancel').addEventListener('click', closeReveal);
+  $('reveal-close').addEventListener('click', () => { closeReveal(); $('callback-reveal').focus(); });
+  $('reveal').addEventListener('close', forgetNumber);
+  window.addEventListener('pagehide', closeReveal);
   window.addEventListener('hashchange', route);
   loadCanned();
   route();

@@ -18,8 +18,11 @@
 // (`ariadne admin consent-record --channel sms --address-stdin`): that links the number,
 // verified, to the case named (the new case, or her existing one).
 //
-// The gateway originates no text of its own over SMS (no auto-reply, no confirmation);
-// check-in notices are the organisation's neutral templates in her language (send_notice).
+// The gateway originates no text of its own over SMS (no auto-reply, no confirmation),
+// except one short answer to her call word (catalogue.json `call_keywords`, alone, from her
+// verified number), which asks her edge for a call back instead of forwarding a message
+// (docs/protocol.md section 7); check-in notices are the organisation's neutral templates in
+// her language (send_notice).
 // Numbers and texts are never logged: logs name case codes only.
 //
 // Errors: configuration errors are AdapterError(invalid_input) naming the key, at load or

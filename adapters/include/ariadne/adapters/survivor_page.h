@@ -10,6 +10,10 @@
 // neutral page and ends the session. Texts come from one catalogue (adapters/web/
 // catalogue.json) in en, es, it, ro, el, fr, ar; Arabic renders right-to-left.
 //
+// "Please call me": after sign-in she may tick when she can talk (today's and tomorrow's parts
+// of the day in her time zone) and ask to be called; the page asks her edge
+// (EdgeHub::request_callback, channel web) and answers calmly, or neutrally when refused.
+//
 // Her duress code (her duress login from `survivor-enrol --with-duress-code`, recognised with
 // options.duress_target — the one duress mechanism, the same in her app and by SMS) signs in
 // to an ordinary, empty conversation and silently alerts her team (an edge-encrypted message,

@@ -70,7 +70,8 @@ class ConsoleService {
 
     /// Serves the UI's assets and JSON API (/api/inbox, /api/alerts, /api/canned,
     /// /api/status, /api/thread/ACCOUNT[/reply], /api/verify/ACCOUNT, /api/identity/ACCOUNT
-    /// [/accept], /api/alerts/ID/clear). Requests must already be screened by WebGuard.
+    /// [/accept], /api/alerts/ID/clear, /api/callbacks, /api/callbacks/ID/reveal,
+    /// /api/callbacks/ID/outcome). Requests must already be screened by WebGuard.
     /// Malformed input gets 400 with a sentence, a refused operation 409 with its sentence,
     /// an unknown operation 404; other failures propagate (see Errors above).
     HttpResponse handle(const HttpRequest& request);
@@ -119,6 +120,20 @@ class ConsoleService {
     /// {"account", "device_id", "connection_problem" ("" when connected), "last_sync_ms",
     ///  "retention_days", "retention_from" ("organisation" or "console")}.
     Json status();
+    /// {"callbacks": [...]}: the open call-back tasks of her team as the gateway last listed
+    /// them (docs/protocol.md 4.9), oldest window first; [] from a gateway without them.
+    Json callbacks();
+    /// The number to dial for an open task, asked of the gateway with `reason`
+    /// ("her_request", "checkin" or "welfare_concern"): {"task_id", "number"}. The number is
+    /// returned to the caller only: never stored, logged or kept. Throws
+    /// std::invalid_argument with a sentence when the gateway refuses (not assigned, no open
+    /// task, her consent or safety lock).
+    Json reveal_callback_number(std::int64_t task_id, const std::string& reason);
+    /// Records how a call went: `outcome` "done", "not_reached" or "rescheduled" (then
+    /// `windows`, [{"from","to"}] Unix ms, 1 to 3). {"task_id", "outcome", "callback"}.
+    /// Throws std::invalid_argument with a sentence when the gateway refuses.
+    Json record_callback_outcome(std::int64_t task_id, const std::string& outcome,
+                                 const Json& windows);
 
   private:
     void run();
@@ -129,6 +144,8 @@ class ConsoleService {
     /// The retention in days that applies now (see ConsoleSettings::retention_days).
     int effective_retention_days();
     Json contact_json(const std::string& account);
+    /// Her open call-back task from the last `callbacks` answer, or null.
+    Json callback_of(const std::string& account);
     std::string safety_number_of(const std::string& account);
     /// True when `text` holds one of the organisation's duress words (from `settings`).
     bool holds_duress_word(const std::string& text);
@@ -149,6 +166,7 @@ class ConsoleService {
     std::mutex mu_;                        // guards the fields below
     Json contacts_ = Json::array();        // last `contacts` answer (raw entries)
     Json gateway_alerts_ = Json::array();  // last `alerts` answer (open alerts)
+    Json callbacks_ = Json::array();       // last `callbacks` answer (open tasks, no number)
     bool gateway_alerts_known_ = false;    // false: the gateway does not offer `alerts`
     std::vector<std::string> untrusted_;   // accounts whose message came from a new identity
     // Alerts this console cleared: hidden even if a `alerts` answer fetched just before the
