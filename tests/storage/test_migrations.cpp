@@ -308,7 +308,7 @@ TEST_F(MigrationsTest, ADatabaseNewerThanTheBinaryIsRefusedWithBothVersions) {
         "INSERT INTO schema_migrations VALUES (7, '0007_y.sql', 'bb', '2031-01-01T00:00:00Z')");
     std::string before = snapshot(c);
     std::string message = error_of(c, main_migrations());
-    EXPECT_NE(message.find("This database is at schema version 6; this ariadne knows versions "
+    EXPECT_NE(message.find("This database is at schema version 7; this ariadne knows versions "
                            "up to " +
                            std::to_string(latest_schema_version(main_migrations())) +
                            ". Install the newer release or restore a backup made by this one."),

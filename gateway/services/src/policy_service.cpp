@@ -15,6 +15,7 @@
 #include "ariadne/services/duress_words.h"
 #include "ariadne/services/handover.h"
 #include "ariadne/services/sms_numbers.h"
+#include "ariadne/storage/callback_tasks.h"
 #include "ariadne/storage/checkin_history.h"
 #include "ariadne/storage/shared_transaction.h"
 #include "policy_storage.h"
@@ -458,6 +459,11 @@ PolicyService::Purged PolicyService::apply_retention() {
     purged.occurrences = policy_storage("check-in slot table", [&] {
         return storage::CheckinHistory(*store_).purge_closed_before(cutoff);
     });
+    purged.callbacks = policy_storage("call-back task table", [&] {
+        return storage::CallbackTasks(*store_).purge_closed_before(
+            std::chrono::duration_cast<std::chrono::milliseconds>(cutoff.time_since_epoch())
+                .count());
+    });
     if (gateway_) {
         std::promise<std::int64_t> done;
         auto f = done.get_future();
@@ -471,10 +477,11 @@ PolicyService::Purged PolicyService::apply_retention() {
             purged.mailbox = f.get();
         }
     }
-    if (purged.occurrences > 0 || purged.mailbox > 0) {
+    if (purged.occurrences > 0 || purged.mailbox > 0 || purged.callbacks > 0) {
         store_->append_audit("system", "retention.purge", "", "",
                              "occurrences:" + std::to_string(purged.occurrences) +
-                                 "/mailbox:" + std::to_string(purged.mailbox),
+                                 "/mailbox:" + std::to_string(purged.mailbox) +
+                                 "/callbacks:" + std::to_string(purged.callbacks),
                              now);
     }
     return purged;

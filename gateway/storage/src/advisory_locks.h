@@ -14,10 +14,11 @@
 namespace ariadne::storage::detail {
 
 enum class ClusterLock : std::int64_t {
-    migrations = 7273849501,     // schema migrations at start (migrations.cpp)
-    audit_chain = 7273849502,    // reading the chain's head and appending after it
-    mailbox_purge = 7273849503,  // the mailbox's expiry purge
-    checkin_purge = 7273849504,  // the retention purge of closed check-in slots
+    migrations = 7273849501,      // schema migrations at start (migrations.cpp)
+    audit_chain = 7273849502,     // reading the chain's head and appending after it
+    mailbox_purge = 7273849503,   // the mailbox's expiry purge
+    checkin_purge = 7273849504,   // the retention purge of closed check-in slots
+    callback_purge = 7273849505,  // the retention purge of closed call-back tasks
 };
 
 inline void require_transaction(const Connection& db) {

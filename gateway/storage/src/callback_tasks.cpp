@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "advisory_locks.h"
+
 namespace ariadne::storage {
 
 namespace {
@@ -162,6 +164,26 @@ void CallbackTasks::add_attempt(std::int64_t task_id, const CallbackAttempt& att
         .bind(3, attempt.by)
         .bind(4, attempt.outcome)
         .run();
+}
+
+std::int64_t CallbackTasks::purge_closed_before(std::int64_t cutoff_ms) {
+    auto db = db_.lock();
+    Transaction tx(*db);
+    if (!detail::try_lock_for_transaction(*db, detail::ClusterLock::callback_purge)) return 0;
+    db->cached(
+          "DELETE FROM gateway_callback_attempts WHERE task_id IN (SELECT id FROM "
+          "gateway_callback_tasks WHERE updated_at_ms < ? AND state NOT IN ('open', "
+          "'not_reached', 'rescheduled'))")
+        .bind(1, cutoff_ms)
+        .run();
+    db->cached(
+          "DELETE FROM gateway_callback_tasks WHERE updated_at_ms < ? AND state NOT IN ('open', "
+          "'not_reached', 'rescheduled')")
+        .bind(1, cutoff_ms)
+        .run();
+    const std::int64_t purged = db->changes();
+    tx.commit();
+    return purged;
 }
 
 #undef ARIADNE_CALLBACK_COLUMNS

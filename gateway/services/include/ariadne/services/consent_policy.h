@@ -314,13 +314,14 @@ class PolicyService {
 
     struct Purged {
         std::int64_t occurrences =
-            0;                     // settled check-in slots whose window ended before the cutoff
-        std::int64_t mailbox = 0;  // undelivered mailbox entries stored before the cutoff
+            0;                       // settled check-in slots whose window ended before the cutoff
+        std::int64_t mailbox = 0;    // undelivered mailbox entries stored before the cutoff
+        std::int64_t callbacks = 0;  // closed call-back tasks last changed before the cutoff
     };
     /// Applies the organisation policy's retention_days at clock.now(): deletes settled
-    /// check-in occurrences and (once attached) undelivered mailbox entries older than it, and
-    /// audits `retention.purge` with the counts only. The audit chain itself is kept (it is
-    /// metadata only and must stay verifiable). serve's thread runs it once an hour.
+    /// check-in occurrences, closed call-back tasks and (once attached) undelivered mailbox entries
+    /// older than it, and audits `retention.purge` with the counts only. The audit chain itself is
+    /// kept (it is metadata only and must stay verifiable). serve's thread runs it once an hour.
     Purged apply_retention();
     /// Starts the scheduler thread. Call once.
     void start();

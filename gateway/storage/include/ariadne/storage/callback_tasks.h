@@ -68,6 +68,10 @@ class CallbackTasks {
     bool update(const CallbackTaskRow& task);
     /// Appends one attempt to task `task_id`.
     void add_attempt(std::int64_t task_id, const CallbackAttempt& attempt);
+    /// Retention: deletes the closed tasks (done, refused, cancelled) last changed before
+    /// `cutoff_ms` (Unix ms) with their attempts, and returns how many tasks. Open tasks are
+    /// never purged. On PostgreSQL one node purges per round (a try-lock; 0 when another holds it).
+    std::int64_t purge_closed_before(std::int64_t cutoff_ms);
 
   private:
     PolicyConnection db_;
