@@ -6,6 +6,7 @@
 // Test-only routes: /test/state → {"alerts":N,"received":N}; /test/language?TAG sets her
 // record's language (survivor-update). Runs until SIGTERM.
 #include <atomic>
+#include <csignal>
 #include <iostream>
 #include <thread>
 
@@ -19,6 +20,9 @@
 using namespace ariadne;
 
 int main() {
+    // As `ariadne serve` does: a browser that closes a connection while the page is written
+    // must not kill the server with SIGPIPE (it did, once in a while, mid-test).
+    std::signal(SIGPIPE, SIG_IGN);
     adapters::test::Stack stack;
     stack.keep_files = false;
     const std::string duress = stack.duress_code;  // her enrolment duress code
